@@ -1,0 +1,517 @@
+package port
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Port's regional API hosts. The client appends /v1.
+const (
+	EUBaseURL = "https://api.getport.io"
+	USBaseURL = "https://api.us.getport.io"
+)
+
+// MaxRequestBytes is Port's limit on any request body (1 MiB).
+const MaxRequestBytes = 1 << 20
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 1 << 20
+
+// defaultUserAgent is sent when neither WithUserAgent nor WithDatasource is given.
+const defaultUserAgent = "oceankit-port-client"
+
+// Client talks to one Port organisation. It is safe for concurrent use; share one.
+type Client struct {
+	apiURL       string // base URL + "/v1"
+	clientID     string
+	clientSecret string
+	hc           *http.Client
+	log          *slog.Logger
+	userAgent    string
+	datasource   *Datasource
+	retry        RetryPolicy
+	limiter      *rate.Limiter
+
+	auth  tokenSource
+	pace  pacer
+	stats stats
+
+	// now and sleep are replaced by tests.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Option configures a Client in New.
+type Option func(*Client) error
+
+// WithHTTPClient sets the HTTP client. Its transport should keep idle connections per
+// host (the default one keeps 100) because a sync sends many small requests.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("port: WithHTTPClient: nil *http.Client")
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// WithLogger sets the logger for retries, throttling and token refreshes (debug and warn
+// levels). By default nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) error {
+		if l == nil {
+			return errors.New("port: WithLogger: nil *slog.Logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header. Port stores it as the $datasource of every
+// entity written; prefer WithDatasource for integrations.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error {
+		if strings.TrimSpace(ua) == "" {
+			return errors.New("port: WithUserAgent: empty user agent")
+		}
+		c.userAgent = ua
+		c.datasource = nil
+		return nil
+	}
+}
+
+// WithDatasource sets the User-Agent to d.UserAgent() and makes d the default owner filter
+// of [Client.DatasourceEntities].
+func WithDatasource(d Datasource) Option {
+	return func(c *Client) error {
+		if err := d.validate(); err != nil {
+			return err
+		}
+		c.userAgent = d.UserAgent()
+		c.datasource = &d
+		return nil
+	}
+}
+
+// WithRetryPolicy replaces the default retry policy ([DefaultRetryPolicy]).
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if p.BaseDelay < 0 || p.MaxDelay < 0 {
+			return errors.New("port: WithRetryPolicy: negative delay")
+		}
+		if p.MaxAttempts < 1 {
+			p.MaxAttempts = 1
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithRateLimit caps the client at r requests per second with bursts of burst, on top of
+// the pacing driven by Port's x-ratelimit-* headers. Use it to share Port's organisation
+// budget with other clients (Port's entity API allows 35,000 requests per 5 minutes).
+func WithRateLimit(r float64, burst int) Option {
+	return func(c *Client) error {
+		if r <= 0 || burst < 1 {
+			return errors.New("port: WithRateLimit: rate and burst must be positive")
+		}
+		c.limiter = rate.NewLimiter(rate.Limit(r), burst)
+		return nil
+	}
+}
+
+// New returns a client for the Port API at baseURL (for example [EUBaseURL]; empty means
+// EUBaseURL). The client appends /v1 (a trailing /v1 in baseURL is accepted).
+func New(baseURL, clientID, clientSecret string, opts ...Option) (*Client, error) {
+	if baseURL == "" {
+		baseURL = EUBaseURL
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("port: base URL %q is not an absolute http(s) URL", baseURL)
+	}
+	if clientID == "" || clientSecret == "" {
+		return nil, errors.New("port: client ID and client secret are required")
+	}
+	base := strings.TrimSuffix(strings.TrimSuffix(baseURL, "/"), "/v1")
+	c := &Client{
+		apiURL:       base + "/v1",
+		clientID:     clientID,
+		clientSecret: clientSecret,
+		log:          slog.New(slog.DiscardHandler),
+		userAgent:    defaultUserAgent,
+		retry:        DefaultRetryPolicy(),
+		now:          time.Now,
+		sleep:        sleepCtx,
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: newTransport(), Timeout: 60 * time.Second}
+	}
+	c.auth.c = c
+	return c, nil
+}
+
+// newTransport is tuned for many small concurrent requests to one host: Go's default
+// keeps only 2 idle connections per host, which makes concurrent bulk upserts reconnect
+// constantly.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 100
+	t.MaxIdleConnsPerHost = 100
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// UserAgent returns the User-Agent the client sends (Port's $datasource of its writes).
+func (c *Client) UserAgent() string { return c.userAgent }
+
+// Datasource returns the datasource set with WithDatasource.
+func (c *Client) Datasource() (Datasource, bool) {
+	if c.datasource == nil {
+		return Datasource{}, false
+	}
+	return *c.datasource, true
+}
+
+// Stats counts what a client has done since New.
+type Stats struct {
+	Requests       int64 // HTTP requests sent, including retries and token requests
+	Retries        int64 // requests that were retries
+	RateLimited    int64 // 429 answers received
+	TokenRefreshes int64 // access tokens fetched
+	Throttled      int64 // requests delayed by pacing or WithRateLimit
+}
+
+type stats struct {
+	requests, retries, rateLimited, tokens, throttled atomic.Int64
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:       c.stats.requests.Load(),
+		Retries:        c.stats.retries.Load(),
+		RateLimited:    c.stats.rateLimited.Load(),
+		TokenRefreshes: c.stats.tokens.Load(),
+		Throttled:      c.stats.throttled.Load(),
+	}
+}
+
+// Request is a raw API call for [Client.Do].
+type Request struct {
+	// Method is the HTTP method.
+	Method string
+	// Path is relative to /v1, for example "/organization". Escape identifiers with
+	// url.PathEscape.
+	Path string
+	// Query holds query parameters.
+	Query url.Values
+	// Header holds extra request headers (for example x-skip-resync).
+	Header http.Header
+	// Body is sent as JSON unless nil; []byte and json.RawMessage are sent as they are.
+	Body any
+	// Idempotent allows retrying after failures the server may already have applied.
+	// GET, HEAD, PUT, DELETE and OPTIONS are always treated as idempotent.
+	Idempotent bool
+}
+
+// Do sends an authenticated request to any Port route and decodes a JSON answer into
+// out (unless out is nil). Error answers become *Error.
+func (c *Client) Do(ctx context.Context, r Request, out any) error {
+	if r.Method == "" || !strings.HasPrefix(r.Path, "/") {
+		return errors.New("port: Do: method and a path starting with / are required")
+	}
+	idem := r.Idempotent
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		idem = true
+	}
+	body, err := encodeBody(r.Body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, &call{method: r.Method, path: r.Path, query: r.Query, header: r.Header, body: body, idempotent: idem})
+	if err != nil {
+		return err
+	}
+	return resp.decode(out)
+}
+
+func encodeBody(v any) ([]byte, error) {
+	switch b := v.(type) {
+	case nil:
+		return nil, nil
+	case []byte:
+		return b, nil
+	case json.RawMessage:
+		return b, nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("port: encode request body: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// call is one logical API call; send may make several HTTP requests for it.
+type call struct {
+	method     string
+	path       string // relative to /v1, escaped
+	query      url.Values
+	header     http.Header
+	body       []byte
+	idempotent bool
+	noAuth     bool // the token route itself
+}
+
+type response struct {
+	method, path string
+	status       int
+	header       http.Header
+	body         []byte
+}
+
+func (r *response) decode(out any) error {
+	if out == nil || len(bytes.TrimSpace(r.body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(r.body, out); err != nil {
+		return fmt.Errorf("port: %s %s: decode answer: %w", r.method, r.path, err)
+	}
+	return nil
+}
+
+// send runs the retry loop for one call: pacing, token, request, classification.
+func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
+	class := classify(cl)
+	refreshed := false
+	stale := ""
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
+		}
+		if err := c.throttle(ctx, class); err != nil {
+			return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
+		}
+		auth := ""
+		if !cl.noAuth {
+			tok, err := c.auth.token(ctx, stale)
+			if err != nil {
+				return nil, err
+			}
+			auth = tok
+		}
+		if attempt > 1 {
+			c.stats.retries.Add(1)
+		}
+		resp, wrote, err := c.roundTrip(ctx, cl, auth)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, ctx.Err())
+			}
+			// A request that never reached the server can be resent whatever the method.
+			if (cl.idempotent || !wrote) && attempt < c.retry.MaxAttempts {
+				wait := c.retry.backoff(attempt, 0)
+				c.log.DebugContext(ctx, "port: retrying after transport error",
+					"method", cl.method, "path", cl.path, "attempt", attempt, "wait", wait, "error", err.Error())
+				if err := c.sleep(ctx, wait); err != nil {
+					return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
+				}
+				continue
+			}
+			return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
+		}
+		c.pace.observe(class, resp.header, c.now())
+		if resp.status >= 200 && resp.status < 300 {
+			return resp, nil
+		}
+		if resp.status == http.StatusTooManyRequests {
+			c.stats.rateLimited.Add(1)
+		}
+		if resp.status == http.StatusUnauthorized && !cl.noAuth && !refreshed {
+			// The token expired or was revoked early: refresh once and resend. Port did
+			// not apply the request, so this is safe for any method.
+			refreshed = true
+			stale = auth
+			attempt--
+			c.log.DebugContext(ctx, "port: 401, refreshing access token", "method", cl.method, "path", cl.path)
+			continue
+		}
+		stale = ""
+		apiErr := c.apiError(resp)
+		if retryableStatus(resp.status) && (cl.idempotent || resp.status == http.StatusTooManyRequests) && attempt < c.retry.MaxAttempts {
+			wait := c.retry.backoff(attempt, apiErr.RetryAfter)
+			c.log.DebugContext(ctx, "port: retrying",
+				"method", cl.method, "path", cl.path, "status", resp.status, "attempt", attempt, "wait", wait, "trace_id", apiErr.TraceID)
+			if err := c.sleep(ctx, wait); err != nil {
+				return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
+			}
+			continue
+		}
+		return nil, apiErr
+	}
+}
+
+// roundTrip sends one HTTP request. wrote reports whether the request was (at least
+// partly) written, i.e. whether the server may have applied it.
+func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*response, bool, error) {
+	u := c.apiURL + cl.path
+	if len(cl.query) > 0 {
+		u += "?" + cl.query.Encode()
+	}
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	}
+	ctx = httptrace.WithClientTrace(ctx, trace)
+	var body io.Reader = http.NoBody
+	if cl.body != nil {
+		body = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
+	if err != nil {
+		return nil, false, err
+	}
+	for k, vs := range cl.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if cl.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	c.stats.requests.Add(1)
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return nil, wrote.Load(), scrubURLError(err)
+	}
+	defer res.Body.Close()
+	var rd io.Reader = res.Body
+	if res.StatusCode >= 300 {
+		rd = io.LimitReader(res.Body, maxErrorBody)
+	}
+	var buf bytes.Buffer
+	if res.ContentLength > 0 && res.ContentLength < 64<<20 {
+		buf.Grow(int(res.ContentLength))
+	}
+	if _, err := buf.ReadFrom(rd); err != nil {
+		return nil, true, err
+	}
+	return &response{method: cl.method, path: "/v1" + cl.path, status: res.StatusCode, header: res.Header, body: buf.Bytes()}, true, nil
+}
+
+// scrubURLError drops the query string from *url.Error, which may carry run IDs.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
+			ue.URL = ue.URL[:i]
+		}
+	}
+	return err
+}
+
+// apiError turns a non-2xx answer into *Error, with secrets scrubbed from Port's text.
+func (c *Client) apiError(r *response) *Error {
+	e := &Error{
+		StatusCode: r.status,
+		Method:     r.method,
+		Path:       r.path,
+		TraceID:    r.header.Get("x-trace-id"),
+		RetryAfter: retryAfter(r.header, c.now()),
+	}
+	var eb errorBody
+	if json.Unmarshal(r.body, &eb) == nil {
+		e.Code, e.Message, e.Details = eb.Error, eb.Message, eb.Details
+	} else if len(r.body) > 0 {
+		msg := string(r.body)
+		if len(msg) > 512 {
+			msg = msg[:512] + "…"
+		}
+		e.Message = strings.TrimSpace(msg)
+	}
+	e.Message = c.redact(e.Message)
+	if len(e.Details) > 0 {
+		e.Details = json.RawMessage(c.redact(string(e.Details)))
+	}
+	return e
+}
+
+// redact removes the client secret and the current access token from s.
+func (c *Client) redact(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, c.clientSecret, "[REDACTED]")
+	if tok := c.auth.current(); tok != "" {
+		s = strings.ReplaceAll(s, tok, "[REDACTED]")
+	}
+	return s
+}
+
+// throttle waits for the optional client-side limiter and Port's rate-limit budget.
+func (c *Client) throttle(ctx context.Context, class int) error {
+	delayed := false
+	if c.limiter != nil {
+		r := c.limiter.Reserve()
+		if d := r.DelayFrom(c.now()); d > 0 {
+			delayed = true
+			if err := c.sleep(ctx, d); err != nil {
+				r.Cancel()
+				return err
+			}
+		}
+	}
+	if d := c.pace.reserve(class, c.now()); d > 0 {
+		delayed = true
+		c.log.DebugContext(ctx, "port: pacing to stay under Port's rate limit", "wait", d)
+		if err := c.sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	if delayed {
+		c.stats.throttled.Add(1)
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,467 @@
+package port
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Bulk limits of Port's entity routes.
+const (
+	MaxBulkUpsert = 20  // entities per bulk upsert request
+	MaxBulkDelete = 100 // identifiers per bulk delete request
+)
+
+// Entity is a Port catalog entity.
+type Entity struct {
+	// Identifier is a string, or a search query object (a Query or map[string]any) that
+	// makes Port upsert into the entity it finds. Nil lets Port generate one.
+	Identifier any    `json:"identifier"`
+	Blueprint  string `json:"blueprint,omitempty"`
+	Title      string `json:"title,omitempty"`
+	Icon       string `json:"icon,omitempty"`
+	// Team is a string, a []string or a search query.
+	Team       any            `json:"team,omitempty"`
+	Properties map[string]any `json:"properties"`
+	Relations  map[string]any `json:"relations"`
+
+	// Read-only fields Port returns.
+	CreatedAt  time.Time `json:"createdAt,omitzero"`
+	UpdatedAt  time.Time `json:"updatedAt,omitzero"`
+	CreatedBy  string    `json:"createdBy,omitempty"`
+	UpdatedBy  string    `json:"updatedBy,omitempty"`
+	Datasource string    `json:"$datasource,omitempty"`
+}
+
+// ID returns the identifier when it is a string, else "".
+func (e Entity) ID() string {
+	s, _ := e.Identifier.(string)
+	return s
+}
+
+// entityWrite is the body of an upsert: no blueprint (it is in the path) and no
+// read-only fields.
+type entityWrite struct {
+	Identifier any            `json:"identifier,omitempty"`
+	Title      string         `json:"title,omitempty"`
+	Icon       string         `json:"icon,omitempty"`
+	Team       any            `json:"team,omitempty"`
+	Properties map[string]any `json:"properties,omitempty"`
+	Relations  map[string]any `json:"relations,omitempty"`
+}
+
+func writeBody(e Entity) entityWrite {
+	return entityWrite{Identifier: e.Identifier, Title: e.Title, Icon: e.Icon, Team: e.Team, Properties: e.Properties, Relations: e.Relations}
+}
+
+// UpsertOptions are the query parameters of entity writes.
+type UpsertOptions struct {
+	// Merge keeps properties and relations that are not sent (Port's merge=true).
+	Merge bool
+	// CreateMissingRelatedEntities makes Port create placeholder entities for relation
+	// targets that do not exist, instead of failing with 404.
+	CreateMissingRelatedEntities bool
+	// ValidationOnly validates without writing.
+	ValidationOnly bool
+	// RunID ties the write to an action run.
+	RunID string
+	// EventType and ResyncID are Ocean's ocean_info_event_type (start, resync,
+	// http_request, ...) and ocean_info_resync_id.
+	EventType string
+	ResyncID  string
+}
+
+func (o UpsertOptions) query() url.Values {
+	q := url.Values{
+		"upsert":                          {"true"},
+		"merge":                           {strconv.FormatBool(o.Merge)},
+		"create_missing_related_entities": {strconv.FormatBool(o.CreateMissingRelatedEntities)},
+		"validation_only":                 {strconv.FormatBool(o.ValidationOnly)},
+	}
+	if o.RunID != "" {
+		q.Set("run_id", o.RunID)
+	}
+	if o.EventType != "" {
+		q.Set("ocean_info_event_type", o.EventType)
+	}
+	if o.ResyncID != "" {
+		q.Set("ocean_info_resync_id", o.ResyncID)
+	}
+	return q
+}
+
+func entitiesPath(blueprint string) string {
+	return "/blueprints/" + url.PathEscape(blueprint) + "/entities"
+}
+
+// UpsertEntity creates or updates one entity of e.Blueprint and returns Port's copy.
+// A 404 usually means a related entity is missing (see CreateMissingRelatedEntities).
+func (c *Client) UpsertEntity(ctx context.Context, e Entity, opts UpsertOptions) (Entity, error) {
+	if e.Blueprint == "" {
+		return Entity{}, errors.New("port: UpsertEntity: entity has no blueprint")
+	}
+	body, err := encodeBody(writeBody(e))
+	if err != nil {
+		return Entity{}, err
+	}
+	return c.upsertOne(ctx, e, body, opts)
+}
+
+func (c *Client) upsertOne(ctx context.Context, e Entity, body []byte, opts UpsertOptions) (Entity, error) {
+	resp, err := c.send(ctx, &call{method: http.MethodPost, path: entitiesPath(e.Blueprint), query: opts.query(), body: body, idempotent: true})
+	if err != nil {
+		return Entity{}, err
+	}
+	var env struct {
+		Entity *Entity `json:"entity"`
+	}
+	if err := resp.decode(&env); err != nil {
+		return Entity{}, err
+	}
+	if env.Entity == nil {
+		return e, nil
+	}
+	return *env.Entity, nil
+}
+
+// EntityResult is the outcome of one entity of a bulk upsert.
+type EntityResult struct {
+	Index      int    // position in the input
+	Identifier string // the identifier Port reports (resolves search identifiers)
+	Created    bool   // Port created the entity rather than updating it
+	Err        error  // nil on success; a *Error when Port rejected the entity
+}
+
+// BulkUpsert upserts entities of one blueprint with Port's bulk route. It packs them into
+// requests of at most 20 entities and 1 MiB, sends the requests one after the other (run
+// several calls concurrently for throughput) and returns one result per input entity, in
+// input order.
+//
+// Entities fail alone: per-entity errors of a 207 answer land in their results. When Port
+// rejects a whole request with 413 or 422 the request is split in halves until the bad
+// entity is isolated (a single entity that is too large for a bulk body goes through the
+// single-entity route); other whole-request failures mark that request's entities failed.
+//
+// The error is non-nil only when the caller should stop: ctx ended, or Port refused the
+// credentials (401 after a token refresh, or 403). Results not reached then carry it too.
+func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []Entity, opts UpsertOptions) ([]EntityResult, error) {
+	results := make([]EntityResult, len(entities))
+	if blueprint == "" {
+		return results, errors.New("port: BulkUpsert: empty blueprint")
+	}
+	b := bulk{c: c, blueprint: blueprint, opts: opts, query: opts.query(), results: results, entities: entities,
+		encoded: make([][]byte, len(entities))}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i, e := range entities {
+		results[i] = EntityResult{Index: i, Identifier: e.ID()}
+		if e.Blueprint != "" && e.Blueprint != blueprint {
+			results[i].Err = fmt.Errorf("port: BulkUpsert %q: entity %d belongs to blueprint %q", blueprint, i, e.Blueprint)
+			continue
+		}
+		buf.Reset()
+		if err := enc.Encode(writeBody(e)); err != nil {
+			results[i].Err = fmt.Errorf("port: encode entity %d: %w", i, err)
+			continue
+		}
+		data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		if len(data)+len(bulkOpen)+len(bulkClose) > MaxRequestBytes {
+			results[i].Err = fmt.Errorf("port: entity %d (%q) is %d bytes: %w", i, e.ID(), len(data), ErrEntityTooLarge)
+			continue
+		}
+		b.encoded[i] = bytes.Clone(data)
+	}
+
+	chunk := make([]int, 0, MaxBulkUpsert)
+	size := len(bulkOpen) + len(bulkClose)
+	for i := range entities {
+		if b.encoded[i] == nil {
+			continue
+		}
+		add := len(b.encoded[i])
+		if len(chunk) > 0 {
+			add++ // comma
+		}
+		if len(chunk) == MaxBulkUpsert || size+add > MaxRequestBytes {
+			if err := b.send(ctx, chunk); err != nil {
+				return results, b.fail(err)
+			}
+			chunk = chunk[:0]
+			size = len(bulkOpen) + len(bulkClose)
+			add = len(b.encoded[i])
+		}
+		chunk = append(chunk, i)
+		size += add
+	}
+	if len(chunk) > 0 {
+		if err := b.send(ctx, chunk); err != nil {
+			return results, b.fail(err)
+		}
+	}
+	return results, nil
+}
+
+const (
+	bulkOpen  = `{"entities":[`
+	bulkClose = `]}`
+)
+
+type bulk struct {
+	c         *Client
+	blueprint string
+	opts      UpsertOptions
+	query     url.Values
+	entities  []Entity
+	encoded   [][]byte
+	results   []EntityResult
+}
+
+// fail marks every entity without an outcome with the fatal error.
+func (b *bulk) fail(err error) error {
+	for i := range b.results {
+		// encoded is cleared once an entity has an outcome.
+		if b.encoded[i] != nil {
+			b.results[i].Err = err
+		}
+	}
+	return err
+}
+
+type bulkAnswer struct {
+	Entities []struct {
+		Identifier string `json:"identifier"`
+		Index      int    `json:"index"`
+		Created    bool   `json:"created"`
+	} `json:"entities"`
+	Errors []struct {
+		Identifier string `json:"identifier"`
+		Index      int    `json:"index"`
+		StatusCode int    `json:"statusCode"`
+		Error      string `json:"error"`
+		Message    string `json:"message"`
+	} `json:"errors"`
+}
+
+// send sends one chunk (indexes into the input) and records the outcomes. It returns an
+// error only when the whole bulk must stop.
+func (b *bulk) send(ctx context.Context, idx []int) error {
+	size := len(bulkOpen) + len(bulkClose) + len(idx) - 1
+	for _, i := range idx {
+		size += len(b.encoded[i])
+	}
+	body := make([]byte, 0, size)
+	body = append(body, bulkOpen...)
+	for n, i := range idx {
+		if n > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, b.encoded[i]...)
+	}
+	body = append(body, bulkClose...)
+
+	path := entitiesPath(b.blueprint) + "/bulk"
+	resp, err := b.c.send(ctx, &call{method: http.MethodPost, path: path, query: b.query, body: body, idempotent: true})
+	if err != nil {
+		return b.chunkFailed(ctx, idx, err)
+	}
+	var ans bulkAnswer
+	if err := resp.decode(&ans); err != nil {
+		b.setAll(idx, err)
+		return nil
+	}
+	trace := resp.header.Get("x-trace-id")
+	for _, r := range ans.Entities {
+		if r.Index < 0 || r.Index >= len(idx) {
+			continue
+		}
+		i := idx[r.Index]
+		b.results[i].Created = r.Created
+		if r.Identifier != "" {
+			b.results[i].Identifier = r.Identifier
+		}
+		b.results[i].Err = nil
+		b.encoded[i] = nil
+	}
+	for _, r := range ans.Errors {
+		if r.Index < 0 || r.Index >= len(idx) {
+			continue
+		}
+		i := idx[r.Index]
+		b.results[i].Err = &Error{StatusCode: r.StatusCode, Code: r.Error, Message: b.c.redact(r.Message),
+			Method: resp.method, Path: resp.path, TraceID: trace, Identifier: r.Identifier}
+		if r.Identifier != "" && r.Identifier != "unknown" {
+			b.results[i].Identifier = r.Identifier
+		}
+		b.encoded[i] = nil
+	}
+	missing := &Error{StatusCode: resp.status, Method: resp.method, Path: resp.path, TraceID: trace,
+		Message: "Port's bulk answer has no result for this entity"}
+	for _, i := range idx {
+		if b.encoded[i] != nil {
+			b.results[i].Err = missing
+			b.encoded[i] = nil
+		}
+	}
+	return nil
+}
+
+func (b *bulk) setAll(idx []int, err error) {
+	for _, i := range idx {
+		b.results[i].Err = err
+		b.encoded[i] = nil
+	}
+}
+
+func (b *bulk) chunkFailed(ctx context.Context, idx []int, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	var pe *Error
+	if !errors.As(err, &pe) {
+		// Transport failure that outlasted the retry policy.
+		b.setAll(idx, err)
+		return nil
+	}
+	switch {
+	case pe.StatusCode == http.StatusUnauthorized || pe.StatusCode == http.StatusForbidden:
+		return err
+	case (pe.StatusCode == http.StatusRequestEntityTooLarge || pe.StatusCode == http.StatusUnprocessableEntity ||
+		pe.StatusCode == http.StatusBadRequest) && len(idx) > 1:
+		// Isolate the entity Port objects to; the others still land.
+		half := len(idx) / 2
+		left, right := append([]int(nil), idx[:half]...), append([]int(nil), idx[half:]...)
+		if err := b.send(ctx, left); err != nil {
+			return err
+		}
+		return b.send(ctx, right)
+	case pe.StatusCode == http.StatusRequestEntityTooLarge:
+		i := idx[0]
+		e := b.entities[i]
+		e.Blueprint = b.blueprint
+		got, err := b.c.upsertOne(ctx, e, b.encoded[i], b.opts)
+		b.encoded[i] = nil
+		if err != nil {
+			if ctx.Err() != nil || IsUnauthorized(err) || IsForbidden(err) {
+				b.results[i].Err = err
+				return err
+			}
+			b.results[i].Err = err
+			return nil
+		}
+		if id := got.ID(); id != "" {
+			b.results[i].Identifier = id
+		}
+		return nil
+	}
+	b.setAll(idx, err)
+	return nil
+}
+
+// DeleteOptions are the query parameters of entity deletes.
+type DeleteOptions struct {
+	// DeleteDependents also deletes entities that relate to the deleted ones.
+	DeleteDependents bool
+	RunID            string
+	EventType        string // ocean_info_event_type
+	ResyncID         string // ocean_info_resync_id
+}
+
+func (o DeleteOptions) query() url.Values {
+	q := url.Values{"delete_dependents": {strconv.FormatBool(o.DeleteDependents)}}
+	if o.RunID != "" {
+		q.Set("run_id", o.RunID)
+	}
+	if o.EventType != "" {
+		q.Set("ocean_info_event_type", o.EventType)
+	}
+	if o.ResyncID != "" {
+		q.Set("ocean_info_resync_id", o.ResyncID)
+	}
+	return q
+}
+
+// DeleteEntity deletes one entity. An entity that does not exist counts as deleted.
+func (c *Client) DeleteEntity(ctx context.Context, blueprint, identifier string, opts DeleteOptions) error {
+	_, err := c.send(ctx, &call{method: http.MethodDelete, path: entitiesPath(blueprint) + "/" + url.PathEscape(identifier),
+		query: opts.query(), idempotent: true})
+	if err != nil && !IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// BulkDelete deletes entities of one blueprint, 100 per request, and returns the
+// identifiers Port reports as deleted (only those are certain). It carries on after a
+// failed request and returns the failures joined, except that ctx ending or Port refusing
+// the credentials stops it at once.
+func (c *Client) BulkDelete(ctx context.Context, blueprint string, identifiers []string, opts DeleteOptions) ([]string, error) {
+	deleted := make([]string, 0, len(identifiers))
+	path := "/blueprints/" + url.PathEscape(blueprint) + "/bulk/entities/delete"
+	q := opts.query()
+	var errs []error
+	for start := 0; start < len(identifiers); start += MaxBulkDelete {
+		ids := identifiers[start:min(start+MaxBulkDelete, len(identifiers))]
+		body, err := encodeBody(struct {
+			Entities []string `json:"entities"`
+		}{ids})
+		if err != nil {
+			return deleted, err
+		}
+		resp, err := c.send(ctx, &call{method: http.MethodPost, path: path, query: q, body: body, idempotent: true})
+		if err == nil {
+			var ans struct {
+				DeletedEntities []string `json:"deletedEntities"`
+			}
+			if err = resp.decode(&ans); err == nil {
+				deleted = append(deleted, ans.DeletedEntities...)
+				continue
+			}
+		}
+		if ctx.Err() != nil || IsUnauthorized(err) || IsForbidden(err) {
+			return deleted, err
+		}
+		errs = append(errs, err)
+	}
+	return deleted, errors.Join(errs...)
+}
+
+// GetEntity returns one entity.
+func (c *Client) GetEntity(ctx context.Context, blueprint, identifier string) (*Entity, error) {
+	var env struct {
+		Entity *Entity `json:"entity"`
+	}
+	if err := c.get(ctx, entitiesPath(blueprint)+"/"+url.PathEscape(identifier), nil, &env); err != nil {
+		return nil, err
+	}
+	if env.Entity == nil {
+		return nil, fmt.Errorf("port: GET entity %q: answer has no entity", identifier)
+	}
+	return env.Entity, nil
+}
+
+func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
+	resp, err := c.send(ctx, &call{method: http.MethodGet, path: path, query: q, idempotent: true})
+	if err != nil {
+		return err
+	}
+	return resp.decode(out)
+}
+
+func (c *Client) write(ctx context.Context, method, path string, q url.Values, in, out any, idempotent bool) error {
+	body, err := encodeBody(in)
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, &call{method: method, path: path, query: q, body: body, idempotent: idempotent})
+	if err != nil {
+		return err
+	}
+	return resp.decode(out)
+}

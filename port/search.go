@@ -1,0 +1,185 @@
+package port
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Query is a Port search query: a combinator and rules. A rule is a Rule, a nested Query,
+// or any JSON object Port accepts.
+type Query struct {
+	Combinator string `json:"combinator"`
+	Rules      []any  `json:"rules"`
+}
+
+// Rule is one condition of a Query, such as {"$identifier", "in", []string{...}}.
+type Rule struct {
+	Property string `json:"property"`
+	Operator string `json:"operator"`
+	Value    any    `json:"value,omitempty"`
+}
+
+// And returns a query matching entities that satisfy every rule.
+func And(rules ...any) Query { return Query{Combinator: "and", Rules: rules} }
+
+// Or returns a query matching entities that satisfy any rule.
+func Or(rules ...any) Query { return Query{Combinator: "or", Rules: rules} }
+
+// MarshalJSON fills in Port's required keys: combinator defaults to "and" and rules to [].
+func (q Query) MarshalJSON() ([]byte, error) {
+	type plain Query
+	if q.Combinator == "" {
+		q.Combinator = "and"
+	}
+	if q.Rules == nil {
+		q.Rules = []any{}
+	}
+	return json.Marshal(plain(q))
+}
+
+// SearchOptions shape search answers.
+type SearchOptions struct {
+	// Include and Exclude select fields ("identifier", "properties.url", ...).
+	Include, Exclude []string
+	// ExcludeCalculatedProperties leaves calculated properties out of the answer.
+	ExcludeCalculatedProperties bool
+	// Limit is the page size of SearchBlueprintEntities (1..1000; default 1000).
+	Limit int
+}
+
+func (o SearchOptions) query() url.Values {
+	q := url.Values{}
+	if len(o.Include) > 0 {
+		q["include"] = o.Include
+	}
+	if len(o.Exclude) > 0 {
+		q["exclude"] = o.Exclude
+	}
+	if o.ExcludeCalculatedProperties {
+		q.Set("exclude_calculated_properties", "true")
+	}
+	return q
+}
+
+// SearchEntities runs a query over every blueprint (POST /v1/entities/search). Port does
+// not paginate this route; keep queries narrow (for example $identifier in a list of 50).
+func (c *Client) SearchEntities(ctx context.Context, q Query, opts SearchOptions) ([]Entity, error) {
+	var ans struct {
+		Entities []Entity `json:"entities"`
+	}
+	if err := c.write(ctx, http.MethodPost, "/entities/search", opts.query(), q, &ans, true); err != nil {
+		return nil, err
+	}
+	return ans.Entities, nil
+}
+
+// SearchBlueprintEntities streams every entity of blueprint matching q, fetching pages of
+// opts.Limit lazily (POST /v1/blueprints/{bp}/entities/search). An error is yielded once,
+// and ends the sequence.
+func (c *Client) SearchBlueprintEntities(ctx context.Context, blueprint string, q Query, opts SearchOptions) iter.Seq2[Entity, error] {
+	return func(yield func(Entity, error) bool) {
+		limit := opts.Limit
+		if limit <= 0 || limit > 1000 {
+			limit = 1000
+		}
+		type request struct {
+			Query   Query    `json:"query"`
+			Include []string `json:"include,omitempty"`
+			Exclude []string `json:"exclude,omitempty"`
+			Limit   int      `json:"limit"`
+			From    string   `json:"from,omitempty"`
+		}
+		req := request{Query: q, Include: opts.Include, Exclude: opts.Exclude, Limit: limit}
+		var qp url.Values
+		if opts.ExcludeCalculatedProperties {
+			qp = url.Values{"exclude_calculated_properties": {"true"}}
+		}
+		path := "/blueprints/" + url.PathEscape(blueprint) + "/entities/search"
+		for {
+			var ans struct {
+				Entities []Entity `json:"entities"`
+				Next     *string  `json:"next"`
+			}
+			if err := c.write(ctx, http.MethodPost, path, qp, req, &ans, true); err != nil {
+				yield(Entity{}, err)
+				return
+			}
+			for _, e := range ans.Entities {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if ans.Next == nil || *ans.Next == "" || len(ans.Entities) == 0 {
+				return
+			}
+			req.From = *ans.Next
+		}
+	}
+}
+
+// DatasourceQuery selects entities by the $datasource that wrote them.
+type DatasourceQuery struct {
+	// Prefix and Suffix match $datasource. Both empty means the client's datasource
+	// (WithDatasource): Prefix() and Suffix().
+	Prefix, Suffix string
+	// Before keeps only entities last updated before this time (the resync start), so
+	// entities written by the current resync are left out.
+	Before time.Time
+	// Limit is the page size (default 5,000, as Ocean uses).
+	Limit int
+	// Include selects fields (for example "blueprint", "identifier").
+	Include []string
+}
+
+// DefaultDatasourcePageSize is Ocean's page size for the datasource listing.
+const DefaultDatasourcePageSize = 5000
+
+// DatasourceEntities lists every entity written by a datasource, one slice per page
+// (POST /v1/blueprints/entities/datasource-entities). This is how an integration finds
+// the entities it owns, to delete stale ones.
+func (c *Client) DatasourceEntities(ctx context.Context, q DatasourceQuery) iter.Seq2[[]Entity, error] {
+	return func(yield func([]Entity, error) bool) {
+		if q.Prefix == "" && q.Suffix == "" && c.datasource != nil {
+			q.Prefix, q.Suffix = c.datasource.Prefix(), c.datasource.Suffix()
+		}
+		type request struct {
+			Prefix string `json:"datasource_prefix"`
+			Suffix string `json:"datasource_suffix"`
+			Limit  int    `json:"limit"`
+			From   string `json:"from,omitempty"`
+			Before string `json:"before,omitempty"`
+		}
+		req := request{Prefix: q.Prefix, Suffix: q.Suffix, Limit: q.Limit}
+		if req.Limit <= 0 {
+			req.Limit = DefaultDatasourcePageSize
+		}
+		if !q.Before.IsZero() {
+			req.Before = q.Before.UTC().Format(time.RFC3339Nano)
+		}
+		var qp url.Values
+		if len(q.Include) > 0 {
+			qp = url.Values{"include": q.Include}
+		}
+		for {
+			var ans struct {
+				Entities []Entity `json:"entities"`
+				Next     *string  `json:"next"`
+			}
+			if err := c.write(ctx, http.MethodPost, "/blueprints/entities/datasource-entities", qp, req, &ans, true); err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(ans.Entities) > 0 && !yield(ans.Entities, nil) {
+				return
+			}
+			if ans.Next == nil || *ans.Next == "" || len(ans.Entities) == 0 {
+				return
+			}
+			req.From = *ans.Next
+		}
+	}
+}
