@@ -1,0 +1,67 @@
+package gitlabtest
+
+import (
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+)
+
+var (
+	largeOnce sync.Once
+	largeDS   *Dataset
+)
+
+func large() *Dataset {
+	largeOnce.Do(func() { largeDS = Generate(1, SizeLarge) })
+	return largeDS
+}
+
+func BenchmarkGenerateMedium(b *testing.B) {
+	for b.Loop() {
+		Generate(1, SizeMedium)
+	}
+}
+
+func benchGET(b *testing.B, path string) {
+	s := New(WithDataset(large()))
+	defer s.Close()
+	c := s.Client()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+			req.Header.Set("PRIVATE-TOKEN", s.Token)
+			resp, err := c.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+}
+
+// Large dataset: ~5,000 projects, ~50,000 merge requests.
+func BenchmarkLargeProjectsKeysetPage(b *testing.B) {
+	benchGET(b, "/api/v4/projects?pagination=keyset&order_by=id&per_page=100&min_access_level=30&id_after=2000")
+}
+
+func BenchmarkLargeProjectsOffsetPage(b *testing.B) {
+	benchGET(b, "/api/v4/projects?per_page=100&page=10&min_access_level=30")
+}
+
+func BenchmarkLargeGroupMergeRequestsPage(b *testing.B) {
+	benchGET(b, "/api/v4/groups/1/merge_requests?state=opened&per_page=100")
+}
+
+func BenchmarkLargeInstanceMergeRequestsPage(b *testing.B) {
+	benchGET(b, "/api/v4/merge_requests?scope=all&state=all&per_page=100&page=3")
+}
+
+func BenchmarkLargeProjectMergeRequests(b *testing.B) {
+	benchGET(b, "/api/v4/projects/100/merge_requests?per_page=100")
+}

@@ -1,0 +1,468 @@
+package gitlabtest
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// GitLab access levels.
+const (
+	NoAccess         = 0
+	MinimalAccess    = 5
+	GuestAccess      = 10
+	PlannerAccess    = 15
+	ReporterAccess   = 20
+	DeveloperAccess  = 30
+	MaintainerAccess = 40
+	OwnerAccess      = 50
+)
+
+// DefaultWebBase is the host that generated web_url fields point to.
+const DefaultWebBase = "https://gitlab.example.com"
+
+// Dataset is the state of a fake GitLab instance: users, groups, projects and
+// everything in them. It is safe for concurrent use; a Server reads it under
+// a read lock and the mutation helpers take the write lock.
+type Dataset struct {
+	mu sync.RWMutex
+
+	now     func() time.Time
+	webBase string
+	seed    int64
+
+	currentUserID int
+
+	users      []*User
+	userByID   map[int]*User
+	userByName map[string]*User
+
+	groups       []*Group // sorted by ID
+	groupByID    map[int]*Group
+	groupByPath  map[string]*Group // lower-cased full path
+	children     map[int][]*Group
+	groupMembers map[int]map[int]*memberRec
+	groupHooks   map[int][]*Hook
+
+	projects      []*projectState // sorted by ID
+	projectByID   map[int]*projectState
+	projectByPath map[string]*projectState // lower-cased path_with_namespace
+
+	next struct {
+		user, group, project, mr, issue, pipeline, job, deployment, environment, hook, milestone, token int
+		commit                                                                                          uint64
+	}
+}
+
+type memberRec struct {
+	userID    int
+	access    int
+	createdAt time.Time
+	createdBy int
+	expiresAt *string
+}
+
+type projectState struct {
+	p            *Project
+	groupID      int // 0 for a personal project
+	ownerID      int // the owner of a personal project
+	members      map[int]*memberRec
+	mrs          []*MergeRequest // by IID
+	issues       []*Issue        // by IID
+	pipelines    []*Pipeline     // by ID
+	jobs         map[int][]*Job  // pipeline ID → jobs
+	deployments  []*Deployment
+	environments []*Environment
+	releases     []*Release
+	languages    []Language
+	repo         *repository
+	hooks        []*Hook
+
+	nextMRIID, nextIssueIID, nextPipelineIID, nextDeploymentIID int
+}
+
+func newDataset(seed int64, now time.Time) *Dataset {
+	d := &Dataset{
+		seed:          seed,
+		webBase:       DefaultWebBase,
+		userByID:      map[int]*User{},
+		userByName:    map[string]*User{},
+		groupByID:     map[int]*Group{},
+		groupByPath:   map[string]*Group{},
+		children:      map[int][]*Group{},
+		groupMembers:  map[int]map[int]*memberRec{},
+		groupHooks:    map[int][]*Hook{},
+		projectByID:   map[int]*projectState{},
+		projectByPath: map[string]*projectState{},
+	}
+	fixed := now
+	d.now = func() time.Time {
+		// Mutations must move time forward from the generated data even when
+		// the dataset was generated "in the future" of the wall clock.
+		if t := time.Now().UTC(); t.After(fixed) {
+			return t
+		}
+		fixed = fixed.Add(time.Second)
+		return fixed
+	}
+	return d
+}
+
+// SetClock replaces the clock used by the mutation helpers for updated_at,
+// last_activity_at and new objects' created_at.
+func (d *Dataset) SetClock(now func() time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.now = now
+}
+
+// CurrentUser returns the user the server's token authenticates as.
+func (d *Dataset) CurrentUser() User {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return *d.userByID[d.currentUserID]
+}
+
+// User returns the user with the given ID.
+func (d *Dataset) User(id int) (User, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	u, ok := d.userByID[id]
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
+}
+
+// Users returns all users, by ID.
+func (d *Dataset) Users() []User {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]User, len(d.users))
+	for i, u := range d.users {
+		out[i] = *u
+	}
+	return out
+}
+
+// Groups returns all groups, by ID.
+func (d *Dataset) Groups() []Group {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]Group, len(d.groups))
+	for i, g := range d.groups {
+		out[i] = *g
+	}
+	return out
+}
+
+// Group returns a group by numeric ID or full path.
+func (d *Dataset) Group(idOrPath string) (Group, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	g := d.findGroup(idOrPath)
+	if g == nil {
+		return Group{}, false
+	}
+	return *g, true
+}
+
+// Projects returns all projects, by ID.
+func (d *Dataset) Projects() []Project {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]Project, len(d.projects))
+	for i, ps := range d.projects {
+		out[i] = *ps.p
+	}
+	return out
+}
+
+// Project returns a project by numeric ID or path_with_namespace.
+func (d *Dataset) Project(idOrPath string) (Project, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ps := d.findProject(idOrPath)
+	if ps == nil {
+		return Project{}, false
+	}
+	return *ps.p, true
+}
+
+// MergeRequests returns a project's merge requests, by IID.
+func (d *Dataset) MergeRequests(projectID int) []MergeRequest {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ps := d.projectByID[projectID]
+	if ps == nil {
+		return nil
+	}
+	out := make([]MergeRequest, len(ps.mrs))
+	for i, m := range ps.mrs {
+		out[i] = *m
+	}
+	return out
+}
+
+// Issues returns a project's issues, by IID.
+func (d *Dataset) Issues(projectID int) []Issue {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ps := d.projectByID[projectID]
+	if ps == nil {
+		return nil
+	}
+	out := make([]Issue, len(ps.issues))
+	for i, m := range ps.issues {
+		out[i] = *m
+	}
+	return out
+}
+
+// Pipelines returns a project's pipelines, by ID.
+func (d *Dataset) Pipelines(projectID int) []Pipeline {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ps := d.projectByID[projectID]
+	if ps == nil {
+		return nil
+	}
+	out := make([]Pipeline, len(ps.pipelines))
+	for i, m := range ps.pipelines {
+		out[i] = *m
+	}
+	return out
+}
+
+// GroupHooks returns the webhooks registered on a group.
+func (d *Dataset) GroupHooks(groupID int) []Hook {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]Hook, 0, len(d.groupHooks[groupID]))
+	for _, h := range d.groupHooks[groupID] {
+		out = append(out, *h)
+	}
+	return out
+}
+
+// ProjectHooks returns the webhooks registered on a project.
+func (d *Dataset) ProjectHooks(projectID int) []Hook {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ps := d.projectByID[projectID]
+	if ps == nil {
+		return nil
+	}
+	out := make([]Hook, 0, len(ps.hooks))
+	for _, h := range ps.hooks {
+		out = append(out, *h)
+	}
+	return out
+}
+
+// Counts reports how many objects of each kind the dataset holds.
+type Counts struct {
+	Users, Groups, Projects, MergeRequests, Issues, Pipelines, Jobs, Deployments,
+	Environments, Releases, Tags, Branches, Files, GroupMembers, ProjectMembers int
+}
+
+// Total is the sum of all counts.
+func (c Counts) Total() int {
+	return c.Users + c.Groups + c.Projects + c.MergeRequests + c.Issues + c.Pipelines + c.Jobs + c.Deployments +
+		c.Environments + c.Releases + c.Tags + c.Branches + c.Files + c.GroupMembers + c.ProjectMembers
+}
+
+// Counts counts the dataset's objects (files are counted on default branches).
+func (d *Dataset) Counts() Counts {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	c := Counts{Users: len(d.users), Groups: len(d.groups), Projects: len(d.projects)}
+	for _, m := range d.groupMembers {
+		c.GroupMembers += len(m)
+	}
+	for _, ps := range d.projects {
+		c.MergeRequests += len(ps.mrs)
+		c.Issues += len(ps.issues)
+		c.Pipelines += len(ps.pipelines)
+		for _, j := range ps.jobs {
+			c.Jobs += len(j)
+		}
+		c.Deployments += len(ps.deployments)
+		c.Environments += len(ps.environments)
+		c.Releases += len(ps.releases)
+		c.ProjectMembers += len(ps.members)
+		if ps.repo != nil {
+			c.Tags += len(ps.repo.tags)
+			c.Branches += len(ps.repo.branches)
+			if b := ps.defaultBranch(); b != nil {
+				c.Files += len(b.files)
+			}
+		}
+	}
+	return c
+}
+
+// --- lookups (callers hold d.mu) ---
+
+func (d *Dataset) findGroup(idOrPath string) *Group {
+	if id, ok := atoiStrict(idOrPath); ok {
+		return d.groupByID[id]
+	}
+	return d.groupByPath[strings.ToLower(idOrPath)]
+}
+
+func (d *Dataset) findProject(idOrPath string) *projectState {
+	if id, ok := atoiStrict(idOrPath); ok {
+		return d.projectByID[id]
+	}
+	return d.projectByPath[strings.ToLower(idOrPath)]
+}
+
+func (d *Dataset) parent(g *Group) *Group {
+	if g.ParentID == nil {
+		return nil
+	}
+	return d.groupByID[*g.ParentID]
+}
+
+// descendants returns g's subgroups at every depth, by ID.
+func (d *Dataset) descendants(g *Group) []*Group {
+	var out []*Group
+	stack := slices.Clone(d.children[g.ID])
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		out = append(out, c)
+		stack = append(stack, d.children[c.ID]...)
+	}
+	slices.SortFunc(out, func(a, b *Group) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// groupProjects returns the projects directly in g, or in g and its
+// subgroups, by ID.
+func (d *Dataset) groupProjects(g *Group, includeSubgroups bool) []*projectState {
+	ids := map[int]bool{g.ID: true}
+	if includeSubgroups {
+		for _, c := range d.descendants(g) {
+			ids[c.ID] = true
+		}
+	}
+	var out []*projectState
+	for _, ps := range d.projects {
+		if ps.groupID != 0 && ids[ps.groupID] {
+			out = append(out, ps)
+		}
+	}
+	return out
+}
+
+// groupAccess is uid's access to g, inherited from ancestors.
+func (d *Dataset) groupAccess(uid int, g *Group) int {
+	best := NoAccess
+	for ; g != nil; g = d.parent(g) {
+		if m := d.groupMembers[g.ID][uid]; m != nil && m.access > best {
+			best = m.access
+		}
+	}
+	return best
+}
+
+// projectAccess is uid's access to a project: direct, inherited from its
+// group, or as the owner of a personal namespace.
+func (d *Dataset) projectAccess(uid int, ps *projectState) int {
+	best := NoAccess
+	if m := ps.members[uid]; m != nil {
+		best = m.access
+	}
+	if ps.groupID != 0 {
+		best = max(best, d.groupAccess(uid, d.groupByID[ps.groupID]))
+	}
+	if ps.ownerID == uid {
+		best = OwnerAccess
+	}
+	for _, sg := range ps.p.SharedWithGroups {
+		if g := d.groupByID[sg.GroupID]; g != nil {
+			best = max(best, min(sg.GroupAccessLevel, d.groupAccess(uid, g)))
+		}
+	}
+	return best
+}
+
+func (d *Dataset) isAdmin(uid int) bool {
+	u := d.userByID[uid]
+	return u != nil && u.IsAdmin
+}
+
+func (d *Dataset) projectVisible(uid int, ps *projectState) bool {
+	return ps.p.Visibility != "private" || d.isAdmin(uid) || d.projectAccess(uid, ps) >= GuestAccess
+}
+
+func (d *Dataset) groupVisible(uid int, g *Group) bool {
+	return g.Visibility != "private" || d.isAdmin(uid) || d.groupAccess(uid, g) >= GuestAccess
+}
+
+func (ps *projectState) findMR(iid int) *MergeRequest {
+	i, ok := slices.BinarySearchFunc(ps.mrs, iid, func(m *MergeRequest, iid int) int { return cmp.Compare(m.IID, iid) })
+	if !ok {
+		return nil
+	}
+	return ps.mrs[i]
+}
+
+func (ps *projectState) findIssue(iid int) *Issue {
+	i, ok := slices.BinarySearchFunc(ps.issues, iid, func(m *Issue, iid int) int { return cmp.Compare(m.IID, iid) })
+	if !ok {
+		return nil
+	}
+	return ps.issues[i]
+}
+
+func (ps *projectState) findPipeline(id int) *Pipeline {
+	i, ok := slices.BinarySearchFunc(ps.pipelines, id, func(m *Pipeline, id int) int { return cmp.Compare(m.ID, id) })
+	if !ok {
+		return nil
+	}
+	return ps.pipelines[i]
+}
+
+func (ps *projectState) defaultBranch() *branchState {
+	if ps.repo == nil || ps.p.DefaultBranch == nil {
+		return nil
+	}
+	return ps.repo.branches[*ps.p.DefaultBranch]
+}
+
+// memberJSON renders a membership as GitLab's member object.
+func (d *Dataset) memberJSON(m *memberRec, withBot bool) Member {
+	u := d.userByID[m.userID]
+	out := Member{
+		ID: u.ID, Username: u.Username, Name: u.Name, State: u.State, Locked: u.Locked, AvatarURL: u.AvatarURL,
+		WebURL: u.WebURL, AccessLevel: m.access, CreatedAt: T(m.createdAt), ExpiresAt: m.expiresAt,
+		Email: u.Email, MembershipState: "active",
+	}
+	if c := d.userByID[m.createdBy]; c != nil {
+		out.CreatedBy = c.Basic()
+	}
+	if withBot {
+		b := u.Bot
+		out.Bot = &b
+	}
+	return out
+}
+
+func atoiStrict(s string) (int, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}

@@ -1,0 +1,84 @@
+package gitlabtest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// snapshot renders everything a client can observe of a dataset.
+func snapshot(t *testing.T, ds *Dataset) string {
+	t.Helper()
+	var all []any
+	all = append(all, ds.Users(), ds.Groups(), ds.Projects())
+	for _, p := range ds.Projects() {
+		all = append(all, ds.MergeRequests(p.ID), ds.Issues(p.ID), ds.Pipelines(p.ID))
+	}
+	b, err := json.Marshal(all)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestGenerateIsDeterministic(t *testing.T) {
+	t.Parallel()
+	a, b := Generate(42, SizeSmall), Generate(42, SizeSmall)
+	assert.Equal(t, snapshot(t, a), snapshot(t, b))
+	assert.NotEqual(t, snapshot(t, a), snapshot(t, Generate(43, SizeSmall)))
+
+	// Repository content is deterministic too.
+	sa, sb := NewServer(t, WithDataset(a)), NewServer(t, WithDataset(b))
+	for _, path := range []string{"/api/v4/projects/5/repository/tree?recursive=true&per_page=100",
+		"/api/v4/projects/5/repository/files/data%2Ffixtures.json/raw", "/api/v4/projects/5/languages"} {
+		_, x := get(t, sa, path)
+		_, y := get(t, sb, path)
+		assert.Equal(t, x, y, path)
+	}
+}
+
+func TestGenerateSizes(t *testing.T) {
+	t.Parallel()
+	ds := Generate(1, SizeSmall)
+	c := ds.Counts()
+	assert.Equal(t, SizeSmall.GroupCount(), c.Groups)
+	assert.Equal(t, 6, c.Groups)
+	assert.Equal(t, 20, c.Projects)
+	assert.Equal(t, SizeSmall.ProjectCount(), c.Projects)
+	assert.Equal(t, 19*SizeSmall.MergeRequestsPerProject, c.MergeRequests, "the empty project has none")
+	assert.Equal(t, 19*SizeSmall.PipelinesPerProject*SizeSmall.JobsPerPipeline, c.Jobs)
+
+	m := SizeMedium
+	assert.Equal(t, 70, m.GroupCount())
+	assert.Equal(t, 353, m.ProjectCount())
+	assert.Equal(t, 350*14+3, SizeLarge.ProjectCount())
+
+	for _, target := range []int{10_000, 100_000} {
+		s := SizeFor(target)
+		assert.InDelta(t, target, s.Entities(), float64(target)/5, "target %d", target)
+	}
+	small := Generate(1, SizeFor(5000))
+	assert.InDelta(t, 5000, small.Counts().Total(), 1500)
+}
+
+func TestGeneratedShapes(t *testing.T) {
+	t.Parallel()
+	ds := Generate(1, Size{Groups: 1, ProjectsPerGroup: 1, MergeRequestsPerProject: 30, Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
+	p := ds.Projects()[0]
+	assert.Equal(t, "group", p.Namespace.Kind)
+	assert.Contains(t, p.WebURL, p.PathWithNamespace)
+	assert.True(t, p.LastActivityAt.Before(time.Date(2030, 1, 1, 0, 0, 1, 0, time.UTC)))
+	states := map[string]bool{}
+	for _, m := range ds.MergeRequests(p.ID) {
+		states[m.State] = true
+		assert.True(t, !m.UpdatedAt.Before(m.CreatedAt.Time))
+		if m.State == "merged" {
+			assert.False(t, m.MergedAt.IsZero())
+		}
+	}
+	assert.True(t, states["opened"] && states["merged"] && states["closed"], "%v", states)
+	b, err := json.Marshal(ds.MergeRequests(p.ID)[0])
+	require.NoError(t, err)
+	assert.Regexp(t, `"created_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"`, string(b))
+}
