@@ -1,0 +1,405 @@
+package ocean
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/oceankit/oceankit/internal/clock"
+	"github.com/oceankit/oceankit/mapping"
+	"github.com/oceankit/oceankit/port"
+)
+
+// Clock is the framework's time source; tests inject a fake one so that
+// schedules run without sleeping.
+type Clock = clock.Clock
+
+// Ticker is a Clock's ticker.
+type Ticker = clock.Ticker
+
+// App is a running integration: one provider, one Port installation.
+type App struct {
+	cfg      *Config
+	provider *Provider
+	port     *port.Client
+	writer   entityWriter
+	log      *slog.Logger
+	clock    Clock
+	metrics  *metrics
+	environ  []string
+
+	staticConfig *mapping.Config
+
+	pacMu     sync.Mutex
+	pacCache  *mapping.Config
+	pacAt     time.Time
+	mapper    *mapping.Mapper
+	mapperKey string
+
+	examplesSent   sync.Map
+	stateUpdatedAt atomic.Int64
+
+	eventRetries   int
+	eventRetryBase time.Duration
+
+	sched     *scheduler
+	live      *liveQueue
+	listeners map[string]Listener
+	ready     atomic.Bool
+	listenMu  sync.Mutex
+	listenURL string
+}
+
+// Option configures an App.
+type Option func(*App) error
+
+// WithLogger sets the logger (slog.Default() otherwise).
+func WithLogger(l *slog.Logger) Option {
+	return func(a *App) error { a.log = l; return nil }
+}
+
+// WithClock sets the time source.
+func WithClock(c Clock) Option {
+	return func(a *App) error { a.clock = c; return nil }
+}
+
+// WithPortClient uses a Port client built by the caller instead of one built
+// from the config.
+func WithPortClient(c *port.Client) Option {
+	return func(a *App) error { a.port = c; return nil }
+}
+
+// WithPortAppConfig uses this port app config (the mapping) instead of the
+// one stored in Port.
+func WithPortAppConfig(pac *mapping.Config) Option {
+	return func(a *App) error { a.staticConfig = pac; return nil }
+}
+
+// WithEnviron sets the environment jq's env sees (os.Environ() otherwise).
+func WithEnviron(env []string) Option {
+	return func(a *App) error { a.environ = env; return nil }
+}
+
+// WithDryRun sends every write to w as JSON lines (DryRunRecord) instead of
+// to Port. Port is still read (the mapping, the entities it holds) when a
+// client is configured; nothing in it changes.
+func WithDryRun(w io.Writer) Option {
+	return func(a *App) error { a.writer = newDryRunWriter(w); return nil }
+}
+
+// Listener is an event listener the framework does not build in (KAFKA
+// lives in its own package to keep this one free of a Kafka client). Start
+// runs until ctx is done, asking for resyncs through t.
+type Listener interface {
+	Start(ctx context.Context, t Trigger) error
+}
+
+// Trigger asks the App for a resync. cancelRunning aborts a resync in
+// progress (the config it runs with is stale); otherwise the request waits
+// for it and requests made meanwhile collapse into one.
+type Trigger interface {
+	TriggerResync(reason string, cancelRunning bool)
+}
+
+// WithListener registers a listener for a listener type.
+func WithListener(typ string, l Listener) Option {
+	return func(a *App) error {
+		if a.listeners == nil {
+			a.listeners = map[string]Listener{}
+		}
+		a.listeners[strings.ToUpper(typ)] = l
+		return nil
+	}
+}
+
+// New builds an App. The Port client is built from cfg.Port unless one is
+// given; a config without Port credentials builds an App that needs a local
+// port app config and a dry run.
+func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
+	if cfg == nil || p == nil {
+		return nil, errors.New("ocean: New needs a config and a provider")
+	}
+	if p.Type == "" {
+		return nil, errors.New("ocean: provider has no Type")
+	}
+	if p.Version == "" {
+		// The version is only informative in the datasource: ownership
+		// matches on type and identifier.
+		cp := *p
+		cp.Version = "0.0.0"
+		p = &cp
+	}
+	a := &App{cfg: cfg, provider: p, clock: clock.Real{}}
+	for _, o := range opts {
+		if err := o(a); err != nil {
+			return nil, err
+		}
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if cfg.Integration.Type == "" {
+		cfg.applyDefaults(p.Type)
+	}
+	a.log = slog.New(newRedactingHandler(a.log.Handler(), configSecrets(cfg)))
+	a.metrics = newMetrics()
+	if a.port == nil && cfg.Port.ClientID != "" {
+		c, err := port.New(cfg.Port.BaseURL, cfg.Port.ClientID.Value(), cfg.Port.ClientSecret.Value(),
+			port.WithDatasource(a.datasource()),
+			port.WithLogger(a.log),
+			port.WithHTTPClient(&http.Client{Timeout: cfg.ClientTimeout}))
+		if err != nil {
+			return nil, fmt.Errorf("ocean: port client: %w", err)
+		}
+		a.port = c
+	}
+	if a.writer == nil {
+		if a.port == nil {
+			return nil, errors.New("ocean: no Port client: set OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET, or use a dry run")
+		}
+		a.writer = portWriter{c: a.port}
+	}
+	if cfg.PortAppConfigFile != "" && a.staticConfig == nil {
+		b, err := os.ReadFile(cfg.PortAppConfigFile)
+		if err != nil {
+			return nil, &ConfigError{Name: "OCEAN__PORT_APP_CONFIG_FILE", Reason: "cannot read", Err: err}
+		}
+		pac, err := a.parseConfig(b)
+		if err != nil {
+			return nil, fmt.Errorf("ocean: %s: %w", cfg.PortAppConfigFile, err)
+		}
+		a.staticConfig = pac
+	}
+	if a.staticConfig != nil {
+		if _, err := a.compile(a.staticConfig); err != nil {
+			return nil, fmt.Errorf("ocean: port app config: %w", err)
+		}
+	}
+	a.sched = newScheduler(a)
+	a.live = newLiveQueue(a)
+	return a, nil
+}
+
+// Config returns the App's configuration.
+func (a *App) Config() *Config { return a.cfg }
+
+// Port returns the Port client, or nil in a dry run without credentials.
+func (a *App) Port() *port.Client { return a.port }
+
+// Logger returns the App's logger (secrets redacted).
+func (a *App) Logger() *slog.Logger { return a.log }
+
+func (a *App) datasource() port.Datasource {
+	return port.Datasource{Type: a.cfg.Integration.Type, Version: a.provider.Version, Identifier: a.cfg.Integration.Identifier}
+}
+
+// jqEnviron is the environment jq's env sees: the process's, without this
+// program's own secrets.
+func (a *App) jqEnviron() []string {
+	env := a.environ
+	if env == nil {
+		env = os.Environ()
+	}
+	secrets := configSecrets(a.cfg)
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, val, _ := strings.Cut(kv, "=")
+		up := strings.ToUpper(name)
+		if strings.HasPrefix(up, "OCEAN__PORT__CLIENT") || (strings.HasPrefix(up, "OCEAN__") && looksSecret(up)) {
+			continue
+		}
+		hidden := false
+		for _, s := range secrets {
+			if s != "" && val == s {
+				hidden = true
+				break
+			}
+		}
+		if !hidden {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// Run runs the integration as its listener type says until ctx is done (or,
+// for ONCE, until the resync ends): initialise Port resources, serve live
+// events and health, and resync when the listener asks. For ONCE the error
+// is the resync's, so that the exit code tells a scheduler whether it
+// worked.
+func (a *App) Run(ctx context.Context) error {
+	typ := a.cfg.EventListener.Type
+	if err := a.cfg.Validate(a.port != nil && a.writer != nil); err != nil {
+		return err
+	}
+	if a.cfg.InitializePortResources && a.port != nil {
+		if _, ok := a.writer.(portWriter); ok {
+			if err := a.InitializePortResources(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	switch typ {
+	case ListenerOnce, ListenerPolling, ListenerWebhooksOnly, ListenerWebhook:
+	default:
+		if _, ok := a.listeners[typ]; !ok {
+			return &ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: fmt.Sprintf("listener %s is not available in this program", typ)}
+		}
+	}
+	if typ == ListenerOnce {
+		if a.cfg.Integration.IncrementalSyncEnabled {
+			a.log.Info("incremental sync requested; running a full resync (this build resyncs in full)")
+		}
+		_, err := a.Resync(ctx, ResyncOptions{Trigger: "once"})
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	srv, err := a.listen()
+	if err != nil {
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.serve(); err != nil {
+			errc <- err
+		}
+	}()
+	shouldResync := typ != ListenerWebhooksOnly && typ != ListenerActionsOnly
+	if typ != ListenerActionsOnly {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.live.run(ctx) }()
+	}
+	if a.provider.Start != nil {
+		env := StartEnv{BaseURL: a.cfg.BaseURL, ListenerType: typ, Logger: a.log}
+		if a.cfg.BaseURL != "" {
+			env.WebhookURL = a.cfg.BaseURL + a.routePrefix() + "/integration/webhook"
+		}
+		if err := a.provider.Start(ctx, env); err != nil {
+			a.log.Warn("provider start hook failed", "error", err)
+		}
+	}
+	if shouldResync {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.sched.run(ctx) }()
+	}
+	switch typ {
+	case ListenerPolling:
+		wg.Add(1)
+		go func() { defer wg.Done(); a.poll(ctx) }()
+	case ListenerWebhooksOnly, ListenerWebhook:
+	default:
+		l := a.listeners[typ]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Start(ctx, a); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("ocean: %s listener: %w", typ, err)
+			}
+		}()
+	}
+	if shouldResync && a.cfg.ScheduledResyncInterval > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.scheduled(ctx) }()
+	}
+	a.ready.Store(true)
+	a.log.Info("integration running", "listener", typ, "identifier", a.cfg.Integration.Identifier,
+		"type", a.cfg.Integration.Type, "address", srv.addr())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.ready.Store(false)
+	cancel()
+	shutdownCtx, stop := context.WithTimeout(context.Background(), time.Duration(a.cfg.MaxWaitSecondsBeforeShutdown*float64(time.Second)))
+	defer stop()
+	srv.shutdown(shutdownCtx)
+	wg.Wait()
+	a.log.Info("integration stopped")
+	return runErr
+}
+
+// TriggerResync asks for a resync (see Trigger).
+func (a *App) TriggerResync(reason string, cancelRunning bool) {
+	a.sched.trigger(reason, cancelRunning)
+}
+
+// Addr returns the address the HTTP server listens on once Run started it.
+func (a *App) Addr() string {
+	a.listenMu.Lock()
+	defer a.listenMu.Unlock()
+	return a.listenURL
+}
+
+func (a *App) routePrefix() string {
+	p := strings.Trim(a.cfg.PathPrefix, "/")
+	if p == "" {
+		return ""
+	}
+	return "/" + p
+}
+
+type httpServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+func (a *App) listen() (*httpServer, error) {
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", a.cfg.Application.Port))
+	if err != nil {
+		return nil, fmt.Errorf("ocean: listen on APPLICATION__PORT %d: %w", a.cfg.Application.Port, err)
+	}
+	a.listenMu.Lock()
+	a.listenURL = ln.Addr().String()
+	a.listenMu.Unlock()
+	return &httpServer{
+		srv: &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second},
+		ln:  ln,
+	}, nil
+}
+
+func (s *httpServer) serve() error {
+	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("ocean: http server: %w", err)
+	}
+	return nil
+}
+
+func (s *httpServer) addr() string { return s.ln.Addr().String() }
+
+func (s *httpServer) shutdown(ctx context.Context) { _ = s.srv.Shutdown(ctx) }
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// configSecrets lists every secret value of the config, including the
+// provider's fields whose names say they are secret.
+func configSecrets(c *Config) []string {
+	out := SecretsOf(c)
+	for k, v := range c.Integration.Config {
+		if s, ok := v.(string); ok && s != "" && looksSecret(k) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,346 @@
+package ocean
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Listener types, as Ocean names them (OCEAN__EVENT_LISTENER__TYPE).
+const (
+	ListenerPolling      = "POLLING"
+	ListenerOnce         = "ONCE"
+	ListenerWebhooksOnly = "WEBHOOKS_ONLY"
+	ListenerKafka        = "KAFKA"
+	ListenerActionsOnly  = "ACTIONS_ONLY"
+	ListenerWebhook      = "WEBHOOK"
+)
+
+// Port region base URLs.
+const (
+	PortBaseURLEU = "https://api.getport.io"
+	PortBaseURLUS = "https://api.us.getport.io"
+)
+
+// Config is the framework's configuration: every setting of Ocean that a
+// user can set, with Ocean's names, nesting and defaults. Load fills it from
+// OCEAN__… environment variables and an optional YAML file; a Go program
+// may also build or adjust it in code before calling New.
+type Config struct {
+	Port        PortConfig        `ocean:"port"`
+	Integration IntegrationConfig `ocean:"integration"`
+	// EventListener selects what triggers resyncs.
+	EventListener EventListenerConfig `ocean:"event_listener"`
+	// InitializePortResources creates the integration, the default
+	// blueprints and the default mapping in Port when they are missing.
+	InitializePortResources bool `ocean:"initialize_port_resources,default=true"`
+	// ScheduledResyncInterval, in minutes, runs a full resync on a timer on
+	// top of any long-running listener; 0 turns it off.
+	ScheduledResyncInterval int `ocean:"scheduled_resync_interval"`
+	// SendRawDataExamples posts the first few raw items of each kind to
+	// Port for its mapping editor.
+	SendRawDataExamples bool `ocean:"send_raw_data_examples,default=true"`
+	// BaseURL is this program's public URL, needed for live events.
+	BaseURL string `ocean:"base_url"`
+	// PathPrefix mounts every route under /{prefix}.
+	PathPrefix string `ocean:"path_prefix"`
+	// AllowEnvironmentVariablesJQAccess lets jq's env and $ENV see the
+	// process environment (secrets of this program are always hidden).
+	AllowEnvironmentVariablesJQAccess bool `ocean:"allow_environment_variables_jq_access,default=true"`
+	// ClientTimeout is the HTTP timeout of third-party and Port clients.
+	ClientTimeout time.Duration `ocean:"client_timeout,default=60s"`
+	// EventWorkersCount is the number of live-event workers. Events for the
+	// same entity are applied in order whatever the count.
+	EventWorkersCount int `ocean:"event_workers_count,default=1"`
+	// EventQueueSize bounds the live-event queue; a full queue answers 503.
+	EventQueueSize int `ocean:"event_queue_size,default=10000"`
+	// MaxEventProcessingSeconds bounds one live event's processing.
+	MaxEventProcessingSeconds float64 `ocean:"max_event_processing_seconds,default=90"`
+	// MaxWaitSecondsBeforeShutdown bounds the drain on SIGTERM.
+	MaxWaitSecondsBeforeShutdown float64 `ocean:"max_wait_seconds_before_shutdown,default=5"`
+	// UpsertEntitiesBatchMaxLength caps entities per bulk upsert (Port: 20).
+	UpsertEntitiesBatchMaxLength int `ocean:"upsert_entities_batch_max_length,default=20"`
+	// UpsertEntitiesBatchMaxSizeInBytes caps a bulk upsert's body (1 MiB).
+	UpsertEntitiesBatchMaxSizeInBytes int `ocean:"upsert_entities_batch_max_size_in_bytes,default=1048576"`
+	// DeleteEntitiesMaxBatchSize caps entities per bulk delete; Port takes
+	// 100 at most, so larger values are capped.
+	DeleteEntitiesMaxBatchSize int `ocean:"delete_entities_max_batch_size,default=1000"`
+	// YieldItemsToParseBatchSize is the batch size of itemsToParse expansion.
+	YieldItemsToParseBatchSize int `ocean:"yield_items_to_parse_batch_size,default=200"`
+	// ResourcesPath is a folder of default resources that overrides the
+	// provider's embedded ones when it exists.
+	ResourcesPath string `ocean:"resources_path,default=.port/resources"`
+	// PortAppConfigFile, when set, reads the port app config (the mapping)
+	// from this local YAML/JSON file instead of from Port. Not in Ocean.
+	PortAppConfigFile string `ocean:"port_app_config_file"`
+	// Resync tunes the resync engine (not in Ocean).
+	Resync ResyncConfig `ocean:"resync"`
+	// Application holds the APPLICATION__… settings of the process.
+	Application ApplicationConfig `ocean:"-"`
+}
+
+// PortConfig is OCEAN__PORT__….
+type PortConfig struct {
+	ClientID     Secret `ocean:"client_id"`
+	ClientSecret Secret `ocean:"client_secret"`
+	// BaseURL is Port's API URL without /v1 (EU by default).
+	BaseURL string `ocean:"base_url,default=https://api.getport.io"`
+	// PortAppConfigCacheTTL caches the mapping between live events.
+	PortAppConfigCacheTTL time.Duration `ocean:"port_app_config_cache_ttl,default=60s"`
+}
+
+// IntegrationConfig is OCEAN__INTEGRATION__….
+type IntegrationConfig struct {
+	// Identifier is the installation's identifier in Port; the default is
+	// my-<type>-integration.
+	Identifier string `ocean:"identifier"`
+	// Type is the integration type; the provider's by default.
+	Type string `ocean:"type"`
+	// Config holds the provider's own settings (snake_case keys); decode
+	// it with DecodeIntegrationConfig.
+	Config map[string]any `ocean:"config"`
+	// IncrementalSyncEnabled and IncrementalSyncInterval (minutes) are
+	// Ocean's incremental sync switch.
+	IncrementalSyncEnabled  bool   `ocean:"incremental_sync_enabled"`
+	IncrementalSyncInterval string `ocean:"incremental_sync_interval,default=15"`
+}
+
+// EventListenerConfig is OCEAN__EVENT_LISTENER (a JSON object, or its
+// fields one by one).
+type EventListenerConfig struct {
+	Type string `ocean:"type,default=POLLING"`
+	// Interval is POLLING's period in seconds.
+	Interval int `ocean:"interval,default=60"`
+	// ResyncOnStart makes POLLING resync when it starts.
+	ResyncOnStart bool `ocean:"resync_on_start,default=true"`
+	// Kafka settings, used by the KAFKA listener.
+	Brokers                 string  `ocean:"brokers"`
+	SecurityProtocol        string  `ocean:"security_protocol,default=SASL_SSL"`
+	AuthenticationMechanism string  `ocean:"authentication_mechanism,default=SCRAM-SHA-512"`
+	KafkaSecurityEnabled    bool    `ocean:"kafka_security_enabled,default=true"`
+	ConsumerPollTimeout     float64 `ocean:"consumer_poll_timeout,default=1"`
+}
+
+// ResyncConfig tunes the resync engine. These are oceankit's own settings
+// (OCEAN__RESYNC__…).
+type ResyncConfig struct {
+	// MapWorkers is the number of goroutines mapping pages; 0 means one
+	// per CPU.
+	MapWorkers int `ocean:"map_workers"`
+	// UpsertConcurrency is the number of bulk upserts in flight, across
+	// kinds.
+	UpsertConcurrency int `ocean:"upsert_concurrency,default=8"`
+	// KindConcurrency is the number of resources fetched at once, when the
+	// mapping allows (see the package doc on ordering).
+	KindConcurrency int `ocean:"kind_concurrency,default=4"`
+	// PagesInFlight bounds the pages buffered between fetching and mapping
+	// per resource.
+	PagesInFlight int `ocean:"pages_in_flight,default=4"`
+	// Sequential processes kinds and pages one after another with one bulk
+	// in flight, as the Python framework does (a baseline for benchmarks).
+	Sequential bool `ocean:"sequential"`
+	// ItemTimeout is the jq time budget per item.
+	ItemTimeout time.Duration `ocean:"item_timeout,default=5s"`
+}
+
+// ApplicationConfig is APPLICATION__….
+type ApplicationConfig struct {
+	LogLevel          string `ocean:"log_level,default=INFO"`
+	Port              int    `ocean:"port,default=8000"`
+	EnableHTTPLogging bool   `ocean:"enable_http_logging,default=true"`
+}
+
+// LoadOptions says where Load reads from.
+type LoadOptions struct {
+	// Environ is the environment (os.Environ() when nil).
+	Environ []string
+	// File is a YAML config file (Ocean's config.yaml, camelCase keys);
+	// empty means none. A missing file is an error only when named.
+	File string
+	// ProviderType is the provider's integration type, the default of
+	// OCEAN__INTEGRATION__TYPE.
+	ProviderType string
+}
+
+// Load reads the configuration with Ocean's precedence: environment
+// variables over the YAML file over defaults. All problems are reported
+// together, each naming its variable.
+func Load(opts LoadOptions) (*Config, error) {
+	environ := opts.Environ
+	if environ == nil {
+		environ = osEnviron()
+	}
+	var file []byte
+	if opts.File != "" {
+		b, err := os.ReadFile(opts.File)
+		if err != nil {
+			return nil, &ConfigError{Name: "config file " + opts.File, Reason: "cannot read", Err: err}
+		}
+		file = b
+	}
+	c := &Config{}
+	var errs []error
+	if err := loadSettings(c, "OCEAN__", file, environ, ""); err != nil {
+		errs = append(errs, err)
+	}
+	if err := loadSettings(&c.Application, "APPLICATION__", nil, environ, ""); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	c.applyDefaults(opts.ProviderType)
+	return c, nil
+}
+
+// Default returns the configuration with every default applied and no
+// environment read: the starting point for a Config built in code.
+func Default(providerType string) *Config {
+	c, err := Load(LoadOptions{Environ: []string{}, ProviderType: providerType})
+	if err != nil {
+		// The defaults are constants of this package; they always decode.
+		panic(fmt.Sprintf("ocean: defaults do not decode: %v", err))
+	}
+	return c
+}
+
+func (c *Config) applyDefaults(providerType string) {
+	if c.Integration.Type == "" {
+		c.Integration.Type = providerType
+	}
+	c.Integration.Type = strings.ToLower(c.Integration.Type)
+	if c.Integration.Identifier == "" && c.Integration.Type != "" {
+		c.Integration.Identifier = "my-" + c.Integration.Type + "-integration"
+	}
+	c.EventListener.Type = strings.ToUpper(c.EventListener.Type)
+	c.Port.BaseURL = strings.TrimRight(c.Port.BaseURL, "/")
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.Integration.Config == nil {
+		c.Integration.Config = map[string]any{}
+	}
+}
+
+// Validate checks the settings a run needs. needPort is false for runs that
+// never talk to Port (a dry run with a local mapping).
+func (c *Config) Validate(needPort bool) error {
+	var errs []error
+	switch c.EventListener.Type {
+	case ListenerPolling, ListenerOnce, ListenerWebhooksOnly, ListenerKafka, ListenerActionsOnly, ListenerWebhook:
+	default:
+		errs = append(errs, &ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE",
+			Reason: fmt.Sprintf("unknown listener type %q (want POLLING, ONCE, WEBHOOKS_ONLY, KAFKA, ACTIONS_ONLY or WEBHOOK)", c.EventListener.Type)})
+	}
+	if needPort {
+		if c.Port.ClientID == "" {
+			errs = append(errs, &ConfigError{Name: "OCEAN__PORT__CLIENT_ID", Reason: "required but not set"})
+		}
+		if c.Port.ClientSecret == "" {
+			errs = append(errs, &ConfigError{Name: "OCEAN__PORT__CLIENT_SECRET", Reason: "required but not set"})
+		}
+		if err := checkURL(c.Port.BaseURL); err != nil {
+			errs = append(errs, &ConfigError{Name: "OCEAN__PORT__BASE_URL", Reason: "invalid URL", Err: err})
+		}
+	}
+	if c.BaseURL != "" {
+		if err := checkURL(c.BaseURL); err != nil {
+			errs = append(errs, &ConfigError{Name: "OCEAN__BASE_URL", Reason: "invalid URL", Err: err})
+		}
+	}
+	if c.Integration.Identifier == "" {
+		errs = append(errs, &ConfigError{Name: "OCEAN__INTEGRATION__IDENTIFIER", Reason: "required but not set"})
+	}
+	if c.ScheduledResyncInterval < 0 {
+		errs = append(errs, &ConfigError{Name: "OCEAN__SCHEDULED_RESYNC_INTERVAL", Reason: "must not be negative"})
+	}
+	if c.EventListener.Interval <= 0 {
+		errs = append(errs, &ConfigError{Name: "OCEAN__EVENT_LISTENER__INTERVAL", Reason: "must be positive"})
+	}
+	if c.Application.Port < 0 || c.Application.Port > 65535 {
+		errs = append(errs, &ConfigError{Name: "APPLICATION__PORT", Reason: "not a TCP port (0 picks a free one)"})
+	}
+	if _, err := c.IncrementalInterval(); err != nil {
+		errs = append(errs, &ConfigError{Name: "OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL", Reason: err.Error()})
+	}
+	return errors.Join(errs...)
+}
+
+// IncrementalInterval parses OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL:
+// minutes, or "15m"/"1h" as Ocean accepts.
+func (c *Config) IncrementalInterval() (time.Duration, error) {
+	s := strings.TrimSpace(c.Integration.IncrementalSyncInterval)
+	if s == "" {
+		return 15 * time.Minute, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
+		if n <= 0 {
+			return 0, errors.New("must be positive")
+		}
+		return time.Duration(n) * time.Minute, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New(`want minutes or a duration such as "15m" or "1h"`)
+	}
+	return d, nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("does not parse")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("want an http or https URL")
+	}
+	if u.Host == "" {
+		return errors.New("no host")
+	}
+	return nil
+}
+
+// Redacted returns the configuration as indented JSON with every secret
+// replaced by [REDACTED], including the provider's fields in
+// Integration.Config named in secretKeys (snake_case).
+func (c *Config) Redacted(secretKeys ...string) string {
+	cp := *c
+	cp.Integration.Config = map[string]any{}
+	hide := map[string]bool{}
+	for _, k := range secretKeys {
+		hide[snake(k)] = true
+	}
+	for k, v := range c.Integration.Config {
+		if hide[k] || looksSecret(k) {
+			cp.Integration.Config[k] = redacted
+			continue
+		}
+		cp.Integration.Config[k] = v
+	}
+	b, err := json.MarshalIndent(struct {
+		*Config
+		Application ApplicationConfig
+	}{&cp, c.Application}, "", "  ")
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// looksSecret guards provider fields that were not declared secret.
+func looksSecret(key string) bool {
+	k := strings.ToLower(key)
+	for _, w := range []string{"token", "secret", "password", "private_key", "api_key"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// SecretsOf returns the values of every secret field of a config struct
+// (fields of type Secret or tagged `secret`), for log redaction.
+func SecretsOf(v any) []string { return secretValues(v) }

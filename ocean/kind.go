@@ -1,0 +1,120 @@
+package ocean
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Item is one raw item of a third-party system, as decoded JSON. It is what
+// jq mappings see, so a kind should hand over the API's full object rather
+// than a typed struct that drops fields.
+type Item = map[string]any
+
+// Sender receives the pages a kind produces. Send blocks while the pipeline
+// behind it is full (back-pressure), returns the context's error once the
+// resync is cancelled, and is safe for concurrent use, so a kind that fans
+// out (one goroutine per project, say) can call it from every goroutine.
+// The framework takes ownership of the slice and the items in it: a kind
+// must not modify them after sending.
+type Sender interface {
+	Send(ctx context.Context, items []Item) error
+}
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, items []Item) error
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, items []Item) error { return f(ctx, items) }
+
+// Kind is one resource kind a provider can list: "project", "merge-request",
+// or a kind of a system oceankit never heard of.
+//
+// Most kinds are built with NewKind, which decodes the resource's selector
+// into a typed struct of the provider's own.
+type Kind interface {
+	// Name is the kind as users write it in the port app config.
+	Name() string
+	// Fetch streams every raw item of the kind that the selector selects.
+	// selector is the resource's whole `selector` object as JSON (it
+	// includes `query`, which the framework applies after Fetch).
+	// Returning an error marks the kind failed for this resync: whatever
+	// was sent is still upserted, but none of the kind's entities are
+	// deleted.
+	Fetch(ctx context.Context, selector json.RawMessage, send Sender) error
+}
+
+// Defaulter is implemented by a selector type (on its pointer) that has
+// defaults other than Go's zero values. NewKind calls Default before it
+// decodes the user's selector over the struct.
+type Defaulter interface{ Default() }
+
+// Validator is implemented by a selector type (on its pointer) that checks
+// itself after decoding; the error is reported as a misconfigured resource.
+type Validator interface{ Validate() error }
+
+// BaseSelector is the selector every kind understands. Providers embed it
+// in their own selector types when they want the query at hand; the
+// framework applies it either way.
+type BaseSelector struct {
+	// Query is a jq expression; items for which it is not true are dropped.
+	Query string `json:"query,omitempty"`
+}
+
+// ListFunc lists the items of a kind for a decoded selector.
+type ListFunc[S any] func(ctx context.Context, sel S, send Sender) error
+
+// NewKind returns a Kind whose selector decodes into S. Decoding is lenient
+// about unknown keys (a selector carries framework keys such as `query` and
+// fields of newer versions) but strict about types: a string where S has a
+// bool is a clear error naming the kind.
+func NewKind[S any](name string, list ListFunc[S]) Kind {
+	return &typedKind[S]{name: name, list: list}
+}
+
+type typedKind[S any] struct {
+	name string
+	list ListFunc[S]
+}
+
+func (k *typedKind[S]) Name() string { return k.name }
+
+func (k *typedKind[S]) Fetch(ctx context.Context, raw json.RawMessage, send Sender) error {
+	sel, err := DecodeSelector[S](raw)
+	if err != nil {
+		return fmt.Errorf("kind %q: %w", k.name, err)
+	}
+	return k.list(ctx, sel, send)
+}
+
+// SelectorError reports a selector that does not decode or validate.
+type SelectorError struct {
+	Err error
+}
+
+func (e *SelectorError) Error() string { return "invalid selector: " + e.Err.Error() }
+func (e *SelectorError) Unwrap() error { return e.Err }
+
+// DecodeSelector decodes a resource's selector JSON into S, applying S's
+// defaults first and its validation after. It is what NewKind uses, and what
+// webhook processors use to read the selector of the resource an event is
+// mapped with.
+func DecodeSelector[S any](raw json.RawMessage) (S, error) {
+	var sel S
+	if d, ok := any(&sel).(Defaulter); ok {
+		d.Default()
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+		if err := json.Unmarshal(raw, &sel); err != nil {
+			return sel, &SelectorError{Err: err}
+		}
+	}
+	if v, ok := any(&sel).(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return sel, &SelectorError{Err: err}
+		}
+	}
+	return sel, nil
+}

@@ -1,0 +1,147 @@
+package ocean
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// metrics keeps the counters /metrics serves, in Prometheus' text format.
+// It is small on purpose: a handful of counters does not justify a client
+// library.
+type metrics struct {
+	mu       sync.Mutex
+	counters map[string]float64 // full series name (with labels) → value
+	gauges   map[string]float64
+	help     map[string]string
+}
+
+func newMetrics() *metrics {
+	m := &metrics{counters: map[string]float64{}, gauges: map[string]float64{}, help: map[string]string{
+		"ocean_resyncs_total":                 "Resyncs finished, by status.",
+		"ocean_resyncs_running":               "Resyncs in progress.",
+		"ocean_resync_last_duration_seconds":  "Duration of the last finished resync.",
+		"ocean_resync_last_success_timestamp": "Unix time of the last completed resync.",
+		"ocean_entities_upserted_total":       "Entities written to Port, by kind.",
+		"ocean_entities_failed_total":         "Entities Port rejected, by kind.",
+		"ocean_entities_deleted_total":        "Entities deleted from Port, by blueprint.",
+		"ocean_kind_items_fetched":            "Raw items fetched by the last resync, by kind.",
+		"ocean_events_received_total":         "Live events received.",
+		"ocean_events_rejected_total":         "Live events rejected at intake, by reason.",
+		"ocean_events_processed_total":        "Live events processed, by result.",
+		"ocean_events_coalesced_total":        "Queued live events superseded by a newer one for the same object.",
+		"ocean_event_queue_depth":             "Live events waiting in the queue.",
+	}}
+	return m
+}
+
+func series(name string, labels ...string) string {
+	if len(labels) == 0 {
+		return name
+	}
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i := 0; i+1 < len(labels); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", labels[i], labels[i+1])
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func (m *metrics) add(name string, v float64, labels ...string) {
+	m.mu.Lock()
+	m.counters[series(name, labels...)] += v
+	m.mu.Unlock()
+}
+
+func (m *metrics) set(name string, v float64, labels ...string) {
+	m.mu.Lock()
+	m.gauges[series(name, labels...)] = v
+	m.mu.Unlock()
+}
+
+func (m *metrics) resyncStarted() {
+	m.mu.Lock()
+	m.gauges["ocean_resyncs_running"]++
+	m.mu.Unlock()
+}
+
+func (m *metrics) resyncFinished(r *ResyncReport) {
+	m.mu.Lock()
+	m.gauges["ocean_resyncs_running"]--
+	m.mu.Unlock()
+	m.add("ocean_resyncs_total", 1, "status", r.Status)
+	m.set("ocean_resync_last_duration_seconds", r.End.Sub(r.Start).Seconds())
+	if r.Status == StateCompleted {
+		m.set("ocean_resync_last_success_timestamp", float64(r.End.UnixNano())/float64(time.Second))
+	}
+	for _, k := range r.Kinds {
+		m.set("ocean_kind_items_fetched", float64(k.Fetched), "kind", k.Kind)
+		if k.Deleted > 0 {
+			m.add("ocean_entities_deleted_total", float64(k.Deleted), "kind", k.Kind)
+		}
+	}
+}
+
+func (m *metrics) entitiesWritten(kind string, ok, failed int) {
+	if ok > 0 {
+		m.add("ocean_entities_upserted_total", float64(ok), "kind", kind)
+	}
+	if failed > 0 {
+		m.add("ocean_entities_failed_total", float64(failed), "kind", kind)
+	}
+}
+
+func (m *metrics) entitiesDeleted(blueprint string, n int) {
+	if n > 0 {
+		m.add("ocean_entities_deleted_total", float64(n), "blueprint", blueprint)
+	}
+}
+
+func (m *metrics) eventReceived()            { m.add("ocean_events_received_total", 1) }
+func (m *metrics) eventRejected(why string)  { m.add("ocean_events_rejected_total", 1, "reason", why) }
+func (m *metrics) eventProcessed(res string) { m.add("ocean_events_processed_total", 1, "result", res) }
+func (m *metrics) eventsCoalesced(n int)     { m.add("ocean_events_coalesced_total", float64(n)) }
+func (m *metrics) queueDepth(n int)          { m.set("ocean_event_queue_depth", float64(n)) }
+
+func (m *metrics) serveHTTP(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	type line struct {
+		series, typ string
+		v           float64
+	}
+	byName := map[string][]line{}
+	for s, v := range m.counters {
+		name, _, _ := strings.Cut(s, "{")
+		byName[name] = append(byName[name], line{s, "counter", v})
+	}
+	for s, v := range m.gauges {
+		name, _, _ := strings.Cut(s, "{")
+		byName[name] = append(byName[name], line{s, "gauge", v})
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ls := byName[n]
+		sort.Slice(ls, func(i, j int) bool { return ls[i].series < ls[j].series })
+		if h := m.help[n]; h != "" {
+			fmt.Fprintf(w, "# HELP %s %s\n", n, h)
+		}
+		fmt.Fprintf(w, "# TYPE %s %s\n", n, ls[0].typ)
+		for _, l := range ls {
+			fmt.Fprintf(w, "%s %g\n", l.series, l.v)
+		}
+	}
+}

@@ -1,0 +1,890 @@
+package ocean
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/oceankit/oceankit/mapping"
+	"github.com/oceankit/oceankit/port"
+)
+
+// Resync states, as Port's resync-state field has them.
+const (
+	StateRunning   = "running"
+	StateCompleted = "completed"
+	StateFailed    = "failed"
+	StateAborted   = "aborted"
+)
+
+// numExamples is how many raw items per kind go to Port (Ocean: 5).
+const numExamples = 5
+
+// portBulkDeleteMax is Port's limit of identifiers per bulk delete.
+const portBulkDeleteMax = 100
+
+// ErrEmptyMapping is returned by a resync whose port app config has no
+// resources: there is nothing to sync, and deleting everything would be the
+// wrong conclusion.
+var ErrEmptyMapping = errors.New("ocean: the port app config has no resources")
+
+// KindReport is what one resource of the port app config did in a resync.
+type KindReport struct {
+	Kind  string `json:"kind"`
+	Index int    `json:"index"`
+	// Fetched counts raw items the kind produced.
+	Fetched int64 `json:"fetched"`
+	// Filtered counts items the selector query dropped.
+	Filtered int64 `json:"filtered"`
+	// Misconfigured counts items a mapping error left out.
+	Misconfigured int64 `json:"misconfigured"`
+	// Mapped counts entities the mapping produced.
+	Mapped int64 `json:"mapped"`
+	// Upserted counts entities Port accepted.
+	Upserted int64 `json:"upserted"`
+	// Skipped counts entities not written because Port already held them
+	// unchanged.
+	Skipped int64 `json:"skipped"`
+	// Failed counts entities Port rejected.
+	Failed int64 `json:"failed"`
+	// Deleted counts stale entities deleted for this kind's blueprints.
+	Deleted int64 `json:"deleted"`
+	// Duration is the kind's wall time.
+	Duration time.Duration `json:"duration"`
+	// Err is why the kind failed; nil when it completed.
+	Err error `json:"-"`
+	// Complete is true when the kind delivered all its data, so its stale
+	// entities may be deleted.
+	Complete bool `json:"complete"`
+	// Blueprints are the blueprints the kind's entities went to.
+	Blueprints []string `json:"blueprints"`
+}
+
+// ResyncReport is the outcome of one resync.
+type ResyncReport struct {
+	ID      string        `json:"id"`
+	Trigger string        `json:"trigger"`
+	Start   time.Time     `json:"start"`
+	End     time.Time     `json:"end"`
+	Status  string        `json:"status"`
+	Kinds   []*KindReport `json:"kinds"`
+	// Deleted counts stale entities deleted.
+	Deleted int `json:"deleted"`
+	// StaleFound counts entities Port held that the resync did not produce.
+	StaleFound int `json:"staleFound"`
+	// DeletionSkipped says why stale entities were not deleted, if they
+	// were not.
+	DeletionSkipped string `json:"deletionSkipped,omitempty"`
+	// Err is why the resync failed.
+	Err error `json:"-"`
+}
+
+// Upserted sums the kinds' upserted entities.
+func (r *ResyncReport) Upserted() int64 {
+	var n int64
+	for _, k := range r.Kinds {
+		n += k.Upserted
+	}
+	return n
+}
+
+// ResyncOptions adjusts one resync.
+type ResyncOptions struct {
+	// Trigger names what started it, for logs and reports.
+	Trigger string
+}
+
+// entityKey identifies an entity across blueprints.
+type entityKey struct{ blueprint, id string }
+
+// resyncRun is the state of one resync in flight.
+type resyncRun struct {
+	app    *App
+	report *ResyncReport
+	pac    *mapping.Config
+	mapper *mapping.Mapper
+	log    *slog.Logger
+
+	upsertOpts port.UpsertOptions
+
+	mu         sync.Mutex
+	seen       map[entityKey]struct{}
+	relTargets map[string]struct{}
+
+	batches chan upsertBatch
+}
+
+type upsertBatch struct {
+	kind      *kindRun
+	blueprint string
+	entities  []port.Entity
+}
+
+type kindRun struct {
+	report     *KindReport
+	rm         *mapping.ResourceMapper
+	blueprints sync.Map // string → struct{}
+	fetched    atomic.Int64
+	filtered   atomic.Int64
+	misconf    atomic.Int64
+	mapped     atomic.Int64
+	upserted   atomic.Int64
+	skipped    atomic.Int64
+	failed     atomic.Int64
+	// unknownIDs counts misconfigured items whose identifier could not be
+	// computed: Port may hold an entity for them that must not be deleted.
+	unknownIDs atomic.Int64
+	examples   []Item
+	exMu       sync.Mutex
+}
+
+// Resync runs one full resync now and waits for it: fetch every resource of
+// the port app config, map, upsert, and delete what is stale. It does not
+// coordinate with other resyncs; listeners go through the App's scheduler,
+// which does.
+func (a *App) Resync(ctx context.Context, opts ResyncOptions) (*ResyncReport, error) {
+	rep := &ResyncReport{ID: newID(), Trigger: opts.Trigger, Start: a.clock.Now(), Status: StateRunning}
+	log := a.log.With("resync", rep.ID)
+	if opts.Trigger != "" {
+		log = log.With("trigger", opts.Trigger)
+	}
+	log.Info("resync started")
+	a.metrics.resyncStarted()
+
+	err := a.resync(ctx, rep, log)
+	rep.End = a.clock.Now()
+	switch {
+	case err == nil:
+		rep.Status = StateCompleted
+	case ctx.Err() != nil:
+		rep.Status = StateAborted
+	default:
+		rep.Status = StateFailed
+	}
+	rep.Err = err
+	a.reportState(context.WithoutCancel(ctx), rep)
+	a.metrics.resyncFinished(rep)
+	for _, k := range rep.Kinds {
+		attrs := []any{"kind", k.Kind, "index", k.Index, "fetched", k.Fetched, "filtered", k.Filtered,
+			"misconfigured", k.Misconfigured, "upserted", k.Upserted, "skipped", k.Skipped,
+			"failed", k.Failed, "deleted", k.Deleted, "duration", k.Duration.Round(time.Millisecond)}
+		if k.Err != nil {
+			log.Error("kind failed", append(attrs, "error", k.Err)...)
+		} else {
+			log.Info("kind synced", attrs...)
+		}
+	}
+	attrs := []any{"status", rep.Status, "duration", rep.End.Sub(rep.Start).Round(time.Millisecond),
+		"upserted", rep.Upserted(), "deleted", rep.Deleted}
+	if rep.DeletionSkipped != "" {
+		attrs = append(attrs, "deletion_skipped", rep.DeletionSkipped)
+	}
+	if err != nil {
+		log.Error("resync finished", append(attrs, "error", err)...)
+	} else {
+		log.Info("resync finished", attrs...)
+	}
+	return rep, err
+}
+
+func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger) error {
+	pac, err := a.portAppConfig(ctx, true)
+	if err != nil {
+		return err
+	}
+	if len(pac.Resources) == 0 {
+		return ErrEmptyMapping
+	}
+	// Every jq expression is compiled before anything is written: a broken
+	// mapping stops the resync here, with all its errors at once.
+	mapper, err := a.compile(pac)
+	if err != nil {
+		return fmt.Errorf("ocean: port app config: %w", err)
+	}
+	a.reportRunning(ctx, rep)
+
+	run := &resyncRun{
+		app:        a,
+		report:     rep,
+		pac:        pac,
+		mapper:     mapper,
+		log:        log,
+		seen:       map[entityKey]struct{}{},
+		relTargets: map[string]struct{}{},
+		upsertOpts: port.UpsertOptions{
+			Merge:                        pac.EnableMergeEntity,
+			CreateMissingRelatedEntities: pac.CreateMissingRelatedEntities,
+			EventType:                    "resync",
+			ResyncID:                     rep.ID,
+		},
+	}
+	kinds := make([]*kindRun, len(mapper.Resources()))
+	for i, rm := range mapper.Resources() {
+		kinds[i] = &kindRun{rm: rm, report: &KindReport{Kind: rm.Kind(), Index: rm.Index()}}
+		rep.Kinds = append(rep.Kinds, kinds[i].report)
+	}
+	if err := run.syncKinds(ctx, kinds); err != nil {
+		return err
+	}
+	var failed []string
+	for _, k := range kinds {
+		if !k.report.Complete {
+			failed = append(failed, fmt.Sprintf("%s[%d]", k.report.Kind, k.report.Index))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := run.reconcile(ctx, kinds); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return &KindsFailedError{Kinds: failed}
+	}
+	return nil
+}
+
+// KindsFailedError reports a resync in which some kinds did not complete:
+// their data was upserted as far as it came, and their entities were not
+// deleted.
+type KindsFailedError struct {
+	Kinds []string
+}
+
+func (e *KindsFailedError) Error() string {
+	return fmt.Sprintf("ocean: %d kind(s) failed: %v", len(e.Kinds), e.Kinds)
+}
+
+// syncKinds runs every resource's pipeline and the shared upsert workers.
+func (r *resyncRun) syncKinds(ctx context.Context, kinds []*kindRun) error {
+	cfg := r.app.cfg.Resync
+	upserters := max(cfg.UpsertConcurrency, 1)
+	kindLimit := max(cfg.KindConcurrency, 1)
+	if cfg.Sequential {
+		upserters, kindLimit = 1, 1
+	}
+	r.batches = make(chan upsertBatch, upserters)
+
+	var upWG sync.WaitGroup
+	for range upserters {
+		upWG.Add(1)
+		go func() {
+			defer upWG.Done()
+			for b := range r.batches {
+				r.upsert(ctx, b)
+			}
+		}()
+	}
+
+	deps := r.dependencies(kinds)
+	done := make([]chan struct{}, len(kinds))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	sem := make(chan struct{}, kindLimit)
+	var wg sync.WaitGroup
+	for i, k := range kinds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[i])
+			for _, d := range deps[i] {
+				select {
+				case <-done[d]:
+				case <-ctx.Done():
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				k.report.Err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			r.syncKind(ctx, k)
+		}()
+		if cfg.Sequential {
+			wg.Wait()
+		}
+	}
+	wg.Wait()
+	close(r.batches)
+	upWG.Wait()
+	for _, k := range kinds {
+		k.finish()
+	}
+	return nil
+}
+
+// dependencies returns, per resource, the earlier resources it must wait
+// for. Ocean processes resources in order so that relation targets exist
+// before the entities pointing at them; that only matters when Port will
+// not create missing related entities, and then only for resources whose
+// blueprint is a target of a later resource's relations. A blueprint that
+// is not a literal is unknown, so such a resource waits for all before it.
+func (r *resyncRun) dependencies(kinds []*kindRun) [][]int {
+	deps := make([][]int, len(kinds))
+	if r.pac.CreateMissingRelatedEntities {
+		return deps
+	}
+	for i := range kinds {
+		for j := 0; j < i; j++ {
+			deps[i] = append(deps[i], j)
+		}
+	}
+	return deps
+}
+
+func (k *kindRun) finish() {
+	rep := k.report
+	rep.Fetched = k.fetched.Load()
+	rep.Filtered = k.filtered.Load()
+	rep.Misconfigured = k.misconf.Load()
+	rep.Mapped = k.mapped.Load()
+	rep.Upserted = k.upserted.Load()
+	rep.Skipped = k.skipped.Load()
+	rep.Failed = k.failed.Load()
+	rep.Blueprints = rep.Blueprints[:0]
+	k.blueprints.Range(func(key, _ any) bool {
+		rep.Blueprints = append(rep.Blueprints, key.(string))
+		return true
+	})
+	if rep.Err == nil && k.unknownIDs.Load() > 0 {
+		rep.Err = fmt.Errorf("%d item(s) could not be mapped to an identifier; their entities are kept", k.unknownIDs.Load())
+	}
+	rep.Complete = rep.Err == nil
+}
+
+// syncKind streams one resource: fetch → map → batches for the upserters.
+func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
+	start := r.app.clock.Now()
+	defer func() { k.report.Duration = r.app.clock.Now().Sub(start) }()
+
+	kind := r.app.provider.kind(k.rm.Kind())
+	if kind == nil {
+		k.report.Err = fmt.Errorf("kind %q is not provided by %s", k.rm.Kind(), r.app.provider.Type)
+		return
+	}
+	cfg := r.app.cfg.Resync
+	workers := cfg.MapWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	inFlight := max(cfg.PagesInFlight, 1)
+	if cfg.Sequential {
+		workers, inFlight = 1, 1
+	}
+
+	kctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []Item, inFlight)
+	g, gctx := errgroup.WithContext(kctx)
+	g.Go(func() error {
+		defer close(pages)
+		err := kind.Fetch(withPortAppConfig(gctx, r.pac), k.rm.Resource().Selector.Raw, SenderFunc(func(sctx context.Context, items []Item) error {
+			if len(items) == 0 {
+				return nil
+			}
+			k.fetched.Add(int64(len(items)))
+			r.keepExamples(k, items)
+			select {
+			case pages <- items:
+				return nil
+			case <-sctx.Done():
+				return sctx.Err()
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}))
+		if err != nil {
+			return fmt.Errorf("fetch: %w", err)
+		}
+		return nil
+	})
+	for range workers {
+		g.Go(func() error {
+			acc := newAccumulator(r, k)
+			for page := range pages {
+				if err := r.mapPage(gctx, k, acc, page); err != nil {
+					return err
+				}
+			}
+			return acc.flushAll(gctx)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		k.report.Err = err
+	}
+	r.sendExamples(ctx, k)
+}
+
+// mapPage maps one page and hands full batches to the upserters.
+func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, page []Item) error {
+	res, err := k.rm.Map(ctx, page)
+	if err != nil {
+		return fmt.Errorf("map: %w", err)
+	}
+	k.filtered.Add(int64(res.Filtered))
+	k.misconf.Add(int64(res.Failed + res.Dropped))
+	for _, m := range res.Misconfigured {
+		if m.Identifier != "" && m.Blueprint != "" {
+			r.markSeen(m.Blueprint, m.Identifier)
+			continue
+		}
+		k.unknownIDs.Add(1)
+	}
+	// An entity dropped for a null identifier or blueprint may still be in
+	// Port under the identifier it had before: Ocean deletes it as stale
+	// (a typo in the identifier mapping wipes the kind); here it protects
+	// the kind's blueprints instead.
+	k.unknownIDs.Add(int64(res.Dropped))
+	if len(res.Misconfigured) > 0 {
+		m := res.Misconfigured[0]
+		r.log.Warn("items left out by mapping errors", "kind", k.rm.Kind(), "index", k.rm.Index(),
+			"count", res.Failed, "first", m.String())
+	}
+	if res.Dropped > 0 {
+		r.log.Warn("entities dropped: identifier or blueprint is null or empty", "kind", k.rm.Kind(),
+			"index", k.rm.Index(), "count", res.Dropped)
+	}
+	for _, e := range res.Entities {
+		k.mapped.Add(1)
+		pe := toPortEntity(e)
+		if id := pe.ID(); id != "" {
+			r.markSeen(pe.Blueprint, id)
+		}
+		if r.pac.CreateMissingRelatedEntities {
+			r.markRelationTargets(pe.Relations)
+		}
+		k.blueprints.LoadOrStore(pe.Blueprint, struct{}{})
+		if err := acc.add(ctx, pe); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *resyncRun) markSeen(blueprint, id string) {
+	r.mu.Lock()
+	r.seen[entityKey{blueprint, id}] = struct{}{}
+	r.mu.Unlock()
+}
+
+// markRelationTargets remembers the identifiers this resync points at: Port
+// may have created them as placeholders, and they must not be deleted as
+// stale (Ocean's safe delete does the same).
+func (r *resyncRun) markRelationTargets(rel map[string]any) {
+	if len(rel) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range rel {
+		switch t := v.(type) {
+		case string:
+			r.relTargets[t] = struct{}{}
+		case []any:
+			for _, e := range t {
+				if s, ok := e.(string); ok {
+					r.relTargets[s] = struct{}{}
+				}
+			}
+		case []string:
+			for _, s := range t {
+				r.relTargets[s] = struct{}{}
+			}
+		}
+	}
+}
+
+// accumulator groups one worker's entities per blueprint into full bulks,
+// so that requests carry the bulk limit rather than whatever a page held.
+type accumulator struct {
+	r       *resyncRun
+	k       *kindRun
+	size    int
+	pending map[string][]port.Entity
+}
+
+func newAccumulator(r *resyncRun, k *kindRun) *accumulator {
+	size := r.app.cfg.UpsertEntitiesBatchMaxLength
+	if size <= 0 || size > 20 {
+		size = 20
+	}
+	return &accumulator{r: r, k: k, size: size, pending: map[string][]port.Entity{}}
+}
+
+func (a *accumulator) add(ctx context.Context, e port.Entity) error {
+	b := append(a.pending[e.Blueprint], e)
+	if len(b) >= a.size {
+		a.pending[e.Blueprint] = nil
+		return a.send(ctx, e.Blueprint, b)
+	}
+	a.pending[e.Blueprint] = b
+	return nil
+}
+
+func (a *accumulator) flushAll(ctx context.Context) error {
+	for bp, b := range a.pending {
+		if len(b) == 0 {
+			continue
+		}
+		delete(a.pending, bp)
+		if err := a.send(ctx, bp, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *accumulator) send(ctx context.Context, bp string, ents []port.Entity) error {
+	select {
+	case a.r.batches <- upsertBatch{kind: a.k, blueprint: bp, entities: ents}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// upsert writes one batch and accounts per entity.
+func (r *resyncRun) upsert(ctx context.Context, b upsertBatch) {
+	if ctx.Err() != nil {
+		b.kind.failed.Add(int64(len(b.entities)))
+		return
+	}
+	results, err := r.app.writer.upsert(ctx, b.blueprint, b.entities, r.upsertOpts)
+	if err != nil {
+		b.kind.failed.Add(int64(len(b.entities)))
+		r.log.Error("bulk upsert failed", "kind", b.kind.rm.Kind(), "blueprint", b.blueprint,
+			"entities", len(b.entities), "error", err)
+		return
+	}
+	var failed int
+	var first error
+	for _, res := range results {
+		if res.Err != nil {
+			failed++
+			if first == nil {
+				first = res.Err
+			}
+			continue
+		}
+		if res.Skipped {
+			b.kind.skipped.Add(1)
+			continue
+		}
+		b.kind.upserted.Add(1)
+	}
+	if failed > 0 {
+		b.kind.failed.Add(int64(failed))
+		r.log.Warn("entities rejected by Port", "kind", b.kind.rm.Kind(), "blueprint", b.blueprint,
+			"count", failed, "first_error", first)
+	}
+	r.app.metrics.entitiesWritten(b.kind.rm.Kind(), len(results)-failed, failed)
+}
+
+func (r *resyncRun) keepExamples(k *kindRun, items []Item) {
+	if !r.app.cfg.SendRawDataExamples {
+		return
+	}
+	k.exMu.Lock()
+	defer k.exMu.Unlock()
+	for _, it := range items {
+		if len(k.examples) >= numExamples {
+			return
+		}
+		k.examples = append(k.examples, it)
+	}
+}
+
+// sendExamples posts a kind's raw examples to Port once per process: the
+// mapping editor needs a few, not a fresh set every resync.
+func (r *resyncRun) sendExamples(ctx context.Context, k *kindRun) {
+	k.exMu.Lock()
+	ex := k.examples
+	k.exMu.Unlock()
+	if len(ex) == 0 || r.app.port == nil {
+		return
+	}
+	if _, loaded := r.app.examplesSent.LoadOrStore(k.rm.Kind(), true); loaded {
+		return
+	}
+	examples := make([]any, len(ex))
+	for i, e := range ex {
+		examples[i] = e
+	}
+	if err := r.app.port.PostKindExamples(ctx, r.app.cfg.Integration.Identifier, k.rm.Kind(), examples); err != nil {
+		r.app.examplesSent.Delete(k.rm.Kind())
+		r.log.Warn("could not send raw data examples", "kind", k.rm.Kind(), "error", err)
+	}
+}
+
+// toPortEntity converts a mapped entity to the wire type.
+func toPortEntity(e mapping.Entity) port.Entity {
+	return port.Entity{
+		Identifier: e.Identifier,
+		Blueprint:  e.Blueprint,
+		Title:      e.Title,
+		Icon:       e.Icon,
+		Team:       e.Team,
+		Properties: e.Properties,
+		Relations:  e.Relations,
+	}
+}
+
+// reconcile deletes the entities this integration owns in Port that the
+// resync did not produce, within the safety rules: only for blueprints whose
+// kinds all completed, never relation targets of kept entities, and not at
+// all when the share to delete passes the threshold.
+func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
+	rep := r.report
+	if r.app.port == nil {
+		rep.DeletionSkipped = "no Port client"
+		return nil
+	}
+	protected := map[string]bool{}
+	for _, k := range kinds {
+		if k.report.Complete {
+			continue
+		}
+		lits, ok := literalBlueprints(k.rm.Resource())
+		if !ok {
+			rep.DeletionSkipped = fmt.Sprintf("kind %s[%d] failed and its blueprint is computed per item, so no blueprint is safe to clean", k.report.Kind, k.report.Index)
+			r.log.Warn("skipping stale-entity deletion", "reason", rep.DeletionSkipped)
+			return nil
+		}
+		for _, lit := range lits {
+			protected[lit] = true
+		}
+		for _, bp := range k.report.Blueprints {
+			protected[bp] = true
+		}
+	}
+
+	ds := r.app.datasource()
+	var (
+		total, overlap int
+		stale          = map[string][]string{}
+		staleCount     int
+	)
+	for page, err := range r.app.port.DatasourceEntities(ctx, port.DatasourceQuery{
+		Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: rep.Start,
+	}) {
+		if err != nil {
+			return fmt.Errorf("ocean: list this integration's entities: %w", err)
+		}
+		for _, e := range page {
+			id := e.ID()
+			if id == "" {
+				continue
+			}
+			total++
+			if _, ok := r.seen[entityKey{e.Blueprint, id}]; ok {
+				overlap++
+				continue
+			}
+			if protected[e.Blueprint] {
+				continue
+			}
+			if _, ok := r.relTargets[id]; ok {
+				continue
+			}
+			stale[e.Blueprint] = append(stale[e.Blueprint], id)
+			staleCount++
+		}
+	}
+	rep.StaleFound = staleCount
+	if staleCount == 0 {
+		return nil
+	}
+	// Entities written by this resync are newer than its start and so not
+	// listed; count them in, or a full rewrite would look like deleting
+	// almost everything.
+	all := total + len(r.seen) - overlap
+	rate := float64(staleCount) / float64(max(all, 1))
+	threshold := r.pac.EntityDeletionThreshold
+	if threshold <= 0 || rate > threshold {
+		rep.DeletionSkipped = fmt.Sprintf("deleting %d of %d entities (%.0f%%) is over the entityDeletionThreshold of %.0f%%",
+			staleCount, all, rate*100, threshold*100)
+		r.log.Warn("skipping stale-entity deletion", "reason", rep.DeletionSkipped)
+		return nil
+	}
+
+	batch := min(max(r.app.cfg.DeleteEntitiesMaxBatchSize, 1), portBulkDeleteMax)
+	opts := port.DeleteOptions{DeleteDependents: r.pac.DeleteDependentEntities}
+	byBlueprint := map[string]int{}
+	var errs []error
+	for bp, ids := range stale {
+		for start := 0; start < len(ids); start += batch {
+			chunk := ids[start:min(start+batch, len(ids))]
+			n, err := r.app.writer.delete(ctx, bp, chunk, opts)
+			byBlueprint[bp] += n
+			rep.Deleted += n
+			if err != nil {
+				errs = append(errs, fmt.Errorf("delete from %s: %w", bp, err))
+			}
+		}
+	}
+	for _, k := range kinds {
+		for _, bp := range k.report.Blueprints {
+			k.report.Deleted += int64(byBlueprint[bp])
+			byBlueprint[bp] = 0
+		}
+	}
+	r.log.Info("deleted stale entities", "count", rep.Deleted, "found", staleCount)
+	if len(errs) > 0 {
+		return fmt.Errorf("ocean: stale-entity deletion: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// portAppConfig returns the port app config: from the file or value the
+// program was given, else from the integration in Port. fresh bypasses the
+// cache, as resyncs do.
+func (a *App) portAppConfig(ctx context.Context, fresh bool) (*mapping.Config, error) {
+	if a.staticConfig != nil {
+		return a.staticConfig, nil
+	}
+	a.pacMu.Lock()
+	cached, at := a.pacCache, a.pacAt
+	a.pacMu.Unlock()
+	if !fresh && cached != nil && a.clock.Now().Sub(at) < a.cfg.Port.PortAppConfigCacheTTL {
+		return cached, nil
+	}
+	if a.port == nil {
+		return nil, errors.New("ocean: no port app config: set a config file or Port credentials")
+	}
+	integ, err := a.port.GetIntegration(ctx, a.cfg.Integration.Identifier)
+	if err != nil {
+		return nil, fmt.Errorf("ocean: get integration %q: %w", a.cfg.Integration.Identifier, err)
+	}
+	raw := integ.Config
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
+		return nil, ErrEmptyMapping
+	}
+	pac, err := a.parseConfig(raw)
+	if err != nil {
+		return nil, fmt.Errorf("ocean: port app config of integration %q: %w", a.cfg.Integration.Identifier, err)
+	}
+	a.pacMu.Lock()
+	a.pacCache, a.pacAt = pac, a.clock.Now()
+	a.pacMu.Unlock()
+	return pac, nil
+}
+
+func (a *App) parseConfig(raw []byte) (*mapping.Config, error) {
+	return mapping.Parse(raw, mapping.AllowTopLevelKeys(a.provider.TopLevelKeys...))
+}
+
+// compile compiles a port app config, reusing the last result when the
+// config did not change (live events compile once per config, not per
+// event).
+func (a *App) compile(pac *mapping.Config) (*mapping.Mapper, error) {
+	key, _ := json.Marshal(pac)
+	a.pacMu.Lock()
+	if a.mapper != nil && string(key) == a.mapperKey {
+		m := a.mapper
+		a.pacMu.Unlock()
+		return m, nil
+	}
+	a.pacMu.Unlock()
+	opts := []mapping.Option{mapping.WithItemTimeout(a.cfg.Resync.ItemTimeout)}
+	if a.cfg.AllowEnvironmentVariablesJQAccess {
+		opts = append(opts, mapping.WithEnv(a.jqEnviron()))
+	} else {
+		opts = append(opts, mapping.WithEnvAccess(false))
+	}
+	if a.cfg.Resync.MapWorkers > 0 {
+		opts = append(opts, mapping.WithWorkers(a.cfg.Resync.MapWorkers))
+	}
+	m, err := mapping.Compile(pac, opts...)
+	if err != nil {
+		return nil, err
+	}
+	a.pacMu.Lock()
+	a.mapper, a.mapperKey = m, string(key)
+	a.pacMu.Unlock()
+	return m, nil
+}
+
+// reportRunning tells Port a resync started. Failures are logged: the
+// resync's data matters more than its status line.
+func (a *App) reportRunning(ctx context.Context, rep *ResyncReport) {
+	if a.port == nil {
+		return
+	}
+	start := rep.Start.UTC()
+	st := port.ResyncState{Status: StateRunning, LastResyncStart: &start}
+	a.fillSchedule(&st)
+	if _, err := a.port.PatchResyncState(ctx, a.cfg.Integration.Identifier, st); err != nil {
+		a.log.Warn("could not report resync state", "status", StateRunning, "error", err)
+	}
+}
+
+func (a *App) reportState(ctx context.Context, rep *ResyncReport) {
+	if a.port == nil || rep.Status == StateRunning {
+		return
+	}
+	end := rep.End.UTC()
+	st := port.ResyncState{Status: rep.Status, LastResyncEnd: &end}
+	a.fillSchedule(&st)
+	integ, err := a.port.PatchResyncState(ctx, a.cfg.Integration.Identifier, st)
+	if err != nil {
+		a.log.Warn("could not report resync state", "status", rep.Status, "error", err)
+		return
+	}
+	if integ != nil && integ.ResyncState != nil && integ.ResyncState.UpdatedAt != nil {
+		a.stateUpdatedAt.Store(integ.ResyncState.UpdatedAt.UnixNano())
+	}
+}
+
+func (a *App) fillSchedule(st *port.ResyncState) {
+	if n := a.cfg.ScheduledResyncInterval; n > 0 {
+		next := a.clock.Now().Add(time.Duration(n) * time.Minute).UTC()
+		st.NextResync = &next
+		st.IntervalInMinutes = &n
+	}
+}
+
+// literalBlueprints returns the blueprints of a resource whose blueprint
+// mappings are all string literals ('"service"'); ok is false when any is
+// computed per item.
+func literalBlueprints(res *mapping.Resource) ([]string, bool) {
+	var out []string
+	for _, m := range res.Port.Entity.Mappings {
+		expr := strings.TrimSpace(m.Blueprint)
+		if len(expr) >= 2 && expr[0] == '\'' && expr[len(expr)-1] == '\'' {
+			expr = `"` + expr[1:len(expr)-1] + `"`
+		}
+		var s string
+		if err := json.Unmarshal([]byte(expr), &s); err != nil || s == "" {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
+}
+
+type pacKey struct{}
+
+func withPortAppConfig(ctx context.Context, pac *mapping.Config) context.Context {
+	return context.WithValue(ctx, pacKey{}, pac)
+}
+
+// PortAppConfigFrom returns the port app config of the resync or live event
+// a kind or processor runs for, so that it can read the provider's own
+// top-level fields (gitlab-v2's `visibility`) with Config.DecodeExtra. It
+// returns nil outside of one.
+func PortAppConfigFrom(ctx context.Context) *mapping.Config {
+	pac, _ := ctx.Value(pacKey{}).(*mapping.Config)
+	return pac
+}

@@ -1,0 +1,323 @@
+package ocean_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/port"
+	"github.com/oceankit/oceankit/port/porttest"
+)
+
+func TestResyncWritesEveryItem(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 250)
+	h.src.put(ocean.Item{"id": "hidden-1", "name": "Hidden", "color": "red", "size": 1.0, "hidden": true})
+	a := h.app()
+
+	rep, err := h.resync(a)
+	require.NoError(t, err)
+	assert.Equal(t, ocean.StateCompleted, rep.Status)
+	require.Len(t, rep.Kinds, 1)
+	k := rep.Kinds[0]
+	assert.EqualValues(t, 251, k.Fetched)
+	assert.EqualValues(t, 1, k.Filtered, "the selector query drops the hidden widget")
+	assert.EqualValues(t, 250, k.Upserted)
+	assert.True(t, k.Complete)
+	assert.Equal(t, 250, h.srv.EntityCount("widget"))
+
+	e, ok := h.srv.Entity("widget", "w-00007")
+	require.True(t, ok)
+	assert.Equal(t, "Widget 7", e.Title)
+	assert.Equal(t, "green", e.Properties["color"])
+	assert.EqualValues(t, 7, e.Properties["size"])
+	assert.Equal(t, "port-ocean/widgets/1.0.0/"+integrationID+"/exporter", e.Datasource)
+
+	// Bulk requests carry full batches: 250 entities need 13 bulks of 20.
+	assert.LessOrEqual(t, h.srv.Count(porttest.RouteBulkUpsert), 13+4, "at most one partial bulk per mapping worker")
+
+	states := h.srv.ResyncStates(integrationID)
+	require.GreaterOrEqual(t, len(states), 2)
+	assert.Equal(t, ocean.StateRunning, states[0].Status)
+	assert.Equal(t, ocean.StateCompleted, states[len(states)-1].Status)
+	assert.NotEmpty(t, h.srv.KindExamples(integrationID, "widget"), "raw data examples are sent")
+	assert.LessOrEqual(t, len(h.srv.KindExamples(integrationID, "widget")), 5)
+}
+
+func TestResyncDeletesStaleEntitiesOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 50)
+	h.seedForeign("foreign-1")
+	a := h.app()
+	_, err := h.resync(a)
+	require.NoError(t, err)
+	require.Equal(t, 51, h.srv.EntityCount("widget"))
+
+	h.src.remove("w-00003")
+	h.src.remove("w-00004")
+	rep, err := h.resync(a)
+	require.NoError(t, err)
+	assert.Equal(t, 2, rep.Deleted)
+	_, ok := h.srv.Entity("widget", "w-00003")
+	assert.False(t, ok, "a removed item's entity is deleted")
+	_, ok = h.srv.Entity("widget", "foreign-1")
+	assert.True(t, ok, "another integration's entity is never deleted")
+	assert.Equal(t, 49, h.srv.EntityCount("widget"))
+}
+
+func TestResyncFailedKindDeletesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 300)
+	a := h.app()
+	_, err := h.resync(a)
+	require.NoError(t, err)
+
+	h.src.remove("w-00001")
+	h.src.mu.Lock()
+	h.src.failAfter = 1 // the API fails after the first page
+	h.src.mu.Unlock()
+	rep, err := h.resync(a)
+	require.Error(t, err)
+	var kf *ocean.KindsFailedError
+	require.ErrorAs(t, err, &kf)
+	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.False(t, rep.Kinds[0].Complete)
+	assert.Equal(t, 0, rep.Deleted)
+	assert.Equal(t, 300, h.srv.EntityCount("widget"), "nothing is deleted on partial data")
+	states := h.srv.ResyncStates(integrationID)
+	assert.Equal(t, ocean.StateFailed, states[len(states)-1].Status)
+}
+
+func TestResyncDeletionThreshold(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		threshold  string
+		remove     int
+		wantDelete bool
+	}{
+		{"under the default", "", 5, true},
+		{"over the default", "", 95, false},
+		{"zero turns deletion off", "entityDeletionThreshold: 0\n", 1, false},
+		{"one allows everything", "entityDeletionThreshold: 1\n", 100, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, 100)
+			a := h.app()
+			_, err := h.resync(a)
+			require.NoError(t, err)
+			h.setMapping(tc.threshold + widgetMapping)
+			for i := range tc.remove {
+				h.src.remove(fmt.Sprintf("w-%05d", i))
+			}
+			rep, err := h.resync(a)
+			require.NoError(t, err)
+			if tc.wantDelete {
+				assert.Equal(t, tc.remove, rep.Deleted)
+				assert.Empty(t, rep.DeletionSkipped)
+				assert.Equal(t, 100-tc.remove, h.srv.EntityCount("widget"))
+			} else {
+				assert.Equal(t, 0, rep.Deleted)
+				assert.Contains(t, rep.DeletionSkipped, "entityDeletionThreshold")
+				assert.Equal(t, 100, h.srv.EntityCount("widget"))
+			}
+		})
+	}
+}
+
+func TestResyncMappingErrorsStopBeforeWrites(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 10, withMapping(`
+resources:
+  - kind: widget
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"widget"'
+          properties:
+            color: .color | ascii_downcase(
+            size: .size | nosuchfunction
+`))
+	a := h.app()
+	rep, err := h.resync(a)
+	require.Error(t, err)
+	assert.Equal(t, ocean.StateFailed, rep.Status)
+	msg := err.Error()
+	assert.Contains(t, msg, "properties.color")
+	assert.Contains(t, msg, "properties.size", "every mapping error is reported at once")
+	assert.Zero(t, h.srv.Count(porttest.RouteBulkUpsert))
+	assert.Zero(t, h.srv.EntityCount("widget"))
+}
+
+func TestResyncMisconfiguredIdentifierProtectsTheKind(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 20)
+	a := h.app()
+	_, err := h.resync(a)
+	require.NoError(t, err)
+
+	// A typo in the identifier mapping yields null for every item: Ocean
+	// would delete all 20 entities as stale (within its threshold).
+	h.setMapping(`
+entityDeletionThreshold: 1
+resources:
+  - kind: widget
+    port:
+      entity:
+        mappings:
+          identifier: .idd
+          blueprint: '"widget"'
+`)
+	rep, err := h.resync(a)
+	require.Error(t, err)
+	assert.Equal(t, 0, rep.Deleted)
+	assert.Equal(t, 20, h.srv.EntityCount("widget"))
+}
+
+func TestResyncKeepsRelationTargets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 3)
+	h.src.put(ocean.Item{"id": "w-team", "name": "T", "color": "red", "size": 1.0, "team": "platform"})
+	a := h.app()
+	_, err := h.resync(a)
+	require.NoError(t, err)
+	_, ok := h.srv.Entity("team", "platform")
+	require.True(t, ok, "Port created the relation target as a placeholder")
+	rep, err := h.resync(a)
+	require.NoError(t, err)
+	_, ok = h.srv.Entity("team", "platform")
+	assert.True(t, ok, "a relation target of a kept entity is not stale")
+	assert.Equal(t, 0, rep.Deleted)
+}
+
+func TestResyncPartialBulkFailure(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 40)
+	h.src.put(ocean.Item{"id": "bad widget id", "name": "Bad", "color": "red", "size": 1.0})
+	a := h.app()
+	rep, err := h.resync(a)
+	require.NoError(t, err, "an entity Port rejects fails alone")
+	assert.EqualValues(t, 40, rep.Kinds[0].Upserted)
+	assert.EqualValues(t, 1, rep.Kinds[0].Failed)
+	assert.Equal(t, 40, h.srv.EntityCount("widget"))
+}
+
+func TestResyncCancelledDeletesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 300)
+	a := h.app()
+	_, err := h.resync(a)
+	require.NoError(t, err)
+	h.src.remove("w-00010")
+	gate := make(chan struct{})
+	started := make(chan struct{})
+	h.src.mu.Lock()
+	h.src.gate, h.src.started = gate, started
+	h.src.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *ocean.ResyncReport)
+	go func() {
+		rep, _ := a.Resync(ctx, ocean.ResyncOptions{})
+		done <- rep
+	}()
+	<-started
+	cancel()
+	rep := <-done
+	assert.Equal(t, ocean.StateAborted, rep.Status)
+	assert.Equal(t, 0, rep.Deleted)
+	_, ok := h.srv.Entity("widget", "w-00010")
+	assert.True(t, ok)
+}
+
+func TestResyncEmptyMapping(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 5)
+	h.srv.AddIntegration(port.Integration{Identifier: integrationID})
+	a := h.app()
+	_, err := h.resync(a)
+	require.ErrorIs(t, err, ocean.ErrEmptyMapping)
+}
+
+func TestResyncUnknownKindFailsOnlyThatKind(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 5, withMapping(widgetMapping+`
+  - kind: gizmo
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"widget"'
+`))
+	a := h.app()
+	rep, err := h.resync(a)
+	require.Error(t, err)
+	assert.True(t, rep.Kinds[0].Complete)
+	assert.False(t, rep.Kinds[1].Complete)
+	assert.Contains(t, rep.Kinds[1].Err.Error(), "gizmo")
+	assert.Equal(t, 5, h.srv.EntityCount("widget"))
+}
+
+func TestResyncSequentialMatchesConcurrent(t *testing.T) {
+	t.Parallel()
+	for _, seq := range []bool{false, true} {
+		t.Run(fmt.Sprint("sequential=", seq), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, 333)
+			h.cfg.Resync.Sequential = seq
+			a := h.app()
+			rep, err := h.resync(a)
+			require.NoError(t, err)
+			assert.EqualValues(t, 333, rep.Upserted())
+			assert.Equal(t, 333, h.srv.EntityCount("widget"))
+		})
+	}
+}
+
+func TestResyncRetriesPortFailures(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 60)
+	h.srv.InjectFault(porttest.Fault{Route: porttest.RouteBulkUpsert, Times: 2, Status: 503})
+	h.srv.InjectFault(porttest.Fault{Route: porttest.RouteBulkUpsert, Times: 1, Status: 429, RetryAfter: "0"})
+	a := h.app()
+	rep, err := h.resync(a)
+	require.NoError(t, err)
+	assert.EqualValues(t, 60, rep.Upserted())
+	assert.Equal(t, 60, h.srv.EntityCount("widget"))
+}
+
+func TestResyncStaticMappingNeedsNoIntegrationConfig(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 12)
+	h.srv.AddIntegration(port.Integration{Identifier: integrationID})
+	pac := mustParse(t, widgetMapping)
+	a := h.app(ocean.WithPortAppConfig(pac))
+	_, err := h.resync(a)
+	require.NoError(t, err)
+	assert.Equal(t, 12, h.srv.EntityCount("widget"))
+}
+
+func TestResyncReportsKindErrors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	h.src.mu.Lock()
+	h.src.failAfter = 1
+	h.src.pageSize = 1
+	h.src.mu.Unlock()
+	h.src.put(widget(2))
+	a := h.app()
+	rep, err := h.resync(a)
+	require.Error(t, err)
+	assert.True(t, errors.Is(rep.Kinds[0].Err, rep.Kinds[0].Err))
+	assert.Contains(t, rep.Kinds[0].Err.Error(), "503")
+	_ = time.Second
+}
