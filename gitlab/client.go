@@ -1,0 +1,450 @@
+package gitlab
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+	glapi "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// Version is the provider's version, sent in the User-Agent.
+const Version = "0.1.0"
+
+// perPage is GitLab's maximum page size.
+const perPage = "100"
+
+// Option adjusts a Client or provider beyond what Config holds.
+type Option func(*options)
+
+type options struct {
+	logger     *slog.Logger
+	httpClient *http.Client
+	userAgent  string
+	sleep      func(context.Context, time.Duration) error
+	now        func() time.Time
+}
+
+// WithLogger sets the logger (slog.Default() otherwise).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithHTTPClient sets the HTTP client under client-go (for proxies, custom
+// TLS, or the framework's timeout).
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithUserAgent sets the User-Agent sent to GitLab.
+func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
+
+// withClock replaces the waits before retries and during pauses, and the
+// clock they are computed with (tests record waits instead of sleeping).
+func withClock(sleep func(context.Context, time.Duration) error, now func() time.Time) Option {
+	return func(o *options) { o.sleep, o.now = sleep, now }
+}
+
+// Client is a GitLab API client for resyncs: it returns the API's raw JSON
+// objects, pages through lists as they arrive, retries what GitLab asks to be
+// retried (honouring Retry-After and RateLimit-Reset), and keeps within the
+// configured and announced rate limits. It is safe for concurrent use.
+//
+// It is built on client-go (transport, auth, URL handling, pagination
+// headers) with client-go's own retries off: retries go through this
+// client's limiter, so a retried request waits for its budget like any
+// other.
+type Client struct {
+	gl    *glapi.Client
+	cfg   Config
+	lim   *limiter
+	log   *slog.Logger
+	sleep func(context.Context, time.Duration) error
+
+	requests atomic.Int64
+	retries  atomic.Int64
+
+	graphQLOff   atomic.Bool  // GraphQL answered as unavailable
+	groupsKeyset atomic.Int32 // 0 untried, 1 works, 2 unsupported
+
+	bufs sync.Pool
+}
+
+// APIError is a GitLab answer other than success. It never holds the
+// token.
+type APIError struct {
+	Method     string
+	Path       string
+	StatusCode int
+	Message    string
+	Err        error
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("gitlab: %s %s: %d", e.Method, e.Path, e.StatusCode)
+	if e.Message != "" {
+		msg += " " + e.Message
+	}
+	return msg
+}
+
+func (e *APIError) Unwrap() error { return e.Err }
+
+// StatusCode returns the HTTP status of a GitLab error, or 0.
+func StatusCode(err error) int {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.StatusCode
+	}
+	return 0
+}
+
+// IsNotFound reports whether err is GitLab's 404.
+func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound }
+
+// isInaccessible reports a 403 or 404: the object is gone or the token may
+// not see it, so a fan-out skips it.
+func isInaccessible(err error) bool {
+	s := StatusCode(err)
+	return s == http.StatusForbidden || s == http.StatusNotFound
+}
+
+// NewClient returns a Client for cfg. The host URL is validated here, so a
+// bad one fails at start-up.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	o := options{logger: slog.Default(), sleep: sleepCtx, now: time.Now, userAgent: "oceankit-gitlab/" + Version}
+	for _, f := range opts {
+		f(&o)
+	}
+	endpointLimits := cfg.IsGitLabCom()
+	if cfg.EndpointLimits != nil {
+		endpointLimits = *cfg.EndpointLimits
+	}
+	perMinute := float64(cfg.RequestsPerMinute)
+	if perMinute == 0 && cfg.IsGitLabCom() {
+		perMinute = 2000 * 0.9 // GitLab.com's per-user limit with a margin
+	}
+	lim := newLimiter(cfg.MaxConcurrency, perMinute, cfg.RequestsPerMinute == 0, endpointLimits, o.sleep)
+	lim.now = o.now
+
+	glopts := []glapi.ClientOptionFunc{
+		glapi.WithBaseURL(cfg.BaseURL()),
+		glapi.WithCustomLimiter(lim),
+		glapi.WithoutRetries(),
+		glapi.WithUserAgent(o.userAgent),
+	}
+	if o.httpClient != nil {
+		glopts = append(glopts, glapi.WithHTTPClient(o.httpClient))
+	}
+	var as glapi.AuthSource = glapi.AccessTokenAuthSource{Token: cfg.Token.Value()}
+	if !cfg.usePrivateTokenHeader() {
+		as = bearerAuth{token: cfg.Token.Value()}
+	}
+	gl, err := glapi.NewAuthSourceClient(as, glopts...)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: create client: %w", err)
+	}
+	c := &Client{gl: gl, cfg: cfg, lim: lim, log: o.logger, sleep: o.sleep}
+	c.bufs.New = func() any { return new(bytes.Buffer) }
+	if !cfg.UseGraphQL {
+		c.graphQLOff.Store(true)
+	}
+	return c, nil
+}
+
+// bearerAuth sends the token as `Authorization: Bearer`, for OAuth tokens.
+type bearerAuth struct{ token string }
+
+func (bearerAuth) Init(context.Context, *glapi.Client) error { return nil }
+func (b bearerAuth) Header(context.Context) (string, string, error) {
+	return "Authorization", "Bearer " + b.token, nil
+}
+
+// Stats counts the HTTP requests a client sent.
+type Stats struct {
+	// Requests counts every attempt, retries included.
+	Requests int64
+	// Retries counts the attempts that were retries.
+	Retries int64
+}
+
+// Stats returns the client's request counters.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load()}
+}
+
+// GraphQLEnabled reports whether enrichments are batched through GraphQL:
+// on by config, and not turned off by GitLab answering it is unavailable.
+func (c *Client) GraphQLEnabled() bool { return !c.graphQLOff.Load() }
+
+// do sends one request with retries. build is called for every attempt
+// (after the limiter admits it), decode with the body of a success.
+func (c *Client) do(ctx context.Context, method, path string, build func() (*retryablehttp.Request, error), decode func([]byte) error) (*glapi.Response, error) {
+	class := classify(method, path)
+	for attempt := 0; ; attempt++ {
+		release, err := c.lim.acquire(ctx, class)
+		if err != nil {
+			return nil, err
+		}
+		req, err := build()
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("gitlab: build %s %s: %w", method, path, err)
+		}
+		buf := c.bufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		c.requests.Add(1)
+		resp, err := c.gl.Do(req, buf)
+		release()
+		if resp != nil {
+			c.lim.observe(resp.Header)
+		}
+		if err == nil && decode != nil {
+			err = decode(buf.Bytes())
+			if err != nil {
+				err = fmt.Errorf("gitlab: %s %s: decode response: %w", method, path, err)
+			}
+		}
+		c.putBuf(buf)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return resp, ctx.Err()
+		}
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		wait, retry := c.retryDelay(resp, status, attempt)
+		if !retry || attempt >= c.cfg.MaxRetries {
+			return resp, c.wrapErr(method, path, status, err)
+		}
+		if status == http.StatusTooManyRequests {
+			// Endpoint limits answer 429 without rate-limit headers; the
+			// per-user limit sends them and concerns every class.
+			pc := class
+			if resp.Header.Get("RateLimit-Limit") != "" || resp.Header.Get("RateLimit-Remaining") != "" {
+				pc = classDefault
+			}
+			c.lim.pauseFor(pc, wait)
+		}
+		c.retries.Add(1)
+		c.log.DebugContext(ctx, "gitlab: retrying request", "method", method, "path", path, "status", status, "attempt", attempt+1, "wait", wait)
+		if status != http.StatusTooManyRequests {
+			if err := c.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+func (c *Client) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 4<<20 { // do not keep huge bodies alive
+		c.bufs.Put(b)
+	}
+}
+
+func (c *Client) wrapErr(method, path string, status int, err error) error {
+	if status == 0 {
+		return fmt.Errorf("gitlab: %s %s: %w", method, path, err)
+	}
+	e := &APIError{Method: method, Path: path, StatusCode: status, Err: err}
+	var er *glapi.ErrorResponse
+	if errors.As(err, &er) {
+		e.Message = er.Message
+	}
+	return e
+}
+
+// retryDelay decides whether an attempt is retried and after how long.
+func (c *Client) retryDelay(resp *glapi.Response, status, attempt int) (time.Duration, bool) {
+	var d time.Duration
+	switch {
+	case status == http.StatusTooManyRequests:
+		d = headerDelay(resp.Header, c.lim.now())
+	case status == http.StatusRequestTimeout, status == http.StatusInternalServerError,
+		status == http.StatusBadGateway, status == http.StatusServiceUnavailable,
+		status == http.StatusGatewayTimeout:
+		d = headerDelay(resp.Header, c.lim.now())
+	case status == 0:
+		// Transport error or an unreadable body: the request is a read
+		// (GET, or a GraphQL query), so repeating it is safe.
+	default:
+		return 0, false
+	}
+	if d <= 0 {
+		d = backoff(attempt)
+	}
+	return min(d, c.cfg.MaxRetryWait), true
+}
+
+// backoff is exponential from 500 ms, capped at 30 s, with ±20% jitter.
+func backoff(attempt int) time.Duration {
+	d := 500 * time.Millisecond << min(attempt, 6)
+	d = min(d, 30*time.Second)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// headerDelay reads Retry-After (seconds or HTTP date), then RateLimit-Reset
+// (Unix time), then RateLimit-ResetTime (HTTP date).
+func headerDelay(h http.Header, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+			return time.Duration(n * float64(time.Second))
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return t.Sub(now)
+		}
+	}
+	if v := strings.TrimSpace(h.Get("RateLimit-Reset")); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.Unix(n, 0).Sub(now)
+		}
+	}
+	if v := strings.TrimSpace(h.Get("RateLimit-ResetTime")); v != "" {
+		if t, err := http.ParseTime(v); err == nil {
+			return t.Sub(now)
+		}
+	}
+	return 0
+}
+
+func withQuery(q url.Values) glapi.RequestOptionFunc {
+	return func(req *retryablehttp.Request) error {
+		if len(q) > 0 {
+			req.URL.RawQuery = q.Encode()
+		}
+		return nil
+	}
+}
+
+func (c *Client) getRequest(ctx context.Context, path string, q url.Values, next glapi.RequestOptionFunc) func() (*retryablehttp.Request, error) {
+	return func() (*retryablehttp.Request, error) {
+		return c.gl.NewRequest(http.MethodGet, path, nil, []glapi.RequestOptionFunc{glapi.WithContext(ctx), withQuery(q), next})
+	}
+}
+
+// Get fetches one object (or any JSON value) at path, relative to
+// /api/v4/ with path parameters escaped (url.PathEscape), into out.
+func (c *Client) Get(ctx context.Context, path string, q url.Values, out any) error {
+	_, err := c.do(ctx, http.MethodGet, path, c.getRequest(ctx, path, q, nil), func(b []byte) error {
+		return json.Unmarshal(b, out)
+	})
+	return err
+}
+
+// GetRaw fetches a non-JSON body, such as a file's raw content.
+func (c *Client) GetRaw(ctx context.Context, path string, q url.Values) ([]byte, error) {
+	var out []byte
+	_, err := c.do(ctx, http.MethodGet, path, c.getRequest(ctx, path, q, nil), func(b []byte) error {
+		out = bytes.Clone(b)
+		return nil
+	})
+	return out, err
+}
+
+// Pages lists a collection and calls fn with each page of raw objects as it
+// arrives, following keyset links (Link rel="next") or offset pages
+// (X-Next-Page). per_page defaults to 100. fn may keep the page.
+func (c *Client) Pages(ctx context.Context, path string, q url.Values, fn func(page []ocean.Item) error) error {
+	q = cloneValues(q)
+	if q.Get("per_page") == "" {
+		q.Set("per_page", perPage)
+	}
+	var next glapi.RequestOptionFunc
+	lastLink := ""
+	for {
+		var page []ocean.Item
+		resp, err := c.do(ctx, http.MethodGet, path, c.getRequest(ctx, path, q, next), func(b []byte) error {
+			page = nil
+			return json.Unmarshal(b, &page)
+		})
+		if err != nil {
+			return err
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
+				return err
+			}
+		}
+		n, ok := glapi.WithNext(resp)
+		if !ok || len(page) == 0 {
+			return nil
+		}
+		if resp.NextLink != "" {
+			if resp.NextLink == lastLink {
+				return fmt.Errorf("gitlab: GET %s: the next-page link repeats itself", path)
+			}
+			lastLink = resp.NextLink
+		}
+		next = n
+	}
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := make(url.Values, len(q)+1)
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// GraphQLError is one entry of a GraphQL response's `errors`.
+type GraphQLError struct {
+	Message string `json:"message"`
+	Path    []any  `json:"path,omitempty"`
+}
+
+// GraphQLResponse is a GraphQL answer: data (possibly partial) and errors.
+type GraphQLResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []GraphQLError  `json:"errors"`
+}
+
+// GraphQL posts a query to the instance's /api/graphql. An error is
+// returned for HTTP failures only; GraphQL errors are in the response.
+func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any) (*GraphQLResponse, error) {
+	const path = "graphql"
+	body := glapi.GraphQLQuery{Query: query, Variables: vars}
+	build := func() (*retryablehttp.Request, error) {
+		req, err := c.gl.NewRequest(http.MethodPost, "", body, []glapi.RequestOptionFunc{glapi.WithContext(ctx)})
+		if err != nil {
+			return nil, err
+		}
+		// client-go resolves against /api/v4/; GraphQL lives beside it,
+		// under the same path prefix.
+		req.URL.Path = strings.TrimSuffix(req.URL.Path, "api/v4/") + "api/graphql"
+		req.URL.RawPath = ""
+		return req, nil
+	}
+	var out GraphQLResponse
+	_, err := c.do(ctx, http.MethodPost, path, build, func(b []byte) error {
+		return json.Unmarshal(b, &out)
+	})
+	if err != nil {
+		// A 400 answer may still be a GraphQL error document.
+		var er *glapi.ErrorResponse
+		if StatusCode(err) == http.StatusBadRequest && errors.As(err, &er) {
+			var ge GraphQLResponse
+			if json.Unmarshal(er.Body, &ge) == nil && len(ge.Errors) > 0 {
+				return &ge, nil
+			}
+		}
+		return nil, err
+	}
+	return &out, nil
+}

@@ -1,0 +1,200 @@
+package gitlab
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// DefaultHost is GitLab.com, the default gitlabHost.
+const DefaultHost = "https://gitlab.com"
+
+// Token types accepted by Config.TokenType.
+const (
+	// TokenTypeAuto sends tokens with a GitLab token prefix (glpat-, …:
+	// personal, group, project and service-account tokens) in the
+	// PRIVATE-TOKEN header and anything else (OAuth access tokens) as a
+	// bearer token.
+	TokenTypeAuto = "auto"
+	// TokenTypePrivate always uses the PRIVATE-TOKEN header.
+	TokenTypePrivate = "private"
+	// TokenTypeOAuth always uses `Authorization: Bearer`.
+	TokenTypeOAuth = "oauth"
+)
+
+// Config is the GitLab provider's configuration: gitlab-v2's integration
+// config (OCEAN__INTEGRATION__CONFIG__…) plus oceankit's own tuning knobs.
+// Build it with LoadConfig, or in code and pass it to NewProvider.
+type Config struct {
+	// Host is the GitLab instance root (gitlabHost), with or without a path
+	// prefix, without /api/v4. Empty means GitLab.com.
+	Host string `ocean:"gitlabHost"`
+	// URL is the same setting under the name Port's installation docs use
+	// (gitlabUrl); Host wins when both are set.
+	URL string `ocean:"gitlabUrl"`
+	// Token is the GitLab token (gitlabToken): a personal, group, project
+	// or service-account access token, or an OAuth access token.
+	Token ocean.Secret `ocean:"gitlabToken,required"`
+	// TokenType selects the auth header: auto (default), private or oauth.
+	TokenType string `ocean:"gitlabTokenType,default=auto"`
+	// WebhookSecret is the secret set on the webhooks oceankit creates and
+	// checked on every delivery.
+	WebhookSecret ocean.Secret `ocean:"webhookSecret"`
+	// MaxConcurrency bounds the GitLab requests in flight, across kinds.
+	MaxConcurrency int `ocean:"maxConcurrency,default=10"`
+	// RequestsPerMinute is a proactive rate limit across all requests. 0
+	// means derived: 2,000/min (GitLab.com's per-user limit, less a
+	// margin) on GitLab.com, none elsewhere until RateLimit-Limit headers
+	// announce one.
+	RequestsPerMinute int `ocean:"requestsPerMinute"`
+	// EndpointLimits applies GitLab.com's per-endpoint limits (group list
+	// 50/min, search 100/min, project list 200/min, …). Unset means on for
+	// GitLab.com only.
+	EndpointLimits *bool `ocean:"endpointLimits"`
+	// UseGraphQL batches per-project enrichments (languages, included
+	// files) through GitLab's GraphQL API; REST is used when off or when
+	// GraphQL is unavailable.
+	UseGraphQL bool `ocean:"useGraphQL,default=true"`
+	// UseGraphQLEnv is UseGraphQL under the snake_case spelling
+	// (OCEAN__INTEGRATION__CONFIG__USE_GRAPHQL); set, it wins.
+	UseGraphQLEnv *bool `ocean:"use_graphql"`
+	// MaxRetries bounds the retries of one request (429, 5xx, network).
+	MaxRetries int `ocean:"maxRetries,default=8"`
+	// MaxRetryWait caps one wait before a retry, whatever Retry-After says.
+	MaxRetryWait time.Duration `ocean:"maxRetryWait,default=20m"`
+	// Visibility is the port app config's top-level `visibility` block;
+	// nil means gitlab-v2's defaults. It can be changed later with
+	// Provider.SetVisibility.
+	Visibility *Visibility `ocean:"-"`
+}
+
+// Visibility is gitlab-v2's top-level `visibility` block of the port app
+// config: which groups and projects the token's user must be a member of
+// for resyncs to list them.
+type Visibility struct {
+	// UseMinAccessLevel sends min_access_level on group and project
+	// listings. Without it GitLab returns every *visible* project, which on
+	// GitLab.com includes all public ones.
+	UseMinAccessLevel bool `json:"useMinAccessLevel" yaml:"useMinAccessLevel"`
+	// MinAccessLevel is GitLab's access level: 10 Guest, 20 Reporter, 30
+	// Developer, 40 Maintainer, 50 Owner.
+	MinAccessLevel int `json:"minAccessLevel" yaml:"minAccessLevel"`
+}
+
+// DefaultVisibility is gitlab-v2's default: members with Developer access.
+func DefaultVisibility() Visibility {
+	return Visibility{UseMinAccessLevel: true, MinAccessLevel: 30}
+}
+
+// LoadConfig decodes the provider's settings from the framework's config
+// (environment, YAML file) and validates them.
+func LoadConfig(c *ocean.Config) (Config, error) {
+	var cfg Config
+	if err := ocean.DecodeIntegrationConfig(c, &cfg); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.normalize(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// BaseURL returns the instance root the provider talks to: Host, else URL,
+// else GitLab.com, without a trailing slash.
+func (c Config) BaseURL() string {
+	h := strings.TrimSpace(c.Host)
+	if h == "" {
+		h = strings.TrimSpace(c.URL)
+	}
+	if h == "" {
+		h = DefaultHost
+	}
+	return strings.TrimRight(h, "/")
+}
+
+// IsGitLabCom reports whether the host is GitLab.com.
+func (c Config) IsGitLabCom() bool {
+	u, err := url.Parse(c.BaseURL())
+	if err != nil {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	return h == "gitlab.com" || h == "www.gitlab.com"
+}
+
+// normalize fills derived defaults and validates the config.
+func (c *Config) normalize() error {
+	var errs []error
+	base := c.BaseURL()
+	u, err := url.Parse(base)
+	switch {
+	case err != nil:
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "not a URL", Err: err})
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: fmt.Sprintf("want an http or https URL such as https://gitlab.example.com, got scheme %q", u.Scheme)})
+	case u.Host == "":
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "the URL has no host"})
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "the URL must not carry a query, fragment or credentials"})
+	case strings.HasSuffix(u.Path, "/api/v4"):
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "give the instance root, without /api/v4"})
+	}
+	if c.Token == "" {
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN", Reason: "required but not set"})
+	}
+	if c.TokenType == "" {
+		c.TokenType = TokenTypeAuto
+	}
+	switch c.TokenType {
+	case TokenTypeAuto, TokenTypePrivate, TokenTypeOAuth:
+	default:
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN_TYPE", Reason: "want auto, private or oauth"})
+	}
+	if c.UseGraphQLEnv != nil {
+		c.UseGraphQL = *c.UseGraphQLEnv
+	}
+	if c.MaxConcurrency <= 0 {
+		c.MaxConcurrency = 10
+	}
+	if c.RequestsPerMinute < 0 {
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__REQUESTS_PER_MINUTE", Reason: "must not be negative"})
+	}
+	if c.MaxRetries < 0 {
+		c.MaxRetries = 0
+	}
+	if c.MaxRetryWait <= 0 {
+		c.MaxRetryWait = 20 * time.Minute
+	}
+	if c.Visibility != nil && c.Visibility.UseMinAccessLevel && !validAccessLevel(c.Visibility.MinAccessLevel) {
+		errs = append(errs, errors.New("gitlab: visibility.minAccessLevel must be one of 5, 10, 15, 20, 30, 40, 50"))
+	}
+	return errors.Join(errs...)
+}
+
+func validAccessLevel(n int) bool {
+	switch n {
+	case 5, 10, 15, 20, 30, 40, 50:
+		return true
+	}
+	return false
+}
+
+// usePrivateTokenHeader decides the auth header for the token.
+func (c Config) usePrivateTokenHeader() bool {
+	switch c.TokenType {
+	case TokenTypePrivate:
+		return true
+	case TokenTypeOAuth:
+		return false
+	}
+	// Personal, project, group and service-account tokens start with
+	// glpat- (older ones are 20 characters without a prefix); OAuth access
+	// tokens are 64 hex characters. Bearer works for both, so anything
+	// unrecognised goes as a bearer token, as gitlab-v2 sends every token.
+	t := c.Token.Value()
+	return strings.HasPrefix(t, "glpat-") || len(t) == 20
+}

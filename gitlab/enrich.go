@@ -1,0 +1,463 @@
+package gitlab
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	glapi "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// GitLab's GraphQL limits for authenticated requests
+// (docs.gitlab.com/api/graphql: max complexity 250, max query size 10,000
+// characters). Batches are planned below both with a margin.
+const (
+	gqlMaxComplexity = 250
+	gqlTargetScore   = 240
+	gqlMaxChars      = 9000
+	gqlMaxBatch      = 50
+	gqlMaxPaths      = 100 // one connection page
+)
+
+// projectEnrichment is what the project selector asks to add to each
+// project.
+type projectEnrichment struct {
+	languages bool
+	files     []string
+	searches  []SearchQuery
+}
+
+func (e projectEnrichment) empty() bool {
+	return !e.languages && len(e.files) == 0 && len(e.searches) == 0
+}
+
+// enricher adds per-project data to pages of projects. Languages and
+// included files go through GraphQL in batches of many projects per query;
+// projects GraphQL cannot answer fall back to REST one by one. Searches
+// are REST (GraphQL has no equivalent), limited by the search class.
+type enricher struct {
+	c      *Client
+	fanout int
+	// batch is the current upper bound on projects per GraphQL query; it
+	// halves when GitLab rejects a query as too complex.
+	batch atomic.Int32
+}
+
+func newEnricher(c *Client, fanout int) *enricher {
+	e := &enricher{c: c, fanout: max(1, fanout)}
+	e.batch.Store(gqlMaxBatch)
+	return e
+}
+
+// enrich sets __languages, __includedFiles and __searchQueries on the
+// projects, as gitlab-v2 shapes them. Enrichment failures other than
+// cancellation are logged and leave nulls, as in gitlab-v2: one project's
+// missing README must not fail the kind.
+func (e *enricher) enrich(ctx context.Context, projects []ocean.Item, what projectEnrichment) error {
+	if what.empty() || len(projects) == 0 {
+		return nil
+	}
+	n := len(projects)
+	var langs, files, searches []map[string]any
+	if what.languages {
+		langs = make([]map[string]any, n)
+	}
+	if len(what.files) > 0 {
+		files = make([]map[string]any, n)
+	}
+	if len(what.searches) > 0 {
+		searches = make([]map[string]any, n)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if langs != nil || files != nil {
+		g.Go(func() error { return e.content(gctx, projects, what, langs, files) })
+	}
+	if searches != nil {
+		g.Go(func() error { return e.search(gctx, projects, what.searches, searches) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, p := range projects {
+		if langs != nil {
+			p["__languages"] = langs[i]
+		}
+		if files != nil {
+			p["__includedFiles"] = files[i]
+		}
+		if searches != nil {
+			p["__searchQueries"] = searches[i]
+		}
+	}
+	return nil
+}
+
+// content fills languages and files, through GraphQL where possible.
+func (e *enricher) content(ctx context.Context, projects []ocean.Item, what projectEnrichment, langs, files []map[string]any) error {
+	pending := make([]int, len(projects))
+	for i := range pending {
+		pending[i] = i
+	}
+	if e.c.GraphQLEnabled() && len(what.files) <= gqlMaxPaths {
+		var err error
+		pending, err = e.graphQLContent(ctx, projects, pending, what, langs, files)
+		if err != nil {
+			return err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.fanout)
+	for _, i := range pending {
+		g.Go(func() error { return e.restContent(gctx, projects[i], what, langs, files, i) })
+	}
+	return g.Wait()
+}
+
+// graphQLContent answers what it can through batched GraphQL queries and
+// returns the indexes left for REST.
+func (e *enricher) graphQLContent(ctx context.Context, projects []ocean.Item, idx []int, what projectEnrichment, langs, files []map[string]any) ([]int, error) {
+	batches := e.plan(projects, idx, what)
+	var (
+		g, gctx = errgroup.WithContext(ctx)
+		rest    = make([][]int, len(batches))
+	)
+	g.SetLimit(e.fanout)
+	for bi, b := range batches {
+		g.Go(func() error {
+			r, err := e.runBatch(gctx, projects, b, what, langs, files)
+			rest[bi] = r
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, r := range rest {
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// projectCost estimates a project block's complexity score: one per field,
+// connections counted as fields.
+func projectCost(what projectEnrichment) int {
+	cost := 1 // project
+	if what.languages {
+		cost += 3 // languages { name share }
+	}
+	if len(what.files) > 0 {
+		cost += 5 // repository { blobs { nodes { path rawTextBlob } } }
+	}
+	return cost
+}
+
+// plan cuts idx into batches under the complexity, size and count bounds.
+func (e *enricher) plan(projects []ocean.Item, idx []int, what projectEnrichment) [][]int {
+	maxN := int(e.batch.Load())
+	cost := projectCost(what)
+	var (
+		out   [][]int
+		cur   []int
+		score = 1
+		chars = 64
+	)
+	for _, i := range idx {
+		block := len(gqlProjectBlock(0, projects[i], what))
+		if len(cur) > 0 && (len(cur) >= maxN || score+cost > gqlTargetScore || chars+block > gqlMaxChars) {
+			out = append(out, cur)
+			cur, score, chars = nil, 1, 64
+		}
+		cur = append(cur, i)
+		score += cost
+		chars += block + 4
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func gqlString(s string) string {
+	b, _ := json.Marshal(s) // JSON string escapes are valid GraphQL string escapes
+	return string(b)
+}
+
+func gqlProjectBlock(k int, p ocean.Item, what projectEnrichment) string {
+	var b strings.Builder
+	b.WriteString("p")
+	b.WriteString(strconv.Itoa(k))
+	b.WriteString(":project(fullPath:")
+	b.WriteString(gqlString(str(p["path_with_namespace"])))
+	b.WriteString("){")
+	if what.languages {
+		b.WriteString("languages{name share}")
+	}
+	if len(what.files) > 0 {
+		b.WriteString("repository{blobs(paths:$paths,ref:")
+		b.WriteString(gqlString(refOf(p)))
+		b.WriteString("){nodes{path rawTextBlob}}}")
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// buildContentQuery builds one query for a batch, aliasing each project
+// p0, p1, … by its position in the batch.
+func buildContentQuery(projects []ocean.Item, batch []int, what projectEnrichment) (string, map[string]any) {
+	var b strings.Builder
+	var vars map[string]any
+	if len(what.files) > 0 {
+		b.WriteString("query($paths:[String!]!){")
+		vars = map[string]any{"paths": what.files}
+	} else {
+		b.WriteString("query{")
+	}
+	for k, i := range batch {
+		if k > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(gqlProjectBlock(k, projects[i], what))
+	}
+	b.WriteString("}")
+	return b.String(), vars
+}
+
+type gqlContent struct {
+	Languages []struct {
+		Name  string  `json:"name"`
+		Share float64 `json:"share"`
+	} `json:"languages"`
+	Repository *struct {
+		Blobs *struct {
+			Nodes []struct {
+				Path        string  `json:"path"`
+				RawTextBlob *string `json:"rawTextBlob"`
+			} `json:"nodes"`
+		} `json:"blobs"`
+	} `json:"repository"`
+}
+
+// runBatch runs one batch and returns the projects it could not answer.
+func (e *enricher) runBatch(ctx context.Context, projects []ocean.Item, batch []int, what projectEnrichment, langs, files []map[string]any) ([]int, error) {
+	if !e.c.GraphQLEnabled() {
+		return batch, nil
+	}
+	query, vars := buildContentQuery(projects, batch, what)
+	resp, err := e.c.GraphQL(ctx, query, vars)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if s := StatusCode(err); s == http.StatusNotFound || s == http.StatusForbidden || s == http.StatusUnauthorized {
+			if e.c.graphQLOff.CompareAndSwap(false, true) {
+				e.c.log.WarnContext(ctx, "gitlab: GraphQL unavailable, enriching projects over REST", "status", s)
+			}
+			return batch, nil
+		}
+		e.c.log.WarnContext(ctx, "gitlab: GraphQL batch failed, falling back to REST", "projects", len(batch), "error", err)
+		return batch, nil
+	}
+	var data map[string]*gqlContent
+	if len(resp.Data) > 0 {
+		if err := json.Unmarshal(resp.Data, &data); err != nil {
+			e.c.log.WarnContext(ctx, "gitlab: unreadable GraphQL answer, falling back to REST", "error", err)
+			return batch, nil
+		}
+	}
+	failed := map[int]bool{}
+	whole := data == nil
+	for _, ge := range resp.Errors {
+		alias, ok := "", len(ge.Path) > 0
+		if ok {
+			alias, ok = ge.Path[0].(string)
+		}
+		k, err := strconv.Atoi(strings.TrimPrefix(alias, "p"))
+		if !ok || !strings.HasPrefix(alias, "p") || err != nil || k < 0 || k >= len(batch) {
+			whole = true
+			if tooComplex(ge.Message) && len(batch) > 1 {
+				// Learn the server's real bound for the batches to come.
+				e.batch.Store(int32(learnBatch(ge.Message, len(batch))))
+			}
+			continue
+		}
+		failed[k] = true
+	}
+	if whole {
+		if len(batch) > 1 {
+			h := len(batch) / 2
+			r1, err := e.runBatch(ctx, projects, batch[:h], what, langs, files)
+			if err != nil {
+				return nil, err
+			}
+			r2, err := e.runBatch(ctx, projects, batch[h:], what, langs, files)
+			return append(r1, r2...), err
+		}
+		return batch, nil
+	}
+	var rest []int
+	for k, i := range batch {
+		pc := data["p"+strconv.Itoa(k)]
+		if failed[k] || pc == nil {
+			rest = append(rest, i)
+			continue
+		}
+		if langs != nil {
+			m := make(map[string]any, len(pc.Languages))
+			for _, l := range pc.Languages {
+				m[l.Name] = l.Share
+			}
+			langs[i] = m
+		}
+		if files != nil {
+			m := make(map[string]any, len(what.files))
+			for _, f := range what.files {
+				m[f] = nil
+			}
+			if pc.Repository != nil && pc.Repository.Blobs != nil {
+				for _, n := range pc.Repository.Blobs.Nodes {
+					if _, want := m[n.Path]; want && n.RawTextBlob != nil {
+						m[n.Path] = *n.RawTextBlob
+					}
+				}
+			}
+			files[i] = m
+		}
+	}
+	return rest, nil
+}
+
+var complexityMsg = regexp.MustCompile(`complexity of (\d+), which exceeds max complexity of (\d+)`)
+
+// learnBatch sizes the next batches from GitLab's complexity error ("Query
+// has complexity of 300, which exceeds max complexity of 250"), or halves
+// the batch when the message says nothing more.
+func learnBatch(msg string, n int) int {
+	if m := complexityMsg.FindStringSubmatch(msg); m != nil {
+		score, _ := strconv.Atoi(m[1])
+		limit, _ := strconv.Atoi(m[2])
+		if score > 0 && limit > 0 {
+			return max(1, int(float64(n)*float64(limit)/float64(score)*0.95))
+		}
+	}
+	return max(1, n/2)
+}
+
+func tooComplex(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "complexity") || strings.Contains(m, "too large") || strings.Contains(m, "max length") || strings.Contains(m, "exceeds")
+}
+
+// restContent fetches one project's languages and files over REST.
+func (e *enricher) restContent(ctx context.Context, p ocean.Item, what projectEnrichment, langs, files []map[string]any, i int) error {
+	id := projectRef(p)
+	if langs != nil {
+		m := map[string]any{}
+		if err := e.c.Get(ctx, "projects/"+id+"/languages", nil, &m); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !isInaccessible(err) {
+				e.c.log.WarnContext(ctx, "gitlab: languages unavailable", "project", p["path_with_namespace"], "error", err)
+			}
+			m = map[string]any{}
+		}
+		langs[i] = m
+	}
+	if files != nil {
+		m := make(map[string]any, len(what.files))
+		q := url.Values{"ref": {refOf(p)}}
+		for _, f := range what.files {
+			path := "projects/" + id + "/repository/files/" + glapi.PathEscape(strings.TrimPrefix(f, "/")) + "/raw"
+			b, err := e.c.GetRaw(ctx, path, q)
+			switch {
+			case err == nil:
+				m[f] = string(b)
+			case ctx.Err() != nil:
+				return ctx.Err()
+			default:
+				if !isInaccessible(err) {
+					e.c.log.WarnContext(ctx, "gitlab: included file unavailable", "project", p["path_with_namespace"], "file", f, "error", err)
+				}
+				m[f] = nil
+			}
+		}
+		files[i] = m
+	}
+	return nil
+}
+
+// search runs each project's search queries (first result only matters).
+func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []SearchQuery, out []map[string]any) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.fanout)
+	for i, p := range projects {
+		g.Go(func() error {
+			m := make(map[string]any, len(queries))
+			for _, sq := range queries {
+				var hits []json.RawMessage
+				q := url.Values{"scope": {sq.scope()}, "search": {sq.Query}, "per_page": {"1"}}
+				err := e.c.Get(gctx, "projects/"+projectRef(p)+"/search", q, &hits)
+				switch {
+				case err == nil:
+					m[sq.Name] = len(hits) > 0
+				case gctx.Err() != nil:
+					return gctx.Err()
+				default:
+					e.c.log.WarnContext(gctx, "gitlab: search query failed", "project", p["path_with_namespace"], "query", sq.Name, "error", err)
+					m[sq.Name] = nil
+				}
+			}
+			out[i] = m
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// projectRef is the URL path segment naming a project: its id, else its
+// escaped full path.
+func projectRef(p ocean.Item) string {
+	if id := idString(p["id"]); id != "" {
+		return id
+	}
+	return glapi.PathEscape(str(p["path_with_namespace"]))
+}
+
+// refOf is the ref gitlab-v2 reads included files at.
+func refOf(p ocean.Item) string {
+	if b := str(p["default_branch"]); b != "" {
+		return b
+	}
+	return "main"
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// idString formats a JSON number id without a decimal point.
+func idString(v any) string {
+	switch t := v.(type) {
+	case float64:
+		return strconv.FormatInt(int64(t), 10)
+	case json.Number:
+		return t.String()
+	case int:
+		return strconv.Itoa(t)
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case string:
+		return t
+	}
+	return ""
+}

@@ -1,0 +1,338 @@
+package gitlab
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	glapi "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// listProjects is the `project` kind: projects stream page by page; a
+// page is enriched (GraphQL batches, REST searches) while the next one is
+// being listed.
+func (g *Integration) listProjects(ctx context.Context, sel ProjectSelector, send ocean.Sender) error {
+	what := sel.enrichment()
+	if what.empty() {
+		return g.eachProjectPage(ctx, sel.IncludeOnlyActiveProjects, func(page []ocean.Item) error {
+			return send.Send(ctx, page)
+		})
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	// Two pages in enrichment at once keep the list and the enrichment
+	// requests overlapping without holding more than a few pages.
+	eg.SetLimit(2)
+	listErr := g.eachProjectPage(ectx, sel.IncludeOnlyActiveProjects, func(page []ocean.Item) error {
+		eg.Go(func() error {
+			if err := g.enrich.enrich(ectx, page, what); err != nil {
+				return err
+			}
+			return send.Send(ectx, page)
+		})
+		return ectx.Err()
+	})
+	if err := eg.Wait(); err != nil {
+		return err
+	}
+	return listErr
+}
+
+// listGroups is the `group` kind.
+func (g *Integration) listGroups(ctx context.Context, sel GroupSelector, send ocean.Sender) error {
+	return g.eachGroupPage(ctx, sel.IncludeOnlyActiveGroups, func(page []ocean.Item) error {
+		return send.Send(ctx, page)
+	})
+}
+
+var botUsername = regexp.MustCompile(`^(?:project|group)_\d+_bot_[a-f0-9]+$`)
+
+// isBot follows gitlab-v2: the `bot` field when present, else the
+// username pattern of access-token bots (members/all omits `bot`).
+func isBot(m ocean.Item) bool {
+	if b, ok := m["bot"].(bool); ok {
+		return b
+	}
+	return botUsername.MatchString(str(m["username"]))
+}
+
+// eachMemberPage lists the members of a group or project ("groups/1",
+// "projects/2"), dropping bots unless asked to keep them.
+func (g *Integration) eachMemberPage(ctx context.Context, owner string, inherited, bots bool, fn func([]ocean.Item) error) error {
+	path := owner + "/members"
+	if inherited {
+		path += "/all"
+	}
+	return g.client.Pages(ctx, path, nil, func(page []ocean.Item) error {
+		if !bots {
+			out := page[:0]
+			for _, m := range page {
+				if !isBot(m) {
+					out = append(out, m)
+				}
+			}
+			page = out
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		return fn(page)
+	})
+}
+
+// memberRows builds gitlab-v2's __members rows; members lacking one of
+// id, username, name or access_level are left out.
+func (g *Integration) memberRows(ctx context.Context, owner string, inherited, bots bool) ([]any, error) {
+	rows := []any{}
+	err := g.eachMemberPage(ctx, owner, inherited, bots, func(page []ocean.Item) error {
+		for _, m := range page {
+			if m["id"] == nil || m["username"] == nil || m["name"] == nil || m["access_level"] == nil {
+				g.log.WarnContext(ctx, "gitlab: skipping malformed member", "owner", owner, "id", m["id"])
+				continue
+			}
+			rows = append(rows, map[string]any{
+				"email": m["email"], "username": m["username"], "name": m["name"],
+				"access_level": m["access_level"], "id": m["id"],
+			})
+		}
+		return nil
+	})
+	return rows, err
+}
+
+// withMembers adds __members to every item of each page, fetching members
+// of up to fanout owners at once, and sends the page when it is complete.
+// An owner whose members answer 403 or 404 keeps an empty list, as in
+// gitlab-v2: it was listed, so its entity must stay.
+func (g *Integration) withMembers(ctx context.Context, send ocean.Sender, prefix string, inherited, bots bool, list func(context.Context, func([]ocean.Item) error) error) error {
+	return list(ctx, func(page []ocean.Item) error {
+		eg, ectx := errgroup.WithContext(ctx)
+		eg.SetLimit(g.fanout)
+		rows := make([][]any, len(page))
+		for i, it := range page {
+			eg.Go(func() error {
+				r, err := g.memberRows(ectx, prefix+idString(it["id"]), inherited, bots)
+				if err != nil {
+					if isInaccessible(err) && ectx.Err() == nil {
+						g.log.WarnContext(ectx, "gitlab: members unavailable", "owner", prefix+idString(it["id"]), "error", err)
+						r = []any{}
+					} else {
+						return err
+					}
+				}
+				rows[i] = r
+				return nil
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return err
+		}
+		for i, it := range page {
+			it["__members"] = rows[i]
+		}
+		return send.Send(ctx, page)
+	})
+}
+
+// listGroupsWithMembers is the `group-with-members` kind.
+func (g *Integration) listGroupsWithMembers(ctx context.Context, sel GroupMembersSelector, send ocean.Sender) error {
+	return g.withMembers(ctx, send, "groups/", sel.IncludeInheritedMembers, sel.IncludeBotMembers, g.groupLister(sel.IncludeOnlyActiveGroups))
+}
+
+// listProjectsWithMembers is the `project-with-members` kind.
+func (g *Integration) listProjectsWithMembers(ctx context.Context, sel ProjectMembersSelector, send ocean.Sender) error {
+	return g.withMembers(ctx, send, "projects/", sel.IncludeInheritedMembers, sel.IncludeBotMembers, g.projectLister(sel.IncludeOnlyActiveProjects))
+}
+
+// listMembers is the `member` kind: the raw member objects of every group.
+func (g *Integration) listMembers(ctx context.Context, sel GroupMembersSelector, send ocean.Sender) error {
+	return g.fanOut(ctx, "group", g.groupLister(sel.IncludeOnlyActiveGroups), func(ctx context.Context, grp ocean.Item) error {
+		return g.eachMemberPage(ctx, "groups/"+idString(grp["id"]), sel.IncludeInheritedMembers, sel.IncludeBotMembers, func(page []ocean.Item) error {
+			return send.Send(ctx, page)
+		})
+	}, nil)
+}
+
+// daysAgo renders now − days for GitLab's updated_after.
+func daysAgo(days float64) string {
+	return time.Now().UTC().Add(-time.Duration(days * float64(24*time.Hour))).Format(time.RFC3339)
+}
+
+// forTopGroups runs fn for every top-level group, bounded.
+func (g *Integration) forTopGroups(ctx context.Context, active *bool, fn func(context.Context, ocean.Item) error) error {
+	roots, err := g.topLevelGroups(ctx, active)
+	if err != nil {
+		return err
+	}
+	list := func(_ context.Context, f func([]ocean.Item) error) error { return f(roots) }
+	return g.fanOut(ctx, "group", list, fn, nil)
+}
+
+// listMergeRequests is the `merge-request` kind: per top-level group and
+// state, GitLab's group merge requests (subgroups included).
+func (g *Integration) listMergeRequests(ctx context.Context, sel MergeRequestSelector, send ocean.Sender) error {
+	after := daysAgo(sel.UpdatedAfter)
+	return g.forTopGroups(ctx, sel.IncludeOnlyActiveGroups, func(ctx context.Context, grp ocean.Item) error {
+		for _, state := range sel.States {
+			q := url.Values{"state": {state}}
+			if state != "opened" {
+				q.Set("updated_after", after)
+			}
+			if err := g.sendPages(ctx, send, "groups/"+idString(grp["id"])+"/merge_requests", q, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// listIssues is the `issue` kind: per top-level group, GitLab's group
+// issues (subgroups included).
+func (g *Integration) listIssues(ctx context.Context, sel IssueSelector, send ocean.Sender) error {
+	q := url.Values{"non_archived": {strconv.FormatBool(sel.NonArchived)}}
+	if sel.IssueType != nil {
+		q.Set("issue_type", *sel.IssueType)
+	}
+	if sel.Labels != nil && *sel.Labels != "" {
+		q.Set("labels", *sel.Labels)
+	}
+	if sel.State != nil {
+		q.Set("state", *sel.State)
+	}
+	if sel.UpdatedAfter != nil {
+		q.Set("updated_after", daysAgo(*sel.UpdatedAfter))
+	}
+	return g.forTopGroups(ctx, sel.IncludeOnlyActiveGroups, func(ctx context.Context, grp ocean.Item) error {
+		return g.sendPages(ctx, send, "groups/"+idString(grp["id"])+"/issues", q, nil)
+	})
+}
+
+func paramValues(m map[string]string) url.Values {
+	q := url.Values{}
+	for k, v := range m {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// listPipelines is the `pipeline` kind, with __project.
+func (g *Integration) listPipelines(ctx context.Context, sel PipelineSelector, send ocean.Sender) error {
+	q := paramValues(sel.APIQueryParams.values())
+	return g.fanOut(ctx, "project", g.projectLister(sel.IncludeOnlyActiveProjects), func(ctx context.Context, p ocean.Item) error {
+		return g.sendPages(ctx, send, "projects/"+projectRef(p)+"/pipelines", q, withProject(p))
+	}, nil)
+}
+
+// listJobs is the `job` kind: for every pipeline the pipeline filters
+// select, the first page (≤100) of its jobs, as gitlab-v2 lists them.
+func (g *Integration) listJobs(ctx context.Context, sel JobSelector, send ocean.Sender) error {
+	q := paramValues(sel.PipelineQueryParams.values())
+	return g.fanOut(ctx, "project", g.projectLister(sel.IncludeOnlyActiveProjects), func(ctx context.Context, p ocean.Item) error {
+		ref := projectRef(p)
+		return g.client.Pages(ctx, "projects/"+ref+"/pipelines", q, func(pipelines []ocean.Item) error {
+			eg, ectx := errgroup.WithContext(ctx)
+			eg.SetLimit(4)
+			for _, pl := range pipelines {
+				eg.Go(func() error {
+					var jobs []ocean.Item
+					err := g.client.Get(ectx, "projects/"+ref+"/pipelines/"+idString(pl["id"])+"/jobs", url.Values{"per_page": {perPage}}, &jobs)
+					if err != nil {
+						if IsNotFound(err) && ectx.Err() == nil {
+							return nil // the pipeline was deleted meanwhile
+						}
+						return err
+					}
+					if len(jobs) == 0 {
+						return nil
+					}
+					return send.Send(ectx, jobs)
+				})
+			}
+			return eg.Wait()
+		})
+	}, nil)
+}
+
+// listDeployments is the `deployment` kind, with the full project as
+// __project. A project answering 400 (deployments unavailable or the
+// filters refused) is skipped, as in gitlab-v2.
+func (g *Integration) listDeployments(ctx context.Context, sel DeploymentSelector, send ocean.Sender) error {
+	q := url.Values{}
+	if p := sel.APIQueryParams; p != nil {
+		q = paramValues(map[string]string{
+			"environment": p.Environment, "status": p.Status,
+			"updated_after": p.UpdatedAfter, "updated_before": p.UpdatedBefore,
+			"finished_after": p.FinishedAfter, "finished_before": p.FinishedBefore,
+		})
+		if p.FinishedAfter != "" || p.FinishedBefore != "" {
+			q.Set("order_by", "finished_at")
+		}
+	}
+	skip400 := func(err error) bool { return StatusCode(err) == http.StatusBadRequest }
+	return g.fanOut(ctx, "project", g.projectLister(sel.IncludeOnlyActiveProjects), func(ctx context.Context, p ocean.Item) error {
+		return g.sendPages(ctx, send, "projects/"+projectRef(p)+"/deployments", q, func(it ocean.Item) {
+			it["__project"] = cloneItem(p)
+		})
+	}, skip400)
+}
+
+// cloneItem copies the top level of an item, so that items sent apart do
+// not share a mutable map.
+func cloneItem(p ocean.Item) ocean.Item {
+	cp := make(ocean.Item, len(p))
+	for k, v := range p {
+		cp[k] = v
+	}
+	return cp
+}
+
+// listReleases is the `release` kind, with __project.
+func (g *Integration) listReleases(ctx context.Context, sel ProjectSelector, send ocean.Sender) error {
+	return g.fanOut(ctx, "project", g.projectLister(sel.IncludeOnlyActiveProjects), func(ctx context.Context, p ocean.Item) error {
+		return g.sendPages(ctx, send, "projects/"+projectRef(p)+"/releases", nil, withProject(p))
+	}, nil)
+}
+
+// listTags is the `tag` kind, with __project.
+func (g *Integration) listTags(ctx context.Context, sel ProjectSelector, send ocean.Sender) error {
+	return g.fanOut(ctx, "project", g.projectLister(sel.IncludeOnlyActiveProjects), func(ctx context.Context, p ocean.Item) error {
+		return g.sendPages(ctx, send, "projects/"+projectRef(p)+"/repository/tags", nil, withProject(p))
+	}, nil)
+}
+
+// listBranches is the `branch` kind, with __project: each project's
+// default branch, or its branches filtered by regex or search.
+func (g *Integration) listBranches(ctx context.Context, sel BranchSelector, send ocean.Sender) error {
+	q := url.Values{}
+	if sel.Regex != nil && *sel.Regex != "" {
+		q.Set("regex", *sel.Regex)
+	} else if sel.Search != nil && *sel.Search != "" {
+		q.Set("search", *sel.Search)
+	}
+	return g.fanOut(ctx, "project", g.projectLister(sel.IncludeOnlyActiveProjects), func(ctx context.Context, p ocean.Item) error {
+		ref := projectRef(p)
+		if !sel.DefaultBranchOnly {
+			return g.sendPages(ctx, send, "projects/"+ref+"/repository/branches", q, withProject(p))
+		}
+		name := str(p["default_branch"])
+		if name == "" {
+			return nil // an empty repository has no branch
+		}
+		var b ocean.Item
+		if err := g.client.Get(ctx, "projects/"+ref+"/repository/branches/"+glapi.PathEscape(name), nil, &b); err != nil {
+			return err
+		}
+		if len(b) == 0 {
+			return nil
+		}
+		withProject(p)(b)
+		return send.Send(ctx, []ocean.Item{b})
+	}, nil)
+}

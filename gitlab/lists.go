@@ -1,0 +1,228 @@
+package gitlab
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// visibilityParams adds min_access_level as gitlab-v2 does on every group
+// and project listing.
+func (g *Integration) visibilityParams(ctx context.Context, q url.Values) {
+	v := g.visibilityFor(ctx)
+	if v.UseMinAccessLevel {
+		q.Set("min_access_level", strconv.Itoa(v.MinAccessLevel))
+	}
+}
+
+func setActive(q url.Values, active *bool) {
+	if active != nil {
+		q.Set("active", strconv.FormatBool(*active))
+	}
+}
+
+// eachProjectPage streams the projects the token may list, 100 at a time,
+// with keyset pagination (offset pagination stops at 50,000 projects and
+// skips or repeats projects created during a long listing). Projects
+// pending deletion are dropped, as in gitlab-v2; that needs the full
+// representation (simple=true leaves marked_for_deletion_at out).
+func (g *Integration) eachProjectPage(ctx context.Context, active *bool, fn func([]ocean.Item) error) error {
+	q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
+	g.visibilityParams(ctx, q)
+	setActive(q, active)
+	return g.client.Pages(ctx, "projects", q, func(page []ocean.Item) error {
+		page = dropPendingDeletion(page, "marked_for_deletion_at")
+		if len(page) == 0 {
+			return nil
+		}
+		return fn(page)
+	})
+}
+
+// eachGroupPage streams the groups the token may list (subgroups
+// included). Keyset pagination is tried once per client and kept when
+// GitLab accepts it for this token; otherwise offset pagination ordered by
+// id.
+func (g *Integration) eachGroupPage(ctx context.Context, active *bool, fn func([]ocean.Item) error) error {
+	base := url.Values{"all_available": {"true"}}
+	g.visibilityParams(ctx, base)
+	setActive(base, active)
+	wrap := func(page []ocean.Item) error {
+		page = dropPendingDeletion(page, "marked_for_deletion_on")
+		if len(page) == 0 {
+			return nil
+		}
+		return fn(page)
+	}
+	if g.client.groupsKeyset.Load() != 2 {
+		q := cloneValues(base)
+		q.Set("pagination", "keyset")
+		q.Set("order_by", "name")
+		q.Set("sort", "asc")
+		started := false
+		err := g.client.Pages(ctx, "groups", q, func(page []ocean.Item) error {
+			started = true
+			g.client.groupsKeyset.Store(1)
+			return wrap(page)
+		})
+		s := StatusCode(err)
+		if started || (s != http.StatusMethodNotAllowed && s != http.StatusBadRequest) {
+			return err
+		}
+		g.client.groupsKeyset.Store(2)
+	}
+	q := cloneValues(base)
+	q.Set("order_by", "id")
+	q.Set("sort", "asc")
+	return g.client.Pages(ctx, "groups", q, wrap)
+}
+
+func dropPendingDeletion(page []ocean.Item, field string) []ocean.Item {
+	out := page[:0]
+	for _, it := range page {
+		if v, ok := it[field]; ok && v != nil && v != "" {
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// fanOut runs fn for every item of the pages that list produces, at most
+// limit at a time, while list keeps listing (its fn blocks when all
+// workers are busy, which is the back-pressure). An item whose fn fails
+// with 403 or 404 (deleted, or no access) is logged and skipped; skip can
+// widen that.
+func (g *Integration) fanOut(ctx context.Context, what string, list func(context.Context, func([]ocean.Item) error) error, fn func(context.Context, ocean.Item) error, skip func(error) bool) error {
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(g.fanout)
+	listErr := list(ectx, func(page []ocean.Item) error {
+		for _, it := range page {
+			if ectx.Err() != nil {
+				return ectx.Err()
+			}
+			eg.Go(func() error {
+				err := fn(ectx, it)
+				if err != nil && ectx.Err() == nil && (isInaccessible(err) || (skip != nil && skip(err))) {
+					g.log.WarnContext(ectx, "gitlab: skipping "+what, what, it["path_with_namespace"], "id", it["id"], "error", err)
+					return nil
+				}
+				return err
+			})
+		}
+		return nil
+	})
+	if err := eg.Wait(); err != nil {
+		return err
+	}
+	if listErr != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return listErr
+}
+
+func (g *Integration) projectLister(active *bool) func(context.Context, func([]ocean.Item) error) error {
+	return func(ctx context.Context, fn func([]ocean.Item) error) error {
+		return g.eachProjectPage(ctx, active, fn)
+	}
+}
+
+func (g *Integration) groupLister(active *bool) func(context.Context, func([]ocean.Item) error) error {
+	return func(ctx context.Context, fn func([]ocean.Item) error) error {
+		return g.eachGroupPage(ctx, active, fn)
+	}
+}
+
+// topLevelGroups returns the ids of the topmost groups the token lists:
+// those without a parent, or whose parent it cannot list. Group-level
+// merge request and issue lists include subgroups, so fetching them per
+// top-level group covers every group once (gitlab-v2 walks every group and
+// fetches nested items once per ancestor). Only ids are kept in memory.
+func (g *Integration) topLevelGroups(ctx context.Context, active *bool) ([]ocean.Item, error) {
+	type ref struct {
+		id     string
+		parent string
+	}
+	var all []ref
+	seen := map[string]bool{}
+	err := g.eachGroupPage(ctx, active, func(page []ocean.Item) error {
+		for _, grp := range page {
+			id := idString(grp["id"])
+			if id == "" || seen[id] {
+				continue
+			}
+			seen[id] = true
+			all = append(all, ref{id: id, parent: idString(grp["parent_id"])})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var roots []ocean.Item
+	for _, r := range all {
+		if r.parent == "" || !seen[r.parent] {
+			roots = append(roots, ocean.Item{"id": r.id})
+		}
+	}
+	return roots, nil
+}
+
+// sendPages lists path and sends every page, after decorate.
+func (g *Integration) sendPages(ctx context.Context, send ocean.Sender, path string, q url.Values, decorate func(ocean.Item)) error {
+	return g.client.Pages(ctx, path, q, func(page []ocean.Item) error {
+		if decorate != nil {
+			for _, it := range page {
+				decorate(it)
+			}
+		}
+		return send.Send(ctx, page)
+	})
+}
+
+// projectStub is gitlab-v2's __project for tags, releases, branches and
+// pipelines.
+func projectStub(p ocean.Item) map[string]any {
+	return map[string]any{"path_with_namespace": p["path_with_namespace"]}
+}
+
+func withProject(p ocean.Item) func(ocean.Item) {
+	stub := projectStub(p)
+	return func(it ocean.Item) {
+		// Each item gets its own copy: the framework owns what is sent.
+		cp := make(map[string]any, len(stub))
+		for k, v := range stub {
+			cp[k] = v
+		}
+		it["__project"] = cp
+	}
+}
+
+// visibilityFor returns the visibility block of the port app config the
+// resync or live event runs with, falling back to the configured one. The
+// block is gitlab-v2's top-level `visibility`; a malformed one is ignored
+// with the configured value kept (the mapping's own validation has passed
+// by then, so this only happens with a hand-built config).
+func (g *Integration) visibilityFor(ctx context.Context) Visibility {
+	v := g.Visibility()
+	if pac := ocean.PortAppConfigFrom(ctx); pac != nil {
+		var raw struct {
+			UseMinAccessLevel *bool `json:"useMinAccessLevel"`
+			MinAccessLevel    *int  `json:"minAccessLevel"`
+		}
+		if ok, err := pac.DecodeExtra("visibility", &raw); ok && err == nil {
+			if raw.UseMinAccessLevel != nil {
+				v.UseMinAccessLevel = *raw.UseMinAccessLevel
+			}
+			if raw.MinAccessLevel != nil {
+				v.MinAccessLevel = *raw.MinAccessLevel
+			}
+		}
+	}
+	return v
+}
