@@ -810,6 +810,9 @@ func (a *App) compile(pac *mapping.Config) (*mapping.Mapper, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range pac.Warnings {
+		a.log.Warn("port app config: ignored", "problem", w)
+	}
 	a.pacMu.Lock()
 	a.mapper, a.mapperKey = m, string(key)
 	a.pacMu.Unlock()

@@ -1,0 +1,330 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/itchyny/gojq"
+)
+
+// DefaultItemTimeout is the default per-item evaluation budget.
+const DefaultItemTimeout = 10 * time.Second
+
+// Option configures Compile.
+type Option func(*options)
+
+type options struct {
+	env         []string
+	envAccess   bool
+	itemTimeout time.Duration
+	workers     int
+	examples    *ExampleCollector
+}
+
+// WithEnv supplies the environment ("KEY=value" strings) that jq's env and
+// $ENV see. The package never reads the process environment itself; pass
+// os.Environ() (ideally filtered of secrets) to mirror Ocean, whose
+// allow_environment_variables_jq_access defaults to true.
+func WithEnv(environ []string) Option {
+	return func(o *options) { o.env = environ }
+}
+
+// WithEnvAccess turns jq's access to the environment on or off (Ocean's
+// allow_environment_variables_jq_access, default true). When off, env and
+// $ENV are {} whatever WithEnv says.
+func WithEnvAccess(allowed bool) Option {
+	return func(o *options) { o.envAccess = allowed }
+}
+
+// WithItemTimeout sets the evaluation budget of one raw item (default
+// DefaultItemTimeout). An item over budget is reported as a misconfiguration
+// wrapping ErrItemTimeout. Zero or less turns the budget off.
+func WithItemTimeout(d time.Duration) Option {
+	return func(o *options) { o.itemTimeout = d }
+}
+
+// WithWorkers bounds the goroutines one Map call uses (default GOMAXPROCS).
+func WithWorkers(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.workers = n
+		}
+	}
+}
+
+// WithExamples makes Map record the first raw items of each kind into c (see
+// ExampleCollector).
+func WithExamples(c *ExampleCollector) Option {
+	return func(o *options) { o.examples = c }
+}
+
+// Mapper is a compiled port app config. It is safe for concurrent use.
+type Mapper struct {
+	cfg       *Config
+	resources []*ResourceMapper
+	opts      options
+}
+
+// Config returns the config the mapper was compiled from.
+func (m *Mapper) Config() *Config { return m.cfg }
+
+// Resources returns one ResourceMapper per resource, in config order.
+func (m *Mapper) Resources() []*ResourceMapper { return m.resources }
+
+// ResourcesForKind returns the resources of a kind, in config order.
+func (m *Mapper) ResourcesForKind(kind string) []*ResourceMapper {
+	var out []*ResourceMapper
+	for _, r := range m.resources {
+		if r.res.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ResourceMapper maps the raw items of one resource. It is safe for
+// concurrent use.
+type ResourceMapper struct {
+	index int
+	res   *Resource
+	opts  *options
+
+	selector     *leaf // nil when the query is the constant true
+	itemsToParse *leaf
+	itemsName    string
+	del          deletePath
+	mappings     []*cmapping
+	fields       []fieldInfo
+	// budgeted is true when some program may run gojq for long: only those
+	// resources pay for the per-item watchdog.
+	budgeted bool
+}
+
+// Index returns the resource's position in the config.
+func (r *ResourceMapper) Index() int { return r.index }
+
+// Kind returns the resource's kind.
+func (r *ResourceMapper) Kind() string { return r.res.Kind }
+
+// Resource returns the resource configuration.
+func (r *ResourceMapper) Resource() *Resource { return r.res }
+
+type fieldInfo struct {
+	field string
+	expr  string
+}
+
+type leaf struct {
+	e  *expr
+	id int
+}
+
+type cnode struct {
+	leaf  *leaf
+	query *cquery
+}
+
+type cquery struct {
+	combinator *leaf
+	rules      []crule
+}
+
+type crule struct {
+	property, operator, value *leaf
+	query                     *cquery
+}
+
+type cprop struct {
+	name string
+	l    *leaf
+}
+
+type crel struct {
+	name string
+	n    cnode
+}
+
+type cmapping struct {
+	identifier  cnode
+	blueprint   *leaf
+	title, icon *leaf
+	team        *cnode
+	props       []cprop
+	rels        []crel
+}
+
+// Compile compiles every jq program of cfg exactly once. All compile errors
+// are returned together (errors.Join of *CompileError).
+func Compile(cfg *Config, opts ...Option) (*Mapper, error) {
+	if cfg == nil {
+		return nil, errors.New("mapping: nil config")
+	}
+	o := options{envAccess: true, itemTimeout: DefaultItemTimeout, workers: runtime.GOMAXPROCS(0)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	loader, err := newCompatLoader()
+	if err != nil {
+		return nil, fmt.Errorf("mapping: compat module: %w", err)
+	}
+	ns, err := newNativeSub()
+	if err != nil {
+		return nil, fmt.Errorf("mapping: native sub: %w", err)
+	}
+	jqOpts := []gojq.CompilerOption{gojq.WithFunction("lgamma_r", 0, 0, lgammaR), ns.option()}
+	if o.envAccess && o.env != nil {
+		env := append([]string(nil), o.env...)
+		jqOpts = append(jqOpts, gojq.WithEnvironLoader(func() []string { return env }))
+	}
+	compatOpts := append(slices.Clip(jqOpts), gojq.WithModuleLoader(loader))
+	m := &Mapper{cfg: cfg, opts: o}
+	var errs []error
+	for i := range cfg.Resources {
+		c := &resCompiler{idx: i, kind: cfg.Resources[i].Kind, jqOpts: jqOpts, compatOpts: compatOpts}
+		rm := c.resource(&cfg.Resources[i], &m.opts)
+		errs = append(errs, c.errs...)
+		m.resources = append(m.resources, rm)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return m, nil
+}
+
+type resCompiler struct {
+	idx        int
+	kind       string
+	jqOpts     []gojq.CompilerOption
+	compatOpts []gojq.CompilerOption // jqOpts plus the libjq compatibility module
+	errs       []error
+	rm         *ResourceMapper
+}
+
+func (c *resCompiler) resource(res *Resource, o *options) *ResourceMapper {
+	rm := &ResourceMapper{index: c.idx, res: res, opts: o, itemsName: res.Port.ItemsToParseName}
+	if rm.itemsName == "" {
+		rm.itemsName = DefaultItemsToParseName
+	}
+	c.rm = rm
+	q := res.Selector.Query
+	if q == "" {
+		q = DefaultSelectorQuery
+	}
+	if sel := c.leaf(".selector.query", "selector.query", q); sel != nil {
+		if !(sel.e.constant && sel.e.value == true) {
+			rm.selector = sel
+		}
+	}
+	if res.Port.ItemsToParse != "" {
+		rm.itemsToParse = c.leaf(".port.itemsToParse", "itemsToParse", res.Port.ItemsToParse)
+		if res.Port.ItemsToParseTopLevelTransform {
+			rm.del = newDeletePath(formatFilter(res.Port.ItemsToParse), c.jqOpts)
+		}
+	}
+	for mi := range res.Port.Entity.Mappings {
+		path, prefix := ".port.entity.mappings", ""
+		if res.Port.Entity.MappingsList {
+			path = ".port.entity.mappings[" + strconv.Itoa(mi) + "]"
+			prefix = "mappings[" + strconv.Itoa(mi) + "]."
+		}
+		rm.mappings = append(rm.mappings, c.mapping(&res.Port.Entity.Mappings[mi], path, prefix))
+	}
+	return rm
+}
+
+func (c *resCompiler) mapping(em *EntityMapping, path, prefix string) *cmapping {
+	cm := &cmapping{}
+	cm.identifier = c.node(path+".identifier", prefix+"identifier", em.Identifier)
+	cm.blueprint = c.leaf(path+".blueprint", prefix+"blueprint", em.Blueprint)
+	if em.Title != "" {
+		cm.title = c.leaf(path+".title", prefix+"title", em.Title)
+	}
+	if em.Icon != "" {
+		cm.icon = c.leaf(path+".icon", prefix+"icon", em.Icon)
+	}
+	if em.Team != nil {
+		n := c.node(path+".team", prefix+"team", *em.Team)
+		cm.team = &n
+	}
+	for _, name := range sortedKeys(em.Properties) {
+		cm.props = append(cm.props, cprop{name, c.leaf(path+".properties."+name, prefix+"properties."+name, em.Properties[name])})
+	}
+	for _, name := range sortedKeys(em.Relations) {
+		cm.rels = append(cm.rels, crel{name, c.node(path+".relations."+name, prefix+"relations."+name, em.Relations[name])})
+	}
+	return cm
+}
+
+func (c *resCompiler) node(path, field string, f Field) cnode {
+	if f.Query != nil {
+		return cnode{query: c.query(path, field, f.Query)}
+	}
+	return cnode{leaf: c.leaf(path, field, f.JQ)}
+}
+
+func (c *resCompiler) query(path, field string, q *SearchQuery) *cquery {
+	cq := &cquery{combinator: c.leaf(path+".combinator", field+".combinator", q.Combinator)}
+	for i, r := range q.Rules {
+		rp := path + ".rules[" + strconv.Itoa(i) + "]"
+		rf := field + ".rules[" + strconv.Itoa(i) + "]"
+		if r.Query != nil {
+			cq.rules = append(cq.rules, crule{query: c.query(rp, rf, r.Query)})
+			continue
+		}
+		cq.rules = append(cq.rules, crule{
+			property: c.leaf(rp+".property", rf+".property", r.Property),
+			operator: c.leaf(rp+".operator", rf+".operator", r.Operator),
+			value:    c.leaf(rp+".value", rf+".value", r.Value),
+		})
+	}
+	return cq
+}
+
+// leaf compiles one program; on error it records it and returns a leaf whose
+// program is nil (the mapper is never used then).
+func (c *resCompiler) leaf(path, field, src string) *leaf {
+	opts := c.jqOpts
+	if needsCompat(src) {
+		opts = c.compatOpts
+	}
+	e, err := compileExpr(src, opts)
+	if err != nil {
+		ce := &CompileError{Resource: c.idx, Kind: c.kind, Path: path, Expr: src, Offset: -1, Err: err}
+		var pe *gojq.ParseError
+		if errors.As(err, &pe) {
+			ce.Offset, ce.Token = pe.Offset, pe.Token
+		}
+		c.errs = append(c.errs, ce)
+		return nil
+	}
+	if !e.constant && e.fast == nil {
+		c.rm.budgeted = true
+	}
+	l := &leaf{e: e, id: len(c.rm.fields)}
+	c.rm.fields = append(c.rm.fields, fieldInfo{field: field, expr: src})
+	return l
+}
+
+// compileExpr applies Ocean's quote pre-processing, then parses and compiles
+// src once.
+func compileExpr(src string, jqOpts []gojq.CompilerOption) (*expr, error) {
+	q, err := gojq.Parse(formatFilter(src))
+	if err != nil {
+		return nil, err
+	}
+	fast := buildFast(q) // before Compile, which may rewrite the AST
+	rewriteSubCalls(q)
+	code, err := gojq.Compile(q, jqOpts...)
+	if err != nil {
+		return nil, err
+	}
+	e := &expr{src: src, code: code, fast: fast}
+	if c, ok := fast.(fConst); ok {
+		e.constant, e.value = true, c.v
+	}
+	return e, nil
+}

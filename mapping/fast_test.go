@@ -1,0 +1,225 @@
+package mapping
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/itchyny/gojq"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// gojqFirst is the reference: gojq's first output, nil for empty output.
+func gojqFirst(t *testing.T, code *gojq.Code, v any) (any, error) {
+	t.Helper()
+	r, ok := code.Run(v).Next()
+	if !ok {
+		return nil, nil
+	}
+	if err, ok := r.(error); ok {
+		return nil, err
+	}
+	return r, nil
+}
+
+func TestFastPathShapes(t *testing.T) {
+	t.Parallel()
+	fast := []string{
+		`.a`, `.a.b.c`, `."a b"`, `.["a"]`, `.a[0]`, `.a[-1]`, `.a?`, `.`,
+		`"service"`, `1`, `-3`, `1.5`, `true`, `false`, `null`,
+		`.a // "x"`, `.a // .b // null`, `.a | tostring`, `.a.b | tostring`, `.id | tostring`,
+		`.a | ascii_downcase`, `.a | ascii_upcase`, `"\(.a)/\(.b)"`, `.a + "/" + .b`,
+		`.a == "x"`, `.a != null`, `.a and .b`, `.a or (.b | not)`, `(.a)`, `(.a // "x") | tostring`,
+		`.__languages | to_entries | max_by(.value) | .key`, `.xs | min_by(.n)`,
+	}
+	for _, src := range fast {
+		q, err := gojq.Parse(src)
+		require.NoError(t, err)
+		assert.NotNil(t, buildFast(q), "%s should take the fast path", src)
+	}
+	slow := []string{
+		`.a[]`, `.a[1:2]`, `.a | length`, `def f: .; f`, `.a as $x | $x`, `[.a]`, `{a: .a}`,
+		`.a, .b`, `.a | split("/")`, `if .a then 1 else 2 end`, `.a - 1`, `.a < 1`, `$ENV.x`, `env.x`,
+		`@base64 "\(.a)"`, `.[.a]`, `try .a`, `reduce .[] as $x (0; .)`, `100000000000000000000`,
+	}
+	for _, src := range slow {
+		q, err := gojq.Parse(src)
+		require.NoError(t, err)
+		assert.Nil(t, buildFast(q), "%s should run in gojq", src)
+	}
+}
+
+// TestFastPathEquivalence runs generated programs through the fast path and
+// through gojq on generated inputs: whenever the fast path answers, gojq must
+// give exactly the same first output and no error.
+func TestFastPathEquivalence(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	inputs := make([]any, 0, 64)
+	for range 60 {
+		inputs = append(inputs, genValue(rng, 3, true))
+	}
+	inputs = append(inputs, nil, "str", 1.5, []any{1.0, "x"})
+	var answered, total int
+	for range 3000 {
+		src := genProgram(rng, 3)
+		q, err := gojq.Parse(src)
+		require.NoError(t, err, src)
+		f := buildFast(q)
+		code, err := gojq.Compile(q)
+		require.NoError(t, err, src)
+		if f == nil {
+			continue
+		}
+		for _, in := range inputs {
+			total++
+			got, ok := f.eval(in)
+			if !ok {
+				continue
+			}
+			answered++
+			want, err := gojqFirst(t, code, in)
+			require.NoError(t, err, "fast path answered %#v where gojq fails: %s on %s", got, src, preview(in))
+			require.True(t, reflect.DeepEqual(want, got), "%s on %s: fast %#v, gojq %#v", src, preview(in), got, want)
+		}
+	}
+	t.Logf("fast path answered %d of %d evaluations", answered, total)
+	assert.Greater(t, answered, total/5, "the generator should exercise the happy path")
+}
+
+func TestFastPathNumberFormatting(t *testing.T) {
+	t.Parallel()
+	q, err := gojq.Parse(`.n | tostring`)
+	require.NoError(t, err)
+	code, err := gojq.Compile(q)
+	require.NoError(t, err)
+	f := buildFast(q)
+	for _, n := range []any{0.0, -0.0, 1.0, 1.5, 1e-7, 1e-6, 123456789012345678.0, 1e21, 1e300, -2.5e-10, 3, json.Number("50.0"), json.Number("1e3")} {
+		in := map[string]any{"n": n}
+		got, ok := f.eval(in)
+		require.True(t, ok)
+		want, err := gojqFirst(t, code, in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "%v", n)
+	}
+}
+
+func TestExprRunFallsBackToGojq(t *testing.T) {
+	t.Parallel()
+	e, err := compileExpr(`.a.b // "none"`, nil)
+	require.NoError(t, err)
+	require.NotNil(t, e.fast)
+	// .a is a string: the fast path declines and gojq reports the error,
+	// which is the first output of //, as with jq 1.6.
+	_, err = e.run(context.Background(), map[string]any{"a": "str"})
+	assert.ErrorContains(t, err, "expected an object but got: string")
+	e, err = compileExpr(`.a.b? // "none"`, nil)
+	require.NoError(t, err)
+	v, err := e.run(context.Background(), map[string]any{"a": "str"})
+	require.NoError(t, err)
+	assert.Equal(t, "none", v)
+	v, err = e.run(context.Background(), map[string]any{"a": map[string]any{"b": "x"}})
+	require.NoError(t, err)
+	assert.Equal(t, "x", v)
+	e, err = compileExpr(`.a.b`, nil)
+	require.NoError(t, err)
+	_, err = e.run(context.Background(), map[string]any{"a": "str"})
+	assert.ErrorContains(t, err, "expected an object but got: string")
+}
+
+var genKeys = []string{"a", "b", "n", "arr", "x y", "Up", "c"}
+
+func genValue(rng *rand.Rand, depth int, top bool) any {
+	k := rng.IntN(12)
+	if top {
+		k = 11
+	}
+	if depth == 0 && k >= 10 {
+		k = rng.IntN(10)
+	}
+	switch k {
+	case 0:
+		return nil
+	case 1:
+		return rng.IntN(2) == 0
+	case 2:
+		return float64(rng.IntN(5))
+	case 3:
+		return []float64{1.5, -0.25, 1e21, 1e-7, 123456789.0, 0}[rng.IntN(6)]
+	case 4:
+		return json.Number([]string{"50.0", "7", "1e3", "-0"}[rng.IntN(4)])
+	case 5:
+		return []string{"", "x", "Hello-World", "ÄÖü", "a b", "ABC"}[rng.IntN(6)]
+	case 6:
+		return "inv\xffalid"
+	case 7:
+		return 3 // int, as gojq literals are
+	case 8:
+		return "Up"
+	case 9:
+		return "1"
+	case 10:
+		n := rng.IntN(3)
+		out := make([]any, n)
+		for i := range out {
+			out[i] = genValue(rng, depth-1, false)
+		}
+		return out
+	default:
+		m := map[string]any{}
+		for _, key := range genKeys {
+			if rng.IntN(3) > 0 {
+				m[key] = genValue(rng, depth-1, false)
+			}
+		}
+		return m
+	}
+}
+
+func genProgram(rng *rand.Rand, depth int) string {
+	if depth == 0 {
+		return genAtom(rng)
+	}
+	sub := func() string { return genProgram(rng, depth-1) }
+	switch rng.IntN(15) {
+	case 0, 1, 2:
+		return genAtom(rng)
+	case 3:
+		return sub() + " // " + sub()
+	case 4:
+		return "(" + sub() + ") | tostring"
+	case 5:
+		return "(" + sub() + ") | ascii_downcase"
+	case 6:
+		return "(" + sub() + ") | ascii_upcase"
+	case 7:
+		return sub() + " + " + sub()
+	case 8:
+		return "(" + sub() + " == " + sub() + ")"
+	case 9:
+		return "(" + sub() + " != " + sub() + ")"
+	case 10:
+		return "(" + sub() + " and " + sub() + ")"
+	case 11:
+		return "(" + sub() + " or " + sub() + ")"
+	case 12:
+		return fmt.Sprintf(`"pre\(%s)mid\(%s)"`, sub(), sub())
+	case 13:
+		return "(" + sub() + ") | to_entries | " + []string{"max_by(.value)", "min_by(.value)", "max_by(.key)"}[rng.IntN(3)] + " | .key"
+	default:
+		return "(" + sub() + ") | " + genAtom(rng)
+	}
+}
+
+func genAtom(rng *rand.Rand) string {
+	atoms := []string{
+		".", ".a", ".b", ".n", ".a.b", ".a.n", ".arr", ".arr[0]", ".arr[-1]", ".a.arr[1]", `."x y"`, `.["Up"]`,
+		".a?", ".a.b?", "null", "true", "false", "1", "-2", "1.5", `"Up"`, `"x"`, `""`, "not", "tostring", ".c.c.c",
+		"to_entries", "max_by(.)", "min_by(.a)", ".a | to_entries", "(.arr | max_by(.))",
+	}
+	return atoms[rng.IntN(len(atoms))]
+}

@@ -1,0 +1,153 @@
+package mapping
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"unicode"
+
+	"github.com/itchyny/gojq"
+)
+
+// formatFilter reproduces Ocean's _format_filter: single-quote string
+// delimiters become double quotes. Ocean does it with the Python regex
+// (^|\s)'(?!\s|")|(?<!\s|")'(\s|$) replaced by \1"\2; Go's regexp has no
+// look-around, so this scanner applies the same rule left to right.
+func formatFilter(s string) string {
+	if !strings.Contains(s, "'") {
+		return s
+	}
+	r := []rune(s)
+	n := len(r)
+	var b strings.Builder
+	b.Grow(len(s))
+	lookaheadOK := func(i int) bool { // (?!\s|") at position i
+		return i >= n || !(pySpace(r[i]) || r[i] == '"')
+	}
+	for p := 0; p < n; {
+		// Alternative 1: (^|\s)'(?!\s|")
+		if p == 0 && r[p] == '\'' && lookaheadOK(p+1) {
+			b.WriteByte('"')
+			p++
+			continue
+		}
+		if pySpace(r[p]) && p+1 < n && r[p+1] == '\'' && lookaheadOK(p+2) {
+			b.WriteRune(r[p])
+			b.WriteByte('"')
+			p += 2
+			continue
+		}
+		// Alternative 2: (?<!\s|")'(\s|$)
+		if r[p] == '\'' && (p == 0 || !(pySpace(r[p-1]) || r[p-1] == '"')) && (p+1 == n || pySpace(r[p+1])) {
+			b.WriteByte('"')
+			if p+1 < n {
+				b.WriteRune(r[p+1])
+			}
+			p += 2
+			continue
+		}
+		b.WriteRune(r[p])
+		p++
+	}
+	return b.String()
+}
+
+// pySpace is Python's \s for str patterns.
+func pySpace(r rune) bool {
+	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
+}
+
+// compatModule defines libjq built-ins that gojq lacks, so that mappings
+// written for Ocean compile. See JQ_DIFFERENCES.md.
+const compatModule = `
+def keys_unsorted: keys;
+def leaf_paths: paths(scalars);
+def date: todate;
+def dateadd(u; n): . + n;
+def datesub(u; n): . - n;
+def pow10: pow(10; .);
+def debug: .;
+def debug(msg): .;
+def stderr: .;
+def input_filename: null;
+def toarray: if type == "array" then . else [.] end;
+def recurse_down: recurse;
+def scalars_or_empty: select(. == null or . == true or . == false or type == "number" or type == "string" or ((type == "array" or type == "object") and length == 0));
+`
+
+// compatNames are the functions compatModule defines; programs that use
+// none of them skip compiling the module.
+var compatNames = []string{
+	"keys_unsorted", "leaf_paths", "date", "pow10", "debug", "stderr",
+	"input_filename", "toarray", "recurse_down", "scalars_or_empty",
+}
+
+func needsCompat(src string) bool {
+	for _, n := range compatNames {
+		if strings.Contains(src, n) {
+			return true
+		}
+	}
+	return false
+}
+
+type compatLoader struct{ qs []*gojq.Query }
+
+func (l compatLoader) LoadInitModules() ([]*gojq.Query, error) { return l.qs, nil }
+
+func newCompatLoader() (compatLoader, error) {
+	q, err := gojq.Parse(compatModule)
+	if err != nil {
+		return compatLoader{}, err
+	}
+	return compatLoader{qs: []*gojq.Query{q}}, nil
+}
+
+func lgammaR(v any, _ []any) any {
+	f, ok := gojq.ToFloat64(v)
+	if !ok {
+		return errors.New("lgamma_r: number required")
+	}
+	lg, sign := math.Lgamma(f)
+	return []any{lg, float64(sign)}
+}
+
+// expr is one compiled jq program with an optional interpreter-free fast path.
+type expr struct {
+	src  string // as written in the config
+	code *gojq.Code
+	fast fastExpr
+	// constant is set when the program is a literal; value holds it.
+	constant bool
+	value    any
+}
+
+// run evaluates e against v and returns its first output (nil when empty).
+func (e *expr) run(ctx context.Context, v any) (any, error) {
+	if e.constant {
+		return e.value, nil
+	}
+	if e.fast != nil {
+		if r, ok := e.fast.eval(v); ok {
+			return r, nil
+		}
+	}
+	return e.runJQ(ctx, v)
+}
+
+func (e *expr) runJQ(ctx context.Context, v any) (any, error) {
+	iter := e.code.RunWithContext(ctx, v)
+	r, ok := iter.Next()
+	if !ok {
+		return nil, nil
+	}
+	if err, ok := r.(error); ok {
+		var halt *gojq.HaltError
+		if errors.As(err, &halt) && halt.Value() == nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return r, nil
+}

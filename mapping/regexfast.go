@@ -1,0 +1,280 @@
+package mapping
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/itchyny/gojq"
+)
+
+// gojq defines sub and gsub in jq itself (a reduce over match objects),
+// which dominates the cost of common mappings such as
+// `.created_at | sub("\\..*Z$"; "Z")` or `.references.full | gsub("!.+"; "")`.
+// When the regex, the replacement and the flags are all string literals,
+// Compile rewrites the call to a native function with the same result.
+// The native path only handles valid UTF-8 strings and regexes that cannot
+// match the empty string (where Go's and jq's match sequences coincide); in
+// every other case it runs gojq's own sub, so results and errors are gojq's.
+
+const nativeSubName = "_oceankit_sub"
+
+// nativeSub is created per Compile: it owns its regex cache (no package
+// state) and the gojq fallback program.
+type nativeSub struct {
+	cache    sync.Map // [2]string{re, flags} → *regexp.Regexp (nil: not native)
+	fallback *gojq.Code
+}
+
+func newNativeSub() (*nativeSub, error) {
+	q, err := gojq.Parse("sub($re; $str; $flags)")
+	if err != nil {
+		return nil, err
+	}
+	code, err := gojq.Compile(q, gojq.WithVariables([]string{"$re", "$str", "$flags"}))
+	if err != nil {
+		return nil, err
+	}
+	return &nativeSub{fallback: code}, nil
+}
+
+func (n *nativeSub) option() gojq.CompilerOption {
+	return gojq.WithFunction(nativeSubName, 3, 3, n.call)
+}
+
+func (n *nativeSub) call(v any, args []any) any {
+	s, ok := v.(string)
+	re, ok1 := args[0].(string)
+	rep, ok2 := args[1].(string)
+	flags, ok3 := args[2].(string)
+	if args[2] == nil { // sub/2 passes null flags to match
+		ok3 = true
+	}
+	if ok && ok1 && ok2 && ok3 && utf8.ValidString(s) {
+		if r := n.regexp(re, flags); r != nil {
+			if strings.ContainsRune(flags, 'g') {
+				return r.ReplaceAllLiteralString(s, rep)
+			}
+			loc := r.FindStringIndex(s)
+			if loc == nil {
+				return s
+			}
+			return s[:loc[0]] + rep + s[loc[1]:]
+		}
+	}
+	out, ok := n.fallback.Run(v, args...).Next()
+	if !ok {
+		return nil
+	}
+	return out
+}
+
+// regexp returns the compiled regex when the native path applies.
+func (n *nativeSub) regexp(re, flags string) *regexp.Regexp {
+	key := [2]string{re, flags}
+	if r, ok := n.cache.Load(key); ok {
+		return r.(*regexp.Regexp)
+	}
+	var out *regexp.Regexp
+	if !strings.ContainsFunc(flags, func(r rune) bool { return r != 'g' && r != 'i' && r != 'm' }) {
+		src := re
+		// Same prefixes as gojq's compileRegexp.
+		if strings.ContainsRune(flags, 'i') {
+			src = "(?i)" + src
+		}
+		if strings.ContainsRune(flags, 'm') {
+			src = "(?s)" + src
+		}
+		if parsed, err := syntax.Parse(src, syntax.Perl); err == nil && !canMatchEmpty(parsed.Simplify()) {
+			out, _ = regexp.Compile(src)
+		}
+	}
+	n.cache.Store(key, out)
+	return out
+}
+
+// canMatchEmpty reports whether re may match an empty string anywhere.
+func canMatchEmpty(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpNoMatch, syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return false
+	case syntax.OpLiteral:
+		return len(re.Rune) == 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return canMatchEmpty(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min == 0 || canMatchEmpty(re.Sub[0])
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			if !canMatchEmpty(s) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, s := range re.Sub {
+			if canMatchEmpty(s) {
+				return true
+			}
+		}
+		return false
+	}
+	// Empty-width assertions, star, quest, empty match.
+	return true
+}
+
+// rewriteSubCalls replaces sub/gsub calls whose arguments are all string
+// literals by the native function. It changes nothing when the program
+// defines its own sub or gsub.
+func rewriteSubCalls(q *gojq.Query) {
+	shadowed := false
+	walkQuery(q, func(t *gojq.Term) {}, func(fd *gojq.FuncDef) {
+		if fd.Name == "sub" || fd.Name == "gsub" {
+			shadowed = true
+		}
+	})
+	if shadowed {
+		return
+	}
+	walkQuery(q, func(t *gojq.Term) {
+		if t.Type != gojq.TermTypeFunc || t.Func == nil {
+			return
+		}
+		f := t.Func
+		if (f.Name != "sub" && f.Name != "gsub") || len(f.Args) < 2 || len(f.Args) > 3 {
+			return
+		}
+		lits := make([]string, len(f.Args))
+		for i, a := range f.Args {
+			s, ok := stringLiteral(a)
+			if !ok {
+				return
+			}
+			lits[i] = s
+		}
+		// As builtin.jq: sub/2 passes null flags, gsub appends "g".
+		flags := &gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeNull}}
+		switch {
+		case len(lits) == 3 && f.Name == "gsub":
+			flags = literalQuery(lits[2] + "g")
+		case len(lits) == 3:
+			flags = literalQuery(lits[2])
+		case f.Name == "gsub":
+			flags = literalQuery("g")
+		}
+		t.Func = &gojq.Func{Name: nativeSubName, Args: []*gojq.Query{
+			literalQuery(lits[0]), literalQuery(lits[1]), flags,
+		}}
+	}, func(*gojq.FuncDef) {})
+}
+
+func stringLiteral(q *gojq.Query) (string, bool) {
+	if q == nil || q.Term == nil || q.Left != nil || len(q.FuncDefs) > 0 || len(q.Patterns) > 0 {
+		return "", false
+	}
+	t := q.Term
+	if t.Type != gojq.TermTypeString || t.Str == nil || t.Str.Queries != nil || len(t.SuffixList) > 0 {
+		return "", false
+	}
+	return t.Str.Str, true
+}
+
+func literalQuery(s string) *gojq.Query {
+	return &gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeString, Str: &gojq.String{Str: s}}}
+}
+
+func walkQuery(q *gojq.Query, ft func(*gojq.Term), fd func(*gojq.FuncDef)) {
+	if q == nil {
+		return
+	}
+	for _, d := range q.FuncDefs {
+		fd(d)
+		walkQuery(d.Body, ft, fd)
+	}
+	walkTerm(q.Term, ft, fd)
+	walkQuery(q.Left, ft, fd)
+	walkQuery(q.Right, ft, fd)
+}
+
+func walkTerm(t *gojq.Term, ft func(*gojq.Term), fd func(*gojq.FuncDef)) {
+	if t == nil {
+		return
+	}
+	ft(t)
+	w := func(q *gojq.Query) { walkQuery(q, ft, fd) }
+	if t.Func != nil {
+		for _, a := range t.Func.Args {
+			w(a)
+		}
+	}
+	if t.Index != nil {
+		walkIndex(t.Index, w)
+	}
+	if t.Object != nil {
+		for _, kv := range t.Object.KeyVals {
+			w(kv.KeyQuery)
+			w(kv.Val)
+			if kv.KeyString != nil {
+				for _, q := range kv.KeyString.Queries {
+					w(q)
+				}
+			}
+		}
+	}
+	if t.Array != nil {
+		w(t.Array.Query)
+	}
+	if t.Unary != nil {
+		walkTerm(t.Unary.Term, ft, fd)
+	}
+	if t.Str != nil {
+		for _, q := range t.Str.Queries {
+			w(q)
+		}
+	}
+	if t.If != nil {
+		w(t.If.Cond)
+		w(t.If.Then)
+		for _, e := range t.If.Elif {
+			w(e.Cond)
+			w(e.Then)
+		}
+		w(t.If.Else)
+	}
+	if t.Try != nil {
+		w(t.Try.Body)
+		w(t.Try.Catch)
+	}
+	if t.Reduce != nil {
+		w(t.Reduce.Query)
+		w(t.Reduce.Start)
+		w(t.Reduce.Update)
+	}
+	if t.Foreach != nil {
+		w(t.Foreach.Query)
+		w(t.Foreach.Start)
+		w(t.Foreach.Update)
+		w(t.Foreach.Extract)
+	}
+	if t.Label != nil {
+		w(t.Label.Body)
+	}
+	w(t.Query)
+	for _, s := range t.SuffixList {
+		if s.Index != nil {
+			walkIndex(s.Index, w)
+		}
+	}
+}
+
+func walkIndex(x *gojq.Index, w func(*gojq.Query)) {
+	w(x.Start)
+	w(x.End)
+	if x.Str != nil {
+		for _, q := range x.Str.Queries {
+			w(q)
+		}
+	}
+}
