@@ -50,6 +50,7 @@ type App struct {
 	examplesSent   sync.Map
 	stateUpdatedAt atomic.Int64
 
+	dryRun         bool
 	eventRetries   int
 	eventRetryBase time.Duration
 
@@ -95,7 +96,7 @@ func WithEnviron(env []string) Option {
 // to Port. Port is still read (the mapping, the entities it holds) when a
 // client is configured; nothing in it changes.
 func WithDryRun(w io.Writer) Option {
-	return func(a *App) error { a.writer = newDryRunWriter(w); return nil }
+	return func(a *App) error { a.writer = newDryRunWriter(w); a.dryRun = true; return nil }
 }
 
 // Listener is an event listener the framework does not build in (KAFKA
@@ -243,7 +244,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.cfg.Validate(a.port != nil && a.writer != nil); err != nil {
 		return err
 	}
-	if a.cfg.InitializePortResources && a.port != nil {
+	if a.cfg.InitializePortResources && a.port != nil && !a.dryRun {
 		if _, ok := a.writer.(portWriter); ok {
 			if err := a.InitializePortResources(ctx); err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -145,6 +146,9 @@ type ResyncConfig struct {
 	Sequential bool `ocean:"sequential"`
 	// ItemTimeout is the jq time budget per item.
 	ItemTimeout time.Duration `ocean:"item_timeout,default=5s"`
+	// ProgressInterval is how often a long resync logs its progress per
+	// kind; 0 turns it off.
+	ProgressInterval time.Duration `ocean:"progress_interval,default=30s"`
 }
 
 // ApplicationConfig is APPLICATION__….
@@ -344,3 +348,42 @@ func looksSecret(key string) bool {
 // SecretsOf returns the values of every secret field of a config struct
 // (fields of type Secret or tagged `secret`), for log redaction.
 func SecretsOf(v any) []string { return secretValues(v) }
+
+// Setting describes one configuration variable.
+type Setting struct {
+	// Env is the environment variable (OCEAN__PORT__CLIENT_ID).
+	Env string
+	// Default is the default value, "" when none.
+	Default string
+	// Required and Secret come from the field's tag.
+	Required, Secret bool
+}
+
+// Settings lists the variables of a config struct (the framework's Config,
+// or a provider's config for prefix OCEAN__INTEGRATION__CONFIG__), so that
+// programs can document every setting and tests can check the docs.
+func Settings(v any, prefix string) []Setting {
+	var out []Setting
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer {
+		rv = rv.Elem()
+	}
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, ok := parseTag(f)
+			if !ok || !f.IsExported() {
+				continue
+			}
+			name := prefix + strings.ToUpper(tag.name)
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Time]() {
+				walk(f.Type, name+"__")
+				continue
+			}
+			out = append(out, Setting{Env: name, Default: tag.def, Required: tag.required, Secret: tag.secret})
+		}
+	}
+	walk(rv.Type(), prefix)
+	return out
+}

@@ -86,3 +86,12 @@ func (h *redactingHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h *redactingHandler) WithGroup(name string) slog.Handler {
 	return &redactingHandler{next: h.next.WithGroup(name), secrets: h.secrets}
 }
+
+// RedactLogger wraps a logger so that every secret of cfg (the Port
+// credentials, and provider settings whose names say they are secret) is
+// replaced by [REDACTED] wherever it appears in a message or attribute.
+// New does this for the App's own logger; providers built before the App
+// use it for theirs.
+func RedactLogger(l *slog.Logger, cfg *Config) *slog.Logger {
+	return slog.New(newRedactingHandler(l.Handler(), configSecrets(cfg)))
+}

@@ -285,6 +285,9 @@ func (r *resyncRun) syncKinds(ctx context.Context, kinds []*kindRun) error {
 		}()
 	}
 
+	stopProgress := r.logProgress(kinds)
+	defer stopProgress()
+
 	deps := r.dependencies(kinds)
 	done := make([]chan struct{}, len(kinds))
 	for i := range done {
@@ -612,7 +615,7 @@ func (r *resyncRun) sendExamples(ctx context.Context, k *kindRun) {
 	k.exMu.Lock()
 	ex := k.examples
 	k.exMu.Unlock()
-	if len(ex) == 0 || r.app.port == nil {
+	if len(ex) == 0 || r.app.port == nil || r.app.dryRun {
 		return
 	}
 	if _, loaded := r.app.examplesSent.LoadOrStore(k.rm.Kind(), true); loaded {
@@ -822,7 +825,7 @@ func (a *App) compile(pac *mapping.Config) (*mapping.Mapper, error) {
 // reportRunning tells Port a resync started. Failures are logged: the
 // resync's data matters more than its status line.
 func (a *App) reportRunning(ctx context.Context, rep *ResyncReport) {
-	if a.port == nil {
+	if a.port == nil || a.dryRun {
 		return
 	}
 	start := rep.Start.UTC()
@@ -834,7 +837,7 @@ func (a *App) reportRunning(ctx context.Context, rep *ResyncReport) {
 }
 
 func (a *App) reportState(ctx context.Context, rep *ResyncReport) {
-	if a.port == nil || rep.Status == StateRunning {
+	if a.port == nil || a.dryRun || rep.Status == StateRunning {
 		return
 	}
 	end := rep.End.UTC()
@@ -890,4 +893,40 @@ func withPortAppConfig(ctx context.Context, pac *mapping.Config) context.Context
 func PortAppConfigFrom(ctx context.Context) *mapping.Config {
 	pac, _ := ctx.Value(pacKey{}).(*mapping.Config)
 	return pac
+}
+
+// logProgress logs, every ProgressInterval, how far each running kind got,
+// so that an operator watching a long resync sees it move.
+func (r *resyncRun) logProgress(kinds []*kindRun) (stop func()) {
+	every := r.app.cfg.Resync.ProgressInterval
+	if every <= 0 {
+		return func() {}
+	}
+	t := r.app.clock.NewTicker(every)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer t.Stop()
+		start := r.app.clock.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C():
+				secs := now.Sub(start).Seconds()
+				for _, k := range kinds {
+					fetched, upserted := k.fetched.Load(), k.upserted.Load()
+					if fetched == 0 && upserted == 0 {
+						continue
+					}
+					r.log.Info("resync progress", "kind", k.rm.Kind(), "index", k.rm.Index(),
+						"fetched", fetched, "upserted", upserted, "failed", k.failed.Load(),
+						"items_per_second", int(float64(fetched)/max(secs, 0.001)))
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"github.com/oceankit/oceankit/gitlab"
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// settingDoc documents one environment variable for --help and the README.
+type settingDoc struct {
+	Env, Default, Help string
+	Required           bool
+}
+
+// help describes every setting. A test checks that every variable the
+// config structs define is described here and listed in the README, so the
+// docs cannot fall behind the code.
+var help = map[string]string{
+	"OCEAN__PORT__CLIENT_ID":                          "Port client ID (secret)",
+	"OCEAN__PORT__CLIENT_SECRET":                      "Port client secret (secret)",
+	"OCEAN__PORT__BASE_URL":                           "Port API: https://api.getport.io (EU) or https://api.us.getport.io (US)",
+	"OCEAN__PORT__PORT_APP_CONFIG_CACHE_TTL":          "how long live events reuse the mapping before re-reading it",
+	"OCEAN__INTEGRATION__IDENTIFIER":                  "the installation's identifier in Port",
+	"OCEAN__INTEGRATION__TYPE":                        "integration type; part of the datasource that marks entities as this integration's",
+	"OCEAN__INTEGRATION__CONFIG":                      "the whole integration config as one JSON object (alternative to the variables below)",
+	"OCEAN__INTEGRATION__INCREMENTAL_SYNC_ENABLED":    "accepted for compatibility; this build always runs full resyncs",
+	"OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL":   "accepted for compatibility (minutes, or 15m / 1h)",
+	"OCEAN__EVENT_LISTENER":                           "the listener as JSON, e.g. {\"type\":\"ONCE\"}",
+	"OCEAN__EVENT_LISTENER__TYPE":                     "POLLING, ONCE, WEBHOOKS_ONLY or WEBHOOK (KAFKA and ACTIONS_ONLY: not in this build)",
+	"OCEAN__EVENT_LISTENER__INTERVAL":                 "POLLING: seconds between checks of Port for resync requests and mapping changes",
+	"OCEAN__EVENT_LISTENER__RESYNC_ON_START":          "POLLING: resync when the program starts",
+	"OCEAN__EVENT_LISTENER__BROKERS":                  "KAFKA: brokers (the KAFKA listener is not in this build)",
+	"OCEAN__EVENT_LISTENER__SECURITY_PROTOCOL":        "KAFKA: security protocol (not in this build)",
+	"OCEAN__EVENT_LISTENER__AUTHENTICATION_MECHANISM": "KAFKA: SASL mechanism (not in this build)",
+	"OCEAN__EVENT_LISTENER__KAFKA_SECURITY_ENABLED":   "KAFKA: use SASL/TLS (not in this build)",
+	"OCEAN__EVENT_LISTENER__CONSUMER_POLL_TIMEOUT":    "KAFKA: poll timeout in seconds (not in this build)",
+	"OCEAN__INITIALIZE_PORT_RESOURCES":                "create the integration, default blueprints and mapping in Port when missing",
+	"OCEAN__SCHEDULED_RESYNC_INTERVAL":                "minutes between scheduled full resyncs (unset: none)",
+	"OCEAN__SEND_RAW_DATA_EXAMPLES":                   "send a few raw items per kind to Port's mapping editor",
+	"OCEAN__BASE_URL":                                 "this program's public URL; set it to turn on GitLab webhooks (live events)",
+	"OCEAN__PATH_PREFIX":                              "serve the routes under /PREFIX",
+	"OCEAN__ALLOW_ENVIRONMENT_VARIABLES_JQ_ACCESS":    "let jq's env/$ENV see the environment (this program's secrets are always hidden)",
+	"OCEAN__CLIENT_TIMEOUT":                           "HTTP timeout of Port requests",
+	"OCEAN__EVENT_WORKERS_COUNT":                      "live-event workers (events for one object stay in order)",
+	"OCEAN__EVENT_QUEUE_SIZE":                         "live events held before the webhook route answers 503",
+	"OCEAN__MAX_EVENT_PROCESSING_SECONDS":             "time budget of one live event",
+	"OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN":         "how long a shutdown waits for queued live events",
+	"OCEAN__UPSERT_ENTITIES_BATCH_MAX_LENGTH":         "entities per bulk upsert (Port allows 20)",
+	"OCEAN__UPSERT_ENTITIES_BATCH_MAX_SIZE_IN_BYTES":  "bytes per bulk upsert (Port allows 1 MiB)",
+	"OCEAN__DELETE_ENTITIES_MAX_BATCH_SIZE":           "entities per bulk delete (Port allows 100)",
+	"OCEAN__YIELD_ITEMS_TO_PARSE_BATCH_SIZE":          "accepted for compatibility (itemsToParse expands per page here)",
+	"OCEAN__RESOURCES_PATH":                           "a folder of default resources that replaces the built-in ones when it exists",
+	"OCEAN__PORT_APP_CONFIG_FILE":                     "read the mapping from this file instead of from Port (same as --config)",
+	"OCEAN__RESYNC__MAP_WORKERS":                      "goroutines mapping pages (0: one per CPU)",
+	"OCEAN__RESYNC__UPSERT_CONCURRENCY":               "bulk upserts in flight across kinds",
+	"OCEAN__RESYNC__KIND_CONCURRENCY":                 "kinds fetched at once (when createMissingRelatedEntities allows)",
+	"OCEAN__RESYNC__PAGES_IN_FLIGHT":                  "pages buffered per kind between fetching and mapping",
+	"OCEAN__RESYNC__SEQUENTIAL":                       "process kinds and pages one at a time, as the Python framework does",
+	"OCEAN__RESYNC__ITEM_TIMEOUT":                     "jq time budget per item",
+	"OCEAN__RESYNC__PROGRESS_INTERVAL":                "how often a resync logs its progress per kind (0: never)",
+	"APPLICATION__LOG_LEVEL":                          "DEBUG, INFO, WARNING, ERROR or CRITICAL",
+	"APPLICATION__PORT":                               "HTTP port of the webhook, health and metrics routes",
+	"APPLICATION__ENABLE_HTTP_LOGGING":                "accepted for compatibility",
+	"OCEAN__INTEGRATION__CONFIG__GITLAB_HOST":         "GitLab instance URL (gitlab.com or self-managed, with or without a path prefix)",
+	"OCEAN__INTEGRATION__CONFIG__GITLAB_URL":          "the same, as Port's install docs spell it",
+	"OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN":        "GitLab token: personal, group, project, service-account or OAuth (secret)",
+	"OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN_TYPE":   "auth header: auto, private (PRIVATE-TOKEN) or oauth (Bearer)",
+	"OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET":      "secret set on the webhooks created and checked on every delivery (secret)",
+	"OCEAN__INTEGRATION__CONFIG__MAX_CONCURRENCY":     "GitLab requests in flight",
+	"OCEAN__INTEGRATION__CONFIG__REQUESTS_PER_MINUTE": "proactive GitLab rate limit (0: 2,000/min on gitlab.com, else from RateLimit headers)",
+	"OCEAN__INTEGRATION__CONFIG__ENDPOINT_LIMITS":     "apply gitlab.com's per-endpoint limits (unset: on for gitlab.com only)",
+	"OCEAN__INTEGRATION__CONFIG__USE_GRAPH_QL":        "batch languages and included files through GraphQL",
+	"OCEAN__INTEGRATION__CONFIG__USE_GRAPHQL":         "the same, other spelling; wins when set",
+	"OCEAN__INTEGRATION__CONFIG__MAX_RETRIES":         "retries of one GitLab request (429, 5xx, network)",
+	"OCEAN__INTEGRATION__CONFIG__MAX_RETRY_WAIT":      "longest wait before one retry, whatever Retry-After says",
+}
+
+// defaults that are computed rather than constant.
+var computedDefaults = map[string]string{
+	"OCEAN__INTEGRATION__IDENTIFIER":          "my-gitlab-v2-integration",
+	"OCEAN__INTEGRATION__TYPE":                gitlab.ProviderType,
+	"OCEAN__INTEGRATION__CONFIG__GITLAB_HOST": gitlab.DefaultHost,
+}
+
+// settings lists every setting the program reads, in config order.
+func settings() []settingDoc {
+	var all []ocean.Setting
+	all = append(all, ocean.Settings(&ocean.Config{}, "OCEAN__")...)
+	all = append(all, ocean.Setting{Env: "OCEAN__EVENT_LISTENER"})
+	all = append(all, ocean.Settings(&ocean.ApplicationConfig{}, "APPLICATION__")...)
+	all = append(all, ocean.Settings(&gitlab.Config{}, "OCEAN__INTEGRATION__CONFIG__")...)
+	out := make([]settingDoc, 0, len(all))
+	for _, s := range all {
+		def := s.Default
+		if c, ok := computedDefaults[s.Env]; ok {
+			def = c
+		}
+		out = append(out, settingDoc{Env: s.Env, Default: def, Help: help[s.Env], Required: s.Required})
+	}
+	return out
+}

@@ -1,0 +1,32 @@
+package gitlab
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// NewApp wires the GitLab provider into the framework the way the
+// gitlab-sync program runs it: the provider's settings are decoded from
+// cfg (OCEAN__INTEGRATION__CONFIG__…), the provider is built, and an
+// ocean.App runs it. opts are passed to ocean.New.
+func NewApp(cfg *ocean.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, *Integration, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = ocean.RedactLogger(logger, cfg)
+	gcfg, err := LoadConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	integ, err := New(gcfg, WithLogger(logger))
+	if err != nil {
+		return nil, nil, fmt.Errorf("gitlab: %w", err)
+	}
+	app, err := ocean.New(cfg, integ.Provider(), append([]ocean.Option{ocean.WithLogger(logger)}, opts...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, integ, nil
+}
