@@ -146,6 +146,9 @@ type ResyncConfig struct {
 	Sequential bool `ocean:"sequential"`
 	// ItemTimeout is the jq time budget per item.
 	ItemTimeout time.Duration `ocean:"item_timeout,default=5s"`
+	// SkipUnchanged compares every mapped entity with what Port holds
+	// (read once per resync) and writes only those that differ.
+	SkipUnchanged bool `ocean:"skip_unchanged,default=true"`
 	// ProgressInterval is how often a long resync logs its progress per
 	// kind; 0 turns it off.
 	ProgressInterval time.Duration `ocean:"progress_interval,default=30s"`

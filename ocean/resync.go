@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,6 +116,15 @@ type resyncRun struct {
 	log    *slog.Logger
 
 	upsertOpts port.UpsertOptions
+	writer     entityWriter
+	quiet      bool // a dry run or plan: report nothing to Port
+	plan       *Plan
+
+	// existing is what Port held for this integration when the resync
+	// started, as signatures (nil when it could not be read or skipping is
+	// off); signer makes the signatures.
+	existing map[entityKey]entitySig
+	signer   *signer
 
 	mu         sync.Mutex
 	seen       map[entityKey]struct{}
@@ -152,6 +162,17 @@ type kindRun struct {
 // coordinate with other resyncs; listeners go through the App's scheduler,
 // which does.
 func (a *App) Resync(ctx context.Context, opts ResyncOptions) (*ResyncReport, error) {
+	return a.runResync(ctx, opts, runMode{writer: a.writer, quiet: a.dryRun})
+}
+
+// runMode says where a resync's writes go.
+type runMode struct {
+	writer entityWriter
+	quiet  bool
+	plan   *Plan
+}
+
+func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (*ResyncReport, error) {
 	rep := &ResyncReport{ID: newID(), Trigger: opts.Trigger, Start: a.clock.Now(), Status: StateRunning}
 	log := a.log.With("resync", rep.ID)
 	if opts.Trigger != "" {
@@ -160,7 +181,7 @@ func (a *App) Resync(ctx context.Context, opts ResyncOptions) (*ResyncReport, er
 	log.Info("resync started")
 	a.metrics.resyncStarted()
 
-	err := a.resync(ctx, rep, log)
+	err := a.resync(ctx, rep, log, mode)
 	rep.End = a.clock.Now()
 	switch {
 	case err == nil:
@@ -171,7 +192,9 @@ func (a *App) Resync(ctx context.Context, opts ResyncOptions) (*ResyncReport, er
 		rep.Status = StateFailed
 	}
 	rep.Err = err
-	a.reportState(context.WithoutCancel(ctx), rep)
+	if !mode.quiet {
+		a.reportState(context.WithoutCancel(ctx), rep)
+	}
 	a.metrics.resyncFinished(rep)
 	for _, k := range rep.Kinds {
 		attrs := []any{"kind", k.Kind, "index", k.Index, "fetched", k.Fetched, "filtered", k.Filtered,
@@ -196,7 +219,7 @@ func (a *App) Resync(ctx context.Context, opts ResyncOptions) (*ResyncReport, er
 	return rep, err
 }
 
-func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger) error {
+func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, mode runMode) error {
 	pac, err := a.portAppConfig(ctx, true)
 	if err != nil {
 		return err
@@ -210,9 +233,15 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger) e
 	if err != nil {
 		return fmt.Errorf("ocean: port app config: %w", err)
 	}
-	a.reportRunning(ctx, rep)
+	if !mode.quiet {
+		a.reportRunning(ctx, rep)
+	}
 
 	run := &resyncRun{
+		writer: mode.writer,
+		quiet:  mode.quiet,
+		plan:   mode.plan,
+		signer: newSigner(),
 		app:        a,
 		report:     rep,
 		pac:        pac,
@@ -226,6 +255,15 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger) e
 			EventType:                    "resync",
 			ResyncID:                     rep.ID,
 		},
+	}
+	if a.cfg.Resync.SkipUnchanged || run.plan != nil {
+		if err := run.loadExisting(ctx); err != nil {
+			if run.plan != nil {
+				return err
+			}
+			log.Warn("could not read the catalog to skip unchanged entities; writing all of them", "error", err)
+			run.existing = nil
+		}
 	}
 	kinds := make([]*kindRun, len(mapper.Resources()))
 	for i, rm := range mapper.Resources() {
@@ -469,6 +507,10 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 			r.markRelationTargets(pe.Relations)
 		}
 		k.blueprints.LoadOrStore(pe.Blueprint, struct{}{})
+		if r.isUnchanged(&pe) {
+			k.skipped.Add(1)
+			continue
+		}
 		if err := acc.add(ctx, pe); err != nil {
 			return err
 		}
@@ -564,7 +606,7 @@ func (r *resyncRun) upsert(ctx context.Context, b upsertBatch) {
 		b.kind.failed.Add(int64(len(b.entities)))
 		return
 	}
-	results, err := r.app.writer.upsert(ctx, b.blueprint, b.entities, r.upsertOpts)
+	results, err := r.writer.upsert(ctx, b.blueprint, b.entities, r.upsertOpts)
 	if err != nil {
 		b.kind.failed.Add(int64(len(b.entities)))
 		r.log.Error("bulk upsert failed", "kind", b.kind.rm.Kind(), "blueprint", b.blueprint,
@@ -615,7 +657,7 @@ func (r *resyncRun) sendExamples(ctx context.Context, k *kindRun) {
 	k.exMu.Lock()
 	ex := k.examples
 	k.exMu.Unlock()
-	if len(ex) == 0 || r.app.port == nil || r.app.dryRun {
+	if len(ex) == 0 || r.app.port == nil || r.quiet {
 		return
 	}
 	if _, loaded := r.app.examplesSent.LoadOrStore(k.rm.Kind(), true); loaded {
@@ -679,30 +721,42 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 		stale          = map[string][]string{}
 		staleCount     int
 	)
-	for page, err := range r.app.port.DatasourceEntities(ctx, port.DatasourceQuery{
-		Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: rep.Start,
-	}) {
-		if err != nil {
-			return fmt.Errorf("ocean: list this integration's entities: %w", err)
+	consider := func(key entityKey) {
+		total++
+		if _, ok := r.seen[key]; ok {
+			overlap++
+			return
 		}
-		for _, e := range page {
-			id := e.ID()
-			if id == "" {
-				continue
+		if protected[key.blueprint] {
+			return
+		}
+		if _, ok := r.relTargets[key.id]; ok {
+			return
+		}
+		stale[key.blueprint] = append(stale[key.blueprint], key.id)
+		staleCount++
+	}
+	if r.existing != nil {
+		// The catalog as it was when the resync started: entities written
+		// since (by live events) are not in it and so are never stale.
+		for key := range r.existing {
+			consider(key)
+		}
+		for _, ids := range stale {
+			sort.Strings(ids)
+		}
+	} else {
+		for page, err := range r.app.port.DatasourceEntities(ctx, port.DatasourceQuery{
+			Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: rep.Start,
+		}) {
+			if err != nil {
+				return fmt.Errorf("ocean: list this integration's entities: %w", err)
 			}
-			total++
-			if _, ok := r.seen[entityKey{e.Blueprint, id}]; ok {
-				overlap++
-				continue
+			for _, e := range page {
+				if id := e.ID(); id != "" {
+					consider(entityKey{e.Blueprint, id})
+				}
 			}
-			if protected[e.Blueprint] {
-				continue
-			}
-			if _, ok := r.relTargets[id]; ok {
-				continue
-			}
-			stale[e.Blueprint] = append(stale[e.Blueprint], id)
-			staleCount++
 		}
 	}
 	rep.StaleFound = staleCount
@@ -729,7 +783,7 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 	for bp, ids := range stale {
 		for start := 0; start < len(ids); start += batch {
 			chunk := ids[start:min(start+batch, len(ids))]
-			n, err := r.app.writer.delete(ctx, bp, chunk, opts)
+			n, err := r.writer.delete(ctx, bp, chunk, opts)
 			byBlueprint[bp] += n
 			rep.Deleted += n
 			if err != nil {
@@ -929,4 +983,61 @@ func (r *resyncRun) logProgress(kinds []*kindRun) (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// loadExisting reads what Port holds for this integration, once, as
+// signatures (and, for a plan, whole entities).
+func (r *resyncRun) loadExisting(ctx context.Context) error {
+	if r.app.port == nil {
+		return errors.New("ocean: reading the catalog needs a Port client")
+	}
+	ds := r.app.datasource()
+	existing := map[entityKey]entitySig{}
+	for page, err := range r.app.port.DatasourceEntities(ctx, port.DatasourceQuery{Prefix: ds.Prefix(), Suffix: ds.Suffix()}) {
+		if err != nil {
+			return fmt.Errorf("ocean: list this integration's entities: %w", err)
+		}
+		for i := range page {
+			e := &page[i]
+			id := e.ID()
+			if id == "" {
+				continue
+			}
+			key := entityKey{e.Blueprint, id}
+			sig, _ := r.signer.sign(e, false)
+			existing[key] = sig
+			if r.plan != nil {
+				r.plan.stored[key] = *e
+			}
+		}
+	}
+	r.existing = existing
+	return nil
+}
+
+// isUnchanged reports whether Port already holds e as the upsert would
+// leave it.
+func (r *resyncRun) isUnchanged(e *port.Entity) bool {
+	if r.existing == nil {
+		return false
+	}
+	id := e.ID()
+	if id == "" {
+		return false
+	}
+	stored, ok := r.existing[entityKey{e.Blueprint, id}]
+	if !ok || stored == nil {
+		return false
+	}
+	sig, ok := r.signer.sign(e, true)
+	if !ok {
+		return false
+	}
+	if !unchanged(stored, sig, r.upsertOpts.Merge) {
+		return false
+	}
+	if r.plan != nil {
+		r.plan.unchanged(e.Blueprint)
+	}
+	return true
 }

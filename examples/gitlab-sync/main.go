@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,6 +41,8 @@ type options struct {
 	portAppConfig string
 	oceanConfig   string
 	dryRun        bool
+	plan          bool
+	planFormat    string
 	output        string
 	once          bool
 	logFormat     string
@@ -54,6 +57,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.portAppConfig, "config", "", "read the port app config (the mapping) from this YAML or JSON `file` instead of from Port (OCEAN__PORT_APP_CONFIG_FILE)")
 	fs.StringVar(&o.oceanConfig, "ocean-config", "", "read settings from Ocean's config.yaml `file` (the environment wins)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "fetch and map once, write the entities that would be upserted as JSON lines, and change nothing in Port (needs --config or Port credentials)")
+	fs.BoolVar(&o.plan, "plan", false, "show what a resync would create, change (field by field) and delete in Port, and change nothing (needs Port credentials)")
+	fs.StringVar(&o.planFormat, "plan-format", "text", "--plan output: text or json")
 	fs.StringVar(&o.output, "output", "-", "where --dry-run writes its JSON lines (`file`, - for stdout)")
 	fs.BoolVar(&o.once, "once", false, "run one resync and exit (OCEAN__EVENT_LISTENER__TYPE=ONCE)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -65,6 +70,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if o.plan && o.dryRun {
+		return nil, errors.New("--plan and --dry-run are alternatives")
+	}
+	switch o.planFormat {
+	case "text", "json":
+	default:
+		return nil, fmt.Errorf("--plan-format must be text or json, not %q", o.planFormat)
 	}
 	switch o.logFormat {
 	case "text", "json":
@@ -118,7 +131,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if o.logLevel != "" {
 		cfg.Application.LogLevel = o.logLevel
 	}
-	if o.once || o.dryRun {
+	if o.once || o.dryRun || o.plan {
 		cfg.EventListener.Type = ocean.ListenerOnce
 	}
 	logger, err := newLogger(stderr, o.logFormat, cfg.Application.LogLevel)
@@ -151,6 +164,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
+	if o.plan {
+		return runPlan(ctx, app, o.planFormat, stdout, stderr)
+	}
 	if o.dryRun {
 		rep, err := app.Resync(ctx, ocean.ResyncOptions{Trigger: "dry-run"})
 		printSummary(stderr, rep)
@@ -167,6 +183,33 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			return exitUsage
 		}
 		logger.Error("gitlab-sync stopped", "error", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// runPlan prints what a resync would do.
+func runPlan(ctx context.Context, app *ocean.App, format string, stdout, stderr io.Writer) int {
+	if app.Port() == nil {
+		fmt.Fprintln(stderr, "gitlab-sync: --plan reads the catalog: set OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET")
+		return exitUsage
+	}
+	plan, err := app.Plan(ctx)
+	if plan != nil {
+		if format == "json" {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if werr := enc.Encode(plan); werr != nil {
+				fmt.Fprintln(stderr, "gitlab-sync:", werr)
+				return exitFailed
+			}
+		} else if werr := plan.WriteText(stdout); werr != nil {
+			fmt.Fprintln(stderr, "gitlab-sync:", werr)
+			return exitFailed
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gitlab-sync: plan:", err)
 		return exitFailed
 	}
 	return exitOK

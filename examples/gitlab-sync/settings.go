@@ -55,6 +55,7 @@ var help = map[string]string{
 	"OCEAN__RESYNC__KIND_CONCURRENCY":                 "kinds fetched at once (when createMissingRelatedEntities allows)",
 	"OCEAN__RESYNC__PAGES_IN_FLIGHT":                  "pages buffered per kind between fetching and mapping",
 	"OCEAN__RESYNC__SEQUENTIAL":                       "process kinds and pages one at a time, as the Python framework does",
+	"OCEAN__RESYNC__SKIP_UNCHANGED":                   "compare with what Port holds (read once per resync) and write only entities that changed",
 	"OCEAN__RESYNC__ITEM_TIMEOUT":                     "jq time budget per item",
 	"OCEAN__RESYNC__PROGRESS_INTERVAL":                "how often a resync logs its progress per kind (0: never)",
 	"APPLICATION__LOG_LEVEL":                          "DEBUG, INFO, WARNING, ERROR or CRITICAL",
