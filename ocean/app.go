@@ -51,6 +51,7 @@ type App struct {
 	stateUpdatedAt atomic.Int64
 
 	dryRun         bool
+	files          *fileStore
 	eventRetries   int
 	eventRetryBase time.Duration
 
@@ -187,6 +188,9 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 			return nil, fmt.Errorf("ocean: port app config: %w", err)
 		}
 	}
+	if p := cfg.Integration.IncrementalStateFile; p != "" {
+		a.files = &fileStore{path: p}
+	}
 	a.sched = newScheduler(a)
 	a.live = newLiveQueue(a)
 	return a, nil
@@ -259,10 +263,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	if typ == ListenerOnce {
-		if a.cfg.Integration.IncrementalSyncEnabled {
-			a.log.Info("incremental sync requested; running a full resync (this build resyncs in full)")
-		}
-		_, err := a.Resync(ctx, ResyncOptions{Trigger: "once"})
+		_, err := a.Resync(ctx, ResyncOptions{Trigger: "once", Incremental: a.wantIncremental(ctx)})
 		return err
 	}
 
@@ -317,6 +318,10 @@ func (a *App) Run(ctx context.Context) error {
 	if shouldResync && a.cfg.ScheduledResyncInterval > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.scheduled(ctx) }()
+	}
+	if shouldResync && a.cfg.Integration.IncrementalSyncEnabled {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.incrementalTimer(ctx) }()
 	}
 	a.ready.Store(true)
 	a.log.Info("integration running", "listener", typ, "identifier", a.cfg.Integration.Identifier,

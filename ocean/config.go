@@ -108,6 +108,15 @@ type IntegrationConfig struct {
 	// Ocean's incremental sync switch.
 	IncrementalSyncEnabled  bool   `ocean:"incremental_sync_enabled"`
 	IncrementalSyncInterval string `ocean:"incremental_sync_interval,default=15"`
+	// FullResyncInterval, in minutes, is how long incremental resyncs may
+	// run before a full one (which catches deletions) is due. Not in Ocean.
+	FullResyncInterval int `ocean:"full_resync_interval,default=1440"`
+	// IncrementalOverlap widens each incremental window backwards, against
+	// clock skew. Not in Ocean.
+	IncrementalOverlap time.Duration `ocean:"incremental_overlap,default=5m"`
+	// IncrementalStateFile keeps the watermarks in a file instead of in
+	// Port's cursors. Not in Ocean.
+	IncrementalStateFile string `ocean:"incremental_state_file"`
 }
 
 // EventListenerConfig is OCEAN__EVENT_LISTENER (a JSON object, or its

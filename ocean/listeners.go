@@ -53,7 +53,11 @@ func (s *scheduler) run(ctx context.Context) {
 		rctx, cancel := context.WithCancel(ctx)
 		cancelFn, running = cancel, true
 		go func() {
-			rep, _ := s.app.Resync(rctx, ResyncOptions{Trigger: r.reason})
+			// A request that says the catalog is stale (a mapping change,
+			// a resync asked for in Port) gets a full resync; timers get
+			// an incremental one when incremental sync is on and allows.
+			incremental := !r.cancel && s.app.wantIncremental(rctx)
+			rep, _ := s.app.Resync(rctx, ResyncOptions{Trigger: r.reason, Incremental: incremental})
 			cancel()
 			finished <- rep
 		}()
@@ -173,6 +177,26 @@ func (a *App) scheduled(ctx context.Context) {
 			return
 		case <-t.C():
 			a.TriggerResync("scheduled", false)
+		}
+	}
+}
+
+// incrementalTimer triggers a resync every
+// OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL; the scheduler makes it
+// incremental, or full when a full one is due.
+func (a *App) incrementalTimer(ctx context.Context) {
+	every, err := a.cfg.IncrementalInterval()
+	if err != nil || every <= 0 {
+		return
+	}
+	t := a.clock.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			a.TriggerResync("incremental schedule", false)
 		}
 	}
 }

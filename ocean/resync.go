@@ -68,6 +68,8 @@ type KindReport struct {
 	Complete bool `json:"complete"`
 	// Blueprints are the blueprints the kind's entities went to.
 	Blueprints []string `json:"blueprints"`
+	// Since is set when the kind fetched only what changed since then.
+	Since *time.Time `json:"since,omitempty"`
 }
 
 // ResyncReport is the outcome of one resync.
@@ -78,6 +80,8 @@ type ResyncReport struct {
 	End     time.Time     `json:"end"`
 	Status  string        `json:"status"`
 	Kinds   []*KindReport `json:"kinds"`
+	// Incremental is true for an incremental resync.
+	Incremental bool `json:"incremental,omitempty"`
 	// Deleted counts stale entities deleted.
 	Deleted int `json:"deleted"`
 	// StaleFound counts entities Port held that the resync did not produce.
@@ -102,6 +106,10 @@ func (r *ResyncReport) Upserted() int64 {
 type ResyncOptions struct {
 	// Trigger names what started it, for logs and reports.
 	Trigger string
+	// Incremental fetches, for kinds that support it, only what changed
+	// since their last successful sync, and deletes nothing (see
+	// Incremental). Kinds without a watermark are fetched in full.
+	Incremental bool
 }
 
 // entityKey identifies an entity across blueprints.
@@ -119,6 +127,8 @@ type resyncRun struct {
 	writer     entityWriter
 	quiet      bool // a dry run or plan: report nothing to Port
 	plan       *Plan
+	// incremental fetches changes only and deletes nothing.
+	incremental bool
 
 	// existing is what Port held for this integration when the resync
 	// started, as signatures (nil when it could not be read or skipping is
@@ -173,12 +183,12 @@ type runMode struct {
 }
 
 func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (*ResyncReport, error) {
-	rep := &ResyncReport{ID: newID(), Trigger: opts.Trigger, Start: a.clock.Now(), Status: StateRunning}
+	rep := &ResyncReport{ID: newID(), Trigger: opts.Trigger, Start: a.clock.Now(), Status: StateRunning, Incremental: opts.Incremental && mode.plan == nil}
 	log := a.log.With("resync", rep.ID)
 	if opts.Trigger != "" {
 		log = log.With("trigger", opts.Trigger)
 	}
-	log.Info("resync started")
+	log.Info("resync started", "incremental", rep.Incremental)
 	a.metrics.resyncStarted()
 
 	err := a.resync(ctx, rep, log, mode)
@@ -238,17 +248,18 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 	}
 
 	run := &resyncRun{
-		writer: mode.writer,
-		quiet:  mode.quiet,
-		plan:   mode.plan,
-		signer: newSigner(),
-		app:        a,
-		report:     rep,
-		pac:        pac,
-		mapper:     mapper,
-		log:        log,
-		seen:       map[entityKey]struct{}{},
-		relTargets: map[string]struct{}{},
+		writer:      mode.writer,
+		quiet:       mode.quiet,
+		plan:        mode.plan,
+		signer:      newSigner(),
+		incremental: rep.Incremental,
+		app:         a,
+		report:      rep,
+		pac:         pac,
+		mapper:      mapper,
+		log:         log,
+		seen:        map[entityKey]struct{}{},
+		relTargets:  map[string]struct{}{},
 		upsertOpts: port.UpsertOptions{
 			Merge:                        pac.EnableMergeEntity,
 			CreateMissingRelatedEntities: pac.CreateMissingRelatedEntities,
@@ -256,7 +267,7 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 			ResyncID:                     rep.ID,
 		},
 	}
-	if a.cfg.Resync.SkipUnchanged || run.plan != nil {
+	if (a.cfg.Resync.SkipUnchanged && !run.incremental) || run.plan != nil {
 		if err := run.loadExisting(ctx); err != nil {
 			if run.plan != nil {
 				return err
@@ -282,9 +293,12 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := run.reconcile(ctx, kinds); err != nil {
+	if run.incremental {
+		rep.DeletionSkipped = "incremental resync: deletions wait for the next full resync"
+	} else if err := run.reconcile(ctx, kinds); err != nil {
 		return err
 	}
+	run.recordWatermarks(context.WithoutCancel(ctx), kinds, len(failed) > 0)
 	if len(failed) > 0 {
 		return &KindsFailedError{Kinds: failed}
 	}
@@ -431,7 +445,12 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 	g, gctx := errgroup.WithContext(kctx)
 	g.Go(func() error {
 		defer close(pages)
-		err := kind.Fetch(withPortAppConfig(gctx, r.pac), k.rm.Resource().Selector.Raw, SenderFunc(func(sctx context.Context, items []Item) error {
+		fctx := withPortAppConfig(gctx, r.pac)
+		if since, ok := r.sinceFor(gctx, kind, k); ok {
+			fctx = withSince(fctx, since)
+			k.report.Since = &since
+		}
+		err := kind.Fetch(fctx, k.rm.Resource().Selector.Raw, SenderFunc(func(sctx context.Context, items []Item) error {
 			if len(items) == 0 {
 				return nil
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -203,4 +204,40 @@ func (c *Client) PostKindExamples(ctx context.Context, id, kind string, examples
 	}
 	return c.write(ctx, http.MethodPost, integrationPath(id)+"/kinds/"+url.PathEscape(kind)+"/examples", nil,
 		map[string]any{"examples": examples}, nil, true)
+}
+
+// Cursor is an incremental sync cursor: Ocean keeps one per resource (kind
+// and index) with the time the last successful sync of it started.
+type Cursor struct {
+	Primary string `json:"primary"`
+}
+
+func cursorQuery(kind string, index int) url.Values {
+	return url.Values{"kind": {kind}, "index": {strconv.Itoa(index)}}
+}
+
+// GetCursor returns the incremental sync cursor of a resource, or nil when
+// there is none.
+func (c *Client) GetCursor(ctx context.Context, id, kind string, index int) (*Cursor, error) {
+	var env struct {
+		Cursor *Cursor `json:"cursor"`
+	}
+	err := c.get(ctx, integrationPath(id)+"/cursor", cursorQuery(kind, index), &env)
+	if IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return env.Cursor, nil
+}
+
+// SetCursor stores a resource's cursor: an update (PUT), or a create (POST)
+// when Port answers that there is none yet, as Ocean does.
+func (c *Client) SetCursor(ctx context.Context, id, kind string, index int, cur Cursor) error {
+	err := c.write(ctx, http.MethodPut, integrationPath(id)+"/cursor", cursorQuery(kind, index), cur, nil, true)
+	if !IsNotFound(err) {
+		return err
+	}
+	return c.write(ctx, http.MethodPost, integrationPath(id)+"/cursor", cursorQuery(kind, index), cur, nil, true)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/oceankit/oceankit/port"
@@ -17,6 +18,7 @@ type integ struct {
 	history  []port.ResyncState
 	request  *port.ResyncRequest
 	examples map[string][]any
+	cursors  map[string]string // "kind\x00index" → primary
 }
 
 func remarshal(in, out any) error {
@@ -403,4 +405,67 @@ func (s *Server) SetFeatureFlags(flags ...string) {
 	s.catalog.mu.Lock()
 	defer s.catalog.mu.Unlock()
 	s.catalog.featureFlags = slices.Clone(flags)
+}
+
+// cursorKey reads the kind and index query parameters of the incremental
+// sync cursor routes.
+func cursorKey(c *call) (string, *apiError) {
+	q := c.r.URL.Query()
+	kind, index := q.Get("kind"), q.Get("index")
+	if kind == "" || index == "" {
+		return "", badQuery("querystring must have required properties 'kind' and 'index'")
+	}
+	return kind + "\x00" + index, nil
+}
+
+// handleGetCursor answers GET /v1/integration/{id}/cursor?kind=&index=, the
+// incremental sync cursor Ocean keeps per resource: 404 until one is set.
+func (s *Server) handleGetCursor(w http.ResponseWriter, c *call) {
+	key, aerr := cursorKey(c)
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	s.withIntegration(w, c, func(in *integ) {
+		primary, ok := in.cursors[key]
+		if !ok {
+			notFound("Cursor", strings.ReplaceAll(key, "\x00", "/")).write(w)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "cursor": map[string]any{"primary": primary}})
+	})
+}
+
+// handleSetCursor answers PUT (update: 404 when absent, as Ocean expects)
+// and POST (create) of a cursor.
+func (s *Server) handleSetCursor(create bool) handlerFunc {
+	return func(w http.ResponseWriter, c *call) {
+		key, aerr := cursorKey(c)
+		if aerr != nil {
+			aerr.write(w)
+			return
+		}
+		var body struct {
+			Primary *string `json:"primary"`
+		}
+		if aerr := decode(c, &body); aerr != nil {
+			aerr.write(w)
+			return
+		}
+		if body.Primary == nil {
+			badQuery("body must have required property 'primary'").write(w)
+			return
+		}
+		s.withIntegration(w, c, func(in *integ) {
+			if in.cursors == nil {
+				in.cursors = map[string]string{}
+			}
+			if _, ok := in.cursors[key]; !ok && !create {
+				notFound("Cursor", strings.ReplaceAll(key, "\x00", "/")).write(w)
+				return
+			}
+			in.cursors[key] = *body.Primary
+			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "cursor": map[string]any{"primary": *body.Primary}})
+		})
+	}
 }
