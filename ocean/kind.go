@@ -80,6 +80,14 @@ type typedKind[S any] struct {
 
 func (k *typedKind[S]) Name() string { return k.name }
 
+// checkSelector decodes and validates a selector without listing anything,
+// so that a bad selector is reported with the mapping's errors, before
+// any write.
+func (k *typedKind[S]) checkSelector(raw json.RawMessage) error {
+	_, err := DecodeSelector[S](raw)
+	return err
+}
+
 func (k *typedKind[S]) Fetch(ctx context.Context, raw json.RawMessage, send Sender) error {
 	sel, err := DecodeSelector[S](raw)
 	if err != nil {
@@ -117,4 +125,20 @@ func DecodeSelector[S any](raw json.RawMessage) (S, error) {
 		}
 	}
 	return sel, nil
+}
+
+// selectorChecker is implemented by kinds that can check a selector up
+// front (every kind built with NewKind).
+type selectorChecker interface {
+	checkSelector(raw json.RawMessage) error
+}
+
+func checkSelector(k Kind, raw json.RawMessage) error {
+	if w, ok := k.(incrementalKind); ok {
+		k = w.Kind
+	}
+	if c, ok := k.(selectorChecker); ok {
+		return c.checkSelector(raw)
+	}
+	return nil
 }

@@ -886,6 +886,17 @@ func (a *App) compile(pac *mapping.Config) (*mapping.Mapper, error) {
 	if err != nil {
 		return nil, err
 	}
+	var selErrs []error
+	for _, rm := range m.Resources() {
+		if k := a.provider.kind(rm.Kind()); k != nil {
+			if err := checkSelector(k, rm.Resource().Selector.Raw); err != nil {
+				selErrs = append(selErrs, fmt.Errorf("resources[%d] (%s) .selector: %w", rm.Index(), rm.Kind(), err))
+			}
+		}
+	}
+	if len(selErrs) > 0 {
+		return nil, errors.Join(selErrs...)
+	}
 	for _, w := range pac.Warnings {
 		a.log.Warn("port app config: ignored", "problem", w)
 	}

@@ -321,3 +321,24 @@ func TestResyncReportsKindErrors(t *testing.T) {
 	assert.Contains(t, rep.Kinds[0].Err.Error(), "503")
 	_ = time.Second
 }
+
+func TestBadSelectorStopsTheResyncBeforeWrites(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 10, withMapping(`
+resources:
+  - kind: widget
+    selector:
+      query: 'true'
+      color: 42
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"widget"'
+`))
+	rep, err := h.resync(h.app())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "resources[0] (widget) .selector")
+	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Zero(t, h.srv.Count(porttest.RouteBulkUpsert))
+}

@@ -32,7 +32,7 @@ type environmentSelector struct {
 // resource that says nothing about states syncs live environments only.
 func (s *environmentSelector) Default() { s.States = []string{"available"} }
 
-// Validate runs after decoding: a typo fails the kind with a message that
+// Validate runs after decoding: a typo stops the resync with a message that
 // names it, instead of silently syncing nothing.
 func (s *environmentSelector) Validate() error {
 	for _, st := range s.States {

@@ -150,7 +150,7 @@ func TestEnvironmentSelector(t *testing.T) {
 		{"states none of which exist", `{states: [stopped, stopping]}`, 0, ""},
 		{"one project by path", fmt.Sprintf(`{projects: [%q]}`, onePath), len(want[onePath]), ""},
 		{"query narrows what the kind lists", `{query: '.tier == "production"'}`, production, ""},
-		{"an unknown state fails the kind", `{states: [retired]}`, 0, `unknown state "retired"`},
+		{"an unknown state stops the resync", `{states: [retired]}`, 0, `unknown state "retired"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,10 +172,14 @@ resources:
             service: .__project.path_with_namespace
 `))
 			if tc.wantErr != "" {
+				// A bad selector is a mapping error: the resync stops
+				// before anything is written.
 				require.Error(t, err)
 				var se *ocean.SelectorError
-				require.ErrorAs(t, rep.Kinds[0].Err, &se)
+				require.ErrorAs(t, err, &se)
 				assert.ErrorContains(t, se, tc.wantErr)
+				_ = rep
+				assert.Zero(t, pt.TotalEntities())
 				return
 			}
 			require.NoError(t, err)
@@ -224,7 +228,7 @@ func TestComponentSelector(t *testing.T) {
 		{"leaves only", `{includeGroups: false}`, []string{"api00001", "chat0001", "git00001", "hooks001", "web00001"}, ""},
 		{"by status", `{statuses: [partial_outage, major_outage]}`, []string{"hooks001", "int00001"}, ""},
 		{"statuses and groups together", `{statuses: [partial_outage, major_outage], includeGroups: false}`, []string{"hooks001"}, ""},
-		{"an unknown status fails the kind", `{statuses: [down]}`, nil, `unknown status "down"`},
+		{"an unknown status stops the resync", `{statuses: [down]}`, nil, `unknown status "down"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,10 +245,14 @@ resources:
           blueprint: '"statuspageComponent"'
 `))
 			if tc.wantErr != "" {
+				// A bad selector is a mapping error: the resync stops
+				// before anything is written.
 				require.Error(t, err)
 				var se *ocean.SelectorError
-				require.ErrorAs(t, rep.Kinds[0].Err, &se)
+				require.ErrorAs(t, err, &se)
 				assert.ErrorContains(t, se, tc.wantErr)
+				_ = rep
+				assert.Zero(t, pt.TotalEntities())
 				return
 			}
 			require.NoError(t, err)
