@@ -44,6 +44,14 @@ type Config struct {
 	// WebhookSecret is the secret set on the webhooks oceankit creates and
 	// checked on every delivery.
 	WebhookSecret ocean.Secret `ocean:"webhookSecret"`
+	// AllowUnauthenticatedWebhooks accepts live events without checking
+	// X-Gitlab-Token when no WebhookSecret is set (gitlab-v2's behaviour).
+	// Off by default: without a secret every delivery is refused.
+	AllowUnauthenticatedWebhooks bool `ocean:"allowUnauthenticatedWebhooks"`
+	// IntegrationIdentifier is the framework's integration identifier
+	// (LoadConfig fills it); it names the webhooks this integration owns,
+	// so that a hook whose URL went stale is found and updated.
+	IntegrationIdentifier string `ocean:"-"`
 	// MaxConcurrency bounds the GitLab requests in flight, across kinds.
 	MaxConcurrency int `ocean:"maxConcurrency,default=10"`
 	// RequestsPerMinute is a proactive rate limit across all requests. 0
@@ -62,6 +70,10 @@ type Config struct {
 	// UseGraphQLEnv is UseGraphQL under the snake_case spelling
 	// (OCEAN__INTEGRATION__CONFIG__USE_GRAPHQL); set, it wins.
 	UseGraphQLEnv *bool `ocean:"use_graphql"`
+	// MaxFileSize caps the size (bytes) of a repository file the file,
+	// skill and plugin kinds read; larger files are skipped with a warning.
+	// A file selector's files.maxFileSize overrides it.
+	MaxFileSize int64 `ocean:"maxFileSize,default=1048576"`
 	// MaxRetries bounds the retries of one request (429, 5xx, network).
 	MaxRetries int `ocean:"maxRetries,default=8"`
 	// MaxRetryWait caps one wait before a retry, whatever Retry-After says.
@@ -100,6 +112,7 @@ func LoadConfig(c *ocean.Config) (Config, error) {
 	if err := cfg.normalize(); err != nil {
 		return Config{}, err
 	}
+	cfg.IntegrationIdentifier = c.Integration.Identifier
 	return cfg, nil
 }
 
@@ -162,6 +175,9 @@ func (c *Config) normalize() error {
 	}
 	if c.RequestsPerMinute < 0 {
 		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__REQUESTS_PER_MINUTE", Reason: "must not be negative"})
+	}
+	if c.MaxFileSize <= 0 {
+		c.MaxFileSize = DefaultMaxFileSize
 	}
 	if c.MaxRetries < 0 {
 		c.MaxRetries = 0

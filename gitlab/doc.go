@@ -1,7 +1,8 @@
 // Package gitlab is oceankit's GitLab provider: a drop-in for Port's
 // gitlab-v2 integration. It offers gitlab-v2's kinds (project, group,
 // group-with-members, member, project-with-members, merge-request, issue,
-// pipeline, job, deployment, release, tag, branch) with the same selector
+// pipeline, job, deployment, release, tag, branch, and the repository
+// content kinds file, folder, skill and plugin) with the same selector
 // keys, defaults and enrichment keys (__languages, __includedFiles,
 // __searchQueries, __members, __project), its configuration
 // (gitlabHost/gitlabUrl, gitlabToken) and its default blueprints and
@@ -65,6 +66,43 @@
 // Merge requests and issues are listed per top-level group (GitLab's group
 // lists include subgroups) rather than per group, which fetched nested items
 // once per ancestor; the result is the same set.
+//
+// # Repository content
+//
+// The file kind finds candidate files with GitLab's blob search (per
+// top-level group, or per project) or repository tree listings scoped to
+// the glob's literal prefix, filters them with the glob (wcmatch's
+// GLOBSTAR|DOTGLOB reading, as gitlab-v2), and reads them in batches:
+// one GraphQL query of repository.blobs(paths:) for the metadata of many
+// projects' files, then one for the content of those under the size cap
+// (Config.MaxFileSize, 1 MiB by default), so an oversized file is never
+// downloaded. Binary and oversized files are skipped with a warning naming
+// project and path. JSON and YAML are parsed (YAML always as a list of
+// documents, as gitlab-v2 does for itemsToParse); a file that does not
+// parse keeps its text, with a warning. `file://` values are replaced by
+// the referenced file's text from the same project and ref. Items are
+// gitlab-v2's {file, repo[, __includedFiles]}; folder, skill and plugin
+// items are {folder|skill|plugin, repo, __branch}. Project lookups and
+// top-level tree listings are cached for the length of a kind's fetch.
+//
+// # Live events
+//
+// With OCEAN__BASE_URL set (and a listener that serves live events), the
+// provider registers group webhooks on the topmost groups the token owns,
+// and project hooks on personal-namespace projects, pointing at
+// POST /integration/webhook with webhookSecret as their token; restarts
+// update them in place instead of duplicating them. Every delivery's
+// X-Gitlab-Token is compared in constant time with webhookSecret: a wrong
+// or missing token is 401 (deliveries without a configured secret are
+// refused unless allowUnauthenticatedWebhooks is set). One processor per
+// event family and kind refetches the object through the same client as
+// the resync, so a live item has the resync's shape and enrichments, and
+// applies the resource's selector: an item the selector drops is deleted,
+// not created. Processors key events by object (ordering), coalesce bursts
+// (they refetch, so only the newest event matters) and version merge
+// requests, issues and deployments by their update time, so an
+// out-of-order delivery never leaves an older state. The content kinds get
+// no live events yet: pushes refresh `project` and `branch`.
 //
 // # Fan-out
 //

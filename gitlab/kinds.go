@@ -18,6 +18,9 @@ import (
 // page is enriched (GraphQL batches, REST searches) while the next one is
 // being listed.
 func (g *Integration) listProjects(ctx context.Context, sel ProjectSelector, send ocean.Sender) error {
+	if since, ok := ocean.Since(ctx); ok {
+		ctx = context.WithValue(ctx, projectsSinceKey{}, since)
+	}
 	what := sel.enrichment()
 	if what.empty() {
 		return g.eachProjectPage(ctx, sel.IncludeOnlyActiveProjects, func(page []ocean.Item) error {
@@ -177,11 +180,15 @@ func (g *Integration) forTopGroups(ctx context.Context, active *bool, fn func(co
 // state, GitLab's group merge requests (subgroups included).
 func (g *Integration) listMergeRequests(ctx context.Context, sel MergeRequestSelector, send ocean.Sender) error {
 	after := daysAgo(sel.UpdatedAfter)
+	since, incremental := ocean.Since(ctx)
 	return g.forTopGroups(ctx, sel.IncludeOnlyActiveGroups, func(ctx context.Context, grp ocean.Item) error {
 		for _, state := range sel.States {
 			q := url.Values{"state": {state}}
 			if state != "opened" {
 				q.Set("updated_after", after)
+			}
+			if incremental {
+				q.Set("updated_after", laterOf(q.Get("updated_after"), since))
 			}
 			if err := g.sendPages(ctx, send, "groups/"+idString(grp["id"])+"/merge_requests", q, nil); err != nil {
 				return err
@@ -207,6 +214,9 @@ func (g *Integration) listIssues(ctx context.Context, sel IssueSelector, send oc
 	if sel.UpdatedAfter != nil {
 		q.Set("updated_after", daysAgo(*sel.UpdatedAfter))
 	}
+	if since, ok := ocean.Since(ctx); ok {
+		q.Set("updated_after", laterOf(q.Get("updated_after"), since))
+	}
 	return g.forTopGroups(ctx, sel.IncludeOnlyActiveGroups, func(ctx context.Context, grp ocean.Item) error {
 		return g.sendPages(ctx, send, "groups/"+idString(grp["id"])+"/issues", q, nil)
 	})
@@ -225,6 +235,9 @@ func paramValues(m map[string]string) url.Values {
 // listPipelines is the `pipeline` kind, with __project.
 func (g *Integration) listPipelines(ctx context.Context, sel PipelineSelector, send ocean.Sender) error {
 	q := paramValues(sel.APIQueryParams.values())
+	if since, ok := ocean.Since(ctx); ok {
+		q.Set("updated_after", laterOf(q.Get("updated_after"), since))
+	}
 	return g.fanOut(ctx, "project", g.projectLister(sel.IncludeOnlyActiveProjects), func(ctx context.Context, p ocean.Item) error {
 		return g.sendPages(ctx, send, "projects/"+projectRef(p)+"/pipelines", q, withProject(p))
 	}, nil)

@@ -742,5 +742,5 @@ func ExampleNewProvider() {
 		return
 	}
 	fmt.Println(p.Type, len(p.Kinds), p.TopLevelKeys)
-	// Output: gitlab-v2 13 [visibility]
+	// Output: gitlab-v2 17 [visibility]
 }

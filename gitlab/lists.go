@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -35,6 +36,9 @@ func (g *Integration) eachProjectPage(ctx context.Context, active *bool, fn func
 	q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
 	g.visibilityParams(ctx, q)
 	setActive(q, active)
+	if since, ok := ctx.Value(projectsSinceKey{}).(time.Time); ok {
+		q.Set("last_activity_after", since.UTC().Format(time.RFC3339))
+	}
 	return g.client.Pages(ctx, "projects", q, func(page []ocean.Item) error {
 		page = dropPendingDeletion(page, "marked_for_deletion_at")
 		if len(page) == 0 {
@@ -225,4 +229,29 @@ func (g *Integration) visibilityFor(ctx context.Context) Visibility {
 		}
 	}
 	return v
+}
+
+// projectsSinceKey carries the incremental window of the project kind
+// only: the kinds that fan out over projects (pipelines, tags…) must still
+// see every project.
+type projectsSinceKey struct{}
+
+// laterOf returns the later of a GitLab timestamp parameter and since, so
+// that an incremental window never widens a selector's own window.
+func laterOf(param string, since time.Time) string {
+	if param != "" {
+		if t, err := time.Parse(time.RFC3339, param); err == nil && t.After(since) {
+			return param
+		}
+	}
+	return since.UTC().Format(time.RFC3339)
+}
+
+// EachProject streams, 100 at a time, the projects the provider syncs:
+// the ones the token may list within the port app config's visibility
+// block (read from the resync's context), without projects pending
+// deletion, through keyset pagination. Custom GitLab kinds that work per
+// project start from it, so they see the same projects as `project`.
+func (g *Integration) EachProject(ctx context.Context, fn func(page []ocean.Item) error) error {
+	return g.eachProjectPage(ctx, nil, fn)
 }

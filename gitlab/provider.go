@@ -35,6 +35,8 @@ type Integration struct {
 	fanout int
 	enrich *enricher
 	vis    atomic.Pointer[Visibility]
+	// content is the content kinds' process-wide memory.
+	content contentState
 }
 
 // New builds the GitLab provider for cfg.
@@ -78,7 +80,9 @@ func (g *Integration) Provider() *ocean.Provider {
 	return &ocean.Provider{
 		Type:         ProviderType,
 		Version:      Version,
-		Kinds:        g.Kinds(),
+		Kinds:        append(g.Kinds(), g.contentKinds()...),
+		Processors:   g.processors(),
+		Start:        g.start,
 		Defaults:     Defaults(),
 		TopLevelKeys: []string{"visibility"},
 	}
@@ -104,14 +108,14 @@ const (
 // Kinds returns the API-backed kinds.
 func (g *Integration) Kinds() []ocean.Kind {
 	return []ocean.Kind{
-		ocean.NewKind(KindProject, g.listProjects),
+		ocean.Incremental(ocean.NewKind(KindProject, g.listProjects)),
 		ocean.NewKind(KindGroup, g.listGroups),
 		ocean.NewKind(KindGroupWithMembers, g.listGroupsWithMembers),
 		ocean.NewKind(KindMember, g.listMembers),
 		ocean.NewKind(KindProjectWithMembers, g.listProjectsWithMembers),
-		ocean.NewKind(KindMergeRequest, g.listMergeRequests),
-		ocean.NewKind(KindIssue, g.listIssues),
-		ocean.NewKind(KindPipeline, g.listPipelines),
+		ocean.Incremental(ocean.NewKind(KindMergeRequest, g.listMergeRequests)),
+		ocean.Incremental(ocean.NewKind(KindIssue, g.listIssues)),
+		ocean.Incremental(ocean.NewKind(KindPipeline, g.listPipelines)),
 		ocean.NewKind(KindJob, g.listJobs),
 		ocean.NewKind(KindDeployment, g.listDeployments),
 		ocean.NewKind(KindRelease, g.listReleases),

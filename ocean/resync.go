@@ -66,6 +66,10 @@ type KindReport struct {
 	// Complete is true when the kind delivered all its data, so its stale
 	// entities may be deleted.
 	Complete bool `json:"complete"`
+	// DeletionBlocked says why a kind that did not fail is still not
+	// complete enough to delete its stale entities (items whose
+	// identifier could not be computed).
+	DeletionBlocked string `json:"deletionBlocked,omitempty"`
 	// Blueprints are the blueprints the kind's entities went to.
 	Blueprints []string `json:"blueprints"`
 	// Since is set when the kind fetched only what changed since then.
@@ -212,6 +216,8 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 			"failed", k.Failed, "deleted", k.Deleted, "duration", k.Duration.Round(time.Millisecond)}
 		if k.Err != nil {
 			log.Error("kind failed", append(attrs, "error", k.Err)...)
+		} else if k.DeletionBlocked != "" {
+			log.Warn("kind synced; its stale entities are kept", append(attrs, "reason", k.DeletionBlocked)...)
 		} else {
 			log.Info("kind synced", attrs...)
 		}
@@ -286,7 +292,7 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 	}
 	var failed []string
 	for _, k := range kinds {
-		if !k.report.Complete {
+		if k.report.Err != nil {
 			failed = append(failed, fmt.Sprintf("%s[%d]", k.report.Kind, k.report.Index))
 		}
 	}
@@ -413,10 +419,14 @@ func (k *kindRun) finish() {
 		rep.Blueprints = append(rep.Blueprints, key.(string))
 		return true
 	})
-	if rep.Err == nil && k.unknownIDs.Load() > 0 {
-		rep.Err = fmt.Errorf("%d item(s) could not be mapped to an identifier; their entities are kept", k.unknownIDs.Load())
-	}
 	rep.Complete = rep.Err == nil
+	if rep.Err == nil && k.unknownIDs.Load() > 0 {
+		// Not a failure of the resync — the rest of the kind synced — but
+		// an entity Port holds for those items cannot be told from a stale
+		// one, so the kind's blueprints are not cleaned this time.
+		rep.Complete = false
+		rep.DeletionBlocked = fmt.Sprintf("%d item(s) could not be mapped to an identifier", k.unknownIDs.Load())
+	}
 }
 
 // syncKind streams one resource: fetch → map → batches for the upserters.
@@ -728,6 +738,9 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 		}
 		for _, lit := range lits {
 			protected[lit] = true
+		}
+		if rep.DeletionSkipped == "" && k.report.DeletionBlocked != "" {
+			rep.DeletionSkipped = fmt.Sprintf("not for %s[%d]'s blueprints: %s", k.report.Kind, k.report.Index, k.report.DeletionBlocked)
 		}
 		for _, bp := range k.report.Blueprints {
 			protected[bp] = true

@@ -1,0 +1,159 @@
+package gitlab
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+func whPtr[T any](v T) *T { return &v }
+
+func TestBranchSelected(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		sel  BranchSelector
+		br   string
+		want bool
+	}{
+		{"default only, default", BranchSelector{DefaultBranchOnly: true}, "main", true},
+		{"default only, other", BranchSelector{DefaultBranchOnly: true}, "develop", false},
+		{"default only wins over regex", BranchSelector{DefaultBranchOnly: true, Regex: whPtr("dev")}, "develop", false},
+		{"all", BranchSelector{}, "anything", true},
+		{"regex is unanchored RE2", BranchSelector{Regex: whPtr("release/[0-9]+")}, "hotfix-release/12", true},
+		{"regex anchored", BranchSelector{Regex: whPtr("^release/")}, "hotfix-release/12", false},
+		{"regex wins over search", BranchSelector{Regex: whPtr("^main$"), Search: whPtr("dev")}, "develop", false},
+		{"search substring, any case", BranchSelector{Search: whPtr("FEAT")}, "my-feature", true},
+		{"search ^prefix", BranchSelector{Search: whPtr("^feat")}, "my-feature", false},
+		{"search suffix$", BranchSelector{Search: whPtr("ure$")}, "my-feature", true},
+		{"search ^exact$", BranchSelector{Search: whPtr("^main$")}, "main", true},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, branchSelected(tc.sel, tc.br, "main"), tc.name)
+	}
+}
+
+func TestParseTimeGitLabFormats(t *testing.T) {
+	t.Parallel()
+	want := time.Date(2021, 4, 28, 19, 50, 0, 0, time.UTC)
+	for _, s := range []string{"2021-04-28T19:50:00Z", "2021-04-28 19:50:00 UTC", "2021-04-28 21:50:00 +0200", "2021-04-28T21:50:00+02:00", "2021-04-28T19:50:00.000Z"} {
+		got, ok := parseTime(s)
+		require.True(t, ok, s)
+		assert.True(t, want.Equal(got), s)
+	}
+	_, ok := parseTime("yesterday")
+	assert.False(t, ok)
+}
+
+func TestDeletedProjectStub(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		payload map[string]any
+		want    string
+	}{
+		{"delayed deletion suffix", map[string]any{"project_id": 7.0, "path_with_namespace": "g/api-deleted-7"}, "g/api"},
+		{"scheduled suffix", map[string]any{"project_id": 7.0, "path_with_namespace": "g/api-deletion_scheduled-7"}, "g/api"},
+		{"id suffix", map[string]any{"project_id": 7.0, "path_with_namespace": "g/api-7"}, "g/api"},
+		{"digits that are not the id stay", map[string]any{"project_id": 7.0, "path_with_namespace": "g/service-2"}, "g/service-2"},
+		{"push payload", map[string]any{"project_id": 7.0, "project": map[string]any{"path_with_namespace": "g/web", "name": "web"}}, "g/web"},
+		{"member payload", map[string]any{"project_id": 7.0, "project_path_with_namespace": "g/db"}, "g/db"},
+	}
+	for _, tc := range tests {
+		stub := deletedProjectStub(tc.payload)
+		assert.Equal(t, tc.want, stub["path_with_namespace"], tc.name)
+		assert.Equal(t, 7.0, stub["id"], tc.name)
+	}
+}
+
+func TestPipelineSelected(t *testing.T) {
+	t.Parallel()
+	pl := ocean.Item{"status": "success", "ref": "main", "sha": "abc", "source": "push", "tag": false,
+		"created_at": "2025-01-10T00:00:00Z", "updated_at": "2025-01-11T00:00:00.000Z"}
+	tests := []struct {
+		name string
+		q    *PipelineQueryParams
+		want bool
+	}{
+		{"no filters", nil, true},
+		{"status", &PipelineQueryParams{Status: "success"}, true},
+		{"other status", &PipelineQueryParams{Status: "failed"}, false},
+		{"ref", &PipelineQueryParams{Ref: "develop"}, false},
+		{"scope finished", &PipelineQueryParams{Scope: "finished"}, true},
+		{"scope running", &PipelineQueryParams{Scope: "running"}, false},
+		{"scope tags", &PipelineQueryParams{Scope: "tags"}, false},
+		{"username", &PipelineQueryParams{Username: "someone"}, false},
+		{"updated after, other zone", &PipelineQueryParams{UpdatedAfter: "2025-01-11T01:00:00+02:00"}, true},
+		{"updated before", &PipelineQueryParams{UpdatedBefore: "2025-01-10T12:00:00Z"}, false},
+		{"created window", &PipelineQueryParams{CreatedAfter: "2025-01-09T00:00:00Z", CreatedBefore: "2025-01-10T00:00:00Z"}, true},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, pipelineSelected(tc.q, pl, "me"), tc.name)
+	}
+}
+
+func TestIssueSelected(t *testing.T) {
+	t.Parallel()
+	is := ocean.Item{"state": "opened", "issue_type": "incident", "labels": []any{"Bug", "backend"}, "updated_at": time.Now().UTC().Format(time.RFC3339)}
+	tests := []struct {
+		name string
+		sel  IssueSelector
+		want bool
+	}{
+		{"none", IssueSelector{}, true},
+		{"state", IssueSelector{State: whPtr("closed")}, false},
+		{"type, any case", IssueSelector{IssueType: whPtr("INCIDENT")}, true},
+		{"all labels", IssueSelector{Labels: whPtr("bug, backend")}, true},
+		{"a missing label", IssueSelector{Labels: whPtr("bug,frontend")}, false},
+		{"recent", IssueSelector{UpdatedAfter: whPtr(1.0)}, true},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, issueSelected(tc.sel, is), tc.name)
+	}
+	old := ocean.Item{"state": "opened", "updated_at": "2020-01-01T00:00:00Z"}
+	assert.False(t, issueSelected(IssueSelector{UpdatedAfter: whPtr(30.0)}, old))
+}
+
+func TestDeploymentSelected(t *testing.T) {
+	t.Parallel()
+	dep := ocean.Item{"status": "success", "environment": map[string]any{"name": "production"},
+		"updated_at": "2025-03-01T10:00:00Z", "deployable": map[string]any{"finished_at": "2025-03-01T09:59:00Z"}}
+	assert.True(t, deploymentSelected(&DeploymentQueryParams{Environment: "production", Status: "success"}, dep))
+	assert.False(t, deploymentSelected(&DeploymentQueryParams{Environment: "staging"}, dep))
+	// gitlab-v2 compared these as strings; a different zone broke it.
+	assert.True(t, deploymentSelected(&DeploymentQueryParams{FinishedAfter: "2025-03-01T11:00:00+02:00"}, dep))
+	assert.False(t, deploymentSelected(&DeploymentQueryParams{FinishedBefore: "2025-03-01T10:00:00+02:00"}, dep))
+}
+
+func TestProcessorsMatchTheirEvents(t *testing.T) {
+	t.Parallel()
+	g := &Integration{cfg: Config{WebhookSecret: "s"}}
+	byName := map[string][]string{}
+	for _, name := range []string{"project", "project_member", "subgroup", "member", "merge_request", "issue", "push", "tag_push", "release", "pipeline", "job", "deployment"} {
+		ev := &ocean.Event{Headers: map[string][]string{"X-Gitlab-Event": {whHeaders[name]}}, Payload: whFixture(t, name)}
+		for _, p := range g.processors() {
+			if p.Match(ev) {
+				require.NoError(t, p.Validate(ev), "%s validates %s", p.Name(), name)
+				byName[name] = append(byName[name], p.Kinds(ev)...)
+			}
+		}
+	}
+	assert.Equal(t, map[string][]string{
+		"project":        {KindProject, KindProjectWithMembers},
+		"project_member": {KindProjectWithMembers},
+		"subgroup":       {KindGroup, KindGroupWithMembers},
+		"member":         {KindGroupWithMembers, KindMember},
+		"merge_request":  {KindMergeRequest},
+		"issue":          {KindIssue},
+		"push":           {KindBranch}, // develop: not the default branch
+		"tag_push":       {KindTag},
+		"release":        {KindRelease},
+		"pipeline":       {KindPipeline},
+		"job":            {KindJob},
+		"deployment":     {KindDeployment},
+	}, byName)
+}

@@ -1,0 +1,309 @@
+package gitlab
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// X-Gitlab-Event values of the events the processors handle.
+const (
+	hookProject           = "Project Hook"
+	hookSubgroup          = "Subgroup Hook"
+	hookMember            = "Member Hook"
+	hookMergeRequest      = "Merge Request Hook"
+	hookIssue             = "Issue Hook"
+	hookConfidentialIssue = "Confidential Issue Hook"
+	hookPush              = "Push Hook"
+	hookTagPush           = "Tag Push Hook"
+	hookRelease           = "Release Hook"
+	hookPipeline          = "Pipeline Hook"
+	hookJob               = "Job Hook"
+	hookDeployment        = "Deployment Hook"
+)
+
+// Event names (event_name, or object_kind for the events that have one).
+var (
+	projectEvents      = []string{"project_create", "project_destroy", "project_rename", "project_transfer", "project_update"}
+	groupEvents        = []string{"subgroup_create", "subgroup_destroy", "group_create", "group_destroy", "group_rename"}
+	groupMemberEvents  = []string{"user_add_to_group", "user_remove_from_group", "user_update_for_group"}
+	projectMemberEvent = []string{"user_add_to_team", "user_remove_from_team", "user_update_for_team"}
+)
+
+// zeroSHA is the before/after of a push that creates or deletes a ref.
+const zeroSHA = "0000000000000000000000000000000000000000"
+
+// processors returns the live-event processors, one per event family and
+// kind it writes, so that each one's key names the catalog object it
+// changes (events for one object are then applied in order and bursts for
+// it collapse).
+//
+// Push events feed `project` (default-branch pushes change included files,
+// search results and languages) and `branch`. The content kinds (file,
+// folder, skill, plugin) plug in here: a processor built with
+// pushProcessor (see webhook_push.go), naming its kind and handling the
+// parsed push, is appended to this list.
+func (g *Integration) processors() []ocean.Processor {
+	a := &hookAuth{secret: g.cfg.WebhookSecret, allowUnsigned: g.cfg.AllowUnauthenticatedWebhooks}
+	return []ocean.Processor{
+		g.projectProcessor(a),
+		g.projectMembersProcessor(a),
+		g.groupProcessor(a, false),
+		g.groupProcessor(a, true),
+		g.memberProcessor(a),
+		g.mergeRequestProcessor(a),
+		g.issueProcessor(a),
+		g.branchProcessor(a),
+		g.tagProcessor(a),
+		g.releaseProcessor(a),
+		g.pipelineProcessor(a),
+		g.jobProcessor(a),
+		g.deploymentProcessor(a),
+	}
+}
+
+// start registers the webhooks when live events are on.
+func (g *Integration) start(ctx context.Context, env ocean.StartEnv) error {
+	log := env.Logger
+	if log == nil {
+		log = g.log
+	}
+	if env.ListenerType == ocean.ListenerOnce || env.ListenerType == ocean.ListenerActionsOnly {
+		return nil // no live events are processed
+	}
+	if env.WebhookURL == "" {
+		log.InfoContext(ctx, "gitlab: live events are off (OCEAN__BASE_URL is not set); no webhooks are registered and the catalog follows GitLab by resyncs only")
+		return nil
+	}
+	if g.cfg.WebhookSecret == "" {
+		if !g.cfg.AllowUnauthenticatedWebhooks {
+			log.WarnContext(ctx, "gitlab: no webhookSecret is set, so every live event would be refused; no webhooks are registered. "+
+				"Set OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET, or OCEAN__INTEGRATION__CONFIG__ALLOW_UNAUTHENTICATED_WEBHOOKS=true to accept unsigned deliveries")
+			return nil
+		}
+		log.WarnContext(ctx, "gitlab: no webhookSecret is set and allowUnauthenticatedWebhooks is on: anyone who can reach the webhook URL can post events")
+	}
+	rep, err := g.RegisterWebhooks(ctx, env.WebhookURL)
+	if err != nil {
+		var se *ScopeError
+		if errors.As(err, &se) {
+			log.WarnContext(ctx, "gitlab: the token cannot manage webhooks; live events are off and the catalog follows GitLab by resyncs only", "error", err)
+			return nil
+		}
+		return err
+	}
+	if rep.Owners == 0 {
+		log.WarnContext(ctx, "gitlab: the token owns no group and maintains no personal project, so no webhook could be registered; live events are off")
+		return nil
+	}
+	log.InfoContext(ctx, "gitlab: webhooks registered", "url", env.WebhookURL, "owners", rep.Owners, "created", rep.Created, "updated", rep.Updated,
+		"duplicates_deleted", rep.Deleted, "forbidden", len(rep.Forbidden), "failed", len(rep.Failed))
+	if len(rep.Forbidden) > 0 {
+		log.WarnContext(ctx, "gitlab: no permission to manage webhooks here (group webhooks need Owner and GitLab Premium; project hooks need Maintainer); these get no live events",
+			"owners", strings.Join(rep.Forbidden, ", "))
+	}
+	for owner, e := range rep.Failed {
+		log.WarnContext(ctx, "gitlab: webhook registration failed", "owner", owner, "error", e)
+	}
+	return nil
+}
+
+// hookAuth checks X-Gitlab-Token against the configured secret.
+type hookAuth struct {
+	secret        ocean.Secret
+	allowUnsigned bool
+}
+
+func (a *hookAuth) check(ev *ocean.Event) error {
+	if a.secret == "" {
+		if a.allowUnsigned {
+			return nil
+		}
+		return ocean.ErrUnauthorized
+	}
+	got := ev.Headers.Get("X-Gitlab-Token")
+	if subtle.ConstantTimeCompare([]byte(got), []byte(a.secret.Value())) != 1 {
+		return ocean.ErrUnauthorized
+	}
+	return nil
+}
+
+// hookProcessor is the one processor type: the families differ in what
+// they match, the key naming their object, and how they handle an event.
+type hookProcessor struct {
+	name     string
+	kind     string
+	auth     *hookAuth
+	headers  []string
+	events   []string // event_name / object_kind values; empty: any
+	when     func(payload map[string]any) bool
+	validate func(ev *ocean.Event) error
+	key      func(ev *ocean.Event) string
+	version  func(ev *ocean.Event) (time.Time, bool)
+	handle   func(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error)
+}
+
+var (
+	_ ocean.Processor = (*hookProcessor)(nil)
+	_ ocean.Keyer     = (*hookProcessor)(nil)
+	_ ocean.Versioner = (*hookProcessor)(nil)
+	_ ocean.Coalescer = (*hookProcessor)(nil)
+)
+
+func (p *hookProcessor) Name() string { return p.name }
+
+// Match looks at X-Gitlab-Event and the payload's event name, as gitlab-v2
+// does (deliveries without the header are not GitLab's).
+func (p *hookProcessor) Match(ev *ocean.Event) bool {
+	h := ev.Headers.Get("X-Gitlab-Event")
+	found := false
+	for _, want := range p.headers {
+		if h == want {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return false
+	}
+	if len(p.events) == 0 {
+		return p.when == nil || p.when(ev.Payload)
+	}
+	name := eventName(ev.Payload)
+	for _, e := range p.events {
+		if name == e {
+			return p.when == nil || p.when(ev.Payload)
+		}
+	}
+	return false
+}
+
+func (p *hookProcessor) Authenticate(_ context.Context, ev *ocean.Event) error {
+	return p.auth.check(ev)
+}
+
+func (p *hookProcessor) Validate(ev *ocean.Event) error {
+	if p.validate == nil {
+		return nil
+	}
+	return p.validate(ev)
+}
+
+func (p *hookProcessor) Kinds(*ocean.Event) []string { return []string{p.kind} }
+
+func (p *hookProcessor) Key(ev *ocean.Event) string { return p.key(ev) }
+
+// Version returns the payload's update time where it has one.
+func (p *hookProcessor) Version(ev *ocean.Event) (time.Time, bool) {
+	if p.version == nil {
+		return time.Time{}, false
+	}
+	return p.version(ev)
+}
+
+// Coalesce is true for every processor: each either refetches the object's
+// current state or deletes it, so the newest queued event for an object
+// says all the older ones would.
+func (p *hookProcessor) Coalesce() bool { return true }
+
+func (p *hookProcessor) Handle(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
+	return p.handle(ctx, ev, res)
+}
+
+// selector decodes a resource's selector; a broken one is not retried.
+func selector[S any](res ocean.Resource) (S, error) {
+	s, err := ocean.DecodeSelector[S](res.Selector)
+	if err != nil {
+		return s, ocean.Permanent(fmt.Errorf("%s[%d]: %w", res.Kind, res.Index, err))
+	}
+	return s, nil
+}
+
+// --- payload access ---
+
+// eventName is the payload's event_name, event_type or object_kind, in
+// gitlab-v2's order.
+func eventName(p map[string]any) string {
+	for _, k := range []string{"event_name", "object_kind", "event_type"} {
+		if s, ok := p[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// field walks nested objects: field(p, "project", "id").
+func field(p map[string]any, path ...string) any {
+	var cur any = p
+	for _, k := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
+// idField returns an id at path as a decimal string, or "".
+func idField(p map[string]any, path ...string) string {
+	v := field(p, path...)
+	if f, ok := v.(float64); ok && f > 0 && f == float64(int64(f)) {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return ""
+}
+
+func strField(p map[string]any, path ...string) string {
+	s, _ := field(p, path...).(string)
+	return s
+}
+
+func object(p map[string]any, path ...string) map[string]any {
+	m, _ := field(p, path...).(map[string]any)
+	return m
+}
+
+// require reports the first of the paths whose value is missing.
+func requireFields(p map[string]any, kind string, ids [][]string, strs [][]string) error {
+	for _, path := range ids {
+		if idField(p, path...) == "" {
+			return fmt.Errorf("%s event without a numeric %s", kind, strings.Join(path, "."))
+		}
+	}
+	for _, path := range strs {
+		if strField(p, path...) == "" {
+			return fmt.Errorf("%s event without %s", kind, strings.Join(path, "."))
+		}
+	}
+	return nil
+}
+
+// gitlabTimeLayouts are the timestamp formats of GitLab payloads: ISO 8601,
+// "2016-08-12 15:23:28 UTC" and "2021-04-28 21:50:00 +0200".
+var gitlabTimeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05Z0700"}
+
+func parseTime(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	for _, l := range gitlabTimeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// timeField returns a versioning function reading the time at path.
+func timeField(path ...string) func(ev *ocean.Event) (time.Time, bool) {
+	return func(ev *ocean.Event) (time.Time, bool) {
+		return parseTime(strField(ev.Payload, path...))
+	}
+}
