@@ -1,20 +1,25 @@
 // Command demo shows oceankit working with no credentials and no network:
 // it starts an in-memory GitLab (seeded with groups, projects, merge
 // requests, members…) and an in-memory Port, runs the gitlab-sync code path
-// against them — initializePortResources, a full resync, live events, a
-// deletion — and prints what happened.
+// against them — initializePortResources, a full resync, a deletion, live
+// events — and prints what happened.
 //
 //	go run ./examples/demo
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,7 +58,10 @@ func run(ctx context.Context, stdout, logs io.Writer) error {
 		"OCEAN__INTEGRATION__IDENTIFIER=demo-gitlab",
 		"OCEAN__INTEGRATION__CONFIG__GITLAB_URL=" + gl.URL,
 		"OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN=" + gl.Token,
-		"OCEAN__EVENT_LISTENER__TYPE=ONCE",
+		"OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET=" + webhookSecret,
+		// Live events only: the demo runs its resyncs itself.
+		"OCEAN__EVENT_LISTENER__TYPE=WEBHOOKS_ONLY",
+		"APPLICATION__PORT=0",
 	}})
 	if err != nil {
 		return err
@@ -77,7 +85,7 @@ func run(ctx context.Context, stdout, logs io.Writer) error {
 	}
 	printReport(stdout, rep)
 
-	step(stdout, "3. a project is deleted in GitLab; a second resync removes its entity")
+	step(stdout, "3. a project is deleted in GitLab; a second resync removes its entity and rewrites nothing unchanged")
 	projects := gl.Dataset().Projects()
 	sort.Slice(projects, func(i, j int) bool { return projects[i].ID < projects[j].ID })
 	var gone string
@@ -99,6 +107,11 @@ func run(ctx context.Context, stdout, logs io.Writer) error {
 		fmt.Fprintf(stdout, "   %s is gone from GitLab, so its service entity was deleted from Port\n\n", gone)
 	}
 
+	step(stdout, "4. live events: GitLab webhooks posted to POST /integration/webhook")
+	if err := liveEvents(ctx, stdout, app, gl, pt); err != nil {
+		return fmt.Errorf("live events: %w", err)
+	}
+
 	step(stdout, "The catalog in Port")
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "blueprint\tentities\t")
@@ -112,15 +125,153 @@ func run(ctx context.Context, stdout, logs io.Writer) error {
 	return tw.Flush()
 }
 
+const webhookSecret = "demo-webhook-secret"
+
+// liveEvents runs the App's live-event server and sends it what GitLab
+// would: a merge request renamed, then closed (the default mapping keeps
+// opened merge requests only, so its entity goes).
+func liveEvents(ctx context.Context, w io.Writer, app *ocean.App, gl *gitlabtest.Server, pt *porttest.Server) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	base, err := waitReady(ctx, app)
+	if err != nil {
+		return err
+	}
+
+	var mrID string
+	var projectID, iid int
+	for _, e := range pt.Entities("gitlabMergeRequest") {
+		mrID = e.ID()
+		break
+	}
+	for _, p := range gl.Dataset().Projects() {
+		for _, mr := range gl.Dataset().MergeRequests(p.ID) {
+			if strconv.Itoa(mr.ID) == mrID {
+				projectID, iid = p.ID, mr.IID
+			}
+		}
+	}
+	if projectID == 0 {
+		return fmt.Errorf("no merge request to change")
+	}
+	event := func(action string) map[string]any {
+		return map[string]any{
+			"object_kind": "merge_request", "event_type": "merge_request",
+			"project": map[string]any{"id": projectID},
+			"object_attributes": map[string]any{
+				"iid": iid, "target_project_id": projectID, "action": action,
+				"updated_at": time.Now().UTC().Format("2006-01-02 15:04:05 UTC"),
+			},
+		}
+	}
+
+	if _, err := gl.Dataset().UpdateMergeRequest(projectID, iid, func(mr *gitlabtest.MergeRequest) { mr.Title = "Renamed in GitLab" }); err != nil {
+		return err
+	}
+	status, err := post(ctx, base, event("update"))
+	if err != nil {
+		return err
+	}
+	if err := waitFor(ctx, func() bool {
+		e, ok := pt.Entity("gitlabMergeRequest", mrID)
+		return ok && e.Title == "Renamed in GitLab"
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "   merge request %s renamed: webhook answered %d, the entity's title changed\n", mrID, status)
+
+	if _, err := gl.Dataset().UpdateMergeRequest(projectID, iid, func(mr *gitlabtest.MergeRequest) { mr.State = "closed" }); err != nil {
+		return err
+	}
+	if status, err = post(ctx, base, event("close")); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, func() bool { _, ok := pt.Entity("gitlabMergeRequest", mrID); return !ok }); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "   merge request %s closed: webhook answered %d, the entity was deleted (the selector keeps opened ones)\n", mrID, status)
+
+	status, err = postWithToken(ctx, base, event("update"), "wrong-secret")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "   a delivery with a wrong X-Gitlab-Token was answered %d\n\n", status)
+	cancel()
+	return <-done
+}
+
+func post(ctx context.Context, base string, body any) (int, error) {
+	return postWithToken(ctx, base, body, webhookSecret)
+}
+
+func postWithToken(ctx context.Context, base string, body any, token string) (int, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/integration/webhook", bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Gitlab-Event", "Merge Request Hook")
+	req.Header.Set("X-Gitlab-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func waitReady(ctx context.Context, app *ocean.App) (string, error) {
+	var base string
+	err := waitFor(ctx, func() bool {
+		addr := app.Addr()
+		if addr == "" {
+			return false
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		base = "http://127.0.0.1:" + port
+		resp, err := http.Get(base + "/health/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return base, err
+}
+
+// waitFor polls a condition that live-event workers bring about.
+func waitFor(ctx context.Context, cond func() bool) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("timed out waiting for a live event to land")
+}
+
 func step(w io.Writer, s string) { fmt.Fprintln(w, s) }
 
 func printReport(w io.Writer, rep *ocean.ResyncReport) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tfetched\tupserted\tdeleted\ttime\t")
+	fmt.Fprintln(tw, "kind\tfetched\tupserted\tunchanged\tdeleted\ttime\t")
+	var unchanged int64
 	for _, k := range rep.Kinds {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\n", k.Kind, k.Fetched, k.Upserted, k.Deleted, k.Duration.Round(time.Millisecond))
+		unchanged += k.Skipped
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", k.Kind, k.Fetched, k.Upserted, k.Skipped, k.Deleted, k.Duration.Round(time.Millisecond))
 	}
-	fmt.Fprintf(tw, "resync %s\t\t%d\t%d\t%s\t\n", rep.Status, rep.Upserted(), rep.Deleted, rep.End.Sub(rep.Start).Round(time.Millisecond))
+	fmt.Fprintf(tw, "resync %s\t\t%d\t%d\t%d\t%s\t\n", rep.Status, rep.Upserted(), unchanged, rep.Deleted, rep.End.Sub(rep.Start).Round(time.Millisecond))
 	_ = tw.Flush()
 	fmt.Fprintln(w)
 }

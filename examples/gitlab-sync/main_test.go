@@ -341,6 +341,57 @@ func TestWebhooksOnlyServesTheWebhookRoute(t *testing.T) {
 	waitFor(t, p, "ready", func() bool { return httpStatus("GET", base+"/health/ready", "", nil) == 200 })
 	assert.Equal(t, 400, httpStatus("POST", base+"/integration/webhook", "{not json", nil))
 	assert.Zero(t, f.pt.TotalEntities(), "WEBHOOKS_ONLY does not resync")
+
+	// A merge request event, as GitLab delivers it: the processor fetches
+	// the merge request and it lands in Port.
+	var projectID, iid, mrID int
+	for _, pr := range f.gl.Dataset().Projects() {
+		for _, mr := range f.gl.Dataset().MergeRequests(pr.ID) {
+			if mr.State == "opened" && projectID == 0 {
+				projectID, iid, mrID = pr.ID, mr.IID, mr.ID
+			}
+		}
+	}
+	require.NotZero(t, projectID)
+	body := fmt.Sprintf(`{"object_kind":"merge_request","event_type":"merge_request","project":{"id":%d},`+
+		`"object_attributes":{"iid":%d,"target_project_id":%d,"action":"open"}}`, projectID, iid, projectID)
+	hook := map[string]string{"X-Gitlab-Event": "Merge Request Hook", "Content-Type": "application/json"}
+	hook["X-Gitlab-Token"] = "not-the-secret"
+	assert.Equal(t, 401, httpStatus("POST", base+"/integration/webhook", body, hook))
+	hook["X-Gitlab-Token"] = "hook-secret-1234"
+	assert.Equal(t, 202, httpStatus("POST", base+"/integration/webhook", body, hook))
+	waitFor(t, p, "the merge request in Port", func() bool {
+		_, ok := f.pt.Entity("gitlabMergeRequest", fmt.Sprint(mrID))
+		return ok
+	})
 	assert.Equal(t, 0, p.stop(t))
 	f.assertNoSecrets(t, p.output())
+}
+
+func TestPlanShowsChangesAndWritesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t)
+	r := runBinary(t, f.installEnv("ONCE"))
+	require.Equal(t, 0, r.code, r.stderr)
+	gone := f.pt.Entities("service")[0].ID()
+	require.NoError(t, f.gl.Dataset().DeleteProject(gone))
+	before := len(f.pt.Requests())
+
+	r = runBinary(t, f.installEnv("POLLING"), "--plan")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "blueprint")
+	assert.Contains(t, r.stdout, "- "+gone, "the deleted project's entity would be deleted")
+	for _, req := range f.pt.Requests()[before:] {
+		assert.NotContains(t, []string{"POST /v1/blueprints/{blueprint}/entities/bulk", "POST /v1/blueprints/{blueprint}/bulk/entities/delete",
+			"PATCH /v1/integration/{id}/resync-state", "DELETE /v1/blueprints/{blueprint}/entities/{identifier}"}, req.Route, "a plan writes nothing")
+	}
+	_, ok := f.pt.Entity("service", gone)
+	assert.True(t, ok)
+
+	r = runBinary(t, f.installEnv("POLLING"), "--plan", "--plan-format", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var plan map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &plan))
+	assert.Contains(t, plan, "blueprints")
+	f.assertNoSecrets(t, r.stdout, r.stderr)
 }
