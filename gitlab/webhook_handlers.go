@@ -637,19 +637,26 @@ func (g *Integration) handleTag(ctx context.Context, ev *ocean.Event, res ocean.
 	if strField(ev.Payload, "after") == zeroSHA {
 		return remove(stub), nil // gitlab-v2 ignores tag deletions
 	}
-	if ok, err := g.projectGate(ctx, pid, sel.IncludeOnlyActiveProjects); err != nil || !ok {
+	// Names with "/" are escaped (gitlab-v2 kept only the last segment).
+	return g.refetchInProject(ctx, pid, sel.IncludeOnlyActiveProjects, "/repository/tags/"+glapi.PathEscape(name), proj, stub)
+}
+
+// refetchInProject fetches one object of a project (a tag, a release) for
+// an event: it is upserted with __project when the project is selected and
+// the object exists, and stub (its identity) is deleted otherwise.
+func (g *Integration) refetchInProject(ctx context.Context, pid string, active *bool, sub string, proj ocean.Item, stub ocean.Item) (ocean.Changes, error) {
+	if ok, err := g.projectGate(ctx, pid, active); err != nil || !ok {
 		return remove(stub), err
 	}
-	// Names with "/" are escaped (gitlab-v2 kept only the last segment).
-	t, gone, err := g.getItem(ctx, "projects/"+pid+"/repository/tags/"+glapi.PathEscape(name), nil)
+	it, gone, err := g.getItem(ctx, "projects/"+pid+sub, nil)
 	switch {
 	case err != nil:
 		return ocean.Changes{}, err
 	case gone:
 		return remove(stub), nil
 	}
-	withProject(proj)(t)
-	return upsert(t), nil
+	withProject(proj)(it)
+	return upsert(it), nil
 }
 
 // --- release ---
@@ -686,18 +693,7 @@ func (g *Integration) handleRelease(ctx context.Context, ev *ocean.Event, res oc
 	if strField(ev.Payload, "action") == "delete" {
 		return remove(stub), nil
 	}
-	if ok, err := g.projectGate(ctx, pid, sel.IncludeOnlyActiveProjects); err != nil || !ok {
-		return remove(stub), err
-	}
-	rel, gone, err := g.getItem(ctx, "projects/"+pid+"/releases/"+glapi.PathEscape(tag), nil)
-	switch {
-	case err != nil:
-		return ocean.Changes{}, err
-	case gone:
-		return remove(stub), nil
-	}
-	withProject(proj)(rel)
-	return upsert(rel), nil
+	return g.refetchInProject(ctx, pid, sel.IncludeOnlyActiveProjects, "/releases/"+glapi.PathEscape(tag), proj, stub)
 }
 
 // --- pipeline ---

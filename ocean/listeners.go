@@ -169,14 +169,19 @@ func (a *App) poll(ctx context.Context) {
 // scheduled triggers a resync every OCEAN__SCHEDULED_RESYNC_INTERVAL
 // minutes. It never aborts a running resync: it waits for it.
 func (a *App) scheduled(ctx context.Context) {
-	t := a.clock.NewTicker(time.Duration(a.cfg.ScheduledResyncInterval) * time.Minute)
+	a.every(ctx, time.Duration(a.cfg.ScheduledResyncInterval)*time.Minute, "scheduled")
+}
+
+// every triggers a resync that waits for a running one, each period.
+func (a *App) every(ctx context.Context, period time.Duration, reason string) {
+	t := a.clock.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C():
-			a.TriggerResync("scheduled", false)
+			a.TriggerResync(reason, false)
 		}
 	}
 }
@@ -185,18 +190,9 @@ func (a *App) scheduled(ctx context.Context) {
 // OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL; the scheduler makes it
 // incremental, or full when a full one is due.
 func (a *App) incrementalTimer(ctx context.Context) {
-	every, err := a.cfg.IncrementalInterval()
-	if err != nil || every <= 0 {
+	period, err := a.cfg.IncrementalInterval()
+	if err != nil || period <= 0 {
 		return
 	}
-	t := a.clock.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-			a.TriggerResync("incremental schedule", false)
-		}
-	}
+	a.every(ctx, period, "incremental schedule")
 }
