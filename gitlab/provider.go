@@ -37,6 +37,11 @@ type Integration struct {
 	vis    atomic.Pointer[Visibility]
 	// content is the content kinds' process-wide memory.
 	content contentState
+	// trigger is the trigger_pipeline action executor.
+	trigger *TriggerPipeline
+	// liveEvents is set once webhooks are registered: Pipeline Hooks then
+	// complete action runs and polling only backs them up.
+	liveEvents atomic.Bool
 }
 
 // New builds the GitLab provider for cfg.
@@ -52,6 +57,7 @@ func New(cfg Config, opts ...Option) (*Integration, error) {
 		v = *cfg.Visibility
 	}
 	g.vis.Store(&v)
+	g.trigger = newTriggerPipeline(g)
 	return g, nil
 }
 
@@ -82,6 +88,7 @@ func (g *Integration) Provider() *ocean.Provider {
 		Version:      Version,
 		Kinds:        append(g.Kinds(), g.contentKinds()...),
 		Processors:   g.processors(),
+		Actions:      []ocean.ActionExecutor{g.trigger},
 		Start:        g.start,
 		Defaults:     Defaults(),
 		TopLevelKeys: []string{"visibility"},

@@ -65,6 +65,7 @@ func (g *Integration) processors() []ocean.Processor {
 		g.pipelineProcessor(a),
 		g.jobProcessor(a),
 		g.deploymentProcessor(a),
+		g.pipelineRunProcessor(a),
 	}
 }
 
@@ -102,6 +103,7 @@ func (g *Integration) start(ctx context.Context, env ocean.StartEnv) error {
 		log.WarnContext(ctx, "gitlab: the token owns no group and maintains no personal project, so no webhook could be registered; live events are off")
 		return nil
 	}
+	g.liveEvents.Store(true)
 	log.InfoContext(ctx, "gitlab: webhooks registered", "url", env.WebhookURL, "owners", rep.Owners, "created", rep.Created, "updated", rep.Updated,
 		"duplicates_deleted", rep.Deleted, "forbidden", len(rep.Forbidden), "failed", len(rep.Failed))
 	if len(rep.Forbidden) > 0 {

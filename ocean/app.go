@@ -55,12 +55,14 @@ type App struct {
 	eventRetries   int
 	eventRetryBase time.Duration
 
-	sched     *scheduler
-	live      *liveQueue
-	listeners map[string]Listener
-	ready     atomic.Bool
-	listenMu  sync.Mutex
-	listenURL string
+	sched      *scheduler
+	live       *liveQueue
+	listeners  map[string]Listener
+	actions    *actionRunner
+	actionPoll time.Duration
+	ready      atomic.Bool
+	listenMu   sync.Mutex
+	listenURL  string
 }
 
 // Option configures an App.
@@ -193,6 +195,11 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 	}
 	a.sched = newScheduler(a)
 	a.live = newLiveQueue(a)
+	actions, err := newActionRunner(a)
+	if err != nil {
+		return nil, err
+	}
+	a.actions = actions
 	return a, nil
 }
 
@@ -256,7 +263,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	switch typ {
-	case ListenerOnce, ListenerPolling, ListenerWebhooksOnly, ListenerWebhook:
+	case ListenerOnce, ListenerPolling, ListenerWebhooksOnly, ListenerWebhook, ListenerActionsOnly:
 	default:
 		if _, ok := a.listeners[typ]; !ok {
 			return &ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: fmt.Sprintf("listener %s is not available in this program", typ)}
@@ -296,6 +303,12 @@ func (a *App) Run(ctx context.Context) error {
 			a.log.Warn("provider start hook failed", "error", err)
 		}
 	}
+	if err := a.startActions(ctx, typ, &wg); err != nil {
+		cancel()
+		srv.shutdown(context.Background())
+		wg.Wait()
+		return err
+	}
 	if shouldResync {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.sched.run(ctx) }()
@@ -304,7 +317,7 @@ func (a *App) Run(ctx context.Context) error {
 	case ListenerPolling:
 		wg.Add(1)
 		go func() { defer wg.Done(); a.poll(ctx) }()
-	case ListenerWebhooksOnly, ListenerWebhook:
+	case ListenerWebhooksOnly, ListenerWebhook, ListenerActionsOnly:
 	default:
 		l := a.listeners[typ]
 		wg.Add(1)

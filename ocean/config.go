@@ -80,6 +80,8 @@ type Config struct {
 	PortAppConfigFile string `ocean:"port_app_config_file"`
 	// Resync tunes the resync engine (not in Ocean).
 	Resync ResyncConfig `ocean:"resync"`
+	// ActionsProcessor runs self-service action runs (see ActionExecutor).
+	ActionsProcessor ActionsProcessorConfig `ocean:"actions_processor"`
 	// Application holds the APPLICATION__… settings of the process.
 	Application ApplicationConfig `ocean:"-"`
 }
@@ -278,6 +280,7 @@ func (c *Config) Validate(needPort bool) error {
 	if c.Application.Port < 0 || c.Application.Port > 65535 {
 		errs = append(errs, &ConfigError{Name: "APPLICATION__PORT", Reason: "not a TCP port (0 picks a free one)"})
 	}
+	errs = append(errs, c.ActionsProcessor.validate(c.EventListener.Type)...)
 	if _, err := c.IncrementalInterval(); err != nil {
 		errs = append(errs, &ConfigError{Name: "OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL", Reason: err.Error()})
 	}

@@ -59,7 +59,9 @@
 // start and whenever Port holds a newer resync request or the integration's
 // config changed. WEBHOOKS_ONLY serves live events only. WEBHOOK adds Ocean's
 // POST /resync trigger. OCEAN__SCHEDULED_RESYNC_INTERVAL adds a timer to any
-// long-running listener. Other types (KAFKA) plug in with WithListener.
+// long-running listener. KAFKA lives in package ocean/kafka, so that this
+// package carries no Kafka client, and plugs in with WithListener, as any
+// other listener can. ACTIONS_ONLY runs self-service actions only.
 //
 // A resync request that says the running resync is stale (a config change,
 // a request from Port) aborts it, as in Ocean; a timer waits for it instead,
@@ -76,4 +78,22 @@
 // its latest state (Coalescer). Each processor's raw items are mapped with
 // the current config's resources of the kinds it names; an item the
 // selector drops is not created, and is deleted if this integration owns it.
+//
+// # Incremental resyncs and plans
+//
+// Kinds wrapped with Incremental read Since(ctx) and list only what changed;
+// see incremental.go for the watermarks and when a full resync is due. A
+// full resync reads the catalog once and writes only entities that would
+// change; App.Plan runs the same code and records, instead of writing, what
+// it would create, change and delete.
+//
+// # Actions
+//
+// A provider's ActionExecutors run Port's self-service action runs for this
+// integration (ACTIONS_ONLY, or OCEAN__ACTIONS_PROCESSOR__ENABLED beside
+// another listener): runs are claimed from Port, acknowledged once (a 409
+// means another replica has it), executed on WORKERS_COUNT workers with a
+// per-action share of the buffer, and their logs, link and outcome are
+// reported through a RunReporter. A run whose executor fails is marked
+// FAILURE with the error, secrets redacted.
 package ocean

@@ -238,6 +238,9 @@ func (q *liveQueue) apply(ctx context.Context, j *queuedEvent) {
 // applyEvent maps the processor's changes with every resource of the kinds
 // the event affects and writes them to Port.
 func (a *App) applyEvent(ctx context.Context, j *queuedEvent, retries int, base time.Duration) error {
+	if rp, ok := j.proc.(RunEventProcessor); ok {
+		return a.applyRunEvent(ctx, rp, j.ev, retries, base)
+	}
 	pac, err := a.portAppConfig(ctx, false)
 	if err != nil {
 		return err

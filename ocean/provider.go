@@ -20,6 +20,9 @@ type Provider struct {
 	Kinds []Kind
 	// Processors handle live events posted to the webhook route.
 	Processors []Processor
+	// Actions execute self-service action runs (see ActionExecutor), one
+	// per integration action type.
+	Actions []ActionExecutor
 	// Defaults holds the default resources created by
 	// initializePortResources, Ocean's layout: `blueprints.json`,
 	// `port-app-config.yml` (or .yaml/.json), and optionally

@@ -159,6 +159,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		defer out.Close()
 		opts = append(opts, ocean.WithDryRun(out))
 	}
+	kafkaOpt, err := kafkaOption(cfg, ocean.RedactLogger(logger, cfg))
+	if err != nil {
+		fmt.Fprintln(stderr, "gitlab-sync:", err)
+		return exitUsage
+	}
+	opts = append(opts, kafkaOpt)
 	app, _, err := gitlab.NewApp(cfg, logger, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)

@@ -84,6 +84,8 @@ type Server struct {
 	faults   []*Fault
 	latency  time.Duration
 	window   rateWindow
+
+	runs runStore // self-service action runs (actions.go)
 }
 
 type config struct {

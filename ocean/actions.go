@@ -1,0 +1,772 @@
+package ocean
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oceankit/oceankit/port"
+)
+
+// RunStatus is an action run's status in Port.
+type RunStatus = port.RunStatus
+
+// Action run statuses.
+const (
+	RunInProgress = port.RunInProgress
+	RunSuccess    = port.RunSuccess
+	RunFailure    = port.RunFailure
+)
+
+// ActionRun is one run of a self-service action that Port handed to this
+// integration.
+type ActionRun struct {
+	// ID is the run's identifier in Port.
+	ID string
+	// Action is the action's identifier in Port.
+	Action string
+	// Type is the integration action type (gitlab-v2's
+	// "trigger_pipeline"): it selects the executor.
+	Type string
+	// Status is the run's status when it was read.
+	Status RunStatus
+	// Inputs are the user's inputs (Port's integrationActionExecutionProperties).
+	Inputs map[string]any
+	// ExternalRunID is the run's identifier in the third-party system, once
+	// an executor set one.
+	ExternalRunID string
+}
+
+func runFromPort(r *port.ActionRun) *ActionRun {
+	in := r.Payload.IntegrationActionExecutionProperties
+	if in == nil {
+		in = map[string]any{}
+	}
+	return &ActionRun{ID: r.ID, Action: r.Action.Identifier, Type: r.Payload.IntegrationActionType,
+		Status: r.Status, Inputs: in, ExternalRunID: r.ExternalRunID}
+}
+
+// ActionExecutor runs the runs of one integration action type.
+//
+// The framework claims runs from Port, acknowledges each one before
+// calling Execute (a run another process acknowledged first is skipped),
+// and calls Execute once per run. When Execute returns an error the run is
+// marked FAILURE with the error's message (secrets redacted); when it
+// returns nil without completing the run and without handing it to
+// RunReporter.Continue, the run is marked SUCCESS.
+type ActionExecutor interface {
+	// Action is the integration action type this executor runs.
+	Action() string
+	// Execute runs one run, reporting progress through rep.
+	Execute(ctx context.Context, run *ActionRun, rep RunReporter) error
+}
+
+// RunReporter reports one run's progress to Port. Its methods are safe for
+// concurrent use; messages have every configured secret redacted.
+type RunReporter interface {
+	// Log appends a line to the run's log.
+	Log(ctx context.Context, message string) error
+	// SetLink records where the run can be followed and the run's
+	// identifier in the third-party system, by which a live event can find
+	// it later (ActionRuns.ByExternalID). Either may be empty.
+	SetLink(ctx context.Context, link, externalRunID string) error
+	// Succeed and Fail complete the run with a summary. Only the first
+	// completion is sent; later ones return nil.
+	Succeed(ctx context.Context, summary string) error
+	Fail(ctx context.Context, summary string) error
+	// Status reads the run's status from Port, where another process (a
+	// live event on another replica) may have completed it. A terminal
+	// status makes later completions no-ops.
+	Status(ctx context.Context) (RunStatus, error)
+	// Continue hands the rest of the run to f, which runs in the background
+	// after Execute returns, without holding a worker, until it returns or
+	// the App stops. An error from f fails the run (unless it is already
+	// complete); when f returns nil the run is left as f left it. Use it
+	// for runs that finish later in the third-party system (a pipeline).
+	Continue(f func(ctx context.Context, rep RunReporter) error)
+}
+
+// ActionPartitioner is implemented by executors whose runs must not
+// overlap when they touch the same object: runs with the same non-empty
+// key are executed one after the other, in claim order.
+type ActionPartitioner interface {
+	PartitionKey(run *ActionRun) string
+}
+
+// ActionRateLimiter is implemented by executors whose third-party API has
+// a budget. Before a run is acknowledged the framework asks how long to
+// wait; while the answer is positive it logs the delay to the run and
+// waits (at most 10 s at a time, then asks again), so that a run is not
+// started into a rate limit.
+type ActionRateLimiter interface {
+	RateLimitWait(run *ActionRun) time.Duration
+}
+
+// RunEventProcessor is a live-event Processor whose events complete action
+// runs instead of changing the catalog (Ocean's ACTION-type processors,
+// such as gitlab-v2's pipeline-completion processor). The framework calls
+// HandleRunEvent once per event instead of Handle per mapped resource; its
+// Kinds and Handle are not used. Errors are retried like Handle's.
+type RunEventProcessor interface {
+	Processor
+	HandleRunEvent(ctx context.Context, ev *Event, runs ActionRuns) error
+}
+
+// ActionRuns finds action runs in Port.
+type ActionRuns interface {
+	// ByExternalID returns the run whose external run ID is id, with a
+	// reporter for it, or a nil run and no error when there is none.
+	ByExternalID(ctx context.Context, externalRunID string) (*ActionRun, RunReporter, error)
+}
+
+// ActionsProcessorConfig is OCEAN__ACTIONS_PROCESSOR__…, Ocean's settings of
+// the execution of self-service action runs.
+type ActionsProcessorConfig struct {
+	// Enabled runs the actions processor beside a POLLING, KAFKA or
+	// WEBHOOK listener. ACTIONS_ONLY runs it whatever this says.
+	Enabled bool `ocean:"enabled"`
+	// RunsBufferHighWatermark caps the runs claimed and not yet finished.
+	RunsBufferHighWatermark int `ocean:"runs_buffer_high_watermark,default=300"`
+	// VisibilityTimeoutMs is how long a claimed run stays hidden from
+	// other claimers before Port hands it out again (unless acknowledged).
+	VisibilityTimeoutMs int `ocean:"visibility_timeout_ms,default=60000"`
+	// PollCheckIntervalSeconds is the wait between claims that found
+	// nothing.
+	PollCheckIntervalSeconds int `ocean:"poll_check_interval_seconds,default=10"`
+	// WorkersCount is the number of runs executed at once.
+	WorkersCount int `ocean:"workers_count,default=3"`
+	// MaxRunsBufferUtilPctPerAction is the share of the buffer one action
+	// may fill; past it, its runs are excluded from claims until some end.
+	MaxRunsBufferUtilPctPerAction int `ocean:"max_runs_buffer_util_pct_per_action,default=30"`
+}
+
+// validate checks the settings when the processor will run.
+func (c ActionsProcessorConfig) validate(listener string) []error {
+	if !c.Enabled && listener != ListenerActionsOnly {
+		return nil
+	}
+	var errs []error
+	check := func(name string, v, lo, hi int) {
+		if v < lo || (hi > 0 && v > hi) {
+			reason := fmt.Sprintf("must be at least %d", lo)
+			if hi > 0 {
+				reason = fmt.Sprintf("must be between %d and %d", lo, hi)
+			}
+			errs = append(errs, &ConfigError{Name: "OCEAN__ACTIONS_PROCESSOR__" + name, Reason: reason})
+		}
+	}
+	check("RUNS_BUFFER_HIGH_WATERMARK", c.RunsBufferHighWatermark, 1, 1000)
+	check("VISIBILITY_TIMEOUT_MS", c.VisibilityTimeoutMs, 1, 600000)
+	check("POLL_CHECK_INTERVAL_SECONDS", c.PollCheckIntervalSeconds, 1, 0)
+	check("WORKERS_COUNT", c.WorkersCount, 1, 0)
+	check("MAX_RUNS_BUFFER_UTIL_PCT_PER_ACTION", c.MaxRunsBufferUtilPctPerAction, 1, 100)
+	return errs
+}
+
+// WithActionsPollInterval replaces OCEAN__ACTIONS_PROCESSOR__POLL_CHECK_INTERVAL_SECONDS
+// with a finer interval (tests, demos).
+func WithActionsPollInterval(d time.Duration) Option {
+	return func(a *App) error {
+		if d <= 0 {
+			return errors.New("ocean: WithActionsPollInterval needs a positive interval")
+		}
+		a.actionPoll = d
+		return nil
+	}
+}
+
+// maxRateLimitWait caps one wait before a rate-limited run, as Ocean does,
+// so that the run's log shows it is still alive.
+const maxRateLimitWait = 10 * time.Second
+
+// rememberedRuns bounds the IDs of finished runs kept to skip a run Port
+// hands out again after it ran.
+const rememberedRuns = 4096
+
+// actionRunner is the actions processor: it claims runs, queues them in a
+// bounded buffer and executes them on a fixed number of workers.
+type actionRunner struct {
+	app   *App
+	log   *slog.Logger
+	execs map[string]ActionExecutor
+	names []string
+
+	mu         sync.Mutex
+	cond       *sync.Cond
+	queue      []*queuedRun
+	busyKeys   map[string]bool
+	perAction  map[string]int // queued or running, by action
+	running    map[string]int // running, by action
+	buffered   int
+	seen       map[string]bool // queued or running
+	finished   map[string]bool
+	finishedQ  []string
+	closed     bool
+	space      chan struct{}
+	followCtx  context.Context
+	followWait sync.WaitGroup
+}
+
+type queuedRun struct {
+	run  *ActionRun
+	exec ActionExecutor
+	key  string
+}
+
+func newActionRunner(a *App) (*actionRunner, error) {
+	r := &actionRunner{
+		app: a, log: a.log.With("component", "actions"), execs: map[string]ActionExecutor{},
+		busyKeys: map[string]bool{}, perAction: map[string]int{}, running: map[string]int{}, seen: map[string]bool{},
+		finished: map[string]bool{}, space: make(chan struct{}, 1), followCtx: context.Background(),
+	}
+	r.cond = sync.NewCond(&r.mu)
+	for _, ex := range a.provider.Actions {
+		if ex == nil {
+			return nil, errors.New("ocean: provider has a nil action executor")
+		}
+		name := ex.Action()
+		if name == "" {
+			return nil, errors.New("ocean: an action executor has no Action name")
+		}
+		if _, dup := r.execs[name]; dup {
+			return nil, fmt.Errorf("ocean: two executors for action %q", name)
+		}
+		r.execs[name] = ex
+		r.names = append(r.names, name)
+	}
+	slices.Sort(r.names)
+	return r, nil
+}
+
+// startActions binds the actions processor to Run's context and, when the
+// listener runs actions, starts it.
+func (a *App) startActions(ctx context.Context, typ string, wg *sync.WaitGroup) error {
+	r := a.actions
+	r.mu.Lock()
+	r.followCtx = ctx
+	r.mu.Unlock()
+	poll := typ == ListenerActionsOnly || (a.cfg.ActionsProcessor.Enabled && typ != ListenerWebhooksOnly && typ != ListenerOnce)
+	if poll && (a.port == nil || a.dryRun) {
+		if typ == ListenerActionsOnly {
+			return &ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: "ACTIONS_ONLY needs Port credentials and no dry run"}
+		}
+		a.log.Warn("actions processor is off: it needs Port credentials and no dry run")
+		poll = false
+	}
+	if poll && len(r.execs) == 0 {
+		a.log.Warn("actions processor runs, but the provider registers no action executor: every run is failed")
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if poll {
+			r.run(ctx)
+		} else {
+			<-ctx.Done()
+		}
+		r.followWait.Wait()
+	}()
+	return nil
+}
+
+func (r *actionRunner) pollInterval() time.Duration {
+	if r.app.actionPoll > 0 {
+		return r.app.actionPoll
+	}
+	return time.Duration(r.app.cfg.ActionsProcessor.PollCheckIntervalSeconds) * time.Second
+}
+
+func (r *actionRunner) perActionLimit() int {
+	c := r.app.cfg.ActionsProcessor
+	return max(1, c.RunsBufferHighWatermark*c.MaxRunsBufferUtilPctPerAction/100)
+}
+
+// run claims and executes runs until ctx is done, then lets the runs in
+// progress finish for at most MaxWaitSecondsBeforeShutdown.
+func (r *actionRunner) run(ctx context.Context) {
+	a := r.app
+	r.ensureEnabled(ctx)
+	r.log.Info("actions processor started", "actions", r.names, "workers", a.cfg.ActionsProcessor.WorkersCount,
+		"poll_interval", r.pollInterval())
+	drainCtx, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelDrain()
+	var workers sync.WaitGroup
+	for range max(1, a.cfg.ActionsProcessor.WorkersCount) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for {
+				q, ok := r.next()
+				if !ok {
+					return
+				}
+				r.execute(drainCtx, q)
+				r.done(q)
+			}
+		}()
+	}
+	r.poll(ctx)
+
+	r.mu.Lock()
+	r.closed = true
+	dropped := len(r.queue)
+	r.cond.Broadcast()
+	r.mu.Unlock()
+	if dropped > 0 {
+		r.log.Info("claimed runs not started before shutdown are handed out again after their visibility timeout", "count", dropped)
+	}
+	finished := make(chan struct{})
+	go func() { workers.Wait(); close(finished) }()
+	t := time.NewTimer(time.Duration(a.cfg.MaxWaitSecondsBeforeShutdown * float64(time.Second)))
+	defer t.Stop()
+	select {
+	case <-finished:
+	case <-t.C:
+		r.log.Warn("runs still executing at shutdown are cancelled")
+		cancelDrain()
+		<-finished
+	}
+}
+
+// ensureEnabled turns on actionsProcessingEnabled on the integration, which
+// Port needs to hand it runs, as Ocean does at start-up.
+func (r *actionRunner) ensureEnabled(ctx context.Context) {
+	id := r.app.cfg.Integration.Identifier
+	integ, err := r.app.port.GetIntegration(ctx, id)
+	if err != nil {
+		if !port.IsNotFound(err) && ctx.Err() == nil {
+			r.log.Warn("could not read the integration to check actionsProcessingEnabled", "error", err)
+		}
+		return
+	}
+	if integ.ActionsProcessingEnabled {
+		return
+	}
+	if _, err := r.app.port.PatchIntegration(ctx, id, map[string]any{"actionsProcessingEnabled": true}); err != nil {
+		r.log.Warn("could not set actionsProcessingEnabled on the integration", "error", err)
+	}
+}
+
+func (r *actionRunner) poll(ctx context.Context) {
+	for {
+		n, err := r.claim(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			msg := "could not claim action runs"
+			if port.IsForbidden(err) || port.IsUnauthorized(err) {
+				msg += " (claiming runs needs organization machine credentials, not a personal token, and an organization allowed to run integration actions)"
+			}
+			r.log.Warn(msg, "error", err)
+		}
+		if n > 0 {
+			continue // more may be pending
+		}
+		t := time.NewTimer(r.pollInterval())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-r.space:
+			t.Stop()
+		}
+	}
+}
+
+// claim asks Port for as many runs as the buffer has room for and queues
+// the new ones. It returns how many runs it queued or rejected.
+func (r *actionRunner) claim(ctx context.Context) (int, error) {
+	cfg := r.app.cfg.ActionsProcessor
+	r.mu.Lock()
+	room := cfg.RunsBufferHighWatermark - r.buffered
+	var exclude []string
+	limit := r.perActionLimit()
+	for action, n := range r.perAction {
+		if n >= limit {
+			exclude = append(exclude, action)
+		}
+	}
+	r.mu.Unlock()
+	if room <= 0 {
+		return 0, nil
+	}
+	slices.Sort(exclude)
+	runs, err := r.app.port.ClaimPendingRuns(ctx, port.ClaimRunsRequest{InstallationID: r.app.cfg.Integration.Identifier,
+		Limit: room, VisibilityTimeoutMs: cfg.VisibilityTimeoutMs, Exclude: exclude})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range runs {
+		run := runFromPort(&runs[i])
+		ex, ok := r.execs[run.Type]
+		if !r.admit(run, ex, ok) {
+			continue
+		}
+		n++
+		if !ok {
+			r.reject(ctx, run)
+		}
+	}
+	return n, nil
+}
+
+// admit queues a claimed run unless it is queued, running or finished
+// already (Port hands a run out again once its visibility timeout passes).
+// A run with no executor is admitted for rejection, not queued.
+func (r *actionRunner) admit(run *ActionRun, ex ActionExecutor, hasExec bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[run.ID] || r.finished[run.ID] {
+		r.log.Debug("run already taken by this process; skipping the duplicate", "run", run.ID)
+		return false
+	}
+	if !hasExec {
+		r.remember(run.ID)
+		return true
+	}
+	key := ""
+	if p, ok := ex.(ActionPartitioner); ok {
+		if k := p.PartitionKey(run); k != "" {
+			key = run.Type + ":" + k
+		}
+	}
+	r.seen[run.ID] = true
+	r.buffered++
+	r.perAction[run.Action]++
+	r.queue = append(r.queue, &queuedRun{run: run, exec: ex, key: key})
+	r.cond.Signal()
+	return true
+}
+
+// reject fails a run no executor here can run, so that the user sees why
+// instead of a run that never starts.
+func (r *actionRunner) reject(ctx context.Context, run *ActionRun) {
+	log := r.log.With("run", run.ID, "action_type", run.Type)
+	if err := r.app.port.AckRun(ctx, run.ID); err != nil {
+		if !errors.Is(err, port.ErrRunAcknowledged) {
+			log.Warn("could not acknowledge a run with no executor", "error", err)
+			r.forget(run.ID)
+		}
+		return
+	}
+	known := "none"
+	if len(r.names) > 0 {
+		known = strings.Join(r.names, ", ")
+	}
+	msg := fmt.Sprintf("This integration has no executor for action type %q (it runs: %s)", run.Type, known)
+	log.Warn("failing a run with no executor")
+	rep := r.reporter(run)
+	if err := rep.Fail(ctx, msg); err != nil {
+		log.Warn("could not report the run as failed", "error", err)
+	}
+}
+
+// next blocks for a run whose partition is free; ok is false once the
+// runner is closed. Of the runs that may start, it takes the first one of
+// the action with the fewest runs executing, so that a flood of one action
+// cannot hold every worker while another action's runs wait.
+func (r *actionRunner) next() (*queuedRun, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		if r.closed {
+			return nil, false
+		}
+		best := -1
+		for i, q := range r.queue {
+			if q.key != "" && r.busyKeys[q.key] {
+				continue
+			}
+			if best < 0 || r.running[q.run.Action] < r.running[r.queue[best].run.Action] {
+				best = i
+			}
+		}
+		if best >= 0 {
+			q := r.queue[best]
+			r.queue = slices.Delete(r.queue, best, best+1)
+			if q.key != "" {
+				r.busyKeys[q.key] = true
+			}
+			r.running[q.run.Action]++
+			return q, true
+		}
+		r.cond.Wait()
+	}
+}
+
+// done releases a run's place in the buffer and its partition.
+func (r *actionRunner) done(q *queuedRun) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// The poller waits only when the buffer or this action's share was
+	// full; wake it when room appears.
+	wasFull := r.buffered >= r.app.cfg.ActionsProcessor.RunsBufferHighWatermark || r.perAction[q.run.Action] >= r.perActionLimit()
+	r.buffered--
+	if r.running[q.run.Action]--; r.running[q.run.Action] <= 0 {
+		delete(r.running, q.run.Action)
+	}
+	r.perAction[q.run.Action]--
+	if r.perAction[q.run.Action] <= 0 {
+		delete(r.perAction, q.run.Action)
+	}
+	if q.key != "" {
+		delete(r.busyKeys, q.key)
+	}
+	delete(r.seen, q.run.ID)
+	r.cond.Broadcast()
+	if wasFull {
+		select {
+		case r.space <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// forget lets a run be claimed again (its acknowledgement failed).
+func (r *actionRunner) forget(id string) {
+	r.mu.Lock()
+	delete(r.finished, id)
+	r.mu.Unlock()
+}
+
+// remember records a finished run; r.mu is held.
+func (r *actionRunner) remember(id string) {
+	if r.finished[id] {
+		return
+	}
+	if len(r.finishedQ) >= rememberedRuns {
+		delete(r.finished, r.finishedQ[0])
+		r.finishedQ = r.finishedQ[1:]
+	}
+	r.finished[id] = true
+	r.finishedQ = append(r.finishedQ, id)
+}
+
+// execute runs one claimed run: wait out the executor's rate limit,
+// acknowledge, execute, and report the outcome.
+func (r *actionRunner) execute(ctx context.Context, q *queuedRun) {
+	run := q.run
+	log := r.log.With("run", run.ID, "action_type", run.Type)
+	r.mu.Lock()
+	r.remember(run.ID)
+	r.mu.Unlock()
+	if rl, ok := q.exec.(ActionRateLimiter); ok {
+		for {
+			d := rl.RateLimitWait(run)
+			if d <= 0 {
+				break
+			}
+			d = min(d, maxRateLimitWait)
+			if err := r.app.port.PostRunLog(ctx, run.ID, "Delayed due to low remaining rate limit. Will attempt to re-run in "+roundWait(d)); err != nil {
+				log.Debug("could not log the delay to the run", "error", err)
+			}
+			if err := sleepCtx(ctx, d); err != nil {
+				// Not acknowledged: Port hands the run out again.
+				r.forget(run.ID)
+				return
+			}
+		}
+	}
+	if err := r.app.port.AckRun(ctx, run.ID); err != nil {
+		if errors.Is(err, port.ErrRunAcknowledged) {
+			log.Info("run acknowledged by another worker; skipping it")
+			return
+		}
+		log.Warn("could not acknowledge the run; Port hands it out again after its visibility timeout", "error", err)
+		r.forget(run.ID)
+		return
+	}
+	rep := r.reporter(run)
+	start := time.Now()
+	err := safeExecute(ctx, q.exec, run, rep)
+	switch {
+	case err != nil:
+		log.Warn("action run failed", "error", err)
+		if ferr := rep.Fail(ctx, err.Error()); ferr != nil {
+			log.Error("could not report the failed run", "error", ferr)
+		}
+	case !rep.isComplete() && !rep.isContinued():
+		if serr := rep.Succeed(ctx, ""); serr != nil {
+			log.Error("could not report the run as successful", "error", serr)
+		}
+	}
+	log.Info("action run executed", "elapsed", time.Since(start).Round(time.Millisecond), "ok", err == nil)
+}
+
+// roundWait prints a wait for a run's log: whole seconds, or milliseconds
+// under a second.
+func roundWait(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+func safeExecute(ctx context.Context, ex ActionExecutor, run *ActionRun, rep RunReporter) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the %s executor failed unexpectedly: %v", run.Type, p)
+		}
+	}()
+	return ex.Execute(ctx, run, rep)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ByExternalID implements ActionRuns.
+func (r *actionRunner) ByExternalID(ctx context.Context, externalRunID string) (*ActionRun, RunReporter, error) {
+	pr, err := r.app.port.FindRunByExternalID(ctx, externalRunID)
+	if err != nil || pr == nil {
+		return nil, nil, err
+	}
+	run := runFromPort(pr)
+	return run, r.reporter(run), nil
+}
+
+// applyRunEvent hands a live event to a RunEventProcessor, with the same
+// retries as Handle.
+func (a *App) applyRunEvent(ctx context.Context, p RunEventProcessor, ev *Event, retries int, base time.Duration) error {
+	if a.port == nil || a.dryRun {
+		a.log.Debug("live event about action runs ignored: no Port client or a dry run", "event", ev.ID, "processor", p.Name())
+		return nil
+	}
+	delay := base
+	for attempt := 0; ; attempt++ {
+		err := p.HandleRunEvent(ctx, ev, a.actions)
+		if err == nil || IsPermanent(err) || attempt >= retries || ctx.Err() != nil {
+			return err
+		}
+		if err := sleepCtx(ctx, delay); err != nil {
+			return err
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+// runReporter is the RunReporter of one run.
+type runReporter struct {
+	r   *actionRunner
+	run *ActionRun
+
+	mu        sync.Mutex
+	complete  bool
+	continued bool
+}
+
+func (r *actionRunner) reporter(run *ActionRun) *runReporter {
+	return &runReporter{r: r, run: run, complete: run.Status.Terminal()}
+}
+
+func (p *runReporter) redact(s string) string {
+	for _, sec := range configSecrets(p.r.app.cfg) {
+		if len(sec) >= 6 {
+			s = strings.ReplaceAll(s, sec, redacted)
+		}
+	}
+	return s
+}
+
+func (p *runReporter) Log(ctx context.Context, message string) error {
+	return p.r.app.port.PostRunLog(ctx, p.run.ID, p.redact(message))
+}
+
+func (p *runReporter) SetLink(ctx context.Context, link, externalRunID string) error {
+	if link == "" && externalRunID == "" {
+		return nil
+	}
+	_, err := p.r.app.port.PatchRun(ctx, p.run.ID, port.RunPatch{Link: link, ExternalRunID: externalRunID})
+	return err
+}
+
+func (p *runReporter) Succeed(ctx context.Context, summary string) error {
+	return p.finish(ctx, RunSuccess, summary)
+}
+
+func (p *runReporter) Fail(ctx context.Context, summary string) error {
+	return p.finish(ctx, RunFailure, summary)
+}
+
+func (p *runReporter) finish(ctx context.Context, st RunStatus, summary string) error {
+	p.mu.Lock()
+	if p.complete {
+		p.mu.Unlock()
+		return nil
+	}
+	p.complete = true
+	p.mu.Unlock()
+	if _, err := p.r.app.port.PatchRun(ctx, p.run.ID, port.RunPatch{Status: st, Summary: p.redact(summary)}); err != nil {
+		p.mu.Lock()
+		p.complete = false
+		p.mu.Unlock()
+		return err
+	}
+	p.r.log.Info("action run completed", "run", p.run.ID, "status", st)
+	return nil
+}
+
+func (p *runReporter) Status(ctx context.Context) (RunStatus, error) {
+	pr, err := p.r.app.port.GetRun(ctx, p.run.ID)
+	if err != nil {
+		return "", err
+	}
+	if pr.Status.Terminal() {
+		p.mu.Lock()
+		p.complete = true
+		p.mu.Unlock()
+	}
+	return pr.Status, nil
+}
+
+func (p *runReporter) Continue(f func(ctx context.Context, rep RunReporter) error) {
+	p.mu.Lock()
+	p.continued = true
+	p.mu.Unlock()
+	r := p.r
+	r.mu.Lock()
+	ctx := r.followCtx
+	r.followWait.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.followWait.Done()
+		err := f(ctx, p)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			r.log.Info("action run left in progress at shutdown", "run", p.run.ID)
+			return
+		}
+		if ferr := p.Fail(ctx, err.Error()); ferr != nil {
+			r.log.Error("could not report the failed run", "run", p.run.ID, "error", ferr)
+		}
+	}()
+}
+
+func (p *runReporter) isComplete() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.complete
+}
+
+func (p *runReporter) isContinued() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.continued
+}
