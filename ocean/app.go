@@ -56,7 +56,9 @@ type App struct {
 	eventRetryBase time.Duration
 
 	sched      *scheduler
-	live       *liveQueue
+	queue      EventQueue
+	versionsMu sync.Mutex
+	versions   map[string]time.Time
 	listeners  map[string]Listener
 	actions    *actionRunner
 	actionPoll time.Duration
@@ -194,7 +196,10 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 		a.files = &fileStore{path: p}
 	}
 	a.sched = newScheduler(a)
-	a.live = newLiveQueue(a)
+	if a.queue == nil {
+		a.queue = newMemoryQueue(a)
+	}
+	a.versions = map[string]time.Time{}
 	actions, err := newActionRunner(a)
 	if err != nil {
 		return nil, err
@@ -292,7 +297,12 @@ func (a *App) Run(ctx context.Context) error {
 	shouldResync := typ != ListenerWebhooksOnly && typ != ListenerActionsOnly
 	if typ != ListenerActionsOnly {
 		wg.Add(1)
-		go func() { defer wg.Done(); a.live.run(ctx) }()
+		go func() {
+			defer wg.Done()
+			if err := a.queue.Run(ctx, a.applyQueued); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("ocean: live-event queue: %w", err)
+			}
+		}()
 	}
 	if a.provider.Start != nil {
 		env := StartEnv{BaseURL: a.cfg.BaseURL, ListenerType: typ, Logger: a.log}

@@ -2,6 +2,7 @@ package ocean
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -20,41 +21,63 @@ var ErrQueueFull = errors.New("ocean: live-event queue is full")
 // keys not seen since.
 const maxVersions = 200_000
 
-// liveQueue holds accepted events until workers apply them. Events with the
-// same key are applied one at a time in arrival order; different keys run in
-// parallel on EventWorkersCount workers.
-type liveQueue struct {
+// QueuedEvent is a live event waiting for one processor.
+type QueuedEvent struct {
+	// Key orders events: those with the same key are applied one at a
+	// time, in the order they were accepted.
+	Key string `json:"key"`
+	// Processor names the processor (Processor.Name) that handles it.
+	Processor string `json:"processor"`
+	// Event is the delivery. Its Payload may be nil after a trip through
+	// an external queue; it is decoded again from Body.
+	Event *Event `json:"event"`
+}
+
+// ApplyFunc applies one queued event: it retries, logs and counts failures
+// itself, so a queue only has to call it and then consider the event done.
+type ApplyFunc func(ctx context.Context, ev *QueuedEvent)
+
+// EventQueue holds accepted live events until they are applied. The default
+// is in process and bounded (OCEAN__EVENT_QUEUE_SIZE); ocean/redisqueue
+// shares one queue between replicas behind a load balancer.
+type EventQueue interface {
+	// Enqueue accepts all of one delivery's events, or none: ErrQueueFull
+	// (answered 503) when it cannot take them.
+	Enqueue(ctx context.Context, events []*QueuedEvent) error
+	// Run hands events to apply until ctx is done, then lets the events in
+	// hand finish. Events with the same Key must be applied one at a time,
+	// in order.
+	Run(ctx context.Context, apply ApplyFunc) error
+}
+
+// WithEventQueue replaces the in-process live-event queue.
+func WithEventQueue(q EventQueue) Option {
+	return func(a *App) error { a.queue = q; return nil }
+}
+
+// memoryQueue is the in-process EventQueue. Events with the same key are
+// applied one at a time in arrival order; different keys run in parallel on
+// EventWorkersCount workers; a run of queued events for one key of a
+// Coalescer collapses into the newest.
+type memoryQueue struct {
 	app *App
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	keys     map[string]*keyQueue
-	ready    []string
-	size     int
-	closed   bool
-	versions map[string]time.Time
-
-	retries   int
-	retryBase time.Duration
+	mu     sync.Mutex
+	cond   *sync.Cond
+	keys   map[string]*keyQueue
+	ready  []string
+	size   int
+	closed bool
 }
 
 type keyQueue struct {
-	events  []*queuedEvent
+	events  []*QueuedEvent
 	active  bool
 	inReady bool
 }
 
-type queuedEvent struct {
-	ev   *Event
-	proc Processor
-	key  string
-}
-
-func newLiveQueue(a *App) *liveQueue {
-	q := &liveQueue{app: a, keys: map[string]*keyQueue{}, versions: map[string]time.Time{}, retries: 3, retryBase: time.Second}
-	if a.eventRetryBase > 0 {
-		q.retries, q.retryBase = a.eventRetries, a.eventRetryBase
-	}
+func newMemoryQueue(a *App) *memoryQueue {
+	q := &memoryQueue{app: a, keys: map[string]*keyQueue{}}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
@@ -68,15 +91,15 @@ func WithEventRetry(retries int, base time.Duration) Option {
 	}
 }
 
-func (q *liveQueue) capacity() int {
+func (q *memoryQueue) capacity() int {
 	if n := q.app.cfg.EventQueueSize; n > 0 {
 		return n
 	}
 	return 10_000
 }
 
-// enqueue adds all of an event's processor jobs, or none.
-func (q *liveQueue) enqueue(jobs []*queuedEvent) error {
+// Enqueue adds all of a delivery's events, or none.
+func (q *memoryQueue) Enqueue(_ context.Context, jobs []*QueuedEvent) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
@@ -86,16 +109,16 @@ func (q *liveQueue) enqueue(jobs []*queuedEvent) error {
 		return ErrQueueFull
 	}
 	for _, j := range jobs {
-		kq := q.keys[j.key]
+		kq := q.keys[j.Key]
 		if kq == nil {
 			kq = &keyQueue{}
-			q.keys[j.key] = kq
+			q.keys[j.Key] = kq
 		}
 		kq.events = append(kq.events, j)
 		q.size++
 		if !kq.active && !kq.inReady {
 			kq.inReady = true
-			q.ready = append(q.ready, j.key)
+			q.ready = append(q.ready, j.Key)
 		}
 	}
 	q.app.metrics.queueDepth(q.size)
@@ -105,7 +128,7 @@ func (q *liveQueue) enqueue(jobs []*queuedEvent) error {
 
 // next blocks for the next job; ok is false once the queue is closed and
 // empty.
-func (q *liveQueue) next() (*queuedEvent, bool) {
+func (q *memoryQueue) next() (*QueuedEvent, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.ready) == 0 {
@@ -120,11 +143,11 @@ func (q *liveQueue) next() (*queuedEvent, bool) {
 	kq.inReady = false
 	kq.active = true
 	j := kq.events[0]
-	if c, ok := j.proc.(Coalescer); ok && c.Coalesce() {
+	if q.app.coalesces(j.Processor) {
 		// The handler fetches the current state: of a run of queued
 		// events for the key, only the newest needs handling.
 		last := len(kq.events) - 1
-		for last > 0 && kq.events[last].proc != j.proc {
+		for last > 0 && kq.events[last].Processor != j.Processor {
 			last--
 		}
 		if last > 0 {
@@ -142,7 +165,7 @@ func (q *liveQueue) next() (*queuedEvent, bool) {
 	return j, true
 }
 
-func (q *liveQueue) done(key string) {
+func (q *memoryQueue) done(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	kq := q.keys[key]
@@ -156,9 +179,9 @@ func (q *liveQueue) done(key string) {
 	delete(q.keys, key)
 }
 
-// run starts the workers and, when ctx is done, lets them drain the queue
+// Run starts the workers and, when ctx is done, lets them drain the queue
 // for at most MaxWaitSecondsBeforeShutdown.
-func (q *liveQueue) run(ctx context.Context) {
+func (q *memoryQueue) Run(ctx context.Context, apply ApplyFunc) error {
 	workers := max(q.app.cfg.EventWorkersCount, 1)
 	drainCtx, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDrain()
@@ -172,8 +195,8 @@ func (q *liveQueue) run(ctx context.Context) {
 				if !ok {
 					return
 				}
-				q.apply(drainCtx, j)
-				q.done(j.key)
+				apply(drainCtx, j)
+				q.done(j.Key)
 			}
 		}()
 	}
@@ -198,36 +221,70 @@ func (q *liveQueue) run(ctx context.Context) {
 	if lost > 0 {
 		q.app.log.Warn("live events not applied before shutdown", "count", lost, "queued_at_shutdown", left)
 	}
+	return nil
 }
 
-// apply handles one event with retries and writes its changes.
-func (q *liveQueue) apply(ctx context.Context, j *queuedEvent) {
-	a := q.app
-	log := a.log.With("event", j.ev.ID, "processor", j.proc.Name())
-	if v, ok := j.proc.(Versioner); ok {
-		if ver, ok := v.Version(j.ev); ok {
-			q.mu.Lock()
-			prev, seen := q.versions[j.key]
+// processor finds a provider processor by name.
+func (a *App) processor(name string) Processor {
+	for _, p := range a.provider.Processors {
+		if p.Name() == name {
+			return p
+		}
+	}
+	return nil
+}
+
+func (a *App) coalesces(name string) bool {
+	c, ok := a.processor(name).(Coalescer)
+	return ok && c.Coalesce()
+}
+
+// applyQueued applies one queued event: it drops an event older than one
+// already applied for the same key, bounds the processing time, retries,
+// and counts the outcome.
+func (a *App) applyQueued(ctx context.Context, qe *QueuedEvent) {
+	p := a.processor(qe.Processor)
+	log := a.log.With("event", qe.Event.ID, "processor", qe.Processor)
+	if p == nil {
+		log.Error("live event for a processor this program does not have")
+		a.metrics.eventProcessed("failed")
+		return
+	}
+	ev := qe.Event
+	if ev.Payload == nil {
+		if err := json.Unmarshal(ev.Body, &ev.Payload); err != nil {
+			log.Error("live event body is not a JSON object", "error", err)
+			a.metrics.eventProcessed("failed")
+			return
+		}
+	}
+	if v, ok := p.(Versioner); ok {
+		if ver, ok := v.Version(ev); ok {
+			a.versionsMu.Lock()
+			prev, seen := a.versions[qe.Key]
 			stale := seen && ver.Before(prev)
 			if !stale {
-				if len(q.versions) >= maxVersions {
-					q.versions = map[string]time.Time{}
+				if len(a.versions) >= maxVersions {
+					a.versions = map[string]time.Time{}
 				}
-				q.versions[j.key] = ver
+				a.versions[qe.Key] = ver
 			}
-			q.mu.Unlock()
+			a.versionsMu.Unlock()
 			if stale {
-				log.Info("skipping an event older than one already applied", "key", j.key)
+				log.Info("skipping an event older than one already applied", "key", qe.Key)
 				a.metrics.eventProcessed("stale")
 				return
 			}
 		}
 	}
+	retries, base := 3, time.Second
+	if a.eventRetryBase > 0 {
+		retries, base = a.eventRetries, a.eventRetryBase
+	}
 	timeout := time.Duration(a.cfg.MaxEventProcessingSeconds * float64(time.Second))
 	ectx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := a.applyEvent(ectx, j, q.retries, q.retryBase)
-	if err != nil {
+	if err := a.applyEvent(ectx, p, ev, retries, base); err != nil {
 		log.Error("live event failed", "error", err)
 		a.metrics.eventProcessed("failed")
 		return
@@ -237,9 +294,9 @@ func (q *liveQueue) apply(ctx context.Context, j *queuedEvent) {
 
 // applyEvent maps the processor's changes with every resource of the kinds
 // the event affects and writes them to Port.
-func (a *App) applyEvent(ctx context.Context, j *queuedEvent, retries int, base time.Duration) error {
-	if rp, ok := j.proc.(RunEventProcessor); ok {
-		return a.applyRunEvent(ctx, rp, j.ev, retries, base)
+func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries int, base time.Duration) error {
+	if rp, ok := proc.(RunEventProcessor); ok {
+		return a.applyRunEvent(ctx, rp, ev, retries, base)
 	}
 	pac, err := a.portAppConfig(ctx, false)
 	if err != nil {
@@ -250,7 +307,7 @@ func (a *App) applyEvent(ctx context.Context, j *queuedEvent, retries int, base 
 		return fmt.Errorf("port app config: %w", err)
 	}
 	kinds := map[string]bool{}
-	for _, k := range j.proc.Kinds(j.ev) {
+	for _, k := range proc.Kinds(ev) {
 		kinds[k] = true
 	}
 	opts := port.UpsertOptions{
@@ -266,7 +323,7 @@ func (a *App) applyEvent(ctx context.Context, j *queuedEvent, retries int, base 
 		}
 		matched = true
 		res := Resource{Kind: rm.Kind(), Index: rm.Index(), Selector: rm.Resource().Selector.Raw}
-		changes, err := handleWithRetry(withPortAppConfig(ctx, pac), j.proc, j.ev, res, retries, base)
+		changes, err := handleWithRetry(withPortAppConfig(ctx, pac), proc, ev, res, retries, base)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s[%d]: %w", rm.Kind(), rm.Index(), err))
 			continue
@@ -276,7 +333,7 @@ func (a *App) applyEvent(ctx context.Context, j *queuedEvent, retries int, base 
 		}
 	}
 	if !matched {
-		a.log.Debug("live event for kinds the mapping does not include", "event", j.ev.ID, "kinds", j.proc.Kinds(j.ev))
+		a.log.Debug("live event for kinds the mapping does not include", "event", ev.ID, "kinds", proc.Kinds(ev))
 	}
 	return errors.Join(errs...)
 }

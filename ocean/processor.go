@@ -12,18 +12,18 @@ import (
 type Event struct {
 	// ID is unique per delivery (a header such as X-Gitlab-Event-UUID when
 	// the sender has one, else generated).
-	ID string
+	ID string `json:"id"`
 	// Path is the route path the event arrived on, relative to
 	// /integration (for the default route: "/webhook").
-	Path string
+	Path string `json:"path"`
 	// Headers are the request's headers.
-	Headers http.Header
+	Headers http.Header `json:"headers"`
 	// Body is the raw request body, for signature checks.
-	Body []byte
+	Body []byte `json:"body"`
 	// Payload is Body decoded as a JSON object.
-	Payload map[string]any
+	Payload map[string]any `json:"-"`
 	// ReceivedAt is when the framework accepted the event.
-	ReceivedAt time.Time
+	ReceivedAt time.Time `json:"receivedAt"`
 }
 
 // Resource names the resource of the port app config an event is being

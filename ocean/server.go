@@ -78,7 +78,7 @@ func (a *App) handleEvent(w http.ResponseWriter, r *http.Request) {
 		Payload:    payload,
 		ReceivedAt: a.clock.Now(),
 	}
-	var jobs []*queuedEvent
+	var jobs []*QueuedEvent
 	for _, p := range a.provider.Processors {
 		if !p.Match(ev) {
 			continue
@@ -97,16 +97,16 @@ func (a *App) handleEvent(w http.ResponseWriter, r *http.Request) {
 		if k, ok := p.(Keyer); ok {
 			key += "/" + k.Key(ev)
 		}
-		jobs = append(jobs, &queuedEvent{ev: ev, proc: p, key: key})
+		jobs = append(jobs, &QueuedEvent{Key: key, Processor: p.Name(), Event: ev})
 	}
 	if len(jobs) == 0 {
 		a.metrics.eventRejected("unsupported")
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "reason": "no processor handles this event"})
 		return
 	}
-	if err := a.live.enqueue(jobs); err != nil {
+	if err := a.queue.Enqueue(r.Context(), jobs); err != nil {
 		w.Header().Set("Retry-After", "5")
-		a.log.Warn("live event rejected: queue full", "event", ev.ID)
+		a.log.Warn("live event rejected: not queued", "event", ev.ID, "error", err)
 		a.reject(w, http.StatusServiceUnavailable, "queue full")
 		return
 	}
