@@ -146,9 +146,18 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		glapi.WithoutRetries(),
 		glapi.WithUserAgent(o.userAgent),
 	}
-	if o.httpClient != nil {
-		glopts = append(glopts, glapi.WithHTTPClient(o.httpClient))
+	hc := o.httpClient
+	if hc == nil {
+		// client-go's default pool keeps GOMAXPROCS+1 idle connections
+		// per host while MaxConcurrency requests are in flight: most
+		// requests would reconnect.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = max(100, 2*cfg.MaxConcurrency)
+		t.MaxIdleConnsPerHost = max(100, 2*cfg.MaxConcurrency)
+		t.IdleConnTimeout = 90 * time.Second
+		hc = &http.Client{Transport: t}
 	}
+	glopts = append(glopts, glapi.WithHTTPClient(hc))
 	var as glapi.AuthSource = glapi.AccessTokenAuthSource{Token: cfg.Token.Value()}
 	if !cfg.usePrivateTokenHeader() {
 		as = bearerAuth{token: cfg.Token.Value()}

@@ -71,21 +71,34 @@ func (g *Integration) eachMemberPage(ctx context.Context, owner string, inherite
 	if inherited {
 		path += "/all"
 	}
-	return g.client.Pages(ctx, path, nil, func(page []ocean.Item) error {
-		if !bots {
-			out := page[:0]
-			for _, m := range page {
-				if !isBot(m) {
-					out = append(out, m)
-				}
-			}
-			page = out
-		}
-		if len(page) == 0 {
+	// `member` and `group-with-members` both list every group's members:
+	// within a resync the lists are fetched once and shared (read only).
+	pages, err := ocean.Memo(ctx, "gitlab:"+path, func(ctx context.Context) ([][]ocean.Item, error) {
+		var pages [][]ocean.Item
+		err := g.client.Pages(ctx, path, nil, func(page []ocean.Item) error {
+			pages = append(pages, page)
 			return nil
-		}
-		return fn(page)
+		})
+		return pages, err
 	})
+	if err != nil {
+		return err
+	}
+	for _, page := range pages {
+		out := make([]ocean.Item, 0, len(page))
+		for _, m := range page {
+			if bots || !isBot(m) {
+				out = append(out, m)
+			}
+		}
+		if len(out) == 0 {
+			continue
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // memberRows builds gitlab-v2's __members rows; members lacking one of

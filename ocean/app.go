@@ -164,7 +164,7 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 		c, err := port.New(cfg.Port.BaseURL, cfg.Port.ClientID.Value(), cfg.Port.ClientSecret.Value(),
 			port.WithDatasource(a.datasource()),
 			port.WithLogger(a.log),
-			port.WithHTTPClient(&http.Client{Timeout: cfg.ClientTimeout}))
+			port.WithTimeout(cfg.ClientTimeout))
 		if err != nil {
 			return nil, fmt.Errorf("ocean: port client: %w", err)
 		}

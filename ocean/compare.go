@@ -275,3 +275,20 @@ func hashValue(h *maphash.Hash, v any) {
 		hashValue(h, back)
 	}
 }
+
+// entityHash hashes everything an upsert of e sends; it never returns 0,
+// which stands for "not sent".
+func (s *signer) entityHash(e *port.Entity) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	hashValue(&h, e.Title)
+	hashValue(&h, e.Icon)
+	hashValue(&h, e.Team)
+	hashValue(&h, e.Properties)
+	hashValue(&h, e.Relations)
+	hashValue(&h, e.Identifier)
+	if sum := h.Sum64(); sum != 0 {
+		return sum
+	}
+	return 1
+}

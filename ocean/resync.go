@@ -141,10 +141,13 @@ type resyncRun struct {
 	signer   *signer
 
 	mu         sync.Mutex
-	seen       map[entityKey]struct{}
+	// seen holds every entity the resync produced, with a hash of what
+	// was sent for it (0 when it was not sent).
+	seen       map[entityKey]uint64
 	relTargets map[string]struct{}
 
 	batches chan upsertBatch
+	memo    *memo
 }
 
 type upsertBatch struct {
@@ -264,7 +267,8 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 		pac:         pac,
 		mapper:      mapper,
 		log:         log,
-		seen:        map[entityKey]struct{}{},
+		seen:        map[entityKey]uint64{},
+		memo:        &memo{m: map[string]*memoEntry{}},
 		relTargets:  map[string]struct{}{},
 		upsertOpts: port.UpsertOptions{
 			Merge:                        pac.EnableMergeEntity,
@@ -455,7 +459,7 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 	g, gctx := errgroup.WithContext(kctx)
 	g.Go(func() error {
 		defer close(pages)
-		fctx := withPortAppConfig(gctx, r.pac)
+		fctx := withMemo(withPortAppConfig(gctx, r.pac), r.memo)
 		if since, ok := r.sinceFor(gctx, kind, k); ok {
 			fctx = withSince(fctx, since)
 			k.report.Since = &since
@@ -529,13 +533,14 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 	for _, e := range res.Entities {
 		k.mapped.Add(1)
 		pe := toPortEntity(e)
-		if id := pe.ID(); id != "" {
-			r.markSeen(pe.Blueprint, id)
-		}
 		if r.pac.CreateMissingRelatedEntities {
 			r.markRelationTargets(pe.Relations)
 		}
 		k.blueprints.LoadOrStore(pe.Blueprint, struct{}{})
+		if !r.sendOnce(&pe) {
+			k.skipped.Add(1)
+			continue
+		}
 		if r.isUnchanged(&pe) {
 			k.skipped.Add(1)
 			continue
@@ -549,8 +554,29 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 
 func (r *resyncRun) markSeen(blueprint, id string) {
 	r.mu.Lock()
-	r.seen[entityKey{blueprint, id}] = struct{}{}
+	if _, ok := r.seen[entityKey{blueprint, id}]; !ok {
+		r.seen[entityKey{blueprint, id}] = 0
+	}
 	r.mu.Unlock()
+}
+
+// sendOnce records an entity about to be written and reports whether this
+// resync already wrote the very same entity: kinds such as `member` list
+// one user once per group, and writing it again would change nothing.
+func (r *resyncRun) sendOnce(e *port.Entity) bool {
+	id := e.ID()
+	if id == "" {
+		return true
+	}
+	h := r.signer.entityHash(e)
+	key := entityKey{e.Blueprint, id}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if prev, ok := r.seen[key]; ok && prev == h {
+		return false
+	}
+	r.seen[key] = h
+	return true
 }
 
 // markRelationTargets remembers the identifiers this resync points at: Port

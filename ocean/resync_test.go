@@ -345,3 +345,26 @@ resources:
 	assert.Equal(t, ocean.StateFailed, rep.Status)
 	assert.Zero(t, h.srv.Count(porttest.RouteBulkUpsert))
 }
+
+func TestResyncWritesARepeatedEntityOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 0)
+	// Like `member`, which lists a user once per group.
+	h.prov.Kinds = []ocean.Kind{ocean.NewKind("widget", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
+		for range 5 {
+			if err := send.Send(ctx, []ocean.Item{widget(1), widget(2)}); err != nil {
+				return err
+			}
+		}
+		changed := widget(2)
+		changed["color"] = "purple" // a later, different version is written
+		return send.Send(ctx, []ocean.Item{changed})
+	})}
+	h.cfg.Resync.MapWorkers = 1
+	rep, err := h.resync(h.app())
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, rep.Kinds[0].Upserted, "one write per distinct entity state")
+	assert.EqualValues(t, 8, rep.Kinds[0].Skipped)
+	e, _ := h.srv.Entity("widget", "w-00002")
+	assert.Equal(t, "purple", e.Properties["color"])
+}

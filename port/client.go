@@ -39,6 +39,7 @@ type Client struct {
 	clientID     string
 	clientSecret string
 	hc           *http.Client
+	timeout      time.Duration
 	log          *slog.Logger
 	userAgent    string
 	datasource   *Datasource
@@ -65,6 +66,18 @@ func WithHTTPClient(hc *http.Client) Option {
 			return errors.New("port: WithHTTPClient: nil *http.Client")
 		}
 		c.hc = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds each request (each attempt of a retried one), keeping
+// the client's own connection pool.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d < 0 {
+			return errors.New("port: WithTimeout: negative timeout")
+		}
+		c.timeout = d
 		return nil
 	}
 }
@@ -164,7 +177,11 @@ func New(baseURL, clientID, clientSecret string, opts ...Option) (*Client, error
 		}
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Transport: newTransport(), Timeout: 60 * time.Second}
+		timeout := c.timeout
+		if timeout == 0 {
+			timeout = 60 * time.Second
+		}
+		c.hc = &http.Client{Transport: newTransport(), Timeout: timeout}
 	}
 	c.auth.c = c
 	return c, nil

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oceankit/oceankit/ocean"
+)
+
+// TestTinyRun runs the whole harness at about 100 entities without latency,
+// as `go run ./bench -sizes 100 -latency off` would, and checks that the
+// report is produced and that the counts agree: Port holds what the resync
+// report says, and what the stages fetched, mapped and wrote apart. No
+// figure about time is asserted.
+func TestTinyRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "report.md")
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, cli(ctx, []string{"-sizes", "100", "-latency", "off", "-q", "-out", out}, &stdout, &stderr), stderr.String())
+
+	report := stdout.String()
+	file, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, report, string(file), "-out holds the printed report")
+	for _, want := range []string{
+		"## Full resync, no added latency", "### Growth, per entity", "### Stage floors", "### Second resync, nothing changed",
+		"## Sequential baseline", "## Consistency", "## Targets", "| 100 |",
+	} {
+		assert.Contains(t, report, want)
+	}
+	assert.NotContains(t, report, "MISMATCH")
+	assert.Regexp(t, `\*\*(PASS|MISS)\*\*`, report, "every target gets a verdict")
+}
+
+// TestRunCounts checks the measured figures behind the report at the tiny
+// size.
+func TestRunCounts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := run(ctx, config{Sizes: []int{100}, NoLatency: true, Stages: true, Seed: 3})
+	require.NoError(t, err)
+	require.Len(t, res.Runs, 1)
+	r := res.Runs[0]
+
+	for _, rr := range []*resyncRun{r.Pipelined, r.NoChange, r.Sequential} {
+		require.NotNil(t, rr)
+		require.NoError(t, rr.Err, rr.Label)
+		assert.Equal(t, ocean.StateCompleted, rr.Report.Status, rr.Label)
+		assert.Positive(t, rr.GitLab.Total, rr.Label)
+		assert.Positive(t, rr.Usage.Wall, rr.Label)
+	}
+	pr := r.Pipelined
+	assert.Positive(t, pr.entities())
+	assert.Positive(t, pr.Summary.Owned)
+	assert.LessOrEqual(t, int64(pr.Summary.Owned), pr.entities(), "Port holds at most one entity per upsert")
+	require.NotEmpty(t, r.Checks)
+	for _, c := range r.Checks {
+		assert.Equal(t, c.A, c.B, c.What)
+	}
+	require.Len(t, r.Stages, 3)
+	for _, s := range r.Stages {
+		assert.Positive(t, s.Items, s.Name)
+	}
+
+	// Floors are lower bounds of what was sent.
+	assert.Positive(t, r.GitLabFloor.Total)
+	assert.LessOrEqual(t, r.GitLabFloor.Total, pr.GitLab.Total)
+	assert.Positive(t, r.PortFloor.Total)
+	assert.LessOrEqual(t, r.PortFloor.Total, int64(pr.portRequests()))
+	bulks := int64(pr.Port.ByRoute["POST /v1/blueprints/{blueprint}/entities/bulk"])
+	assert.GreaterOrEqual(t, bulks*20, pr.entities(), "no bulk carries more than 20 entities")
+}
+
+func TestParseSizes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want []int
+		bad  bool
+	}{
+		{in: "1k,10k,100k", want: []int{1000, 10000, 100000}},
+		{in: " 250 , 1.5k,1m", want: []int{250, 1500, 1000000}},
+		{in: "", bad: true},
+		{in: "ten", bad: true},
+		{in: "-5", bad: true},
+	}
+	for _, tt := range tests {
+		got, err := parseSizes(tt.in)
+		if tt.bad {
+			assert.Error(t, err, tt.in)
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+}
+
+func TestFlagsAreChecked(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-latency", "sometimes"},
+		{"-sizes", "x"},
+		{"-set", "PATH=/bin"},
+	} {
+		var stderr bytes.Buffer
+		err := cli(context.Background(), args, &bytes.Buffer{}, &stderr)
+		assert.Error(t, err, strings.Join(args, " "))
+	}
+}

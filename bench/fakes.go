@@ -1,0 +1,389 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oceankit/oceankit/gitlab/gitlabtest"
+	"github.com/oceankit/oceankit/port/porttest"
+)
+
+// fakesEnv, set to 1, makes this binary serve the fakes instead of running
+// the benchmark (see the package doc).
+const fakesEnv = "OCEANKIT_BENCH_FAKES"
+
+// portRoutes are every route porttest counts.
+var portRoutes = []string{
+	porttest.RouteToken, porttest.RouteUpsertEntity, porttest.RouteBulkUpsert, porttest.RouteGetEntity,
+	porttest.RouteDeleteEntity, porttest.RouteBulkDelete, porttest.RouteSearch, porttest.RouteBlueprintSearch,
+	porttest.RouteDatasourceEntities, porttest.RouteCreateBlueprint, porttest.RouteGetBlueprint,
+	porttest.RoutePatchBlueprint, porttest.RouteDeleteBlueprint, porttest.RouteCreateIntegration,
+	porttest.RouteGetIntegration, porttest.RoutePatchIntegration, porttest.RouteDeleteIntegration,
+	porttest.RoutePatchConfig, porttest.RoutePatchResyncState, porttest.RouteGetResyncRequest,
+	porttest.RoutePostKindExamples, porttest.RouteGetKinds, porttest.RouteProvisionEnabled,
+	porttest.RouteOrganization, porttest.RouteCreateAction, porttest.RouteGetAction,
+	porttest.RouteCreateScorecard, porttest.RouteGetScorecard, porttest.RouteCreatePage,
+	porttest.RouteGetPage, porttest.RouteDeletePage, porttest.RouteUnknown,
+}
+
+// gitlabSetup starts a fake GitLab.
+type gitlabSetup struct {
+	Seed           int64           `json:"seed"`
+	Size           gitlabtest.Size `json:"size"`
+	Latency        time.Duration   `json:"latency"`
+	PerMinute      int             `json:"perMinute"`
+	EndpointLimits map[string]int  `json:"endpointLimits"`
+}
+
+type gitlabStarted struct {
+	URL    string            `json:"url"`
+	Token  string            `json:"token"`
+	Counts gitlabtest.Counts `json:"counts"`
+}
+
+// portSetup starts a fake Port.
+type portSetup struct {
+	Latency   time.Duration `json:"latency"`
+	RateLimit int           `json:"rateLimit"`
+	Period    time.Duration `json:"period"`
+}
+
+type portStarted struct {
+	URL          string `json:"url"`
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
+type gitlabStats struct {
+	Total   int64            `json:"total"`
+	ByRoute map[string]int64 `json:"byRoute"`
+}
+
+type portCounts struct {
+	ByRoute map[string]int `json:"byRoute"`
+}
+
+// portSummary is what the fake Port holds.
+type portSummary struct {
+	// ByBlueprint counts the entities the integration wrote (they carry
+	// its $datasource), per blueprint.
+	ByBlueprint map[string]int `json:"byBlueprint"`
+	// Owned sums ByBlueprint.
+	Owned int `json:"owned"`
+	// Placeholders counts entities Port created for missing relation
+	// targets (create_missing_related_entities); they have no datasource.
+	Placeholders int `json:"placeholders"`
+	// TopLevelGroups counts the gitlabGroup entities whose parent group is
+	// not in Port: the roots a per-top-level-group listing must visit.
+	TopLevelGroups int `json:"topLevelGroups"`
+}
+
+type procUsage struct {
+	CPU     time.Duration `json:"cpu"`
+	RSS     uint64        `json:"rss"`
+	PeakRSS uint64        `json:"peakRSS"`
+}
+
+// fakesServer is the child process's state.
+type fakesServer struct {
+	mu sync.Mutex
+	gl *gitlabtest.Server
+	pt *porttest.Server
+}
+
+// serveFakes runs the child: it prints its control URL on stdout, serves
+// until its stdin closes (the parent is gone), and exits.
+func serveFakes() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	s := &fakesServer{}
+	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Printf("fakes-listening http://%s\n", ln.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	s.stopAll()
+	return srv.Close()
+}
+
+func (s *fakesServer) handler() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(path string, fn func(body []byte) (any, error)) {
+		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			var out any
+			if err == nil {
+				out, err = fn(body)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(out)
+		})
+	}
+	handle("/gitlab/start", func(b []byte) (any, error) {
+		var in gitlabSetup
+		if err := json.Unmarshal(b, &in); err != nil {
+			return nil, err
+		}
+		opts := []gitlabtest.Option{gitlabtest.WithDataset(gitlabtest.Generate(in.Seed, in.Size))}
+		if in.Latency > 0 {
+			opts = append(opts, gitlabtest.WithLatency(in.Latency))
+		}
+		if in.PerMinute > 0 {
+			opts = append(opts, gitlabtest.WithRateLimit(in.PerMinute))
+		}
+		if len(in.EndpointLimits) > 0 {
+			opts = append(opts, gitlabtest.WithEndpointRateLimits(in.EndpointLimits))
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.gl != nil {
+			s.gl.Close()
+		}
+		s.gl = gitlabtest.New(opts...)
+		return gitlabStarted{URL: s.gl.URL, Token: s.gl.Token, Counts: s.gl.Dataset().Counts()}, nil
+	})
+	handle("/gitlab/stats", func([]byte) (any, error) {
+		gl, err := s.gitlab()
+		if err != nil {
+			return nil, err
+		}
+		return gitlabStats{Total: gl.Requests(), ByRoute: gl.RequestsByRoute()}, nil
+	})
+	handle("/gitlab/reset", func([]byte) (any, error) {
+		gl, err := s.gitlab()
+		if err != nil {
+			return nil, err
+		}
+		gl.ResetStats()
+		return struct{}{}, nil
+	})
+	handle("/port/start", func(b []byte) (any, error) {
+		var in portSetup
+		if err := json.Unmarshal(b, &in); err != nil {
+			return nil, err
+		}
+		opts := []porttest.Option{porttest.WithoutRequestLog()}
+		if in.Latency > 0 {
+			opts = append(opts, porttest.WithLatency(in.Latency))
+		}
+		if in.RateLimit > 0 {
+			opts = append(opts, porttest.WithRateLimit(porttest.RateLimit{Limit: in.RateLimit, Period: in.Period}))
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.pt != nil {
+			s.pt.Close()
+		}
+		s.pt = porttest.New(opts...)
+		return portStarted{URL: s.pt.URL, ClientID: s.pt.ClientID, ClientSecret: s.pt.ClientSecret}, nil
+	})
+	handle("/port/counts", func([]byte) (any, error) {
+		pt, err := s.port()
+		if err != nil {
+			return nil, err
+		}
+		out := portCounts{ByRoute: map[string]int{}}
+		for _, r := range portRoutes {
+			if n := pt.Count(r); n > 0 {
+				out.ByRoute[r] = n
+			}
+		}
+		return out, nil
+	})
+	handle("/port/reset", func([]byte) (any, error) {
+		pt, err := s.port()
+		if err != nil {
+			return nil, err
+		}
+		pt.ResetRequests()
+		return struct{}{}, nil
+	})
+	handle("/port/summary", func([]byte) (any, error) {
+		pt, err := s.port()
+		if err != nil {
+			return nil, err
+		}
+		out := portSummary{ByBlueprint: map[string]int{}}
+		for _, bp := range pt.Blueprints() {
+			for _, e := range pt.Entities(bp) {
+				if e.Datasource == "" {
+					out.Placeholders++
+					continue
+				}
+				out.ByBlueprint[bp]++
+				out.Owned++
+			}
+		}
+		groups := map[string]bool{}
+		for _, e := range pt.Entities("gitlabGroup") {
+			groups[e.ID()] = true
+		}
+		for id := range groups {
+			if i := strings.LastIndex(id, "/"); i < 0 || !groups[id[:i]] {
+				out.TopLevelGroups++
+			}
+		}
+		return out, nil
+	})
+	handle("/usage", func([]byte) (any, error) {
+		cur, peak := rss()
+		return procUsage{CPU: cpuTime(), RSS: cur, PeakRSS: peak}, nil
+	})
+	handle("/usage/reset", func([]byte) (any, error) {
+		resetPeakRSS()
+		return struct{}{}, nil
+	})
+	handle("/stop", func([]byte) (any, error) {
+		s.stopAll()
+		return struct{}{}, nil
+	})
+	return mux
+}
+
+func (s *fakesServer) gitlab() (*gitlabtest.Server, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gl == nil {
+		return nil, errors.New("no fake GitLab running")
+	}
+	return s.gl, nil
+}
+
+func (s *fakesServer) port() (*porttest.Server, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pt == nil {
+		return nil, errors.New("no fake Port running")
+	}
+	return s.pt, nil
+}
+
+func (s *fakesServer) stopAll() {
+	s.mu.Lock()
+	if s.gl != nil {
+		s.gl.Close()
+		s.gl = nil
+	}
+	if s.pt != nil {
+		s.pt.Close()
+		s.pt = nil
+	}
+	s.mu.Unlock()
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
+// fakes is the parent's handle on the child process.
+type fakes struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	base  string
+	hc    *http.Client
+}
+
+// startFakes re-executes this binary as the fakes' process.
+func startFakes(ctx context.Context) (*fakes, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("bench: find own executable: %w", err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), fakesEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: start the fakes' process: %w", err)
+	}
+	f := &fakes{cmd: cmd, stdin: stdin, hc: &http.Client{}}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "fakes-listening "); ok {
+				line <- u
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case f.base = <-line:
+		return f, nil
+	case <-time.After(30 * time.Second):
+	case <-ctx.Done():
+	}
+	_ = f.close()
+	return nil, errors.New("bench: the fakes' process did not start")
+}
+
+func (f *fakes) call(ctx context.Context, path string, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	resp, err := f.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("bench: fakes %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench: fakes %s: %s", path, strings.TrimSpace(string(body)))
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(body, out)
+}
+
+func (f *fakes) usage(ctx context.Context) (procUsage, error) {
+	var u procUsage
+	err := f.call(ctx, "/usage", nil, &u)
+	return u, err
+}
+
+func (f *fakes) close() error {
+	_ = f.stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- f.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		_ = f.cmd.Process.Kill()
+		return <-done
+	}
+}

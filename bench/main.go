@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	if os.Getenv(fakesEnv) == "1" {
+		if err := serveFakes(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench fakes:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := cli(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// cli parses the flags, runs the benchmark and writes the report.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	sizes := fl.String("sizes", "1k,10k,100k", "target sizes in Port entities, comma-separated (k and m suffixes)")
+	latency := fl.String("latency", "both", "runs with realistic latency and rate limits: off, on or both")
+	latencySizes := fl.String("latency-sizes", "", "sizes of the latency runs (default: those of -sizes that fit the budget)")
+	budget := fl.Duration("budget", 5*time.Minute, "wall time the whole command should stay under; latency sizes are chosen to fit it")
+	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := fl.String("memprofile", "", "write a heap profile (allocations) at the end to this file")
+	out := fl.String("out", "", "also write the markdown report to this file")
+	seed := fl.Int64("seed", 1, "seed of the generated GitLab data")
+	noStages := fl.Bool("no-stages", false, "skip the stage floors (fetch only, map only, write only)")
+	quiet := fl.Bool("q", false, "no progress lines on stderr")
+	var env envFlag
+	fl.Var(&env, "set", "an OCEAN__… setting for the sync under test, KEY=value (repeatable), e.g. -set OCEAN__RESYNC__UPSERT_CONCURRENCY=16")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	cfg := config{Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env}
+	var err error
+	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
+		return fmt.Errorf("-sizes: %w", err)
+	}
+	switch strings.ToLower(*latency) {
+	case "off":
+		cfg.NoLatency = true
+	case "on":
+		cfg.Latency = true
+	case "both":
+		cfg.NoLatency, cfg.Latency = true, true
+	default:
+		return fmt.Errorf("-latency: want off, on or both, got %q", *latency)
+	}
+	if *latencySizes != "" {
+		if cfg.LatencySizes, err = parseSizes(*latencySizes); err != nil {
+			return fmt.Errorf("-latency-sizes: %w", err)
+		}
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return err
+		}
+		runtime.GC()
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	report := render(res)
+	if _, err := io.WriteString(stdout, report); err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseSizes reads "1k,10k,100k".
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		part = strings.ToLower(strings.TrimSpace(part))
+		if part == "" {
+			continue
+		}
+		mult := 1
+		switch {
+		case strings.HasSuffix(part, "k"):
+			mult, part = 1000, strings.TrimSuffix(part, "k")
+		case strings.HasSuffix(part, "m"):
+			mult, part = 1000000, strings.TrimSuffix(part, "m")
+		}
+		f, err := strconv.ParseFloat(part, 64)
+		if err != nil || f <= 0 {
+			return nil, fmt.Errorf("bad size %q", part)
+		}
+		out = append(out, int(f*float64(mult)))
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no size")
+	}
+	return out, nil
+}
+
+// human renders a size as the flag would write it.
+func human(n int) string {
+	switch {
+	case n >= 1000000 && n%1000000 == 0:
+		return strconv.Itoa(n/1000000) + "m"
+	case n >= 1000 && n%1000 == 0:
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
+}
+
+// envFlag collects repeated -set KEY=value flags.
+type envFlag []string
+
+func (e *envFlag) String() string { return strings.Join(*e, " ") }
+
+func (e *envFlag) Set(v string) error {
+	k, _, ok := strings.Cut(v, "=")
+	if !ok || !strings.HasPrefix(strings.ToUpper(k), "OCEAN__") {
+		return fmt.Errorf("want OCEAN__KEY=value, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
+}

@@ -1,0 +1,481 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Targets of issue 9, on the 2-core machine.
+const (
+	targetStageShare    = 0.90 // resync throughput ÷ slowest stage's, no latency, 100k
+	targetLimitsRatio   = 1.2  // wall ÷ rate-limit floor, with latency
+	targetSpeedup       = 5.0  // sequential wall ÷ pipelined wall, with latency
+	targetPortRatio     = 1.05 // Port requests ÷ floor
+	targetGitLabRatio   = 1.10 // GitLab requests ÷ floor
+	targetRSSBytes      = 300 << 20
+	targetRSSEntities   = 100000
+	targetStageEntities = 100000
+)
+
+func render(res *results) string {
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+
+	p("# oceankit end-to-end benchmark\n\n")
+	p("`go run ./bench %s` · %s %s/%s, %d CPUs · seed %d · started %s · took %s\n\n",
+		flagsLine(res.Config), res.GoVersion, runtime.GOOS, runtime.GOARCH, res.CPUs, res.Config.Seed,
+		res.Started.Format("2006-01-02 15:04"), dur(res.Elapsed))
+	p("- **What runs:** the gitlab-sync code path (`gitlab.NewApp`, default blueprints and mapping: project with languages, included files and a search query; member; group-with-members; merge-request) resyncing a seeded `gitlabtest` GitLab into a `porttest` Port over loopback.\n")
+	p("- **Data:** `gitlabtest.SizeFor`'s shape (3 groups per tree, 5 projects per group, 10 merge requests per project, 5 members per group), without the collections the default mapping never reads (issues, pipelines, jobs, …); the number of group trees is set so that Port receives about the target number of entities (calibrated: %.1f entities per tree). `Size.Now` is now, so merge requests fall in the 90-day window.\n", res.Calibration.PerGroupTree)
+	p("- **Processes:** the fakes run in a child process. *CPU*, *peak heap* and *peak RSS* are the sync process's own (RSS: the kernel's VmHWM, reset before each run, process-wide for that process); *fakes CPU* is the child's, on the same %d cores.\n", res.CPUs)
+	p("- **entities** = entities upserted (what the resync report counts); **in Port** = distinct entities Port holds afterwards with this integration's datasource (placeholders Port made for relation targets left out). The member kind lists each group's members, so a user who belongs to several groups is upserted once per group.\n\n")
+
+	var plain, lat []*sizeRun
+	for _, r := range res.Runs {
+		if r.Latency {
+			lat = append(lat, r)
+		} else {
+			plain = append(plain, r)
+		}
+	}
+
+	if len(plain) > 0 {
+		p("## Full resync, no added latency\n\n")
+		p("| target | entities | in Port | wall | entities/s | CPU | fakes CPU | peak heap | peak RSS | GitLab req | floor | ratio | Port req | floor | ratio | connections closed (GitLab, Port) |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, r := range plain {
+			pr := r.Pipelined
+			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				human(r.Target), num(pr.entities()), num(int64(pr.Summary.Owned)), dur(pr.Usage.Wall), rate(pr.entities(), pr.Usage.Wall),
+				dur(pr.Usage.CPU), dur(pr.FakesCPU), mib(pr.Usage.PeakHeap), mib(pr.Usage.PeakRSS),
+				num(pr.GitLab.Total), num(r.GitLabFloor.Total), ratio(float64(pr.GitLab.Total), float64(r.GitLabFloor.Total)),
+				num(int64(pr.portRequests())), num(r.PortFloor.Total), ratio(float64(pr.portRequests()), float64(r.PortFloor.Total)),
+				closed(pr))
+		}
+		p("\n*Connections closed*: TCP connections to each fake closed during the run (new TIME_WAIT sockets, sampled twice a second): a client keeping fewer idle connections than it has requests in flight reconnects constantly.\n\n")
+		renderGrowth(&w, plain)
+		renderStages(&w, plain)
+		renderNoChange(&w, plain)
+	}
+	if len(lat) > 0 || res.LatencyNote != "" {
+		renderLatency(&w, res, lat)
+	}
+	renderBaseline(&w, plain, lat)
+	renderBreakdown(&w, plain, lat)
+	renderChecks(&w, res.Runs)
+	renderWarnings(&w, res.Runs)
+	renderTargets(&w, res, plain, lat)
+	return w.String()
+}
+
+func closed(r *resyncRun) string {
+	if r.ClosedGitLab < 0 || r.ClosedPort < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%s, %s", num(int64(r.ClosedGitLab)), num(int64(r.ClosedPort)))
+}
+
+func flagsLine(c config) string {
+	var s []string
+	for _, n := range c.Sizes {
+		s = append(s, human(n))
+	}
+	mode := "both"
+	switch {
+	case c.NoLatency && !c.Latency:
+		mode = "off"
+	case c.Latency && !c.NoLatency:
+		mode = "on"
+	}
+	return "-sizes " + strings.Join(s, ",") + " -latency " + mode
+}
+
+func renderGrowth(w *strings.Builder, runs []*sizeRun) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("### Growth, per entity\n\n")
+	p("| entities | wall per entity | CPU per entity | fakes CPU per entity | peak heap per entity | peak RSS per entity |\n")
+	p("|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range runs {
+		pr := r.Pipelined
+		n := float64(max(pr.entities(), 1))
+		p("| %s | %.1f µs | %.1f µs | %.1f µs | %.2f KiB | %.2f KiB |\n", num(pr.entities()),
+			float64(pr.Usage.Wall.Microseconds())/n, float64(pr.Usage.CPU.Microseconds())/n, float64(pr.FakesCPU.Microseconds())/n,
+			float64(pr.Usage.PeakHeap)/1024/n, float64(pr.Usage.PeakRSS)/1024/n)
+	}
+	if len(runs) > 1 {
+		a, b := runs[0].Pipelined, runs[len(runs)-1].Pipelined
+		k := float64(b.entities()) / float64(max(a.entities(), 1))
+		p("\nFrom %s to %s entities (×%.0f): wall ×%.1f, CPU ×%.1f, peak heap ×%.1f, peak RSS ×%.1f (linear growth is ×%.0f; memory has a fixed part, so it grows less at small sizes).\n",
+			num(a.entities()), num(b.entities()), k, b.Usage.Wall.Seconds()/a.Usage.Wall.Seconds(), b.Usage.CPU.Seconds()/max(a.Usage.CPU.Seconds(), 1e-9),
+			float64(b.Usage.PeakHeap)/float64(a.Usage.PeakHeap), float64(b.Usage.PeakRSS)/float64(a.Usage.PeakRSS), k)
+	}
+	p("\n")
+}
+
+// slowestStage returns the stage that took longest and the stages' CPU
+// floor: both processes' CPU time of all stages over the cores.
+func slowestStage(r *sizeRun) (*stage, time.Duration) {
+	var slow *stage
+	var cpu time.Duration
+	for _, s := range r.Stages {
+		if slow == nil || s.Usage.Wall > slow.Usage.Wall {
+			slow = s
+		}
+		cpu += s.Usage.CPU + s.FakesCPU
+	}
+	return slow, cpu / time.Duration(runtime.GOMAXPROCS(0))
+}
+
+func renderStages(w *strings.Builder, runs []*sizeRun) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	if len(runs) == 0 || len(runs[0].Stages) == 0 {
+		return
+	}
+	p("### Stage floors: the machine's limit\n\n")
+	p("Each stage alone on the same data: *fetch + decode* runs the four kinds concurrently, as the resync does, into a Sender that discards the pages (the same GitLab requests as the resync); *map* is `mapping.Compile` + `Map` over the same pages (kept from the unmeasured warm-up pass), all in memory, on GOMAXPROCS goroutines; *write* bulk-upserts the mapped entities (20 per request, 8 in flight) into an empty Port. *CPU floor* = both processes' CPU time of the three stages ÷ %d cores, the wall time a perfectly overlapped pipeline would still need on this machine.\n\n", runtime.GOMAXPROCS(0))
+	p("| entities | fetch + decode | map | write | slowest | resync | resync ÷ slowest (throughput share) | CPU floor | resync ÷ CPU floor |\n")
+	p("|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range runs {
+		if len(r.Stages) < 3 {
+			continue
+		}
+		slow, cpuFloor := slowestStage(r)
+		pr := r.Pipelined
+		cell := func(s *stage) string {
+			return fmt.Sprintf("%s (%s items/s; CPU %s + fakes %s)", dur(s.Usage.Wall), rate(s.Items, s.Usage.Wall), dur(s.Usage.CPU), dur(s.FakesCPU))
+		}
+		p("| %s | %s | %s | %s | %s | %s | %.0f%% | %s | %.2f |\n", num(pr.entities()), cell(r.Stages[0]), cell(r.Stages[1]), cell(r.Stages[2]),
+			slow.Name, dur(pr.Usage.Wall), 100*slow.Usage.Wall.Seconds()/pr.Usage.Wall.Seconds(), dur(cpuFloor), pr.Usage.Wall.Seconds()/cpuFloor.Seconds())
+	}
+	p("\n")
+}
+
+func renderNoChange(w *strings.Builder, runs []*sizeRun) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("### Second resync, nothing changed\n\n")
+	p("The same App resyncs again at once; Port writes are reported as measured (*skipped*: entities the resync found unchanged in Port and did not write).\n\n")
+	p("| entities | wall | Port requests | bulk upserts | entities written | skipped | GitLab requests |\n")
+	p("|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range runs {
+		nc := r.NoChange
+		if nc == nil {
+			continue
+		}
+		var skipped int64
+		if nc.Report != nil {
+			for _, k := range nc.Report.Kinds {
+				skipped += k.Skipped
+			}
+		}
+		p("| %s | %s | %s | %s | %s | %s | %s |\n", num(r.Pipelined.entities()), dur(nc.Usage.Wall), num(int64(nc.portRequests())),
+			num(int64(nc.Port.ByRoute["POST /v1/blueprints/{blueprint}/entities/bulk"])), num(nc.entities()), num(skipped), num(nc.GitLab.Total))
+	}
+	p("\n")
+}
+
+func renderLatency(w *strings.Builder, res *results, runs []*sizeRun) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	l := realistic()
+	p("## Full resync with realistic latency and rate limits\n\n")
+	p("Injected in the fakes: GitLab %s per request, %s requests/min global (429 past it) and gitlab.com's endpoint limits (search 100/min, GET /groups 50/min, GET /projects 200/min, members 200/min, …); Port %s per request and %s entity requests per %s. The client is configured as for gitlab.com (endpoint limits on, global limit learnt from `RateLimit-Limit`). The fakes' limits are fixed one-minute (GitLab) and five-minute (Port) windows, so a short run can beat the average rate.\n\n",
+		l.GitLabLatency, num(int64(l.GitLabPerMinute)), l.PortLatency, num(int64(l.PortLimit)), l.PortPeriod)
+	if res.LatencyNote != "" {
+		p("Sizes: %s.\n\n", res.LatencyNote)
+	}
+	if len(runs) == 0 {
+		return
+	}
+	p("| target | entities | in Port | wall | entities/s | floor the limits allow | wall ÷ floor | bound by | CPU | peak RSS | GitLab req | floor | ratio | Port req | floor | ratio | retries (GitLab, Port) |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range runs {
+		pr := r.Pipelined
+		p("| %s | %s | %s | %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s, %d |\n",
+			human(r.Target), num(pr.entities()), num(int64(pr.Summary.Owned)), dur(pr.Usage.Wall), rate(pr.entities(), pr.Usage.Wall),
+			dur(r.TimeFloor), pr.Usage.Wall.Seconds()/r.TimeFloor.Seconds(), r.TimeFloorWhat, dur(pr.Usage.CPU), mib(pr.Usage.PeakRSS),
+			num(pr.GitLab.Total), num(r.GitLabFloor.Total), ratio(float64(pr.GitLab.Total), float64(r.GitLabFloor.Total)),
+			num(int64(pr.portRequests())), num(r.PortFloor.Total), ratio(float64(pr.portRequests()), float64(r.PortFloor.Total)),
+			num(pr.GitLabRetries), pr.PortStats.Retries)
+	}
+	p("\n")
+}
+
+func renderBaseline(w *strings.Builder, plain, lat []*sizeRun) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("## Sequential baseline (the Python framework's strategy)\n\n")
+	p("The same resync with `cfg.Resync.Sequential = true`: kinds one after another, pages one at a time, one bulk in flight, into a fresh Port. The GitLab provider's own fan-out (10 requests in flight) is the same in both.\n\n")
+	p("| mode | entities | pipelined | sequential | speed-up | pipelined CPU | sequential CPU | sequential Port req |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, group := range [][]*sizeRun{plain, lat} {
+		for _, r := range group {
+			if r.Sequential == nil {
+				continue
+			}
+			mode := "no latency"
+			if r.Latency {
+				mode = "latency + limits"
+			}
+			p("| %s | %s | %s | %s | %.1f× | %s | %s | %s |\n", mode, num(r.Pipelined.entities()), dur(r.Pipelined.Usage.Wall),
+				dur(r.Sequential.Usage.Wall), r.Sequential.Usage.Wall.Seconds()/r.Pipelined.Usage.Wall.Seconds(),
+				dur(r.Pipelined.Usage.CPU), dur(r.Sequential.Usage.CPU), num(int64(r.Sequential.portRequests())))
+		}
+	}
+	p("\n")
+	for _, r := range lat {
+		if r.Sequential == nil || r.Pipelined.Report == nil || r.Sequential.Report == nil {
+			continue
+		}
+		p("Per kind with latency and limits (%s entities): each kind's wall time, pipelined (kinds concurrently) and sequential (one after another):\n\n", num(r.Pipelined.entities()))
+		p("| kind | entities | pipelined | sequential |\n|---|--:|--:|--:|\n")
+		for i, k := range r.Pipelined.Report.Kinds {
+			sd := "–"
+			if i < len(r.Sequential.Report.Kinds) {
+				sd = dur(r.Sequential.Report.Kinds[i].Duration)
+			}
+			p("| %s | %s | %s | %s |\n", k.Kind, num(k.Upserted+k.Skipped), dur(k.Duration), sd)
+		}
+		p("\nThe project kind makes one search call per project, and gitlab.com allows 100 a minute: both strategies wait for the same search budget, so the whole resync cannot be much faster than the project kind, however the rest is scheduled.\n\n")
+	}
+}
+
+func renderBreakdown(w *strings.Builder, plain, lat []*sizeRun) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	var pick []*sizeRun
+	if len(plain) > 0 {
+		pick = append(pick, plain[len(plain)-1])
+	}
+	if len(lat) > 0 {
+		pick = append(pick, lat[len(lat)-1])
+	}
+	for _, r := range pick {
+		mode := "no latency"
+		if r.Latency {
+			mode = "latency + limits"
+		}
+		pr := r.Pipelined
+		p("## Requests of the %s resync (%s)\n\n", num(pr.entities()), mode)
+		p("| GitLab route | requests |\n|---|--:|\n")
+		for _, kv := range sortedCounts(pr.GitLab.ByRoute) {
+			p("| `%s` | %s |\n", kv.k, num(kv.v))
+		}
+		p("| **total** | **%s** |\n\n", num(pr.GitLab.Total))
+		p("| GitLab floor term | requests |\n|---|--:|\n")
+		for _, t := range r.GitLabFloor.Terms {
+			p("| %s | %s |\n", t.What, num(t.N))
+		}
+		p("| **floor** | **%s** |\n\n", num(r.GitLabFloor.Total))
+		p("| Port route | requests |\n|---|--:|\n")
+		pc := map[string]int64{}
+		for k, v := range pr.Port.ByRoute {
+			pc[k] = int64(v)
+		}
+		for _, kv := range sortedCounts(pc) {
+			p("| `%s` | %s |\n", kv.k, num(kv.v))
+		}
+		p("| **total** | **%s** |\n\n", num(int64(pr.portRequests())))
+		p("| Port floor term | requests |\n|---|--:|\n")
+		for _, t := range r.PortFloor.Terms {
+			p("| %s | %s |\n", t.What, num(t.N))
+		}
+		p("| **floor** | **%s** |\n\n", num(r.PortFloor.Total))
+		p("Per kind: ")
+		var parts []string
+		if pr.Report != nil {
+			for _, k := range pr.Report.Kinds {
+				parts = append(parts, fmt.Sprintf("%s fetched %s, upserted %s in %s", k.Kind, num(k.Fetched), num(k.Upserted), dur(k.Duration)))
+			}
+		}
+		p("%s. In Port: ", strings.Join(parts, "; "))
+		parts = parts[:0]
+		bps := make([]string, 0, len(pr.Summary.ByBlueprint))
+		for bp := range pr.Summary.ByBlueprint {
+			bps = append(bps, bp)
+		}
+		sort.Strings(bps)
+		for _, bp := range bps {
+			parts = append(parts, fmt.Sprintf("%s %s", bp, num(int64(pr.Summary.ByBlueprint[bp]))))
+		}
+		p("%s. GitLab client: %d retries. Port client: %d retries, %d rate-limited answers, %d throttled waits.\n\n", strings.Join(parts, ", "),
+			pr.GitLabRetries, pr.PortStats.Retries, pr.PortStats.RateLimited, pr.PortStats.Throttled)
+	}
+}
+
+func renderChecks(w *strings.Builder, runs []*sizeRun) {
+	fmt.Fprintf(w, "## Consistency\n\n| size | check | counts | result |\n|---|---|---|---|\n")
+	for _, r := range runs {
+		mode := ""
+		if r.Latency {
+			mode = ", latency"
+		}
+		for _, c := range r.Checks {
+			verdict := "ok"
+			if !c.ok() {
+				verdict = "**MISMATCH**"
+			}
+			fmt.Fprintf(w, "| %s%s | %s | %s vs %s | %s |\n", human(r.Target), mode, c.What, num(c.A), num(c.B), verdict)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func renderWarnings(w *strings.Builder, runs []*sizeRun) {
+	var lines []string
+	for _, r := range runs {
+		for _, rr := range []*resyncRun{r.Pipelined, r.NoChange, r.Sequential} {
+			if rr == nil || (rr.Warnings == 0 && rr.Err == nil) {
+				continue
+			}
+			mode := ""
+			if r.Latency {
+				mode = ", latency"
+			}
+			l := fmt.Sprintf("- %s %s%s: %d warnings/errors logged", human(r.Target), rr.Label, mode, rr.Warnings)
+			if rr.Err != nil {
+				l += "; resync error: " + rr.Err.Error()
+			}
+			if len(rr.FirstWarns) > 0 {
+				l += "; first: " + strings.Join(rr.FirstWarns, " | ")
+			}
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "## Warnings and errors logged\n\n%s\n\n", strings.Join(lines, "\n"))
+}
+
+type target struct {
+	what, measured string
+	ok             bool
+	na             bool
+}
+
+func renderTargets(w *strings.Builder, res *results, plain, lat []*sizeRun) {
+	var ts []target
+	if len(plain) > 0 {
+		r := plain[len(plain)-1]
+		at := ""
+		if r.Pipelined.entities() < targetStageEntities*9/10 {
+			at = fmt.Sprintf(" (largest size run: %s)", num(r.Pipelined.entities()))
+		}
+		if slow, _ := slowestStage(r); slow != nil {
+			share := slow.Usage.Wall.Seconds() / r.Pipelined.Usage.Wall.Seconds()
+			ts = append(ts, target{"no latency, 100k: resync ≥ 90% of the slowest stage's throughput" + at,
+				fmt.Sprintf("%.0f%% (slowest: %s, %s; resync %s)", 100*share, slow.Name, dur(slow.Usage.Wall), dur(r.Pipelined.Usage.Wall)),
+				share >= targetStageShare, false})
+		}
+		ts = append(ts, target{"peak RSS < 300 MiB at 100k entities" + at, mib(r.Pipelined.Usage.PeakRSS) + " (sync process)",
+			r.Pipelined.Usage.PeakRSS < targetRSSBytes, false})
+	}
+	for _, r := range lat {
+		x := r.Pipelined.Usage.Wall.Seconds() / r.TimeFloor.Seconds()
+		ts = append(ts, target{fmt.Sprintf("latency + limits, %s: wall ≤ 1.2× the floor the limits allow", num(r.Pipelined.entities())),
+			fmt.Sprintf("%.2f× (%s vs %s)", x, dur(r.Pipelined.Usage.Wall), dur(r.TimeFloor)), x <= targetLimitsRatio, false})
+		if r.Sequential != nil {
+			s := r.Sequential.Usage.Wall.Seconds() / r.Pipelined.Usage.Wall.Seconds()
+			ts = append(ts, target{fmt.Sprintf("latency + limits, %s: ≥ 5× faster than sequential", num(r.Pipelined.entities())),
+				fmt.Sprintf("%.1f× (%s vs %s)", s, dur(r.Sequential.Usage.Wall), dur(r.Pipelined.Usage.Wall)), s >= targetSpeedup, false})
+		}
+	}
+	if len(lat) == 0 && res.Config.Latency {
+		ts = append(ts, target{"latency + limits targets", "no latency run fit the budget", false, true})
+	}
+	for _, group := range [][]*sizeRun{plain, lat} {
+		for _, r := range group {
+			mode := ""
+			if r.Latency {
+				mode = ", latency"
+			}
+			pr := r.Pipelined
+			px := float64(pr.portRequests()) / float64(max(r.PortFloor.Total, 1))
+			ts = append(ts, target{fmt.Sprintf("Port requests ≤ 1.05× floor (%s%s)", num(pr.entities()), mode),
+				fmt.Sprintf("%.3f× (%s vs %s)", px, num(int64(pr.portRequests())), num(r.PortFloor.Total)), px <= targetPortRatio, false})
+			gx := float64(pr.GitLab.Total) / float64(max(r.GitLabFloor.Total, 1))
+			ts = append(ts, target{fmt.Sprintf("GitLab requests ≤ 1.10× floor (%s%s)", num(pr.entities()), mode),
+				fmt.Sprintf("%.3f× (%s vs %s)", gx, num(pr.GitLab.Total), num(r.GitLabFloor.Total)), gx <= targetGitLabRatio, false})
+		}
+	}
+	ts = append(ts, target{"whole command < " + res.Config.Budget.String(), dur(res.Elapsed), res.Elapsed < res.Config.Budget, false})
+
+	fmt.Fprintf(w, "## Targets\n\n| target | measured | result |\n|---|---|---|\n")
+	for _, t := range ts {
+		verdict := "MISS"
+		switch {
+		case t.na:
+			verdict = "n/a"
+		case t.ok:
+			verdict = "PASS"
+		}
+		fmt.Fprintf(w, "| %s | %s | **%s** |\n", t.what, t.measured, verdict)
+	}
+	fmt.Fprintln(w)
+}
+
+type kv struct {
+	k string
+	v int64
+}
+
+func sortedCounts(m map[string]int64) []kv {
+	out := make([]kv, 0, len(m))
+	for k, v := range m {
+		out = append(out, kv{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].v != out[j].v {
+			return out[i].v > out[j].v
+		}
+		return out[i].k < out[j].k
+	})
+	return out
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm%04.1fs", int(d/time.Minute), (d % time.Minute).Seconds())
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%d ms", d.Milliseconds())
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "–"
+	}
+	return num(int64(float64(n) / d.Seconds()))
+}
+
+func ratio(a, b float64) string {
+	if b <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+// num renders an integer with thousands separators.
+func num(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
