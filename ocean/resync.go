@@ -140,7 +140,7 @@ type resyncRun struct {
 	existing map[entityKey]entitySig
 	signer   *signer
 
-	mu         sync.Mutex
+	mu sync.Mutex
 	// seen holds every entity the resync produced, with a hash of what
 	// was sent for it (0 when it was not sent).
 	seen       map[entityKey]uint64
