@@ -164,7 +164,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
-	opts = append(opts, kafkaOpt)
+	redisOpt, err := redisQueueOption(cfg, ocean.RedactLogger(logger, cfg))
+	if err != nil {
+		fmt.Fprintln(stderr, "gitlab-sync:", err)
+		return exitUsage
+	}
+	opts = append(opts, kafkaOpt, redisOpt)
 	app, _, err := gitlab.NewApp(cfg, logger, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)

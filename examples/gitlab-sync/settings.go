@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/redisqueue"
 )
 
 // settingDoc documents one environment variable for --help and the README.
@@ -107,6 +108,10 @@ func settings() []settingDoc {
 			def = c
 		}
 		out = append(out, settingDoc{Env: s.Env, Default: def, Help: help[s.Env], Required: s.Required})
+	}
+	// The Redis live-event queue documents its own settings.
+	for _, rs := range redisqueue.Settings() {
+		out = append(out, settingDoc{Env: rs.Env, Default: rs.Default, Help: rs.Help})
 	}
 	return out
 }

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/redisqueue"
+)
+
+// redisQueueOption shares live events between replicas through Redis
+// Streams when OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED is
+// true, configured from the other OCEAN__LIVE_EVENTS__… settings. Otherwise
+// the option does nothing and live events stay in process. Building the
+// queue talks to nobody: the App connects when it starts consuming, and
+// stops with an error if Redis cannot be reached then.
+func redisQueueOption(cfg *ocean.Config, logger *slog.Logger) (ocean.Option, error) {
+	rc, enabled, err := redisqueue.ConfigFromEnv(os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	if !enabled {
+		return func(*ocean.App) error { return nil }, nil
+	}
+	// One consumer group per installation, named as Ocean names it.
+	rc.Group = cfg.Integration.Type + "." + cfg.Integration.Identifier
+	rc.MaxQueued = cfg.EventQueueSize
+	rc.Workers = cfg.EventWorkersCount
+	rc.ShutdownWait = time.Duration(cfg.MaxWaitSecondsBeforeShutdown * float64(time.Second))
+	rc.Logger = logger
+	q, err := redisqueue.New(rc)
+	if err != nil {
+		return nil, err
+	}
+	return ocean.WithEventQueue(q), nil
+}
