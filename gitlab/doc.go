@@ -101,8 +101,10 @@
 // not created. Processors key events by object (ordering), coalesce bursts
 // (they refetch, so only the newest event matters) and version merge
 // requests, issues and deployments by their update time, so an
-// out-of-order delivery never leaves an older state. The content kinds get
-// no live events yet: pushes refresh `project` and `branch`.
+// out-of-order delivery never leaves an older state. Pushes also update the
+// content kinds: the paths a push touches are re-read through the resync's
+// code, and removed files are deleted as they were at the push's `before`
+// commit, so identifiers taken from their content still match.
 //
 // # Fan-out
 //

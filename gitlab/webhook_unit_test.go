@@ -149,7 +149,7 @@ func TestProcessorsMatchTheirEvents(t *testing.T) {
 		"member":         {KindGroupWithMembers, KindMember},
 		"merge_request":  {KindMergeRequest},
 		"issue":          {KindIssue},
-		"push":           {KindBranch}, // develop: not the default branch
+		"push":           {KindBranch, KindFile, KindFolder, KindSkill, KindPlugin}, // develop: not the default branch
 		"tag_push":       {KindTag},
 		"release":        {KindRelease},
 		"pipeline":       {KindPipeline},

@@ -65,7 +65,7 @@ func (g *Integration) processors() []ocean.Processor {
 		g.pipelineProcessor(a),
 		g.jobProcessor(a),
 		g.deploymentProcessor(a),
-		g.pipelineRunProcessor(a),
+		g.pipelineRunProcessor(a), g.fileProcessor(a), g.folderProcessor(a), g.skillProcessor(a), g.pluginProcessor(a),
 	}
 }
 
