@@ -42,8 +42,8 @@ type projectEnrichment struct {
 // resync fetched, with per_page=100: one page per 100 items of each listed
 // collection, each collection listed once even when several kinds need it,
 // plus the calls no list can replace — the members of each group, the merge
-// requests of each top-level group (subgroups included), one search per
-// project and search query, and the languages and files of 27 projects per
+// requests of each top-level group (subgroups included), one blob search
+// per top-level group and search query, and the languages and files of 27 projects per
 // GraphQL query.
 func gitlabFloor(pac *mapping.Config, r *resyncRun) floor {
 	var f floor
@@ -63,7 +63,9 @@ func gitlabFloor(pac *mapping.Config, r *resyncRun) floor {
 	if kinds["project"] {
 		f.add("GET /projects (list)", ceilDiv(p, gitlabPerPage))
 		if n := int64(len(enrich.SearchQueries)); n > 0 {
-			f.add("GET /projects/:id/search (1 per project and query)", p*n)
+			// One group blob search per top-level group and query answers
+			// every project of the group (Advanced Search; the fake has it).
+			f.add("GET /groups/:id/search (1 per top-level group and query)", int64(r.Summary.TopLevelGroups)*n)
 		}
 		if enrich.IncludeLanguages || len(enrich.IncludedFiles) > 0 {
 			f.add(fmt.Sprintf("POST /graphql (languages, files: %d projects per query)", (gqlComplexity-1)/gqlProjectScore),

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
@@ -49,6 +50,9 @@ type enricher struct {
 	// batch is the current upper bound on projects per GraphQL query; it
 	// halves when GitLab rejects a query as too complex.
 	batch atomic.Int32
+	// noGroupSearch remembers top-level groups whose blob search GitLab
+	// refuses (no Advanced Search): their projects are searched one by one.
+	noGroupSearch sync.Map
 }
 
 func newEnricher(c *Client, fanout int) *enricher {
@@ -395,14 +399,59 @@ func (e *enricher) restContent(ctx context.Context, p ocean.Item, what projectEn
 	return nil
 }
 
+// groupSearchMin is how many projects of one top-level group a page must
+// hold before their searches go through one group search: a live event
+// enriches a single project and searches it alone.
+const groupSearchMin = 5
+
 // search runs each project's search queries (first result only matters).
+// Projects of a top-level group are answered by one blob search of the
+// group (paged, shared by every page of the resync through ocean.Memo)
+// rather than one search per project: on gitlab.com search is limited to
+// 100 requests a minute, and per-project searches were three quarters of
+// a default resync's requests. Groups without Advanced Search, archived
+// projects and personal projects are searched one by one, as gitlab-v2
+// does.
 func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []SearchQuery, out []map[string]any) error {
+	byRoot := map[string]int{}
+	for _, p := range projects {
+		if root := rootGroup(p); root != "" {
+			byRoot[root]++
+		}
+	}
+	// One group search per (group, query) for the page, shared with the
+	// other pages of the resync through ocean.Memo.
+	type groupQuery struct{ root, query string }
+	grouped := map[groupQuery]map[string]struct{}{}
+	shared := ocean.Memoized(ctx)
+	for root, n := range byRoot {
+		// Within a resync the group's answer serves its later pages too,
+		// so even a few projects of it justify the group search.
+		if n < groupSearchMin && !shared {
+			continue
+		}
+		for _, sq := range queries {
+			hits, ok, err := e.groupHits(ctx, root, sq)
+			if err != nil {
+				return err
+			}
+			if ok {
+				grouped[groupQuery{root, sq.Name}] = hits
+			}
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.fanout)
 	for i, p := range projects {
 		g.Go(func() error {
 			m := make(map[string]any, len(queries))
+			root := rootGroup(p)
 			for _, sq := range queries {
+				if hits, ok := grouped[groupQuery{root, sq.Name}]; ok {
+					_, hit := hits[idString(p["id"])]
+					m[sq.Name] = hit
+					continue
+				}
 				var hits []json.RawMessage
 				q := url.Values{"scope": {sq.scope()}, "search": {sq.Query}, "per_page": {"1"}}
 				err := e.c.Get(gctx, "projects/"+projectRef(p)+"/search", q, &hits)
@@ -460,4 +509,61 @@ func idString(v any) string {
 		return t
 	}
 	return ""
+}
+
+// rootGroup is the top-level group of a project's namespace, or "" for a
+// personal project or an archived one (group search leaves archived
+// projects out).
+func rootGroup(p ocean.Item) string {
+	if b, _ := p["archived"].(bool); b {
+		return ""
+	}
+	ns, _ := p["namespace"].(map[string]any)
+	if ns == nil || str(ns["kind"]) != "group" {
+		return ""
+	}
+	full := str(ns["full_path"])
+	if i := strings.IndexByte(full, '/'); i >= 0 {
+		full = full[:i]
+	}
+	return full
+}
+
+// groupHits returns the ids of the projects of a top-level group in which
+// the search query matches, from one paged group blob search per resync;
+// ok is false when GitLab does not offer group blob search there.
+func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery) (map[string]struct{}, bool, error) {
+	if _, no := e.noGroupSearch.Load(root); no {
+		return nil, false, nil
+	}
+	type result struct {
+		hits map[string]struct{}
+		ok   bool
+	}
+	r, err := ocean.Memo(ctx, "gitlab:groupsearch:"+root+"\x00"+sq.scope()+"\x00"+sq.Query, func(ctx context.Context) (result, error) {
+		hits := map[string]struct{}{}
+		q := url.Values{"scope": {sq.scope()}, "search": {sq.Query}}
+		err := e.c.Pages(ctx, "groups/"+glapi.PathEscape(root)+"/search", q, func(page []ocean.Item) error {
+			for _, h := range page {
+				if id := idString(h["project_id"]); id != "" {
+					hits[id] = struct{}{}
+				}
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			return result{hits: hits, ok: true}, nil
+		case ctx.Err() != nil:
+			return result{}, ctx.Err()
+		case noAdvancedSearch(err) || isInaccessible(err):
+			e.noGroupSearch.Store(root, struct{}{})
+			return result{}, nil
+		default:
+			// Anything else: search the group's projects one by one.
+			e.c.log.WarnContext(ctx, "gitlab: group search failed; searching projects one by one", "group", root, "query", sq.Name, "error", err)
+			return result{}, nil
+		}
+	})
+	return r.hits, r.ok, err
 }

@@ -262,22 +262,40 @@ func TestProjectEnrichmentFallsBackWhenGraphQLUnavailable(t *testing.T) {
 
 func TestProjectSearchQueries(t *testing.T) {
 	t.Parallel()
-	srv := gitlabtest.NewServer(t)
-	g, _ := newIntegration(t, srv)
-	items := fetch(t, g, KindProject, `{"searchQueries":[{"name":"hasPortConfig","query":"filename:port.yml"},{"name":"nothing","scope":"blobs","query":"filename:no-such-file.zzz"}]}`)
-	require.NotEmpty(t, items)
+	const sel = `{"searchQueries":[{"name":"hasPortConfig","query":"filename:port.yml"},{"name":"nothing","scope":"blobs","query":"filename:no-such-file.zzz"}]}`
+	run := func(advanced bool) (map[string]any, *gitlabtest.Server, int) {
+		srv := gitlabtest.NewServer(t, gitlabtest.WithAdvancedSearch(advanced),
+			gitlabtest.WithDataset(gitlabtest.Generate(3, gitlabtest.SizeMedium)))
+		g, _ := newIntegration(t, srv)
+		items := fetch(t, g, KindProject, sel)
+		require.NotEmpty(t, items)
+		byProject := map[string]any{}
+		for _, p := range items {
+			byProject[str(p["path_with_namespace"])] = p["__searchQueries"]
+			assert.NotContains(t, p, "__includedFiles")
+		}
+		return byProject, srv, len(items)
+	}
+	// Without Advanced Search every project is searched, as gitlab-v2 does.
+	perProject, srvA, n := run(false)
+	assert.Equal(t, int64(2*n), srvA.RouteRequests("GET /projects/:id/search"))
 	found := 0
-	for _, p := range items {
-		sq := p["__searchQueries"].(map[string]any)
+	for _, v := range perProject {
+		sq := v.(map[string]any)
 		require.IsType(t, true, sq["hasPortConfig"])
 		assert.Equal(t, false, sq["nothing"])
 		if sq["hasPortConfig"] == true {
 			found++
 		}
-		assert.NotContains(t, p, "__includedFiles")
 	}
 	assert.Positive(t, found)
-	assert.Equal(t, int64(2*len(items)), srv.RouteRequests("GET /projects/:id/search"))
+
+	// With it, one group search per top-level group answers the same.
+	grouped, srvB, _ := run(true)
+	assert.Equal(t, perProject, grouped, "group search gives every project the same answer")
+	searches := srvB.RouteRequests("GET /projects/:id/search") + srvB.RouteRequests("GET /groups/:id/search")
+	assert.Less(t, searches, int64(2*n), "fewer search requests than one per project and query")
+	assert.Positive(t, srvB.RouteRequests("GET /groups/:id/search"))
 }
 
 func TestProjectKindRecoversFrom429And5xx(t *testing.T) {

@@ -71,3 +71,11 @@ func Memo[T any](ctx context.Context, key string, fn func(context.Context) (T, e
 	}
 	return e.v.(T), nil
 }
+
+// Memoized reports whether ctx belongs to a resync whose Memo shares
+// results between kinds and pages; a kind can then prefer one wide request
+// (a whole group's search) that later pages reuse.
+func Memoized(ctx context.Context) bool {
+	m, _ := ctx.Value(memoKey{}).(*memo)
+	return m != nil
+}
