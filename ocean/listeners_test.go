@@ -145,7 +145,6 @@ func TestScheduledResync(t *testing.T) {
 func TestNewerResyncCancelsRunningOne(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 300)
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
 	h.cfg.EventListener.Type = ocean.ListenerPolling
 	h.cfg.EventListener.ResyncOnStart = false
 	gate := make(chan struct{})

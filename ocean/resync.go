@@ -393,9 +393,9 @@ func (r *resyncRun) syncKinds(ctx context.Context, kinds []*kindRun) error {
 // dependencies returns, per resource, the earlier resources it must wait
 // for. Ocean processes resources in order so that relation targets exist
 // before the entities pointing at them; that only matters when Port will
-// not create missing related entities, and then only for resources whose
-// blueprint is a target of a later resource's relations. A blueprint that
-// is not a literal is unknown, so such a resource waits for all before it.
+// not create missing related entities, and then every resource waits for
+// all those before it (Ocean's order). Otherwise resources run
+// concurrently.
 func (r *resyncRun) dependencies(kinds []*kindRun) [][]int {
 	deps := make([][]int, len(kinds))
 	if r.pac.CreateMissingRelatedEntities {
@@ -453,14 +453,26 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 		workers, inFlight = 1, 1
 	}
 
-	kctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The mappers drain every page the kind sent, even when the kind then
+	// fails: what it delivered is still written. A mapping failure (the
+	// resync ending) stops the kind through mctx.
 	pages := make(chan []Item, inFlight)
-	g, gctx := errgroup.WithContext(kctx)
-	g.Go(func() error {
+	mg, mctx := errgroup.WithContext(ctx)
+	for range workers {
+		mg.Go(func() error {
+			acc := newAccumulator(r, k)
+			for page := range pages {
+				if err := r.mapPage(mctx, k, acc, page); err != nil {
+					return err
+				}
+			}
+			return acc.flushAll(mctx)
+		})
+	}
+	fetchErr := func() error {
 		defer close(pages)
-		fctx := withMemo(withPortAppConfig(gctx, r.pac), r.memo)
-		if since, ok := r.sinceFor(gctx, kind, k); ok {
+		fctx := withMemo(withPortAppConfig(mctx, r.pac), r.memo)
+		if since, ok := r.sinceFor(mctx, kind, k); ok {
 			fctx = withSince(fctx, since)
 			k.report.Since = &since
 		}
@@ -475,28 +487,21 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 				return nil
 			case <-sctx.Done():
 				return sctx.Err()
-			case <-gctx.Done():
-				return gctx.Err()
+			case <-mctx.Done():
+				return mctx.Err()
 			}
 		}))
 		if err != nil {
 			return fmt.Errorf("fetch: %w", err)
 		}
 		return nil
-	})
-	for range workers {
-		g.Go(func() error {
-			acc := newAccumulator(r, k)
-			for page := range pages {
-				if err := r.mapPage(gctx, k, acc, page); err != nil {
-					return err
-				}
-			}
-			return acc.flushAll(gctx)
-		})
-	}
-	if err := g.Wait(); err != nil {
-		k.report.Err = err
+	}()
+	mapErr := mg.Wait()
+	switch {
+	case mapErr != nil:
+		k.report.Err = mapErr
+	case fetchErr != nil:
+		k.report.Err = fetchErr
 	}
 	r.sendExamples(ctx, k)
 }

@@ -2,10 +2,8 @@ package ocean_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -320,9 +318,12 @@ func TestResyncReportsKindErrors(t *testing.T) {
 	a := h.app()
 	rep, err := h.resync(a)
 	require.Error(t, err)
-	assert.True(t, errors.Is(rep.Kinds[0].Err, rep.Kinds[0].Err))
-	assert.Contains(t, rep.Kinds[0].Err.Error(), "503")
-	_ = time.Second
+	var kf *ocean.KindsFailedError
+	require.ErrorAs(t, err, &kf)
+	assert.Equal(t, []string{"widget[0]"}, kf.Kinds)
+	require.Error(t, rep.Kinds[0].Err)
+	assert.Contains(t, rep.Kinds[0].Err.Error(), "503", "the kind's error keeps the API's answer")
+	assert.EqualValues(t, 1, rep.Kinds[0].Upserted, "what was fetched before the failure is still written")
 }
 
 func TestBadSelectorStopsTheResyncBeforeWrites(t *testing.T) {
