@@ -273,7 +273,7 @@ func TestRateLimitHeadersPauseEveryone(t *testing.T) {
 	waits := rec.all()
 	require.Len(t, waits, 1, "the next request waits for the reset")
 	assert.InDelta(t, 30, waits[0].Seconds(), 1.5)
-	assert.InDelta(t, 600*0.9/60, float64(c.lim.global.Limit()), 0.001, "the announced limit is adopted with a margin")
+	assert.InDelta(t, 600*0.9, c.lim.globalPerMinute(), 0.001, "the announced limit is adopted with a margin")
 }
 
 func TestCancellation(t *testing.T) {
@@ -352,21 +352,21 @@ func TestEndpointLimitsOnlyOnGitLabCom(t *testing.T) {
 	com, err := NewClient(Config{Token: "t"})
 	require.NoError(t, err)
 	require.NotNil(t, com.lim.classes[classGroupList])
-	assert.InDelta(t, 50.0/60, float64(com.lim.classes[classGroupList].Limit()), 1e-9)
-	assert.InDelta(t, 100.0/60, float64(com.lim.classes[classSearch].Limit()), 1e-9)
-	assert.InDelta(t, 200.0/60, float64(com.lim.classes[classProjectList].Limit()), 1e-9)
-	assert.InDelta(t, 1800.0/60, float64(com.lim.global.Limit()), 1e-9)
+	assert.InDelta(t, 50.0, com.lim.classes[classGroupList].perMinute(), 1e-9)
+	assert.InDelta(t, 100.0, com.lim.classes[classSearch].perMinute(), 1e-9)
+	assert.InDelta(t, 200.0, com.lim.classes[classProjectList].perMinute(), 1e-9)
+	assert.InDelta(t, 1800.0, com.lim.globalPerMinute(), 1e-9)
 
 	self, err := NewClient(Config{Host: "https://gitlab.example.com", Token: "t"})
 	require.NoError(t, err)
 	assert.Nil(t, self.lim.classes[classGroupList])
-	assert.True(t, self.lim.global.Limit() > 1e300, "no proactive limit until GitLab announces one")
+	assert.Zero(t, self.lim.globalPerMinute(), "no proactive limit until GitLab announces one")
 
 	on := true
 	forced, err := NewClient(Config{Host: "https://gitlab.example.com", Token: "t", EndpointLimits: &on, RequestsPerMinute: 600})
 	require.NoError(t, err)
 	assert.NotNil(t, forced.lim.classes[classSearch])
-	assert.InDelta(t, 10, float64(forced.lim.global.Limit()), 1e-9)
+	assert.InDelta(t, 600, forced.lim.globalPerMinute(), 1e-9)
 }
 
 func TestConcurrencyBound(t *testing.T) {

@@ -25,10 +25,12 @@
 // response). Every request, retries included, passes through one limiter:
 //
 //   - a global bound on requests in flight (Config.MaxConcurrency);
-//   - a global token bucket: Config.RequestsPerMinute, or 90% of
-//     GitLab.com's 2,000/min, or — on self-managed instances — 90% of the
-//     RateLimit-Limit GitLab announces;
-//   - one bucket per endpoint class with its own GitLab.com limit (group
+//   - a global request window: at most Config.RequestsPerMinute, or 90%
+//     of GitLab.com's 2,000/min, or — on self-managed instances — 90% of
+//     the RateLimit-Limit GitLab announces, in any minute. GitLab counts
+//     requests per minute, so a window lets a short resync spend the
+//     minute's budget at once instead of trickling it out;
+//   - one window per endpoint class with its own GitLab.com limit (group
 //     list 50/min, search 100/min, project list 200/min, single project or
 //     group 400/min, …), on for GitLab.com or when Config.EndpointLimits
 //     says so;

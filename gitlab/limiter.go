@@ -2,13 +2,13 @@ package gitlab
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // endpointClass groups the endpoints GitLab.com rate-limits separately from
@@ -78,17 +78,17 @@ func hasSuffixSegment(path, seg string) bool {
 }
 
 // limiter bounds what the client sends: a global concurrency bound, a
-// global token bucket (configured, or learnt from RateLimit-Limit), one
-// bucket per endpoint class with its own limit, and pauses until a reset
+// global request window (configured, or learnt from RateLimit-Limit), one
+// window per endpoint class with its own limit, and pauses until a reset
 // time when GitLab says the budget is (nearly) spent.
 //
 // client-go's own limiter is replaced (WithCustomLimiter) because it is
 // rebuilt racily on the first response and only knows one bucket.
 type limiter struct {
 	sem     chan struct{}
-	global  *rate.Limiter
-	learn   bool // the global rate follows RateLimit-Limit headers
-	classes [numClasses]*rate.Limiter
+	global  atomic.Pointer[window] // nil: no proactive global limit (yet)
+	learn   bool                   // the global limit follows RateLimit-Limit headers
+	classes [numClasses]*window
 	sleep   func(context.Context, time.Duration) error
 	now     func() time.Time
 
@@ -98,30 +98,21 @@ type limiter struct {
 
 func newLimiter(maxConcurrency int, perMinute float64, learn bool, endpointLimits bool, sleep func(context.Context, time.Duration) error) *limiter {
 	l := &limiter{
-		sem:    make(chan struct{}, max(1, maxConcurrency)),
-		global: rate.NewLimiter(rate.Inf, 0),
-		learn:  learn,
-		sleep:  sleep,
-		now:    time.Now,
+		sem:   make(chan struct{}, max(1, maxConcurrency)),
+		learn: learn,
+		sleep: sleep,
+		now:   time.Now,
 	}
-	if perMinute > 0 {
-		l.global = rate.NewLimiter(perSecond(perMinute), burstFor(perMinute))
+	if w := newWindow(perMinute); w != nil {
+		l.global.Store(w)
 	}
 	if endpointLimits {
 		for c, n := range gitLabComLimits {
-			if n > 0 {
-				l.classes[c] = rate.NewLimiter(perSecond(n), burstFor(n))
-			}
+			l.classes[c] = newWindow(n)
 		}
 	}
 	return l
 }
-
-func perSecond(perMinute float64) rate.Limit { return rate.Limit(perMinute / 60) }
-
-// burstFor allows a tenth of a minute's budget at once: enough to overlap
-// requests, small enough that a resync start cannot spend the minute.
-func burstFor(perMinute float64) int { return max(1, int(perMinute/10)) }
 
 // Wait implements client-go's RateLimiter. Our own acquire does the real
 // work before client-go is called, so this only honours cancellation.
@@ -135,13 +126,17 @@ func (l *limiter) acquire(ctx context.Context, class endpointClass) (func(), err
 			return nil, err
 		}
 	}
-	if lim := l.classes[class]; lim != nil {
-		if err := lim.Wait(ctx); err != nil {
-			return nil, ctxErr(ctx, err)
+	for _, w := range [...]*window{l.classes[class], l.global.Load()} {
+		if w == nil {
+			continue
 		}
-	}
-	if err := l.global.Wait(ctx); err != nil {
-		return nil, ctxErr(ctx, err)
+		// The global slot is booked only once the class admits the
+		// request, so a long class wait does not hold global budget.
+		if d := w.reserve(l.now()).Sub(l.now()); d > 0 {
+			if err := l.sleep(ctx, d); err != nil {
+				return nil, err
+			}
+		}
 	}
 	select {
 	case l.sem <- struct{}{}:
@@ -149,15 +144,6 @@ func (l *limiter) acquire(ctx context.Context, class endpointClass) (func(), err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// ctxErr prefers the context's error: rate.Limiter reports a wait that
-// would outlast the deadline with its own error.
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
 }
 
 func (l *limiter) pauseLeft(class endpointClass) time.Duration {
@@ -190,11 +176,7 @@ func (l *limiter) pauseFor(class endpointClass, d time.Duration) {
 func (l *limiter) observe(h http.Header) {
 	if l.learn {
 		if n, err := strconv.ParseFloat(h.Get("RateLimit-Limit"), 64); err == nil && n > 0 {
-			want := perSecond(n * 0.9)
-			if l.global.Limit() != want {
-				l.global.SetLimit(want)
-				l.global.SetBurst(burstFor(n * 0.9))
-			}
+			l.learnGlobal(n * 0.9)
 		}
 	}
 	remaining, err := strconv.Atoi(h.Get("RateLimit-Remaining"))
@@ -210,6 +192,25 @@ func (l *limiter) observe(h http.Header) {
 	}
 }
 
+// learnGlobal adopts a per-minute global limit announced by GitLab.
+func (l *limiter) learnGlobal(perMinute float64) {
+	if w := l.global.Load(); w != nil {
+		w.setPerMinute(perMinute)
+		return
+	}
+	if !l.global.CompareAndSwap(nil, newWindow(perMinute)) {
+		l.global.Load().setPerMinute(perMinute)
+	}
+}
+
+// globalPerMinute is the global limit in force, 0 for none.
+func (l *limiter) globalPerMinute() float64 {
+	if w := l.global.Load(); w != nil {
+		return w.perMinute()
+	}
+	return 0
+}
+
 // sleepCtx waits d or until ctx is done.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
@@ -223,4 +224,99 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// windowSlots caps the admission times a window remembers; a limit above
+// it is kept as the same rate over a proportionally shorter period.
+const windowSlots = 10000
+
+// windowSlack widens each one-minute period (proportionally for shorter
+// ones): GitLab counts a request when it arrives, so two sends exactly a
+// minute apart could land in the same minute after network jitter.
+const windowSlack = time.Minute / 60
+
+// window admits at most n requests in any period. GitLab's limits count
+// requests per minute, so the whole minute's budget may go at once; a
+// sliding window never puts more than n requests into any fixed minute,
+// where a token bucket refilling while it drains could put up to its
+// burst more.
+type window struct {
+	mu     sync.Mutex
+	limit  float64       // per minute, as configured or announced
+	period time.Duration // the span n admissions must fit in
+	sent   []time.Time   // ring of the last admission times; oldest at next
+	next   int
+}
+
+// newWindow returns a window for perMinute requests a minute, or nil for
+// no limit.
+func newWindow(perMinute float64) *window {
+	if !(perMinute >= 1) || math.IsInf(perMinute, 1) {
+		return nil
+	}
+	w := &window{}
+	w.resize(perMinute)
+	return w
+}
+
+func (w *window) resize(perMinute float64) {
+	n := int(perMinute)
+	period := time.Minute
+	if n > windowSlots {
+		period = time.Duration(float64(time.Minute) * windowSlots / perMinute)
+		n = windowSlots
+	}
+	// Keep the most recent admissions, oldest first, so a new limit
+	// still counts what was just sent.
+	var recent []time.Time
+	for i := range w.sent {
+		if t := w.sent[(w.next+i)%len(w.sent)]; !t.IsZero() {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) > n {
+		recent = recent[len(recent)-n:]
+	}
+	w.limit, w.period = perMinute, period+time.Duration(float64(windowSlack)*float64(period)/float64(time.Minute))
+	// Free slots first, then the recent ones: the oldest entry is at 0.
+	w.sent = append(make([]time.Time, n-len(recent)), recent...)
+	w.next = 0
+}
+
+func (w *window) setPerMinute(perMinute float64) {
+	if !(perMinute >= 1) {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if perMinute != w.limit {
+		w.resize(perMinute)
+	}
+}
+
+func (w *window) perMinute() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.limit
+}
+
+// reserve books the earliest time at or after now when one more request
+// keeps the window within its limit, and returns it. Booked times never
+// decrease, so the ring stays ordered and its oldest entry is the one n
+// requests back.
+func (w *window) reserve(now time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at := now
+	if oldest := w.sent[w.next]; !oldest.IsZero() {
+		if free := oldest.Add(w.period); free.After(at) {
+			at = free
+		}
+	}
+	if last := w.sent[(w.next+len(w.sent)-1)%len(w.sent)]; last.After(at) {
+		at = last
+	}
+	w.sent[w.next] = at
+	w.next = (w.next + 1) % len(w.sent)
+	return at
 }
