@@ -77,6 +77,9 @@ type Client struct {
 	graphQLOff   atomic.Bool  // GraphQL answered as unavailable
 	groupsKeyset atomic.Int32 // 0 untried, 1 works, 2 unsupported
 
+	versionMu sync.Mutex
+	version   *serverVersion // nil until GET /version has answered
+
 	bufs sync.Pool
 }
 
@@ -456,4 +459,43 @@ func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any)
 		return nil, err
 	}
 	return &out, nil
+}
+
+// serverVersion is GitLab's version as GET /version reports it.
+type serverVersion struct {
+	major, minor int
+	known        bool
+}
+
+// atLeast reports whether GitLab is at least major.minor; an unknown
+// version is not.
+func (v serverVersion) atLeast(major, minor int) bool {
+	return v.known && (v.major > major || (v.major == major && v.minor >= minor))
+}
+
+// serverVersion reads GitLab's version once per client. A 4xx (a token
+// without the scope, an instance hiding it) is remembered as unknown; other
+// failures are not remembered, so a later call asks again.
+func (c *Client) serverVersion(ctx context.Context) serverVersion {
+	c.versionMu.Lock()
+	defer c.versionMu.Unlock()
+	if c.version != nil {
+		return *c.version
+	}
+	var body struct {
+		Version string `json:"version"`
+	}
+	err := c.Get(ctx, "version", nil, &body)
+	var v serverVersion
+	switch s := StatusCode(err); {
+	case err == nil:
+		_, perr := fmt.Sscanf(body.Version, "%d.%d", &v.major, &v.minor)
+		v.known = perr == nil
+	case s >= 400 && s < 500:
+	default:
+		c.log.DebugContext(ctx, "gitlab: version unknown", "error", err)
+		return v
+	}
+	c.version = &v
+	return v
 }

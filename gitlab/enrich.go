@@ -409,13 +409,16 @@ const groupSearchMin = 5
 // group (paged, shared by every page of the resync through ocean.Memo)
 // rather than one search per project: on gitlab.com search is limited to
 // 100 requests a minute, and per-project searches were three quarters of
-// a default resync's requests. Groups without Advanced Search, archived
-// projects and personal projects are searched one by one, as gitlab-v2
-// does.
+// a default resync's requests. Archived projects are in the group search
+// from GitLab 18.9 (include_archived); before that, and in groups without
+// Advanced Search, they are searched one by one, as are personal projects,
+// as gitlab-v2 does.
 func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []SearchQuery, out []map[string]any) error {
+	// Every page asks the same way, so that they share one group search.
+	withArchived := e.c.serverVersion(ctx).atLeast(18, 9)
 	byRoot := map[string]int{}
 	for _, p := range projects {
-		if root := rootGroup(p); root != "" {
+		if root := rootGroup(p, withArchived); root != "" {
 			byRoot[root]++
 		}
 	}
@@ -431,7 +434,7 @@ func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []
 			continue
 		}
 		for _, sq := range queries {
-			hits, ok, err := e.groupHits(ctx, root, sq)
+			hits, ok, err := e.groupHits(ctx, root, sq, withArchived)
 			if err != nil {
 				return err
 			}
@@ -445,7 +448,7 @@ func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []
 	for i, p := range projects {
 		g.Go(func() error {
 			m := make(map[string]any, len(queries))
-			root := rootGroup(p)
+			root := rootGroup(p, withArchived)
 			for _, sq := range queries {
 				if hits, ok := grouped[groupQuery{root, sq.Name}]; ok {
 					_, hit := hits[idString(p["id"])]
@@ -512,10 +515,10 @@ func idString(v any) string {
 }
 
 // rootGroup is the top-level group of a project's namespace, or "" for a
-// personal project or an archived one (group search leaves archived
-// projects out).
-func rootGroup(p ocean.Item) string {
-	if b, _ := p["archived"].(bool); b {
+// personal project, or an archived one unless the group search includes
+// them.
+func rootGroup(p ocean.Item, withArchived bool) string {
+	if b, _ := p["archived"].(bool); b && !withArchived {
 		return ""
 	}
 	ns, _ := p["namespace"].(map[string]any)
@@ -532,7 +535,8 @@ func rootGroup(p ocean.Item) string {
 // groupHits returns the ids of the projects of a top-level group in which
 // the search query matches, from one paged group blob search per resync;
 // ok is false when GitLab does not offer group blob search there.
-func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery) (map[string]struct{}, bool, error) {
+// withArchived asks for archived projects too (GitLab 18.9 and later).
+func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery, withArchived bool) (map[string]struct{}, bool, error) {
 	if _, no := e.noGroupSearch.Load(root); no {
 		return nil, false, nil
 	}
@@ -540,9 +544,13 @@ func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery) (
 		hits map[string]struct{}
 		ok   bool
 	}
-	r, err := ocean.Memo(ctx, "gitlab:groupsearch:"+root+"\x00"+sq.scope()+"\x00"+sq.Query, func(ctx context.Context) (result, error) {
+	key := "gitlab:groupsearch:" + root + "\x00" + sq.scope() + "\x00" + sq.Query + "\x00" + strconv.FormatBool(withArchived)
+	r, err := ocean.Memo(ctx, key, func(ctx context.Context) (result, error) {
 		hits := map[string]struct{}{}
 		q := url.Values{"scope": {sq.scope()}, "search": {sq.Query}}
+		if withArchived {
+			q.Set("include_archived", "true")
+		}
 		err := e.c.Pages(ctx, "groups/"+glapi.PathEscape(root)+"/search", q, func(page []ocean.Item) error {
 			for _, h := range page {
 				if id := idString(h["project_id"]); id != "" {

@@ -263,39 +263,85 @@ func TestProjectEnrichmentFallsBackWhenGraphQLUnavailable(t *testing.T) {
 func TestProjectSearchQueries(t *testing.T) {
 	t.Parallel()
 	const sel = `{"searchQueries":[{"name":"hasPortConfig","query":"filename:port.yml"},{"name":"nothing","scope":"blobs","query":"filename:no-such-file.zzz"}]}`
-	run := func(advanced bool) (map[string]any, *gitlabtest.Server, int) {
-		srv := gitlabtest.NewServer(t, gitlabtest.WithAdvancedSearch(advanced),
-			gitlabtest.WithDataset(gitlabtest.Generate(3, gitlabtest.SizeMedium)))
+	type run struct {
+		answers            map[string]any
+		srv                *gitlabtest.Server
+		projects, archived int
+		personal           int
+		archivedPaths      map[string]bool
+	}
+	do := func(t *testing.T, opts ...gitlabtest.Option) run {
+		opts = append([]gitlabtest.Option{gitlabtest.WithDataset(gitlabtest.Generate(3, gitlabtest.SizeMedium))}, opts...)
+		srv := gitlabtest.NewServer(t, opts...)
 		g, _ := newIntegration(t, srv)
 		items := fetch(t, g, KindProject, sel)
 		require.NotEmpty(t, items)
-		byProject := map[string]any{}
+		r := run{answers: map[string]any{}, srv: srv, projects: len(items), archivedPaths: map[string]bool{}}
 		for _, p := range items {
-			byProject[str(p["path_with_namespace"])] = p["__searchQueries"]
+			r.answers[str(p["path_with_namespace"])] = p["__searchQueries"]
 			assert.NotContains(t, p, "__includedFiles")
+			if p["archived"] == true {
+				r.archived++
+				r.archivedPaths[str(p["path_with_namespace"])] = true
+			}
+			if ns, _ := p["namespace"].(map[string]any); ns["kind"] == "user" {
+				r.personal++
+			}
 		}
-		return byProject, srv, len(items)
+		return r
 	}
 	// Without Advanced Search every project is searched, as gitlab-v2 does.
-	perProject, srvA, n := run(false)
-	assert.Equal(t, int64(2*n), srvA.RouteRequests("GET /projects/:id/search"))
-	found := 0
-	for _, v := range perProject {
+	perProject := do(t, gitlabtest.WithAdvancedSearch(false))
+	assert.Equal(t, int64(2*perProject.projects), perProject.srv.RouteRequests("GET /projects/:id/search"))
+	found, foundArchived := 0, 0
+	for path, v := range perProject.answers {
 		sq := v.(map[string]any)
 		require.IsType(t, true, sq["hasPortConfig"])
 		assert.Equal(t, false, sq["nothing"])
 		if sq["hasPortConfig"] == true {
 			found++
+			if perProject.archivedPaths[path] {
+				foundArchived++
+			}
 		}
 	}
 	assert.Positive(t, found)
+	require.Positive(t, foundArchived, "an archived project matches, so a group search leaving it out would answer differently")
+	require.Positive(t, perProject.personal, "the dataset has personal projects")
 
-	// With it, one group search per top-level group answers the same.
-	grouped, srvB, _ := run(true)
-	assert.Equal(t, perProject, grouped, "group search gives every project the same answer")
-	searches := srvB.RouteRequests("GET /projects/:id/search") + srvB.RouteRequests("GET /groups/:id/search")
-	assert.Less(t, searches, int64(2*n), "fewer search requests than one per project and query")
-	assert.Positive(t, srvB.RouteRequests("GET /groups/:id/search"))
+	// With it, one group search per top-level group answers the same; what
+	// the group search cannot answer is searched per project.
+	tests := []struct {
+		name            string
+		version         string
+		perProjectCalls func(r run) int
+		exact           bool
+	}{
+		{"18.9 includes archived projects in the group search", gitlabtest.DefaultVersion,
+			func(r run) int { return r.personal }, true},
+		{"before 18.9 archived projects are searched one by one", "18.8.4-ee",
+			func(r run) int { return r.personal + r.archived }, false},
+		{"an unreadable version counts as old", "unknown",
+			func(r run) int { return r.personal + r.archived }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			grouped := do(t, gitlabtest.WithVersion(tt.version))
+			assert.Equal(t, perProject.answers, grouped.answers, "group search gives every project the same answer")
+			// Outside a resync a page's group with fewer than five
+			// projects searches them one by one; with archived projects
+			// left out of the group search, a few groups fall below that.
+			calls := grouped.srv.RouteRequests("GET /projects/:id/search")
+			if tt.exact {
+				assert.Equal(t, int64(2*tt.perProjectCalls(grouped)), calls)
+			} else {
+				assert.GreaterOrEqual(t, calls, int64(2*tt.perProjectCalls(grouped)))
+			}
+			assert.Positive(t, grouped.srv.RouteRequests("GET /groups/:id/search"))
+			assert.Equal(t, int64(1), grouped.srv.RouteRequests("GET /version"), "the version is read once per client")
+		})
+	}
 }
 
 func TestProjectKindRecoversFrom429And5xx(t *testing.T) {

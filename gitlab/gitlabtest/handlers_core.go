@@ -94,6 +94,10 @@ func handleUser(rc *reqCtx) {
 	writeJSON(rc.w, http.StatusOK, rc.s.ds.userByID[rc.uid])
 }
 
+func handleVersion(rc *reqCtx) {
+	writeJSON(rc.w, http.StatusOK, map[string]any{"version": rc.s.cfg.version, "revision": "0a1b2c3d4e5", "enterprise": strings.HasSuffix(rc.s.cfg.version, "-ee")})
+}
+
 func handleTokenSelf(rc *reqCtx) {
 	defer rc.rlock()()
 	u := rc.s.ds.userByID[rc.uid]

@@ -3,6 +3,7 @@ package gitlabtest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -336,6 +337,8 @@ func handleGroupSearch(rc *reqCtx) {
 		return
 	}
 	includeArchived, _ := rc.boolParam("include_archived")
+	// Before 18.9 the parameter is unknown and archived projects stay out.
+	includeArchived = includeArchived && versionAtLeast(rc.s.cfg.version, 18, 9)
 	var results []BlobSearchResult
 	for _, ps := range rc.s.ds.groupProjects(g, true) {
 		if !rc.s.ds.projectVisible(rc.uid, ps) || (ps.p.Archived && !includeArchived) || rc.s.deniedStatus(ps.p.ID) != 0 {
@@ -562,4 +565,14 @@ func handleDeleteHook(group bool) func(*reqCtx) {
 		}
 		rc.w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// versionAtLeast compares a GitLab version ("18.9.2-ee") with major.minor;
+// an unreadable version counts as the newest.
+func versionAtLeast(v string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(v, "%d.%d", &ma, &mi); err != nil {
+		return true
+	}
+	return ma > major || (ma == major && mi >= minor)
 }

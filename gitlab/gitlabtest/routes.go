@@ -29,6 +29,7 @@ func buildRoutes() []*route {
 		h               func(*reqCtx)
 	}{
 		{"GET", "/user", handleUser},
+		{"GET", "/version", handleVersion},
 		{"GET", "/personal_access_tokens/self", handleTokenSelf},
 		{"GET", "/projects", handleProjects},
 		{"GET", "/projects/:id", handleProject},

@@ -49,6 +49,7 @@ type config struct {
 	maxComplexity int
 	offsetLimit   int
 	advSearch     bool
+	version       string
 	clock         func() time.Time
 }
 
@@ -126,13 +127,21 @@ func WithOffsetLimit(n int) Option { return func(c *config) { c.offsetLimit = n 
 // GitLab does without Elasticsearch/Zoekt.
 func WithAdvancedSearch(enabled bool) Option { return func(c *config) { c.advSearch = enabled } }
 
+// DefaultVersion is the GitLab version GET /version reports by default.
+const DefaultVersion = "18.9.2-ee"
+
+// WithVersion sets the version GET /version reports (default
+// DefaultVersion). Clients gate newer parameters on it: the search API's
+// include_archived, for one, exists from 18.9.
+func WithVersion(v string) Option { return func(c *config) { c.version = v } }
+
 // WithClock sets the clock used for rate-limit windows (default time.Now).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // New starts a server; the caller must Close it.
 func New(opts ...Option) *Server {
 	cfg := config{token: DefaultToken, scopes: []string{"api"}, graphql: true, maxComplexity: 250,
-		offsetLimit: 50000, advSearch: true, clock: time.Now}
+		offsetLimit: 50000, advSearch: true, version: DefaultVersion, clock: time.Now}
 	for _, o := range opts {
 		o(&cfg)
 	}
