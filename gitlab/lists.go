@@ -49,13 +49,38 @@ func (g *Integration) eachProjectPage(ctx context.Context, active *bool, fn func
 }
 
 // eachGroupPage streams the groups the token may list (subgroups
-// included). Keyset pagination is tried once per client and kept when
-// GitLab accepts it for this token; otherwise offset pagination ordered by
-// id.
+// included). Within a resync the kinds that need groups (group,
+// group-with-members, member, merge-request…) share one listing: each
+// reads it from the start, with its own copies of the items.
 func (g *Integration) eachGroupPage(ctx context.Context, active *bool, fn func([]ocean.Item) error) error {
+	return g.groupPages(ctx, active, true, fn)
+}
+
+// groupPages is eachGroupPage; clone false is for readers that only read
+// the items and never send or change them.
+func (g *Integration) groupPages(ctx context.Context, active *bool, clone bool, fn func([]ocean.Item) error) error {
 	base := url.Values{"all_available": {"true"}}
 	g.visibilityParams(ctx, base)
 	setActive(base, active)
+	list := func(ctx context.Context, fn func([]ocean.Item) error) error {
+		return g.listGroupPages(ctx, base, fn)
+	}
+	if !ocean.Memoized(ctx) {
+		return list(ctx, fn)
+	}
+	shared, err := ocean.Memo(ctx, "gitlab:groups:"+base.Encode(), func(ctx context.Context) (*sharedList, error) {
+		return startSharedList(ctx, sharedListCap, list), nil
+	})
+	if err != nil {
+		return err
+	}
+	return shared.read(ctx, clone, list, fn)
+}
+
+// listGroupPages lists groups with the base query. Keyset pagination is
+// tried once per client and kept when GitLab accepts it for this token;
+// otherwise offset pagination ordered by id.
+func (g *Integration) listGroupPages(ctx context.Context, base url.Values, fn func([]ocean.Item) error) error {
 	wrap := func(page []ocean.Item) error {
 		page = dropPendingDeletion(page, "marked_for_deletion_on")
 		if len(page) == 0 {
@@ -154,7 +179,7 @@ func (g *Integration) topLevelGroups(ctx context.Context, active *bool) ([]ocean
 	}
 	var all []ref
 	seen := map[string]bool{}
-	err := g.eachGroupPage(ctx, active, func(page []ocean.Item) error {
+	err := g.groupPages(ctx, active, false, func(page []ocean.Item) error {
 		for _, grp := range page {
 			id := idString(grp["id"])
 			if id == "" || seen[id] {
