@@ -90,6 +90,9 @@ type portSummary struct {
 	// TopLevelGroups counts the gitlabGroup entities whose parent group is
 	// not in Port: the roots a per-top-level-group listing must visit.
 	TopLevelGroups int `json:"topLevelGroups"`
+	// PersonalProjects counts the service entities of projects in a
+	// user's namespace: no group search covers them.
+	PersonalProjects int `json:"personalProjects"`
 }
 
 type procUsage struct {
@@ -240,6 +243,16 @@ func (s *fakesServer) handler() http.Handler {
 		for id := range groups {
 			if i := strings.LastIndex(id, "/"); i < 0 || !groups[id[:i]] {
 				out.TopLevelGroups++
+			}
+		}
+		if gl, err := s.gitlab(); err == nil {
+			for _, p := range gl.Dataset().Projects() {
+				if p.Namespace.Kind != "user" {
+					continue
+				}
+				if _, ok := pt.Entity("service", p.PathWithNamespace); ok {
+					out.PersonalProjects++
+				}
 			}
 		}
 		return out, nil

@@ -43,8 +43,10 @@ type projectEnrichment struct {
 // collection, each collection listed once even when several kinds need it,
 // plus the calls no list can replace — the members of each group, the merge
 // requests of each top-level group (subgroups included), one blob search
-// per top-level group and search query, and the languages and files of 27 projects per
-// GraphQL query.
+// per top-level group and search query (archived projects included, as
+// GitLab 18.9 allows), one search per personal project and query (no group
+// covers them), and the languages and files of 27 projects per GraphQL
+// query.
 func gitlabFloor(pac *mapping.Config, r *resyncRun) floor {
 	var f floor
 	if r == nil {
@@ -66,6 +68,9 @@ func gitlabFloor(pac *mapping.Config, r *resyncRun) floor {
 			// One group blob search per top-level group and query answers
 			// every project of the group (Advanced Search; the fake has it).
 			f.add("GET /groups/:id/search (1 per top-level group and query)", int64(r.Summary.TopLevelGroups)*n)
+			if pp := int64(r.Summary.PersonalProjects); pp > 0 {
+				f.add("GET /projects/:id/search (1 per personal project and query)", pp*n)
+			}
 		}
 		if enrich.IncludeLanguages || len(enrich.IncludedFiles) > 0 {
 			f.add(fmt.Sprintf("POST /graphql (languages, files: %d projects per query)", (gqlComplexity-1)/gqlProjectScore),

@@ -366,27 +366,39 @@ func (b *bench) chooseLatencySizes(res *results, spent time.Duration) ([]int, st
 	}
 	if len(drop) > 0 {
 		note += "; left out to stay under the " + b.cfg.Budget.String() + " budget: " + strings.Join(drop, ", ") +
-			" for the pipelined and sequential runs together — the search API's 100/min, one call per project, sets their length"
+			" for the pipelined and sequential runs together — gitlab.com's per-minute limits (search 100/min, 2,000/min in all) and the sequential run's one-at-a-time requests set their length"
 	}
 	return out, note
 }
 
 // estimateLatencyRun guesses the wall time of the pipelined and sequential
-// resyncs of a size under realistic limits: the search calls (one per
-// project at 100/min) bound the pipelined run; the sequential one adds the
-// other kinds' requests at 2,000/min and one bulk at a time to Port.
+// resyncs of a size under realistic limits. Both wait for the same
+// per-minute windows (searches at 100/min: one per top-level group and
+// personal project; group listing at 50/min; everything at 2,000/min);
+// the sequential run adds its requests one after another (GitLab's at
+// 50 ms, a tenth of them in flight at once through the provider's own
+// fan-out; Port's bulks at about 130 ms).
 func estimateLatencyRun(s gitlabtest.Size, cal calibration) time.Duration {
 	projects := float64(s.ProjectCount())
 	if cal.ProjectsPerTree > 0 {
 		projects = cal.ProjectsPerTree*float64(s.Groups) + cal.ProjectsFixed
 	}
 	groups := float64(s.GroupCount())
-	search := time.Duration(max(projects-10, 0) / 100 * float64(time.Minute)) // the client's burst is 10
-	other := time.Duration((3*groups + projects/10) / 2000 * float64(time.Minute))
+	trees := float64(s.Groups)
+	searches := trees + float64(s.PersonalProjects)
+	waits := func(requests, perMinute float64) time.Duration {
+		if requests <= perMinute {
+			return 0
+		}
+		return time.Duration(math.Ceil(requests/perMinute)-1) * time.Minute
+	}
+	gitlabReqs := groups + 2*trees + projects/100 + projects/25 + searches + groups/100
+	limited := max(waits(searches, 100), waits(groups/100+1, 50), waits(gitlabReqs, 1800))
 	entities := projects*4 + groups*3
 	portSerial := time.Duration(entities / 20 * float64(130*time.Millisecond))
-	pipelined := search + 5*time.Second
-	sequential := search + other + portSerial + 10*time.Second
+	gitlabSerial := time.Duration(gitlabReqs / 3 * float64(50*time.Millisecond))
+	pipelined := limited + 5*time.Second
+	sequential := limited + gitlabSerial + portSerial + 5*time.Second
 	return pipelined + sequential
 }
 

@@ -237,7 +237,7 @@ func renderBaseline(w *strings.Builder, plain, lat []*sizeRun) {
 			}
 			p("| %s | %s | %s | %s |\n", k.Kind, num(k.Upserted+k.Skipped), dur(k.Duration), sd)
 		}
-		p("\nThe project kind makes one search call per project, and gitlab.com allows 100 a minute: both strategies wait for the same search budget, so the whole resync cannot be much faster than the project kind, however the rest is scheduled.\n\n")
+		p("\n")
 	}
 }
 

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -189,4 +191,39 @@ func TestPlanShowsTheThresholdDecision(t *testing.T) {
 	var text bytes.Buffer
 	require.NoError(t, plan.WriteText(&text))
 	assert.Contains(t, text.String(), "Deletion would be skipped")
+}
+
+// The catalog is read while the kinds fetch; an entity a live event writes
+// in that time is newer than the resync's data and must survive it.
+func TestEntityWrittenDuringTheResyncIsNotStale(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 5)
+	a := h.app()
+	_, err := h.resync(a)
+	require.NoError(t, err)
+	ds := "port-ocean/widgets/1.0.0/" + integrationID + "/exporter"
+	for _, tc := range []struct {
+		id      string
+		updated time.Time
+	}{
+		{"w-gone", time.Now().Add(-time.Hour)},        // removed at the source before the resync
+		{"w-live", time.Now().Add(10 * time.Minute)}, // written by a live event while it runs
+	} {
+		require.NoError(t, h.srv.SeedEntity(port.Entity{Identifier: tc.id, Blueprint: "widget", Title: tc.id,
+			Properties: map[string]any{"color": "red"}, Datasource: ds, UpdatedAt: tc.updated}))
+	}
+	rep, err := h.resync(a)
+	require.NoError(t, err)
+	_, ok := h.srv.Entity("widget", "w-gone")
+	assert.False(t, ok, "a stale entity is deleted")
+	_, ok = h.srv.Entity("widget", "w-live")
+	assert.True(t, ok, "an entity written after the resync started is kept")
+	assert.Equal(t, 1, rep.Deleted)
+	assert.EqualValues(t, 5, rep.Kinds[0].Skipped, "the other widgets are still compared and skipped")
+
+	states := h.srv.ResyncStates(integrationID)
+	require.GreaterOrEqual(t, len(states), 4)
+	last := states[len(states)-2:]
+	assert.Equal(t, ocean.StateRunning, last[0].Status, "running is reported before completed, though in the background")
+	assert.Equal(t, ocean.StateCompleted, last[1].Status)
 }

@@ -136,9 +136,11 @@ type resyncRun struct {
 
 	// existing is what Port held for this integration when the resync
 	// started, as signatures (nil when it could not be read or skipping is
-	// off); signer makes the signatures.
-	existing map[entityKey]entitySig
-	signer   *signer
+	// off); it may be read once existingReady is closed. signer makes the
+	// signatures.
+	existing      map[entityKey]entitySig
+	existingReady chan struct{}
+	signer        *signer
 
 	mu sync.Mutex
 	// seen holds every entity the resync produced, with a hash of what
@@ -198,7 +200,10 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 	log.Info("resync started", "incremental", rep.Incremental)
 	a.metrics.resyncStarted()
 
-	err := a.resync(ctx, rep, log, mode)
+	var running sync.WaitGroup
+	err := a.resync(ctx, rep, log, mode, &running)
+	// The completed state must not overtake the running one.
+	running.Wait()
 	rep.End = a.clock.Now()
 	switch {
 	case err == nil:
@@ -238,7 +243,9 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 	return rep, err
 }
 
-func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, mode runMode) error {
+// resync runs the resync; the running state is reported in the
+// background, tracked by running, so that the kinds need not wait for it.
+func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, mode runMode, running *sync.WaitGroup) error {
 	pac, err := a.portAppConfig(ctx, true)
 	if err != nil {
 		return err
@@ -253,23 +260,24 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 		return fmt.Errorf("ocean: port app config: %w", err)
 	}
 	if !mode.quiet {
-		a.reportRunning(ctx, rep)
+		running.Go(func() { a.reportRunning(ctx, rep) })
 	}
 
 	run := &resyncRun{
-		writer:      mode.writer,
-		quiet:       mode.quiet,
-		plan:        mode.plan,
-		signer:      newSigner(),
-		incremental: rep.Incremental,
-		app:         a,
-		report:      rep,
-		pac:         pac,
-		mapper:      mapper,
-		log:         log,
-		seen:        map[entityKey]uint64{},
-		memo:        &memo{m: map[string]*memoEntry{}},
-		relTargets:  map[string]struct{}{},
+		writer:        mode.writer,
+		quiet:         mode.quiet,
+		plan:          mode.plan,
+		signer:        newSigner(),
+		incremental:   rep.Incremental,
+		app:           a,
+		report:        rep,
+		pac:           pac,
+		mapper:        mapper,
+		log:           log,
+		seen:          map[entityKey]uint64{},
+		existingReady: make(chan struct{}),
+		memo:          &memo{m: map[string]*memoEntry{}},
+		relTargets:    map[string]struct{}{},
 		upsertOpts: port.UpsertOptions{
 			Merge:                        pac.EnableMergeEntity,
 			CreateMissingRelatedEntities: pac.CreateMissingRelatedEntities,
@@ -277,14 +285,26 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 			ResyncID:                     rep.ID,
 		},
 	}
-	if (a.cfg.Resync.SkipUnchanged && !run.incremental) || run.plan != nil {
-		if err := run.loadExisting(ctx); err != nil {
-			if run.plan != nil {
-				return err
-			}
-			log.Warn("could not read the catalog to skip unchanged entities; writing all of them", "error", err)
-			run.existing = nil
+	switch {
+	case run.plan != nil:
+		if err := run.loadExisting(ctx, time.Time{}); err != nil {
+			return err
 		}
+		close(run.existingReady)
+	case a.cfg.Resync.SkipUnchanged && !run.incremental:
+		// The catalog is read while the kinds start fetching; entities are
+		// compared once it is in. Only entities last written before the
+		// resync started count: one a live event writes meanwhile is newer
+		// than the resync's data and must not look stale.
+		go func() {
+			defer close(run.existingReady)
+			if err := run.loadExisting(ctx, rep.Start); err != nil {
+				log.Warn("could not read the catalog to skip unchanged entities; writing all of them", "error", err)
+			}
+		}()
+		defer func() { <-run.existingReady }()
+	default:
+		close(run.existingReady)
 	}
 	kinds := make([]*kindRun, len(mapper.Resources()))
 	for i, rm := range mapper.Resources() {
@@ -535,6 +555,9 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 		r.log.Warn("entities dropped: identifier or blueprint is null or empty", "kind", k.rm.Kind(),
 			"index", k.rm.Index(), "count", res.Dropped)
 	}
+	if err := r.waitExisting(ctx); err != nil {
+		return err
+	}
 	for _, e := range res.Entities {
 		k.mapped.Add(1)
 		pe := toPortEntity(e)
@@ -755,6 +778,9 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 	if r.app.port == nil {
 		rep.DeletionSkipped = "no Port client"
 		return nil
+	}
+	if err := r.waitExisting(ctx); err != nil {
+		return err
 	}
 	protected := map[string]bool{}
 	for _, k := range kinds {
@@ -1061,13 +1087,13 @@ func (r *resyncRun) logProgress(kinds []*kindRun) (stop func()) {
 
 // loadExisting reads what Port holds for this integration, once, as
 // signatures (and, for a plan, whole entities).
-func (r *resyncRun) loadExisting(ctx context.Context) error {
+func (r *resyncRun) loadExisting(ctx context.Context, before time.Time) error {
 	if r.app.port == nil {
 		return errors.New("ocean: reading the catalog needs a Port client")
 	}
 	ds := r.app.datasource()
 	existing := map[entityKey]entitySig{}
-	for page, err := range r.app.port.DatasourceEntities(ctx, port.DatasourceQuery{Prefix: ds.Prefix(), Suffix: ds.Suffix()}) {
+	for page, err := range r.app.port.DatasourceEntities(ctx, port.DatasourceQuery{Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: before}) {
 		if err != nil {
 			return fmt.Errorf("ocean: list this integration's entities: %w", err)
 		}
@@ -1087,6 +1113,17 @@ func (r *resyncRun) loadExisting(ctx context.Context) error {
 	}
 	r.existing = existing
 	return nil
+}
+
+// waitExisting waits until the catalog read of the resync is in (or
+// failed).
+func (r *resyncRun) waitExisting(ctx context.Context) error {
+	select {
+	case <-r.existingReady:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // isUnchanged reports whether Port already holds e as the upsert would
