@@ -150,6 +150,9 @@ type resyncRun struct {
 
 	batches chan upsertBatch
 	memo    *memo
+	// background holds Port calls off the critical path (kind examples);
+	// the resync waits for them before it reports its end.
+	background sync.WaitGroup
 }
 
 type upsertBatch struct {
@@ -173,6 +176,7 @@ type kindRun struct {
 	// computed: Port may hold an entity for them that must not be deleted.
 	unknownIDs atomic.Int64
 	examples   []Item
+	exSending  bool // the examples are on their way
 	exMu       sync.Mutex
 }
 
@@ -285,6 +289,7 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 			ResyncID:                     rep.ID,
 		},
 	}
+	defer run.background.Wait()
 	switch {
 	case run.plan != nil:
 		if err := run.loadExisting(ctx, time.Time{}); err != nil {
@@ -501,7 +506,9 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 				return nil
 			}
 			k.fetched.Add(int64(len(items)))
-			r.keepExamples(k, items)
+			if r.keepExamples(k, items) {
+				r.background.Go(func() { r.sendExamples(ctx, k) })
+			}
 			select {
 			case pages <- items:
 				return nil
@@ -523,7 +530,9 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 	case fetchErr != nil:
 		k.report.Err = fetchErr
 	}
-	r.sendExamples(ctx, k)
+	if r.takeExamples(k) {
+		r.background.Go(func() { r.sendExamples(ctx, k) })
+	}
 }
 
 // mapPage maps one page and hands full batches to the upserters.
@@ -720,18 +729,41 @@ func (r *resyncRun) upsert(ctx context.Context, b upsertBatch) {
 	r.app.metrics.entitiesWritten(b.kind.rm.Kind(), len(results)-failed, failed)
 }
 
-func (r *resyncRun) keepExamples(k *kindRun, items []Item) {
+// keepExamples keeps a kind's first raw items and reports whether they
+// are now complete and ready to send, which happens once per kind: they
+// go while the kind is still fetching, not after it.
+func (r *resyncRun) keepExamples(k *kindRun, items []Item) bool {
 	if !r.app.cfg.SendRawDataExamples {
-		return
+		return false
 	}
 	k.exMu.Lock()
 	defer k.exMu.Unlock()
+	if len(k.examples) >= numExamples {
+		return false
+	}
 	for _, it := range items {
 		if len(k.examples) >= numExamples {
-			return
+			break
 		}
 		k.examples = append(k.examples, it)
 	}
+	if len(k.examples) < numExamples || k.exSending {
+		return false
+	}
+	k.exSending = true
+	return true
+}
+
+// takeExamples reports whether a finished kind still has examples to send
+// (it had fewer items than numExamples).
+func (r *resyncRun) takeExamples(k *kindRun) bool {
+	k.exMu.Lock()
+	defer k.exMu.Unlock()
+	if k.exSending || len(k.examples) == 0 {
+		return false
+	}
+	k.exSending = true
+	return true
 }
 
 // sendExamples posts a kind's raw examples to Port once per process: the

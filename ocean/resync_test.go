@@ -48,6 +48,28 @@ func TestResyncWritesEveryItem(t *testing.T) {
 	assert.LessOrEqual(t, len(h.srv.KindExamples(integrationID, "widget")), 5)
 }
 
+// Examples go while the kind is still fetching, once its first five items
+// are in, or at its end when it has fewer; either way before the resync
+// returns, and once per process.
+func TestKindExamplesSentOnceWithTheFirstItems(t *testing.T) {
+	t.Parallel()
+	for _, items := range []int{3, 251} {
+		t.Run(fmt.Sprint(items, " items"), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, items)
+			a := h.app()
+			_, err := h.resync(a)
+			require.NoError(t, err)
+			ex := h.srv.KindExamples(integrationID, "widget")
+			require.Len(t, ex, min(items, 5))
+			assert.Equal(t, 1, h.srv.Count(porttest.RoutePostKindExamples))
+			_, err = h.resync(a)
+			require.NoError(t, err)
+			assert.Equal(t, 1, h.srv.Count(porttest.RoutePostKindExamples), "not again on the next resync")
+		})
+	}
+}
+
 func TestResyncDeletesStaleEntitiesOnly(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 50)
