@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
@@ -28,6 +29,13 @@ func (g *Integration) listProjects(ctx context.Context, sel ProjectSelector, sen
 		})
 	}
 	eg, ectx := errgroup.WithContext(ctx)
+	if len(what.searches) > 0 {
+		// The group searches depend on GitLab's version; ask for it while
+		// the first page is listed rather than after.
+		var version sync.WaitGroup
+		version.Go(func() { g.client.serverVersion(ectx) })
+		defer version.Wait()
+	}
 	// Two pages in enrichment at once keep the list and the enrichment
 	// requests overlapping without holding more than a few pages.
 	eg.SetLimit(2)
