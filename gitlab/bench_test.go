@@ -46,3 +46,27 @@ func BenchmarkFetchProjects(b *testing.B) {
 	b.ReportMetric(float64(int(perRun+99)/100), "min-requests/op")
 	b.ReportMetric(float64(srv.RouteRequests("POST /graphql"))/runs, "graphql/op")
 }
+
+// BenchmarkDecodePage decodes a page of 100 merge requests as Pages does,
+// beside decoding straight into []ocean.Item.
+func BenchmarkDecodePage(b *testing.B) {
+	srv := gitlabtest.NewServer(b)
+	raw := rawGet(b, srv, "groups/1/merge_requests?per_page=100&state=all")
+	b.Run("decodeItems", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, err := decodeItems(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("into []ocean.Item", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			var page []ocean.Item
+			if err := json.Unmarshal(raw, &page); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -382,8 +382,9 @@ func (c *Client) Pages(ctx context.Context, path string, q url.Values, fn func(p
 	for {
 		var page []ocean.Item
 		resp, err := c.do(ctx, http.MethodGet, path, c.getRequest(ctx, path, q, next), func(b []byte) error {
-			page = nil
-			return json.Unmarshal(b, &page)
+			var err error
+			page, err = decodeItems(b)
+			return err
 		})
 		if err != nil {
 			return err
@@ -498,4 +499,27 @@ func (c *Client) serverVersion(ctx context.Context) serverVersion {
 	}
 	c.version = &v
 	return v
+}
+
+// decodeItems decodes a JSON array of objects. It decodes into []any and
+// converts: encoding/json builds map[string]any values on its fast path
+// but fills a named map type (ocean.Item) key by key through reflection,
+// which made decoding a page a fifth slower.
+func decodeItems(b []byte) ([]ocean.Item, error) {
+	var raw []any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	page := make([]ocean.Item, len(raw))
+	for i, v := range raw {
+		switch m := v.(type) {
+		case map[string]any:
+			page[i] = m
+		case nil:
+			// a null element decodes to a nil Item, as before
+		default:
+			return nil, fmt.Errorf("gitlab: list element %d is %T, not an object", i, v)
+		}
+	}
+	return page, nil
 }

@@ -416,3 +416,32 @@ func TestAPIErrorIsTyped(t *testing.T) {
 	assert.Equal(t, "projects/9", ae.Path)
 	assert.True(t, isInaccessible(err))
 }
+
+func TestDecodeItems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		want    []ocean.Item
+		wantErr string
+	}{
+		{"objects", `[{"id":1,"a":{"b":[1,"x"]}},{"id":2}]`, []ocean.Item{{"id": 1.0, "a": map[string]any{"b": []any{1.0, "x"}}}, {"id": 2.0}}, ""},
+		{"empty", `[]`, []ocean.Item{}, ""},
+		{"null element", `[null,{"id":3}]`, []ocean.Item{nil, {"id": 3.0}}, ""},
+		{"not an object", `[{"id":1},7]`, nil, "list element 1 is float64"},
+		{"not a list", `{"message":"x"}`, nil, "cannot unmarshal object"},
+		{"broken", `[{"id":`, nil, "unexpected end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := decodeItems([]byte(tt.in))
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
