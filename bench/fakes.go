@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,10 @@ import (
 // fakesEnv, set to 1, makes this binary serve the fakes instead of running
 // the benchmark (see the package doc).
 const fakesEnv = "OCEANKIT_BENCH_FAKES"
+
+// fakesProfileEnv names the file the fakes' process writes its CPU profile
+// to (bench -fakes-cpuprofile).
+const fakesProfileEnv = "OCEANKIT_BENCH_FAKES_CPUPROFILE"
 
 // portRoutes are every route porttest counts.
 var portRoutes = []string{
@@ -111,6 +116,17 @@ type fakesServer struct {
 // serveFakes runs the child: it prints its control URL on stdout, serves
 // until its stdin closes (the parent is gone), and exits.
 func serveFakes() error {
+	if path := os.Getenv(fakesProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -314,13 +330,16 @@ type fakes struct {
 }
 
 // startFakes re-executes this binary as the fakes' process.
-func startFakes(ctx context.Context) (*fakes, error) {
+func startFakes(ctx context.Context, cpuProfile string) (*fakes, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("bench: find own executable: %w", err)
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), fakesEnv+"=1")
+	if cpuProfile != "" {
+		cmd.Env = append(cmd.Env, fakesProfileEnv+"="+cpuProfile)
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

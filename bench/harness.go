@@ -68,6 +68,9 @@ type config struct {
 	// Env holds extra OCEAN__… settings (KEY=value) for the sync under
 	// test, to compare tunings.
 	Env []string
+	// FakesCPUProfile, when set, is where the fakes' process writes a CPU
+	// profile of its whole life.
+	FakesCPUProfile string
 }
 
 // results is everything one invocation measured.
@@ -224,7 +227,7 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: default mapping: %w", err)
 	}
-	f, err := startFakes(ctx)
+	f, err := startFakes(ctx, cfg.FakesCPUProfile)
 	if err != nil {
 		return nil, err
 	}

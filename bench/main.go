@@ -43,6 +43,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	latencySizes := fl.String("latency-sizes", "", "sizes of the latency runs (default: those of -sizes that fit the budget)")
 	budget := fl.Duration("budget", 5*time.Minute, "wall time the whole command should stay under; latency sizes are chosen to fit it")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fakesProfile := fl.String("fakes-cpuprofile", "", "write a CPU profile of the fakes' process (GitLab and Port) to this file")
 	memProfile := fl.String("memprofile", "", "write a heap profile (allocations) at the end to this file")
 	out := fl.String("out", "", "also write the markdown report to this file")
 	seed := fl.Int64("seed", 1, "seed of the generated GitLab data")
@@ -53,7 +54,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	cfg := config{Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env}
+	cfg := config{Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env, FakesCPUProfile: *fakesProfile}
 	var err error
 	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
 		return fmt.Errorf("-sizes: %w", err)

@@ -1,8 +1,12 @@
 package gitlabtest
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -64,4 +68,37 @@ func BenchmarkLargeInstanceMergeRequestsPage(b *testing.B) {
 
 func BenchmarkLargeProjectMergeRequests(b *testing.B) {
 	benchGET(b, "/api/v4/projects/100/merge_requests?per_page=100")
+}
+
+// BenchmarkLargeGraphQLContentBatch resolves the enrichment query the
+// GitLab provider sends: languages and two files of 25 projects.
+func BenchmarkLargeGraphQLContentBatch(b *testing.B) {
+	ds := large()
+	s := New(WithDataset(ds))
+	defer s.Close()
+	var q strings.Builder
+	q.WriteString("query($paths:[String!]!){")
+	for i, p := range ds.Projects()[:25] {
+		fmt.Fprintf(&q, "p%d:project(fullPath:%q){languages{name share} repository{blobs(paths:$paths,ref:%q){nodes{path rawTextBlob}}}} ", i, p.PathWithNamespace, deref(p.DefaultBranch))
+	}
+	q.WriteString("}")
+	body, _ := json.Marshal(map[string]any{"query": q.String(), "variables": map[string]any{"paths": []string{"README.md", "CODEOWNERS"}}})
+	c := s.Client()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/graphql", bytes.NewReader(body))
+			req.Header.Set("PRIVATE-TOKEN", s.Token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := c.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
 }

@@ -154,22 +154,74 @@ type kv struct {
 
 func (m omap) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
+	if err := m.encode(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// encode writes m into buf, nested objects and lists included, in one
+// pass: marshalling each level on its own made encoding/json re-check the
+// whole subtree at every level, which cost more than resolving the query.
+func (m omap) encode(buf *bytes.Buffer) error {
 	buf.WriteByte('{')
 	for i, e := range m {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		k, _ := json.Marshal(e.k)
-		buf.Write(k)
-		buf.WriteByte(':')
-		v, err := json.Marshal(e.v)
-		if err != nil {
-			return nil, err
+		if err := encodeValue(buf, e.k); err != nil {
+			return err
 		}
-		buf.Write(v)
+		buf.WriteByte(':')
+		if err := encodeValue(buf, e.v); err != nil {
+			return err
+		}
 	}
 	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return nil
+}
+
+func encodeValue(buf *bytes.Buffer, v any) error {
+	switch t := v.(type) {
+	case omap:
+		return t.encode(buf)
+	case []omap:
+		buf.WriteByte('[')
+		for i, m := range t {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := m.encode(buf); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range t {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := encodeValue(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	case nil:
+		buf.WriteString("null")
+		return nil
+	case bool:
+		buf.WriteString(strconv.FormatBool(t))
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	buf.Write(b)
+	return nil
 }
 
 // executor walks a validated query's AST and resolves it against the
