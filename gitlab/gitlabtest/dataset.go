@@ -47,6 +47,7 @@ type Dataset struct {
 	groupHooks   map[int][]*Hook
 
 	projects      []*projectState // sorted by ID
+	byGroup       map[int][]*projectState // projects directly in a group, sorted by ID
 	projectByID   map[int]*projectState
 	projectByPath map[string]*projectState // lower-cased path_with_namespace
 
@@ -95,6 +96,7 @@ func newDataset(seed int64, now time.Time) *Dataset {
 		groupMembers:  map[int]map[int]*memberRec{},
 		groupHooks:    map[int][]*Hook{},
 		projectByID:   map[int]*projectState{},
+		byGroup:       map[int][]*projectState{},
 		projectByPath: map[string]*projectState{},
 	}
 	fixed := now
@@ -344,18 +346,14 @@ func (d *Dataset) descendants(g *Group) []*Group {
 // groupProjects returns the projects directly in g, or in g and its
 // subgroups, by ID.
 func (d *Dataset) groupProjects(g *Group, includeSubgroups bool) []*projectState {
-	ids := map[int]bool{g.ID: true}
-	if includeSubgroups {
-		for _, c := range d.descendants(g) {
-			ids[c.ID] = true
-		}
+	if !includeSubgroups {
+		return slices.Clone(d.byGroup[g.ID])
 	}
-	var out []*projectState
-	for _, ps := range d.projects {
-		if ps.groupID != 0 && ids[ps.groupID] {
-			out = append(out, ps)
-		}
+	out := slices.Clone(d.byGroup[g.ID])
+	for _, c := range d.descendants(g) {
+		out = append(out, d.byGroup[c.ID]...)
 	}
+	slices.SortFunc(out, func(a, b *projectState) int { return cmp.Compare(a.p.ID, b.p.ID) })
 	return out
 }
 

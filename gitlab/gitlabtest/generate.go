@@ -421,6 +421,7 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 		nextPipelineIID: 1, nextDeploymentIID: 1}
 	if grp != nil {
 		ps.groupID = grp.ID
+		d.byGroup[grp.ID] = append(d.byGroup[grp.ID], ps)
 	} else {
 		ps.ownerID = owner.ID
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -183,6 +184,12 @@ func projectID(ps *projectState) int { return ps.p.ID }
 // filterProjects applies the filters shared by /projects and
 // /groups/:id/projects; false means a 400 was written.
 func (rc *reqCtx) filterProjects(in []*projectState) ([]*projectState, bool) {
+	return rc.filterProjectsUpTo(in, -1)
+}
+
+// filterProjectsUpTo is filterProjects stopping after limit matches (-1:
+// no limit).
+func (rc *reqCtx) filterProjectsUpTo(in []*projectState, limit int) ([]*projectState, bool) {
 	ds := rc.s.ds
 	membership, _ := rc.boolParam("membership")
 	owned, _ := rc.boolParam("owned")
@@ -205,8 +212,15 @@ func (rc *reqCtx) filterProjects(in []*projectState) ([]*projectState, bool) {
 	idAfter, hasIDAfter := rc.intParam("id_after")
 	idBefore, hasIDBefore := rc.intParam("id_before")
 	keyset := rc.q.Get("pagination") == "keyset"
-	out := make([]*projectState, 0, len(in))
+	capacity := len(in)
+	if limit >= 0 {
+		capacity = min(capacity, limit)
+	}
+	out := make([]*projectState, 0, capacity)
 	for _, ps := range in {
+		if limit >= 0 && len(out) >= limit {
+			break
+		}
 		p := ps.p
 		if !ds.projectVisible(rc.uid, ps) {
 			continue
@@ -261,7 +275,18 @@ func containsAll(have, want []string) bool {
 
 func handleProjects(rc *reqCtx) {
 	defer rc.rlock()()
-	items, ok := rc.filterProjects(rc.s.ds.projects)
+	in, limit := rc.s.ds.projects, -1
+	if rc.q.Get("pagination") == "keyset" && rc.q.Get("order_by") == "id" && rc.q.Get("sort") == "asc" {
+		// Projects are kept by ID: a keyset page starts after id_after and
+		// needs one match past the page to know there is a next one, so
+		// listing every project costs what GitLab's index costs, not a scan
+		// of the instance per page.
+		if after, ok := rc.intParam("id_after"); ok {
+			in = in[sort.Search(len(in), func(i int) bool { return in[i].p.ID > after }):]
+		}
+		limit = rc.perPage() + 1
+	}
+	items, ok := rc.filterProjectsUpTo(in, limit)
 	if !ok || !sortList(rc, items, projectOrders, "created_at", "desc", projectID) {
 		return
 	}

@@ -77,6 +77,7 @@ func (d *Dataset) DeleteGroup(idOrPath string) error {
 		delete(d.groupMembers, x.ID)
 		delete(d.groupHooks, x.ID)
 		delete(d.children, x.ID)
+		delete(d.byGroup, x.ID)
 	}
 	d.groups = slices.DeleteFunc(d.groups, func(x *Group) bool { return d.groupByID[x.ID] == nil })
 	if g.ParentID != nil {
@@ -154,6 +155,9 @@ func (d *Dataset) removeProject(ps *projectState) {
 	delete(d.projectByID, ps.p.ID)
 	delete(d.projectByPath, strings.ToLower(ps.p.PathWithNamespace))
 	d.projects = slices.DeleteFunc(d.projects, func(x *projectState) bool { return x == ps })
+	if ps.groupID != 0 {
+		d.byGroup[ps.groupID] = slices.DeleteFunc(d.byGroup[ps.groupID], func(x *projectState) bool { return x == ps })
+	}
 }
 
 // CreateMergeRequest adds a merge request to a project. Zero fields of mr get
