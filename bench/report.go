@@ -362,10 +362,18 @@ func renderTargets(w *strings.Builder, res *results, plain, lat []*sizeRun) {
 		if r.Pipelined.entities() < targetStageEntities*9/10 {
 			at = fmt.Sprintf(" (largest size run: %s)", num(r.Pipelined.entities()))
 		}
-		if slow, _ := slowestStage(r); slow != nil {
-			share := slow.Usage.Wall.Seconds() / r.Pipelined.Usage.Wall.Seconds()
+		if slow, cpuFloor := slowestStage(r); slow != nil {
+			pu := r.Pipelined.Usage
+			share := slow.Usage.Wall.Seconds() / pu.Wall.Seconds()
+			// Both the stage and the resync share the machine's cores with
+			// the fakes: say how busy the cores were, so a reader can tell a
+			// pipeline stall from a machine that has no CPU left.
+			cores := float64(runtime.GOMAXPROCS(0))
+			busy := func(u usage, fakes time.Duration) float64 { return (u.CPU + fakes).Seconds() / u.Wall.Seconds() / cores }
 			ts = append(ts, target{"no latency, 100k: resync ≥ 90% of the slowest stage's throughput" + at,
-				fmt.Sprintf("%.0f%% (slowest: %s, %s; resync %s)", 100*share, slow.Name, dur(slow.Usage.Wall), dur(r.Pipelined.Usage.Wall)),
+				fmt.Sprintf("%.0f%% (slowest: %s, %s, cores %.0f%% busy; resync %s, cores %.0f%% busy, %.2f× the CPU floor of %s)",
+					100*share, slow.Name, dur(slow.Usage.Wall), 100*busy(slow.Usage, slow.FakesCPU), dur(pu.Wall), 100*busy(pu, r.Pipelined.FakesCPU),
+					pu.Wall.Seconds()/cpuFloor.Seconds(), dur(cpuFloor)),
 				share >= targetStageShare, false})
 		}
 		ts = append(ts, target{"peak RSS < 300 MiB at 100k entities" + at, mib(r.Pipelined.Usage.PeakRSS) + " (sync process)",
