@@ -369,7 +369,9 @@ func renderTargets(w *strings.Builder, res *results, plain, lat []*sizeRun) {
 			// the fakes: say how busy the cores were, so a reader can tell a
 			// pipeline stall from a machine that has no CPU left.
 			cores := float64(runtime.GOMAXPROCS(0))
-			busy := func(u usage, fakes time.Duration) float64 { return (u.CPU + fakes).Seconds() / u.Wall.Seconds() / cores }
+			busy := func(u usage, fakes time.Duration) float64 {
+				return (u.CPU + fakes).Seconds() / u.Wall.Seconds() / cores
+			}
 			ts = append(ts, target{"no latency, 100k: resync ≥ 90% of the slowest stage's throughput" + at,
 				fmt.Sprintf("%.0f%% (slowest: %s, %s, cores %.0f%% busy; resync %s, cores %.0f%% busy, %.2f× the CPU floor of %s)",
 					100*share, slow.Name, dur(slow.Usage.Wall), 100*busy(slow.Usage, slow.FakesCPU), dur(pu.Wall), 100*busy(pu, r.Pipelined.FakesCPU),

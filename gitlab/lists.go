@@ -32,6 +32,10 @@ func setActive(q url.Values, active *bool) {
 // skips or repeats projects created during a long listing). Projects
 // pending deletion are dropped, as in gitlab-v2; that needs the full
 // representation (simple=true leaves marked_for_deletion_at out).
+//
+// Past the first page the listing runs from both ends at once (see
+// keysetBothEnds), so pages come in no particular order; fn is never
+// called concurrently.
 func (g *Integration) eachProjectPage(ctx context.Context, active *bool, fn func([]ocean.Item) error) error {
 	q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
 	g.visibilityParams(ctx, q)
@@ -39,7 +43,7 @@ func (g *Integration) eachProjectPage(ctx context.Context, active *bool, fn func
 	if since, ok := ctx.Value(projectsSinceKey{}).(time.Time); ok {
 		q.Set("last_activity_after", since.UTC().Format(time.RFC3339))
 	}
-	return g.client.Pages(ctx, "projects", q, func(page []ocean.Item) error {
+	return g.client.keysetBothEnds(ctx, "projects", q, func(page []ocean.Item) error {
 		page = dropPendingDeletion(page, "marked_for_deletion_at")
 		if len(page) == 0 {
 			return nil

@@ -46,7 +46,7 @@ type Dataset struct {
 	groupMembers map[int]map[int]*memberRec
 	groupHooks   map[int][]*Hook
 
-	projects      []*projectState // sorted by ID
+	projects      []*projectState         // sorted by ID
 	byGroup       map[int][]*projectState // projects directly in a group, sorted by ID
 	projectByID   map[int]*projectState
 	projectByPath map[string]*projectState // lower-cased path_with_namespace
