@@ -281,6 +281,8 @@ func laterOf(param string, since time.Time) string {
 // block (read from the resync's context), without projects pending
 // deletion, through keyset pagination. Custom GitLab kinds that work per
 // project start from it, so they see the same projects as `project`.
+// Pages come in no particular order (the listing walks from both ends of
+// the id range at once); fn is never called concurrently.
 func (g *Integration) EachProject(ctx context.Context, fn func(page []ocean.Item) error) error {
 	return g.eachProjectPage(ctx, nil, fn)
 }
