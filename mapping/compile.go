@@ -301,12 +301,23 @@ func (c *resCompiler) leaf(path, field, src string) *leaf {
 		c.errs = append(c.errs, ce)
 		return nil
 	}
-	if !e.constant && e.fast == nil {
+	if !e.constant && !e.bounded {
 		c.rm.budgeted = true
 	}
 	l := &leaf{e: e, id: len(c.rm.fields)}
 	c.rm.fields = append(c.rm.fields, fieldInfo{field: field, expr: src})
 	return l
+}
+
+// hasIf reports whether q has an if term anywhere.
+func hasIf(q *gojq.Query) bool {
+	found := false
+	walkQuery(q, func(t *gojq.Term) {
+		if t.Type == gojq.TermTypeIf {
+			found = true
+		}
+	}, func(*gojq.FuncDef) {})
+	return found
 }
 
 // compileExpr applies Ocean's quote pre-processing, then parses and compiles
@@ -322,7 +333,7 @@ func compileExpr(src string, jqOpts []gojq.CompilerOption) (*expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &expr{src: src, code: code, fast: fast}
+	e := &expr{src: src, code: code, fast: fast, bounded: fast != nil && !hasIf(q)}
 	if c, ok := fast.(fConst); ok {
 		e.constant, e.value = true, c.v
 	}

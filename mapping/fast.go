@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,8 +13,10 @@ import (
 )
 
 // The fast path evaluates the expression shapes that dominate real mappings
-// (field paths, literals, //, tostring, ascii_downcase/upcase, string
-// interpolation, +, ==, !=, and, or, not) without gojq's interpreter.
+// (field paths, literals, {}, //, tostring, ascii_downcase/upcase, string
+// interpolation, +, ==, !=, and, or, not, to_entries, min_by/max_by,
+// sub/gsub with literal arguments, and if/elif/else, whose branches that
+// are not fast run in gojq) without gojq's interpreter.
 //
 // Contract: eval returns ok=true only on the "happy path", where gojq would
 // produce exactly the same first output. In every other case (type errors,
@@ -109,6 +112,10 @@ func buildFastTerm(t *gojq.Term) fastExpr {
 			}
 			break
 		}
+		if t.Func.Name == "sub" || t.Func.Name == "gsub" {
+			base = buildFastSub(t.Func)
+			break
+		}
 		if len(t.Func.Args) > 0 {
 			return nil
 		}
@@ -126,6 +133,12 @@ func buildFastTerm(t *gojq.Term) fastExpr {
 		}
 	case gojq.TermTypeQuery:
 		base = buildFast(t.Query)
+	case gojq.TermTypeIf:
+		base = buildFastIf(t.If)
+	case gojq.TermTypeObject:
+		if t.Object != nil && len(t.Object.KeyVals) == 0 {
+			base = fEmptyObject{}
+		}
 	}
 	if base == nil {
 		return nil
@@ -151,6 +164,64 @@ func buildFastTerm(t *gojq.Term) fastExpr {
 		return fPath{steps: steps}
 	}
 	return fPipe{base, fPath{steps: steps}}
+}
+
+// buildFastIf handles if/elif/else whose conditions are fast. A branch
+// that is not fast is kept as nil: when the condition picks it, the
+// expression declines and gojq runs it, so `if .merged_at == null then
+// null else <date maths> end` is fast for every open merge request.
+func buildFastIf(x *gojq.If) fastExpr {
+	if x == nil || x.Cond == nil || x.Then == nil {
+		return nil
+	}
+	cond := buildFast(x.Cond)
+	if cond == nil {
+		return nil
+	}
+	out := &fIf{cond: cond, then: buildFast(x.Then)}
+	switch {
+	case len(x.Elif) > 0:
+		// elif is a nested if in the else branch.
+		rest := &gojq.If{Cond: x.Elif[0].Cond, Then: x.Elif[0].Then, Elif: x.Elif[1:], Else: x.Else}
+		if e := buildFastIf(rest); e != nil {
+			out.els = e
+		}
+	case x.Else == nil:
+		out.els = fIdentity{} // jq: a missing else is `.`
+	default:
+		out.els = buildFast(x.Else)
+	}
+	return out
+}
+
+// buildFastSub handles sub and gsub with literal regex, replacement and
+// flags, for the regexes the native sub handles.
+func buildFastSub(f *gojq.Func) fastExpr {
+	if len(f.Args) < 2 || len(f.Args) > 3 {
+		return nil
+	}
+	re, ok := stringLiteral(f.Args[0])
+	if !ok {
+		return nil
+	}
+	rep, ok := stringLiteral(f.Args[1])
+	if !ok {
+		return nil
+	}
+	flags := ""
+	if len(f.Args) == 3 {
+		if flags, ok = stringLiteral(f.Args[2]); !ok {
+			return nil
+		}
+	}
+	if f.Name == "gsub" {
+		flags += "g"
+	}
+	r := nativeRegexp(re, flags)
+	if r == nil {
+		return nil
+	}
+	return fSub{re: r, rep: rep, global: strings.ContainsRune(flags, 'g')}
 }
 
 func buildFastString(s *gojq.String) fastExpr {
@@ -607,3 +678,43 @@ func (m fMinMaxBy) eval(v any) (any, bool) {
 	}
 	return vs[j], true
 }
+
+type fIf struct {
+	cond      fastExpr
+	then, els fastExpr // nil: the branch is not fast
+}
+
+func (x *fIf) eval(v any) (any, bool) {
+	c, ok := x.cond.eval(v)
+	if !ok {
+		return nil, false
+	}
+	branch := x.els
+	if truthy(c) {
+		branch = x.then
+	}
+	if branch == nil {
+		return nil, false
+	}
+	return branch.eval(v)
+}
+
+type fSub struct {
+	re     *regexp.Regexp
+	rep    string
+	global bool
+}
+
+func (x fSub) eval(v any) (any, bool) {
+	s, ok := v.(string)
+	if !ok || !utf8.ValidString(s) {
+		return nil, false
+	}
+	return replaceNative(x.re, s, x.rep, x.global), true
+}
+
+// fEmptyObject is `{}`; each evaluation gets its own map, since the result
+// may end up in an entity.
+type fEmptyObject struct{}
+
+func (fEmptyObject) eval(any) (any, bool) { return map[string]any{}, true }

@@ -35,6 +35,10 @@ func TestFastPathShapes(t *testing.T) {
 		`.a | ascii_downcase`, `.a | ascii_upcase`, `"\(.a)/\(.b)"`, `.a + "/" + .b`,
 		`.a == "x"`, `.a != null`, `.a and .b`, `.a or (.b | not)`, `(.a)`, `(.a // "x") | tostring`,
 		`.__languages | to_entries | max_by(.value) | .key`, `.xs | min_by(.n)`,
+		`if .a then 1 else 2 end`, `if .a == null then null else .b end`, `if .a then .b end`,
+		`if .a then 1 elif .b then 2 else 3 end`, `.a | sub("x"; "y")`, `.a | gsub(" "; "")`,
+		`.a | sub("!.+$"; "")`, `.a | sub("X"; "y"; "gi")`, `(.a // {}) | to_entries | max_by(.value) | .key`,
+		`if .merged_at == null then null else (.merged_at | fromdateiso8601) end`,
 	}
 	for _, src := range fast {
 		q, err := gojq.Parse(src)
@@ -43,7 +47,8 @@ func TestFastPathShapes(t *testing.T) {
 	}
 	slow := []string{
 		`.a[]`, `.a[1:2]`, `.a | length`, `def f: .; f`, `.a as $x | $x`, `[.a]`, `{a: .a}`,
-		`.a, .b`, `.a | split("/")`, `if .a then 1 else 2 end`, `.a - 1`, `.a < 1`, `$ENV.x`, `env.x`,
+		`.a, .b`, `.a | split("/")`, `if .a[] then 1 else 2 end`, `.a - 1`, `.a < 1`, `$ENV.x`, `env.x`,
+		`.a | sub("a*"; "-")`, `.a | sub(.re; "x")`, `.a | sub("x"; "\(.b)")`, `.a | sub("x"; "y"; "x")`, `{a: 1}`,
 		`@base64 "\(.a)"`, `.[.a]`, `try .a`, `reduce .[] as $x (0; .)`, `100000000000000000000`,
 	}
 	for _, src := range slow {
@@ -185,7 +190,7 @@ func genProgram(rng *rand.Rand, depth int) string {
 		return genAtom(rng)
 	}
 	sub := func() string { return genProgram(rng, depth-1) }
-	switch rng.IntN(15) {
+	switch rng.IntN(19) {
 	case 0, 1, 2:
 		return genAtom(rng)
 	case 3:
@@ -210,6 +215,19 @@ func genProgram(rng *rand.Rand, depth int) string {
 		return fmt.Sprintf(`"pre\(%s)mid\(%s)"`, sub(), sub())
 	case 13:
 		return "(" + sub() + ") | to_entries | " + []string{"max_by(.value)", "min_by(.value)", "max_by(.key)"}[rng.IntN(3)] + " | .key"
+	case 14:
+		return "if " + sub() + " then " + sub() + " else " + sub() + " end"
+	case 15:
+		return "if " + sub() + " then " + sub() + " end"
+	case 16:
+		return "if " + sub() + " then " + sub() + " elif " + sub() + " then " + sub() + " else " + sub() + " end"
+	case 17:
+		return "(" + sub() + ") | " + []string{
+			`sub("[a-c]"; "X")`, `gsub("[a-c]"; "X")`, `sub("p"; "")`, `gsub("u"; "_"; "i")`, `sub("b+$"; "!")`,
+			`sub("a*"; "-")`, `gsub(""; "-")`, `sub("(?<x>a)"; "y")`, `gsub("\\s"; "")`, `sub("."; "."; "gx")`,
+		}[rng.IntN(10)]
+	case 18:
+		return "(" + sub() + " // {}) | to_entries | max_by(.value) | .key"
 	default:
 		return "(" + sub() + ") | " + genAtom(rng)
 	}
@@ -219,7 +237,8 @@ func genAtom(rng *rand.Rand) string {
 	atoms := []string{
 		".", ".a", ".b", ".n", ".a.b", ".a.n", ".arr", ".arr[0]", ".arr[-1]", ".a.arr[1]", `."x y"`, `.["Up"]`,
 		".a?", ".a.b?", "null", "true", "false", "1", "-2", "1.5", `"Up"`, `"x"`, `""`, "not", "tostring", ".c.c.c",
-		"to_entries", "max_by(.)", "min_by(.a)", ".a | to_entries", "(.arr | max_by(.))",
+		"to_entries", "max_by(.)", "min_by(.a)", ".a | to_entries", "(.arr | max_by(.))", "{}",
+		`"Up pup"`, `"abc"`, `"a\u00e9b"`,
 	}
 	return atoms[rng.IntN(len(atoms))]
 }

@@ -121,6 +121,11 @@ type expr struct {
 	// constant is set when the program is a literal; value holds it.
 	constant bool
 	value    any
+	// bounded is set when the program always ends quickly whichever path
+	// runs: it has a full fast path, whose gojq fallback (the unhappy
+	// path) runs the same simple shapes. A fast path with an if branch
+	// left to gojq can run anything, so it is not bounded.
+	bounded bool
 }
 
 // run evaluates e against v and returns its first output (nil when empty).

@@ -54,14 +54,7 @@ func (n *nativeSub) call(v any, args []any) any {
 	}
 	if ok && ok1 && ok2 && ok3 && utf8.ValidString(s) {
 		if r := n.regexp(re, flags); r != nil {
-			if strings.ContainsRune(flags, 'g') {
-				return r.ReplaceAllLiteralString(s, rep)
-			}
-			loc := r.FindStringIndex(s)
-			if loc == nil {
-				return s
-			}
-			return s[:loc[0]] + rep + s[loc[1]:]
+			return replaceNative(r, s, rep, strings.ContainsRune(flags, 'g'))
 		}
 	}
 	out, ok := n.fallback.Run(v, args...).Next()
@@ -77,22 +70,48 @@ func (n *nativeSub) regexp(re, flags string) *regexp.Regexp {
 	if r, ok := n.cache.Load(key); ok {
 		return r.(*regexp.Regexp)
 	}
-	var out *regexp.Regexp
-	if !strings.ContainsFunc(flags, func(r rune) bool { return r != 'g' && r != 'i' && r != 'm' }) {
-		src := re
-		// Same prefixes as gojq's compileRegexp.
-		if strings.ContainsRune(flags, 'i') {
-			src = "(?i)" + src
-		}
-		if strings.ContainsRune(flags, 'm') {
-			src = "(?s)" + src
-		}
-		if parsed, err := syntax.Parse(src, syntax.Perl); err == nil && !canMatchEmpty(parsed.Simplify()) {
-			out, _ = regexp.Compile(src)
-		}
-	}
+	out := nativeRegexp(re, flags)
 	n.cache.Store(key, out)
 	return out
+}
+
+// nativeRegexp compiles re with gojq's flag handling, or returns nil when
+// the native path does not apply (other flags, an invalid regex, or one
+// that may match the empty string).
+func nativeRegexp(re, flags string) *regexp.Regexp {
+	if strings.ContainsFunc(flags, func(r rune) bool { return r != 'g' && r != 'i' && r != 'm' }) {
+		return nil
+	}
+	src := re
+	// Same prefixes as gojq's compileRegexp.
+	if strings.ContainsRune(flags, 'i') {
+		src = "(?i)" + src
+	}
+	if strings.ContainsRune(flags, 'm') {
+		src = "(?s)" + src
+	}
+	parsed, err := syntax.Parse(src, syntax.Perl)
+	if err != nil || canMatchEmpty(parsed.Simplify()) {
+		return nil
+	}
+	out, err := regexp.Compile(src)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// replaceNative is sub (the first match) or gsub (every match) with a
+// literal replacement, for regexes that cannot match the empty string.
+func replaceNative(r *regexp.Regexp, s, rep string, global bool) string {
+	if global {
+		return r.ReplaceAllLiteralString(s, rep)
+	}
+	loc := r.FindStringIndex(s)
+	if loc == nil {
+		return s
+	}
+	return s[:loc[0]] + rep + s[loc[1]:]
 }
 
 // canMatchEmpty reports whether re may match an empty string anywhere.
