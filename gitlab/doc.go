@@ -48,9 +48,12 @@
 // Lists use per_page=100 and stream page by page to the framework's
 // Sender, which applies back-pressure. /projects uses keyset pagination
 // (order_by=id): offset pagination stops at 50,000 projects and skips or
-// repeats projects created during a long listing. /groups tries keyset once
-// per client and falls back to offset pagination ordered by id. Other lists
-// follow Link rel="next" or X-Next-Page, never totals.
+// repeats projects created during a long listing. Keyset pages must come
+// one after another, so past the first page the listing walks from both
+// ends of the id range at once and stops where the walks meet. /groups
+// tries keyset once per client and falls back to offset pagination ordered
+// by id; within a resync every kind that needs the groups reads one shared
+// listing. Other lists follow Link rel="next" or X-Next-Page, never totals.
 //
 // # Request economy
 //
@@ -62,8 +65,12 @@
 // resized when GitLab reports a higher complexity than planned: about one
 // request per 24 projects. Projects GraphQL cannot answer, or every project
 // when GraphQL is off (Config.UseGraphQL) or unavailable, fall back to REST.
-// searchQueries have no GraphQL equivalent and stay REST, one request per
-// project and query, under the search class limit.
+// searchQueries have no GraphQL equivalent: within a resync one paged blob
+// search per top-level group and query answers every project of the group
+// (archived ones too from GitLab 18.9, which takes include_archived; the
+// version is read once from GET /version). Personal projects, groups
+// without Advanced Search and single projects of a live event are searched
+// one by one, as gitlab-v2 does.
 //
 // Merge requests and issues are listed per top-level group (GitLab's group
 // lists include subgroups) rather than per group, which fetched nested items
