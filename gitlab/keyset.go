@@ -145,13 +145,6 @@ func (m *meeting) end(err error) error {
 }
 
 func itemID(it ocean.Item) (int64, bool) {
-	switch v := it["id"].(type) {
-	case float64:
-		return int64(v), true
-	case int:
-		return int64(v), true
-	case int64:
-		return v, true
-	}
-	return 0, false
+	id, err := strconv.ParseInt(idString(it["id"]), 10, 64)
+	return id, err == nil
 }

@@ -62,6 +62,9 @@ func TestKindExamplesSentOnceWithTheFirstItems(t *testing.T) {
 			require.NoError(t, err)
 			ex := h.srv.KindExamples(integrationID, "widget")
 			require.Len(t, ex, min(items, 5))
+			for i, e := range ex {
+				assert.Equal(t, fmt.Sprintf("w-%05d", i), e.(map[string]any)["id"], "the kind's first items, in order")
+			}
 			assert.Equal(t, 1, h.srv.Count(porttest.RoutePostKindExamples))
 			_, err = h.resync(a)
 			require.NoError(t, err)
