@@ -206,8 +206,8 @@ func TestEntityWrittenDuringTheResyncIsNotStale(t *testing.T) {
 		id      string
 		updated time.Time
 	}{
-		{"w-gone", time.Now().Add(-time.Hour)},       // removed at the source before the resync
-		{"w-live", time.Now().Add(10 * time.Minute)}, // written by a live event while it runs
+		{"w-gone", h.portClock.Peek().Add(-time.Hour)},       // removed at the source before the resync
+		{"w-live", h.portClock.Peek().Add(10 * time.Minute)}, // written by a live event while it runs
 	} {
 		require.NoError(t, h.srv.SeedEntity(port.Entity{Identifier: tc.id, Blueprint: "widget", Title: tc.id,
 			Properties: map[string]any{"color": "red"}, Datasource: ds, UpdatedAt: tc.updated}))

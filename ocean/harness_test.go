@@ -54,6 +54,8 @@ type source struct {
 	gate    chan struct{}
 	started chan struct{}
 	fetches int
+	// beforeList, when set, runs as each listing starts.
+	beforeList func()
 }
 
 func newSource(n int) *source {
@@ -111,8 +113,11 @@ func (s *source) kind(name string) ocean.Kind {
 	return ocean.NewKind(name, func(ctx context.Context, sel widgetSelector, send ocean.Sender) error {
 		s.mu.Lock()
 		s.fetches++
-		failAfter, gate, started := s.failAfter, s.gate, s.started
+		failAfter, gate, started, beforeList := s.failAfter, s.gate, s.started, s.beforeList
 		s.mu.Unlock()
+		if beforeList != nil {
+			beforeList()
+		}
 		items := s.snapshot()
 		pages := 0
 		for start := 0; start < len(items); start += s.pageSize {
@@ -158,13 +163,17 @@ func widgetBlueprints() []port.Blueprint {
 	}
 }
 
+// portEpoch is when the fake Port's clock starts in the harness.
+var portEpoch = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
 type harness struct {
-	t      *testing.T
-	srv    *porttest.Server
-	src    *source
-	cfg    *ocean.Config
-	client *port.Client
-	prov   *ocean.Provider
+	t         *testing.T
+	srv       *porttest.Server
+	portClock *porttest.StepClock
+	src       *source
+	cfg       *ocean.Config
+	client    *port.Client
+	prov      *ocean.Provider
 }
 
 type harnessOpt func(*harness)
@@ -175,11 +184,15 @@ func withMapping(yaml string) harnessOpt {
 
 func newHarness(t *testing.T, items int, opts ...harnessOpt) *harness {
 	t.Helper()
-	srv := porttest.NewServer(t)
+	// Port's clock starts on a fixed day and moves a second per reading:
+	// tests never depend on today's date, and each request lands in a later
+	// second than the one before, as it would against Port at human speed.
+	portClock := porttest.NewStepClock(portEpoch, time.Second)
+	srv := porttest.NewServer(t, porttest.WithClock(portClock.Now))
 	for _, bp := range widgetBlueprints() {
 		require.NoError(t, srv.AddBlueprint(bp))
 	}
-	h := &harness{t: t, srv: srv, src: newSource(items)}
+	h := &harness{t: t, srv: srv, portClock: portClock, src: newSource(items)}
 	h.cfg = ocean.Default("widgets")
 	h.cfg.Port.ClientID = ocean.Secret(srv.ClientID)
 	h.cfg.Port.ClientSecret = ocean.Secret(srv.ClientSecret)
@@ -238,7 +251,7 @@ func (h *harness) seedForeign(id string) {
 		Identifier: id, Blueprint: "widget", Title: id,
 		Properties: map[string]any{"color": "red"},
 		Datasource: "port-ocean/widgets/1.0.0/another-integration/exporter",
-		UpdatedAt:  time.Now().Add(-time.Hour),
+		UpdatedAt:  h.portClock.Peek().Add(-time.Hour),
 	}))
 }
 

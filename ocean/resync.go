@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -59,8 +61,11 @@ type KindReport struct {
 	Failed int64 `json:"failed"`
 	// Deleted counts stale entities deleted for this kind's blueprints.
 	Deleted int64 `json:"deleted"`
-	// Duration is the kind's wall time.
+	// Duration is the kind's wall time, from its start until Port answered
+	// the last of its writes.
 	Duration time.Duration `json:"duration"`
+	// Timings says where the kind's time went.
+	Timings KindTimings `json:"timings"`
 	// Err is why the kind failed; nil when it completed.
 	Err error `json:"-"`
 	// Complete is true when the kind delivered all its data, so its stale
@@ -74,6 +79,23 @@ type KindReport struct {
 	Blueprints []string `json:"blueprints"`
 	// Since is set when the kind fetched only what changed since then.
 	Since *time.Time `json:"since,omitempty"`
+}
+
+// KindTimings splits a kind's time by stage. The stages overlap (a kind
+// maps one page while it fetches the next and writes the one before), and
+// Map and Write add up the time of every worker, so they do not sum to
+// Duration: each says how long that stage was busy for the kind, and the
+// largest is where a faster kind would have to win.
+type KindTimings struct {
+	// Fetch is the time the kind spent listing its items, not counting
+	// the time it waited for the mappers to take a page.
+	Fetch time.Duration `json:"fetch"`
+	// Map is the time the mappers spent on its items (selector query,
+	// mapping, comparison with what Port holds), summed over workers.
+	Map time.Duration `json:"map"`
+	// Write is the time Port took to answer its bulk upserts, summed over
+	// the requests in flight.
+	Write time.Duration `json:"write"`
 }
 
 // ResyncReport is the outcome of one resync.
@@ -133,6 +155,9 @@ type resyncRun struct {
 	plan       *Plan
 	// incremental fetches changes only and deletes nothing.
 	incremental bool
+	// cutoff is the resync's start on Port's clock: only entities Port
+	// stamped before it can be stale (see catalogCutoff).
+	cutoff time.Time
 
 	// existing is what Port held for this integration when the resync
 	// started, as signatures (nil when it could not be read or skipping is
@@ -175,9 +200,15 @@ type kindRun struct {
 	// unknownIDs counts misconfigured items whose identifier could not be
 	// computed: Port may hold an entity for them that must not be deleted.
 	unknownIDs atomic.Int64
-	examples   []Item
-	exSending  bool // the examples are on their way
-	exMu       sync.Mutex
+	// start is when the kind began; the other times are in nanoseconds:
+	// the summed time of each stage, and when the kind's fetch and its last
+	// write ended (on the App's clock).
+	start                   time.Time
+	fetchNs, mapNs, writeNs atomic.Int64
+	fetchEnd, lastWriteEnd  atomic.Int64
+	examples                []Item
+	exSending               bool // the examples are on their way
+	exMu                    sync.Mutex
 }
 
 // Resync runs one full resync now and waits for it: fetch every resource of
@@ -225,7 +256,9 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 	for _, k := range rep.Kinds {
 		attrs := []any{"kind", k.Kind, "index", k.Index, "fetched", k.Fetched, "filtered", k.Filtered,
 			"misconfigured", k.Misconfigured, "upserted", k.Upserted, "skipped", k.Skipped,
-			"failed", k.Failed, "deleted", k.Deleted, "duration", k.Duration.Round(time.Millisecond)}
+			"failed", k.Failed, "deleted", k.Deleted, "duration", k.Duration.Round(time.Millisecond),
+			"fetch", k.Timings.Fetch.Round(time.Millisecond), "map", k.Timings.Map.Round(time.Millisecond),
+			"write", k.Timings.Write.Round(time.Millisecond)}
 		if k.Err != nil {
 			log.Error("kind failed", append(attrs, "error", k.Err)...)
 		} else if k.DeletionBlocked != "" {
@@ -290,6 +323,11 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 		},
 	}
 	defer run.background.Wait()
+	if run.plan == nil && !run.incremental {
+		if run.cutoff, err = a.catalogCutoff(ctx, log); err != nil {
+			return err
+		}
+	}
 	switch {
 	case run.plan != nil:
 		if err := run.loadExisting(ctx, time.Time{}); err != nil {
@@ -303,7 +341,7 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 		// than the resync's data and must not look stale.
 		go func() {
 			defer close(run.existingReady)
-			if err := run.loadExisting(ctx, rep.Start); err != nil {
+			if err := run.loadExisting(ctx, run.cutoff); err != nil {
 				log.Warn("could not read the catalog to skip unchanged entities; writing all of them", "error", err)
 			}
 		}()
@@ -443,6 +481,15 @@ func (k *kindRun) finish() {
 	rep.Upserted = k.upserted.Load()
 	rep.Skipped = k.skipped.Load()
 	rep.Failed = k.failed.Load()
+	rep.Timings = KindTimings{
+		Fetch: time.Duration(k.fetchNs.Load()),
+		Map:   time.Duration(k.mapNs.Load()),
+		Write: time.Duration(k.writeNs.Load()),
+	}
+	if !k.start.IsZero() {
+		end := max(k.fetchEnd.Load(), k.lastWriteEnd.Load())
+		rep.Duration = max(time.Duration(end-k.start.UnixNano()), 0)
+	}
 	rep.Blueprints = rep.Blueprints[:0]
 	k.blueprints.Range(func(key, _ any) bool {
 		rep.Blueprints = append(rep.Blueprints, key.(string))
@@ -460,8 +507,9 @@ func (k *kindRun) finish() {
 
 // syncKind streams one resource: fetch → map → batches for the upserters.
 func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
-	start := r.app.clock.Now()
-	defer func() { k.report.Duration = r.app.clock.Now().Sub(start) }()
+	clk := r.app.clock
+	k.start = clk.Now()
+	defer func() { k.fetchEnd.Store(clk.Now().UnixNano()) }()
 
 	kind := r.app.provider.kind(k.rm.Kind())
 	if kind == nil {
@@ -496,6 +544,10 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 	}
 	fetchErr := func() error {
 		defer close(pages)
+		// handing is the time spent waiting for the mappers to take a page
+		// (a kind may send from several goroutines).
+		var handing atomic.Int64
+		defer func() { k.fetchNs.Add(int64(clk.Now().Sub(k.start)) - handing.Load()) }()
 		fctx := withMemo(withPortAppConfig(mctx, r.pac), r.memo)
 		if since, ok := r.sinceFor(mctx, kind, k); ok {
 			fctx = withSince(fctx, since)
@@ -509,6 +561,8 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 			if r.keepExamples(k, items) {
 				r.background.Go(func() { r.sendExamples(ctx, k) })
 			}
+			t0 := clk.Now()
+			defer func() { handing.Add(int64(clk.Now().Sub(t0))) }()
 			select {
 			case pages <- items:
 				return nil
@@ -537,7 +591,9 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 
 // mapPage maps one page and hands full batches to the upserters.
 func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, page []Item) error {
+	t0 := r.app.clock.Now()
 	res, err := k.rm.Map(ctx, page)
+	k.mapNs.Add(int64(r.app.clock.Now().Sub(t0)))
 	if err != nil {
 		return fmt.Errorf("map: %w", err)
 	}
@@ -587,6 +643,16 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 		}
 	}
 	return nil
+}
+
+// storeMax raises v to n unless it already holds more.
+func storeMax(v *atomic.Int64, n int64) {
+	for {
+		cur := v.Load()
+		if cur >= n || v.CompareAndSwap(cur, n) {
+			return
+		}
+	}
 }
 
 func (r *resyncRun) markSeen(blueprint, id string) {
@@ -698,7 +764,11 @@ func (r *resyncRun) upsert(ctx context.Context, b upsertBatch) {
 		b.kind.failed.Add(int64(len(b.entities)))
 		return
 	}
+	t0 := r.app.clock.Now()
 	results, err := r.writer.upsert(ctx, b.blueprint, b.entities, r.upsertOpts)
+	t1 := r.app.clock.Now()
+	b.kind.writeNs.Add(int64(t1.Sub(t0)))
+	storeMax(&b.kind.lastWriteEnd, t1.UnixNano())
 	if err != nil {
 		b.kind.failed.Add(int64(len(b.entities)))
 		r.log.Error("bulk upsert failed", "kind", b.kind.rm.Kind(), "blueprint", b.blueprint,
@@ -868,7 +938,7 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 		}
 	} else {
 		for page, err := range r.app.port.DatasourceEntities(ctx, port.DatasourceQuery{
-			Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: rep.Start,
+			Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: r.cutoff,
 		}) {
 			if err != nil {
 				return fmt.Errorf("ocean: list this integration's entities: %w", err)
@@ -901,7 +971,11 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 	opts := port.DeleteOptions{DeleteDependents: r.pac.DeleteDependentEntities}
 	byBlueprint := map[string]int{}
 	var errs []error
-	for bp, ids := range stale {
+	// Blueprints in a fixed order, so that what a run deletes and reports
+	// does not depend on map order (a cascading delete_dependents makes the
+	// later blueprint's count smaller).
+	for _, bp := range slices.Sorted(maps.Keys(stale)) {
+		ids := stale[bp]
 		for start := 0; start < len(ids); start += batch {
 			chunk := ids[start:min(start+batch, len(ids))]
 			n, err := r.writer.delete(ctx, bp, chunk, opts)
@@ -1115,6 +1189,42 @@ func (r *resyncRun) logProgress(kinds []*kindRun) (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// portClockMaxAge is how old the Port answer that dates a resync's start
+// may be; older, the resync asks Port once more.
+const portClockMaxAge = time.Minute
+
+// catalogCutoff returns the resync's start on Port's clock. Port stamps
+// each entity's updatedAt with its own clock, and the cut-off is compared
+// with those stamps: taken from this host's clock, a host an hour behind
+// Port would never delete anything stale, and one an hour ahead would take
+// entities a live event wrote during the resync for stale and delete them.
+// The estimate comes from the Date header of a fresh Port answer (the port
+// app config was usually just read) and errs early, which at worst leaves
+// an entity written in the second before the resync for the next one.
+func (a *App) catalogCutoff(ctx context.Context, log *slog.Logger) (time.Time, error) {
+	if a.port == nil {
+		return a.clock.Now(), nil
+	}
+	t, ok := a.port.ServerTime(portClockMaxAge)
+	if !ok {
+		// Any answer carries Port's clock, a refusal too.
+		_, err := a.port.GetIntegration(ctx, a.cfg.Integration.Identifier)
+		var pe *port.Error
+		if err != nil && !errors.As(err, &pe) {
+			return time.Time{}, fmt.Errorf("ocean: read Port's clock at the start of the resync: %w", err)
+		}
+		t, ok = a.port.ServerTime(portClockMaxAge)
+	}
+	if !ok {
+		log.Warn("Port's answers carry no Date header: stale entities are told from this resync's by this host's clock, which must agree with Port's")
+		return a.clock.Now(), nil
+	}
+	if skew := a.clock.Now().Sub(t); skew > time.Minute || skew < -time.Minute {
+		log.Warn("this host's clock differs from Port's; stale entities are judged by Port's", "skew", skew.Round(time.Second))
+	}
+	return t, nil
 }
 
 // loadExisting reads what Port holds for this integration, once, as

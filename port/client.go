@@ -49,6 +49,8 @@ type Client struct {
 	auth  tokenSource
 	pace  pacer
 	stats stats
+	// serverClock follows Port's clock from its answers' Date headers.
+	serverClock serverClock
 
 	// now and sleep are replaced by tests.
 	now   func() time.Time
@@ -361,6 +363,7 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 			return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
 		}
 		c.pace.observe(class, resp.header, c.now())
+		c.serverClock.observe(resp.header, c.now())
 		if resp.status >= 200 && resp.status < 300 {
 			return resp, nil
 		}

@@ -94,7 +94,7 @@ func gitlabProvider(t *testing.T, cfg *ocean.Config) *ocean.Provider {
 
 func TestEnvironmentsRelateToServices(t *testing.T) {
 	t.Parallel()
-	gl, pt := newGitLab(t), porttest.NewServer(t)
+	gl, pt := newGitLab(t), newPort(t)
 	cfg := testConfig(pt, "gitlab-v2", map[string]any{"gitlab_url": gl.URL, "gitlab_token": gl.Token})
 
 	// The default mapping, with the environment resource appended to it.
@@ -155,7 +155,7 @@ func TestEnvironmentSelector(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			pt := porttest.NewServer(t)
+			pt := newPort(t)
 			cfg := testConfig(pt, "gitlab-v2", map[string]any{"gitlab_url": gl.URL, "gitlab_token": gl.Token})
 			rep, err := resync(t, cfg, gitlabProvider(t, cfg), withMapping(t, `
 createMissingRelatedEntities: true
@@ -193,7 +193,7 @@ func statuspageSetup(t *testing.T) (*fakeStatuspage, *porttest.Server, *ocean.Co
 	fake := newFakeStatuspage()
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	pt := porttest.NewServer(t)
+	pt := newPort(t)
 	cfg := testConfig(pt, "statuspage", map[string]any{"statuspage_url": srv.URL})
 	prov, err := statuspageFromConfig(cfg)
 	require.NoError(t, err)
@@ -296,4 +296,14 @@ func TestRunOffline(t *testing.T) {
 	assert.Regexp(t, `(?m)^\s+environment\s+[1-9]\d*\s+[1-9]\d*\s+0$`, s)
 	assert.Regexp(t, `(?m)^\s+component\s+6\s+6\s+0$`, s)
 	assert.Regexp(t, `gitlabEnvironment\s+[1-9]\d* entities`, s)
+}
+
+// newPort is a fake Port whose clock starts on a fixed day and moves a
+// second per reading: Port dates its answers to the second, and a resync
+// that follows another within the same second could not tell their
+// entities apart.
+func newPort(t *testing.T) *porttest.Server {
+	t.Helper()
+	clk := porttest.NewStepClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), time.Second)
+	return porttest.NewServer(t, porttest.WithClock(clk.Now))
 }

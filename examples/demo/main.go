@@ -45,7 +45,12 @@ func run(ctx context.Context, stdout, logs io.Writer) error {
 	size.Now = time.Now()
 	gl := gitlabtest.New(gitlabtest.WithDataset(gitlabtest.Generate(42, size)))
 	defer gl.Close()
-	pt := porttest.New(porttest.WithoutRequestLog())
+	// Port dates its answers to the second, and a resync tells the entities
+	// written before it from those written during it by that date: the
+	// demo's resyncs follow each other within milliseconds, so its Port's
+	// clock is moved on between them as if a few seconds had passed.
+	portClock := porttest.NewStepClock(time.Now(), 0)
+	pt := porttest.New(porttest.WithoutRequestLog(), porttest.WithClock(portClock.Now))
 	defer pt.Close()
 	fmt.Fprintf(stdout, "oceankit demo: an in-memory GitLab (%d groups, %d projects) synced into an in-memory Port\n\n",
 		len(gl.Dataset().Groups()), len(gl.Dataset().Projects()))
@@ -86,6 +91,7 @@ func run(ctx context.Context, stdout, logs io.Writer) error {
 	printReport(stdout, rep)
 
 	step(stdout, "3. a project is deleted in GitLab; a second resync removes its entity and rewrites nothing unchanged")
+	portClock.Advance(2 * time.Second)
 	projects := gl.Dataset().Projects()
 	sort.Slice(projects, func(i, j int) bool { return projects[i].ID < projects[j].ID })
 	var gone string

@@ -110,7 +110,10 @@ func WithCredentials(clientID, clientSecret string) Option {
 // WithTokenLifetime sets how long access tokens live (default 3 hours, as Port's).
 func WithTokenLifetime(d time.Duration) Option { return func(c *config) { c.tokenLifetime = d } }
 
-// WithClock replaces time.Now for token expiry, timestamps and rate-limit windows.
+// WithClock replaces time.Now for token expiry, entity timestamps (createdAt,
+// updatedAt), the Date header of every answer and rate-limit windows. Give
+// the fake the same clock as the code under test, or one skewed against it,
+// to test what depends on the two agreeing.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithRecordBodies keeps every request body in Requests (off by default to save memory
@@ -363,6 +366,9 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request, route string, h 
 	defer record(0)
 	w := &statusWriter{ResponseWriter: rw, onHeader: record}
 	w.Header().Set("x-trace-id", s.traceID())
+	// Port's answers carry its own clock; net/http would stamp the real one,
+	// and a test that moves the fake's clock must see it move here too.
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
 
 	// Read the whole body first: answering before reading it would make the client see
 	// a broken pipe instead of the answer.
