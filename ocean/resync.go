@@ -207,6 +207,8 @@ type kindRun struct {
 	fetchNs, mapNs, writeNs atomic.Int64
 	fetchEnd, lastWriteEnd  atomic.Int64
 	examples                []Item
+	exBytes                 int  // their JSON size
+	exSkipped               int  // items passed over as too large
 	exSending               bool // the examples are on their way
 	exMu                    sync.Mutex
 }
@@ -815,6 +817,15 @@ func (r *resyncRun) keepExamples(k *kindRun, items []Item) bool {
 		if len(k.examples) >= numExamples {
 			break
 		}
+		// Sized before anything is encoded: an item too large for what is
+		// left of Port's request limit is passed over for a later one.
+		left := examplesBudget - k.exBytes
+		n := jsonSize(it, left)
+		if n > left {
+			k.exSkipped++
+			continue
+		}
+		k.exBytes += n + 1
 		k.examples = append(k.examples, it)
 	}
 	if len(k.examples) < numExamples || k.exSending {
@@ -848,6 +859,12 @@ func (r *resyncRun) sendExamples(ctx context.Context, k *kindRun) {
 	if _, loaded := r.app.examplesSent.LoadOrStore(k.rm.Kind(), true); loaded {
 		return
 	}
+	k.exMu.Lock()
+	if k.exSkipped > 0 {
+		r.log.Info("raw data examples: items too large for Port's request limit were passed over",
+			"kind", k.rm.Kind(), "count", k.exSkipped, "limit_bytes", examplesBudget)
+	}
+	k.exMu.Unlock()
 	examples := make([]any, len(ex))
 	for i, e := range ex {
 		examples[i] = e

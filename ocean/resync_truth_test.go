@@ -2,6 +2,7 @@ package ocean_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -131,4 +132,29 @@ func TestKindTimingsCountTheWrites(t *testing.T) {
 	assert.GreaterOrEqual(t, k.Timings.Fetch, time.Second)
 	assert.Zero(t, k.Timings.Map, "mapping does not move the fake clock")
 	assert.GreaterOrEqual(t, k.Duration, 5*time.Second, "the kind ends when its last write is answered")
+}
+
+// Raw data examples are sized before they are built: an item larger than
+// Port's request limit is passed over for the next, and what is sent fits.
+func TestKindExamplesFitPortsRequestLimit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 8)
+	h.cfg.SendRawDataExamples = true
+	big := strings.Repeat("x", 2<<20)
+	for _, id := range []string{"w-00000", "w-00002"} {
+		it := widget(0)
+		it["id"], it["readme"] = id, big
+		h.src.put(it)
+	}
+	a := h.app()
+	_, err := h.resync(a)
+	require.NoError(t, err)
+	ex := h.srv.KindExamples(integrationID, "widget")
+	require.Len(t, ex, 5)
+	for _, e := range ex {
+		assert.NotContains(t, e, "readme", "the oversized items are not examples")
+	}
+	b, err := json.Marshal(map[string]any{"examples": ex})
+	require.NoError(t, err)
+	assert.Less(t, len(b), port.MaxRequestBytes)
 }
