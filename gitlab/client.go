@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -95,11 +96,23 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	msg := fmt.Sprintf("gitlab: %s %s: %d", e.Method, e.Path, e.StatusCode)
-	if e.Message != "" {
+	var er *glapi.ErrorResponse
+	switch {
+	case e.Message != "":
 		msg += " " + e.Message
+	case e.Err != nil && !errors.As(e.Err, &er):
+		// A cause other than GitLab's own error document (which would
+		// repeat the URL) says what went wrong.
+		msg += ": " + e.Err.Error()
 	}
 	return msg
 }
+
+// ErrInvalidRequest is wrapped by the error of a request that could not be
+// sent as it was built: a header value with a control character (a token
+// read from a file with its trailing newline), an unusable URL. Sending it
+// again fails the same way, so it is never retried.
+var ErrInvalidRequest = errors.New("gitlab: request cannot be sent")
 
 func (e *APIError) Unwrap() error { return e.Err }
 
@@ -160,7 +173,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		t.IdleConnTimeout = 90 * time.Second
 		hc = &http.Client{Transport: t}
 	}
-	glopts = append(glopts, glapi.WithHTTPClient(hc))
+	glopts = append(glopts, glapi.WithHTTPClient(checkedClient(hc)))
 	var as glapi.AuthSource = glapi.AccessTokenAuthSource{Token: cfg.Token.Value()}
 	if !cfg.usePrivateTokenHeader() {
 		as = bearerAuth{token: cfg.Token.Value()}
@@ -204,6 +217,11 @@ func (c *Client) GraphQLEnabled() bool { return !c.graphQLOff.Load() }
 
 // do sends one request with retries. build is called for every attempt
 // (after the limiter admits it), decode with the body of a success.
+//
+// A success whose body is cut short or is not valid JSON is retried when
+// the request is a read (GET, HEAD or a GraphQL query), as a connection
+// reset would be; a request that cannot be sent as built
+// (ErrInvalidRequest) is never retried.
 func (c *Client) do(ctx context.Context, method, path string, build func() (*retryablehttp.Request, error), decode func([]byte) error) (*glapi.Response, error) {
 	class := classify(method, path)
 	for attempt := 0; ; attempt++ {
@@ -224,10 +242,18 @@ func (c *Client) do(ctx context.Context, method, path string, build func() (*ret
 		if resp != nil {
 			c.lim.observe(resp.Header)
 		}
-		if err == nil && decode != nil {
-			err = decode(buf.Bytes())
-			if err != nil {
-				err = fmt.Errorf("gitlab: %s %s: decode response: %w", method, path, err)
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		switch {
+		case err != nil && success(status):
+			// client-go copies the body after the status line: a failure
+			// here is the body cut short.
+			err = &bodyError{op: "read", err: err}
+		case err == nil && decode != nil:
+			if derr := decode(buf.Bytes()); derr != nil {
+				err = &bodyError{op: "decode", err: derr}
 			}
 		}
 		c.putBuf(buf)
@@ -237,11 +263,15 @@ func (c *Client) do(ctx context.Context, method, path string, build func() (*ret
 		if ctx.Err() != nil {
 			return resp, ctx.Err()
 		}
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
+		if errors.Is(err, ErrInvalidRequest) {
+			return resp, fmt.Errorf("gitlab: %s %s: %w", method, path, err)
 		}
 		wait, retry := c.retryDelay(resp, status, attempt)
+		var be *bodyError
+		if errors.As(err, &be) {
+			retry = be.retryable() && isRead(method, path)
+			wait = min(backoff(attempt), c.cfg.MaxRetryWait)
+		}
 		if !retry || attempt >= c.cfg.MaxRetries {
 			return resp, c.wrapErr(method, path, status, err)
 		}
@@ -255,13 +285,44 @@ func (c *Client) do(ctx context.Context, method, path string, build func() (*ret
 			c.lim.pauseFor(pc, wait)
 		}
 		c.retries.Add(1)
-		c.log.DebugContext(ctx, "gitlab: retrying request", "method", method, "path", path, "status", status, "attempt", attempt+1, "wait", wait)
+		c.log.DebugContext(ctx, "gitlab: retrying request", "method", method, "path", path, "status", status, "attempt", attempt+1, "wait", wait, "error", err.Error())
 		if status != http.StatusTooManyRequests {
 			if err := c.sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 		}
 	}
+}
+
+func success(status int) bool { return status >= 200 && status < 300 }
+
+// isRead reports a request that changes nothing, so that repeating it after
+// its answer was lost is safe: GET, HEAD and GraphQL queries (the client
+// sends no mutations).
+func isRead(method, path string) bool {
+	return method == http.MethodGet || method == http.MethodHead || (method == http.MethodPost && path == "graphql")
+}
+
+// bodyError is a success answer whose body could not be read to its end or
+// decoded.
+type bodyError struct {
+	op  string // "read" or "decode"
+	err error
+}
+
+func (e *bodyError) Error() string { return e.op + " body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// retryable reports a failure that another attempt may not meet: the
+// connection broke, or the JSON is cut or garbled (a proxy or a reset in
+// the middle). A well-formed body of the wrong shape is answered the same
+// way every time.
+func (e *bodyError) retryable() bool {
+	if e.op == "read" {
+		return true
+	}
+	var syn *json.SyntaxError
+	return errors.As(e.err, &syn) || errors.Is(e.err, io.ErrUnexpectedEOF)
 }
 
 func (c *Client) putBuf(b *bytes.Buffer) {
@@ -273,6 +334,10 @@ func (c *Client) putBuf(b *bytes.Buffer) {
 func (c *Client) wrapErr(method, path string, status int, err error) error {
 	if status == 0 {
 		return fmt.Errorf("gitlab: %s %s: %w", method, path, err)
+	}
+	if success(status) {
+		// Not GitLab's refusal: the answer was lost on the way.
+		return fmt.Errorf("gitlab: %s %s: %d answer: %w", method, path, status, err)
 	}
 	e := &APIError{Method: method, Path: path, StatusCode: status, Err: err}
 	var er *glapi.ErrorResponse
@@ -522,4 +587,81 @@ func decodeItems(b []byte) ([]ocean.Item, error) {
 		}
 	}
 	return page, nil
+}
+
+// checkedClient returns a copy of hc whose transport refuses, before
+// anything is sent, a request that net/http would refuse anyway, so the
+// refusal is typed (ErrInvalidRequest) and never retried.
+func checkedClient(hc *http.Client) *http.Client {
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	cp := *hc
+	cp.Transport = checkedTransport{next: next}
+	return &cp
+}
+
+type checkedTransport struct{ next http.RoundTripper }
+
+func (t checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := checkRequest(req); err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper always closes the body
+		}
+		return nil, err
+	}
+	return t.next.RoundTrip(req)
+}
+
+// checkRequest applies net/http's own checks on what a request would put
+// on the wire: the method, an http(s) URL with a host, and header names
+// and values. Header values are never quoted in the error: the token is
+// one of them.
+func checkRequest(req *http.Request) error {
+	if !validToken(req.Method) {
+		return fmt.Errorf("%w: invalid method %q", ErrInvalidRequest, req.Method)
+	}
+	if req.URL == nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
+		return fmt.Errorf("%w: the URL is not an absolute http(s) URL", ErrInvalidRequest)
+	}
+	for name, values := range req.Header {
+		if !validToken(name) {
+			return fmt.Errorf("%w: invalid header name %q", ErrInvalidRequest, name)
+		}
+		for _, v := range values {
+			if !validHeaderValue(v) {
+				return fmt.Errorf("%w: the value of header %s has a control character (a newline at the end of a token read from a file?)", ErrInvalidRequest, name)
+			}
+		}
+	}
+	return nil
+}
+
+// validHeaderValue is RFC 7230's field-value as net/http checks it: no
+// control character other than horizontal tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validToken is RFC 7230's token (a method or a header name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -442,6 +443,152 @@ func TestDecodeItems(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// cutBody answers 200 with the first half of body, announcing all of it,
+// then closes the connection: a reset in the middle of a page.
+func cutBody(t *testing.T, w http.ResponseWriter, body string) {
+	t.Helper()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, body[:len(body)/2])
+	w.(http.Flusher).Flush()
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		t.Errorf("hijack: %v", err)
+		return
+	}
+	_ = conn.Close()
+}
+
+func TestBrokenSuccessBodies(t *testing.T) {
+	t.Parallel()
+	const page = `[{"id":1,"name":"a"},{"id":2,"name":"b"}]`
+	cut := func(t *testing.T, w http.ResponseWriter) { cutBody(t, w, page) }
+	garbled := func(_ *testing.T, w http.ResponseWriter) { fmt.Fprint(w, `[{"id":1,"name":"a"},{"id":`) }
+	whole := func(_ *testing.T, w http.ResponseWriter) { fmt.Fprint(w, page) }
+	wrongShape := func(_ *testing.T, w http.ResponseWriter) { fmt.Fprint(w, `{"message":"not a list"}`) }
+	tests := []struct {
+		name      string
+		answers   []func(*testing.T, http.ResponseWriter) // the last one repeats
+		wantErr   []string                                // substrings; empty: success
+		wantTries int
+	}{
+		{"cut once, then whole", []func(*testing.T, http.ResponseWriter){cut, whole}, nil, 2},
+		{"always cut", []func(*testing.T, http.ResponseWriter){cut}, []string{"GET projects", "200", "unexpected EOF"}, 4},
+		{"invalid JSON once, then whole", []func(*testing.T, http.ResponseWriter){garbled, whole}, nil, 2},
+		{"always invalid JSON", []func(*testing.T, http.ResponseWriter){garbled}, []string{"GET projects", "decode body", "unexpected end of JSON input"}, 4},
+		{"valid JSON of the wrong shape is not retried", []func(*testing.T, http.ResponseWriter){wrongShape}, []string{"decode body", "cannot unmarshal object"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int32
+			c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				i := min(int(n.Add(1))-1, len(tt.answers)-1)
+				tt.answers[i](t, w)
+			}))
+			var got []ocean.Item
+			err := c.Pages(t.Context(), "projects", nil, func(p []ocean.Item) error {
+				got = append(got, p...)
+				return nil
+			})
+			assert.Equal(t, tt.wantTries, int(n.Load()), "requests")
+			assert.Len(t, rec.all(), tt.wantTries-1, "waits between attempts")
+			if len(tt.wantErr) > 0 {
+				require.Error(t, err)
+				for _, s := range tt.wantErr {
+					assert.ErrorContains(t, err, s)
+				}
+				assert.NotContains(t, err.Error(), "glpat-test-token")
+				return
+			}
+			require.NoError(t, err)
+			assert.Len(t, got, 2)
+		})
+	}
+}
+
+func TestCutBodyOfAWriteIsNotRetried(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		cutBody(t, w, `{"id":7,"url":"https://example.com/hook"}`)
+	}))
+	var out map[string]any
+	err := c.send(t.Context(), http.MethodPost, "projects/1/hooks", map[string]any{"url": "x"}, &out)
+	require.ErrorContains(t, err, "unexpected EOF")
+	assert.Equal(t, int32(1), n.Load(), "a POST that GitLab may have applied is not sent again")
+}
+
+func TestRequestsThatCannotBeSentAreNotRetried(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		token string
+		opts  []Option
+	}{
+		{"user agent with a newline", "glpat-test-token", []Option{WithUserAgent("oceankit\r\nX-Injected: 1")}},
+		{"token with a control character inside", "glpat-test-token\x00x", nil},
+		{"oauth token with a control character", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abc\x01", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				fmt.Fprint(w, `{}`)
+			}))
+			t.Cleanup(srv.Close)
+			cfg := testConfig(srv.URL)
+			cfg.Token = ocean.Secret(tt.token)
+			rec := &sleepRecorder{}
+			c, err := NewClient(cfg, append([]Option{rec.option()}, tt.opts...)...)
+			if err != nil {
+				// Refusing the token at start-up is as good: nothing retried.
+				assert.NotContains(t, err.Error(), "glpat-test-token")
+				return
+			}
+			var out map[string]any
+			err = c.Get(t.Context(), "projects/1", nil, &out)
+			require.ErrorIs(t, err, ErrInvalidRequest)
+			assert.NotContains(t, err.Error(), "glpat-test-token", "the token is never quoted")
+			assert.Zero(t, hits.Load(), "nothing reached the server")
+			assert.Empty(t, rec.all(), "no wait, no retry")
+			assert.Equal(t, Stats{Requests: 1}, c.Stats())
+		})
+	}
+}
+
+func TestCheckRequest(t *testing.T) {
+	t.Parallel()
+	ok, _ := http.NewRequest(http.MethodGet, "https://gitlab.example.com/api/v4/projects", nil)
+	ok.Header.Set("Private-Token", "glpat-abc\tdef") // tab is allowed
+	require.NoError(t, checkRequest(ok))
+	tests := []struct {
+		name string
+		mut  func(r *http.Request)
+	}{
+		{"newline in a value", func(r *http.Request) { r.Header.Set("Private-Token", "abc\n") }},
+		{"DEL in a value", func(r *http.Request) { r.Header.Set("X", "a\x7f") }},
+		{"space in a name", func(r *http.Request) { r.Header["Bad Name"] = []string{"v"} }},
+		{"no host", func(r *http.Request) { r.URL.Host = "" }},
+		{"other scheme", func(r *http.Request) { r.URL.Scheme = "ftp" }},
+		{"bad method", func(r *http.Request) { r.Method = "GE T" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := ok.Clone(t.Context())
+			tt.mut(r)
+			err := checkRequest(r)
+			require.ErrorIs(t, err, ErrInvalidRequest)
+			assert.NotContains(t, err.Error(), "abc")
 		})
 	}
 }
