@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,8 +67,30 @@ func (g *Integration) processors() []ocean.Processor {
 		g.pipelineProcessor(a),
 		g.jobProcessor(a),
 		g.deploymentProcessor(a),
-		g.pipelineRunProcessor(a), g.fileProcessor(a), g.folderProcessor(a), g.skillProcessor(a), g.pluginProcessor(a),
+		pipelineRunHook{g.pipelineRunProcessor(a)}, g.fileProcessor(a), g.folderProcessor(a), g.skillProcessor(a), g.pluginProcessor(a),
 	}
+}
+
+// pipelineRunHook gives the run processor (actions.go) header routing and
+// authentication, so that the framework refuses a delivery for it before
+// reading the body, as it does for every other processor.
+type pipelineRunHook struct{ *pipelineRunProcessor }
+
+var (
+	_ ocean.RunEventProcessor   = pipelineRunHook{}
+	_ ocean.Keyer               = pipelineRunHook{}
+	_ ocean.HeaderMatcher       = pipelineRunHook{}
+	_ ocean.HeaderAuthenticator = pipelineRunHook{}
+)
+
+// MatchHeaders takes Pipeline Hooks only.
+func (p pipelineRunHook) MatchHeaders(h http.Header) bool {
+	return h.Get("X-Gitlab-Event") == hookPipeline
+}
+
+// AuthenticateHeaders checks X-Gitlab-Token.
+func (p pipelineRunHook) AuthenticateHeaders(_ context.Context, h http.Header) error {
+	return p.auth.checkHeaders(h)
 }
 
 // start registers the webhooks when live events are on.
@@ -116,20 +140,24 @@ func (g *Integration) start(ctx context.Context, env ocean.StartEnv) error {
 	return nil
 }
 
-// hookAuth checks X-Gitlab-Token against the configured secret.
+// hookAuth checks X-Gitlab-Token against the configured secret. GitLab
+// sends the secret in that header, so a delivery is authenticated from its
+// headers alone, before the framework reads its body.
 type hookAuth struct {
 	secret        ocean.Secret
 	allowUnsigned bool
 }
 
-func (a *hookAuth) check(ev *ocean.Event) error {
+func (a *hookAuth) check(ev *ocean.Event) error { return a.checkHeaders(ev.Headers) }
+
+func (a *hookAuth) checkHeaders(h http.Header) error {
 	if a.secret == "" {
 		if a.allowUnsigned {
 			return nil
 		}
 		return ocean.ErrUnauthorized
 	}
-	got := ev.Headers.Get("X-Gitlab-Token")
+	got := h.Get("X-Gitlab-Token")
 	if subtle.ConstantTimeCompare([]byte(got), []byte(a.secret.Value())) != 1 {
 		return ocean.ErrUnauthorized
 	}
@@ -152,26 +180,31 @@ type hookProcessor struct {
 }
 
 var (
-	_ ocean.Processor = (*hookProcessor)(nil)
-	_ ocean.Keyer     = (*hookProcessor)(nil)
-	_ ocean.Versioner = (*hookProcessor)(nil)
-	_ ocean.Coalescer = (*hookProcessor)(nil)
+	_ ocean.Processor           = (*hookProcessor)(nil)
+	_ ocean.Keyer               = (*hookProcessor)(nil)
+	_ ocean.Versioner           = (*hookProcessor)(nil)
+	_ ocean.Coalescer           = (*hookProcessor)(nil)
+	_ ocean.HeaderMatcher       = (*hookProcessor)(nil)
+	_ ocean.HeaderAuthenticator = (*hookProcessor)(nil)
 )
 
 func (p *hookProcessor) Name() string { return p.name }
 
+// MatchHeaders routes on X-Gitlab-Event alone, so that deliveries of
+// events no processor takes are answered without reading their body.
+func (p *hookProcessor) MatchHeaders(h http.Header) bool {
+	return slices.Contains(p.headers, h.Get("X-Gitlab-Event"))
+}
+
+// AuthenticateHeaders checks X-Gitlab-Token before the body is read.
+func (p *hookProcessor) AuthenticateHeaders(_ context.Context, h http.Header) error {
+	return p.auth.checkHeaders(h)
+}
+
 // Match looks at X-Gitlab-Event and the payload's event name, as gitlab-v2
 // does (deliveries without the header are not GitLab's).
 func (p *hookProcessor) Match(ev *ocean.Event) bool {
-	h := ev.Headers.Get("X-Gitlab-Event")
-	found := false
-	for _, want := range p.headers {
-		if h == want {
-			found = true
-			break
-		}
-	}
-	if !found {
+	if !p.MatchHeaders(ev.Headers) {
 		return false
 	}
 	if len(p.events) == 0 {

@@ -56,6 +56,7 @@ type App struct {
 	eventRetryBase time.Duration
 
 	sched      *scheduler
+	hooks      webhookIntake // the live-event route's limits and state (server.go)
 	queue      EventQueue
 	versionsMu sync.Mutex
 	versions   map[string]time.Time
@@ -398,10 +399,18 @@ func (a *App) listen() (*httpServer, error) {
 	a.listenMu.Lock()
 	a.listenURL = ln.Addr().String()
 	a.listenMu.Unlock()
-	return &httpServer{
-		srv: &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second},
-		ln:  ln,
-	}, nil
+	// The read timeout closes connections that trickle a request (the
+	// body is read only for authenticated deliveries, but a slow sender
+	// must not hold a connection and its goroutine for ever).
+	lim := a.intake().resolved
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		ReadTimeout:       lim.ReadTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+	}
+	srv.RegisterOnShutdown(a.intake().rejects.flush)
+	return &httpServer{srv: srv, ln: ln}, nil
 }
 
 func (s *httpServer) serve() error {

@@ -129,6 +129,10 @@ type EventListenerConfig struct {
 	Interval int `ocean:"interval,default=60"`
 	// ResyncOnStart makes POLLING resync when it starts.
 	ResyncOnStart bool `ocean:"resync_on_start,default=true"`
+	// ResyncToken, when set, is required by the WEBHOOK listener's
+	// POST /resync (Authorization: Bearer, or X-Ocean-Resync-Token). Not in
+	// Ocean, whose route takes anyone's request.
+	ResyncToken Secret `ocean:"resync_token"`
 	// Kafka settings, used by the KAFKA listener.
 	Brokers                 string  `ocean:"brokers"`
 	SecurityProtocol        string  `ocean:"security_protocol,default=SASL_SSL"`

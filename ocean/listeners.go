@@ -9,13 +9,19 @@ import (
 
 // scheduler runs resyncs one at a time. A request that says the running
 // resync is stale (a changed config, an explicit request from Port) cancels
-// it, as Ocean does; any other request (a timer) waits for it. Requests that
-// arrive while one is pending collapse into it, so a burst of triggers runs
-// one more resync, not many, and a steady trigger rate cannot keep a resync
-// from ever finishing.
+// it, as Ocean does; any other request (a timer, POST /resync) waits for it.
+// Requests that arrive while one is pending collapse into it, so a burst of
+// triggers runs one more resync, not many, and a steady trigger rate cannot
+// keep a resync from ever finishing.
 type scheduler struct {
-	app  *App
-	reqs chan resyncRequest
+	app *App
+	// wake tells run that queued holds a request; requests are merged into
+	// queued, never dropped, so a full resync asked for in a burst of
+	// timer ticks is not lost.
+	wake chan struct{}
+
+	qmu    sync.Mutex
+	queued *resyncRequest
 
 	mu   sync.Mutex
 	last *ResyncReport
@@ -24,22 +30,63 @@ type scheduler struct {
 	done chan *ResyncReport
 }
 
+// resyncRequest is one ask for a resync.
 type resyncRequest struct {
 	reason string
+	// cancel aborts the running resync: the config it runs with is stale.
 	cancel bool
+	// full asks for a full resync even when an incremental one would do
+	// (the caller says the catalog may be stale).
+	full bool
+}
+
+// merge folds a later request into r: the result cancels or is full if
+// either does, and keeps the reason of the request that cancels, else the
+// earlier one's.
+func (r resyncRequest) merge(later resyncRequest) resyncRequest {
+	if later.cancel && !r.cancel {
+		r.reason = later.reason
+	}
+	r.cancel = r.cancel || later.cancel
+	r.full = r.full || later.full
+	return r
 }
 
 func newScheduler(a *App) *scheduler {
-	return &scheduler{app: a, reqs: make(chan resyncRequest, 16), done: make(chan *ResyncReport, 16)}
+	return &scheduler{app: a, wake: make(chan struct{}, 1), done: make(chan *ResyncReport, 16)}
 }
 
+// trigger is Trigger's request: a cancelling request is also a full one.
 func (s *scheduler) trigger(reason string, cancelRunning bool) {
-	select {
-	case s.reqs <- resyncRequest{reason: reason, cancel: cancelRunning}:
-	default:
-		// The buffer is full of requests that will collapse into one
-		// resync anyway; this one adds nothing.
+	s.request(resyncRequest{reason: reason, cancel: cancelRunning, full: cancelRunning})
+}
+
+// request hands r to run, merged with any request run has not taken yet.
+func (s *scheduler) request(r resyncRequest) {
+	s.qmu.Lock()
+	if s.queued == nil {
+		s.queued = &r
+	} else {
+		m := s.queued.merge(r)
+		s.queued = &m
 	}
+	s.qmu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // run is already woken and will take the merged request
+	}
+}
+
+// take returns the merged requests made since the last take.
+func (s *scheduler) take() (resyncRequest, bool) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.queued == nil {
+		return resyncRequest{}, false
+	}
+	r := *s.queued
+	s.queued = nil
+	return r, true
 }
 
 func (s *scheduler) run(ctx context.Context) {
@@ -54,9 +101,10 @@ func (s *scheduler) run(ctx context.Context) {
 		cancelFn, running = cancel, true
 		go func() {
 			// A request that says the catalog is stale (a mapping change,
-			// a resync asked for in Port) gets a full resync; timers get
-			// an incremental one when incremental sync is on and allows.
-			incremental := !r.cancel && s.app.wantIncremental(rctx)
+			// a resync asked for in Port or on /resync) gets a full
+			// resync; timers get an incremental one when incremental sync
+			// is on and allows.
+			incremental := !r.full && !r.cancel && s.app.wantIncremental(rctx)
 			rep, _ := s.app.Resync(rctx, ResyncOptions{Trigger: r.reason, Incremental: incremental})
 			cancel()
 			finished <- rep
@@ -70,7 +118,11 @@ func (s *scheduler) run(ctx context.Context) {
 				<-finished
 			}
 			return
-		case r := <-s.reqs:
+		case <-s.wake:
+			r, ok := s.take()
+			if !ok {
+				continue
+			}
 			if !running {
 				start(r)
 				continue
@@ -79,8 +131,11 @@ func (s *scheduler) run(ctx context.Context) {
 				s.app.log.Info("a newer resync request aborts the running resync", "reason", r.reason)
 				cancelFn()
 			}
-			if pending == nil || r.cancel {
+			if pending == nil {
 				pending = &r
+			} else {
+				m := pending.merge(r)
+				pending = &m
 			}
 		case rep := <-finished:
 			running = false

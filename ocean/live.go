@@ -28,8 +28,9 @@ type QueuedEvent struct {
 	Key string `json:"key"`
 	// Processor names the processor (Processor.Name) that handles it.
 	Processor string `json:"processor"`
-	// Event is the delivery. Its Payload may be nil after a trip through
-	// an external queue; it is decoded again from Body.
+	// Event is the delivery, without its decoded Payload: a queue holds
+	// the raw body only, and the App decodes it again to apply the event.
+	// The jobs of one delivery share it; nothing may change it.
 	Event *Event `json:"event"`
 }
 
@@ -38,8 +39,9 @@ type QueuedEvent struct {
 type ApplyFunc func(ctx context.Context, ev *QueuedEvent)
 
 // EventQueue holds accepted live events until they are applied. The default
-// is in process and bounded (OCEAN__EVENT_QUEUE_SIZE); ocean/redisqueue
-// shares one queue between replicas behind a load balancer.
+// is in process and bounded in events (OCEAN__EVENT_QUEUE_SIZE) and bytes
+// (WebhookLimits.QueueBytes); ocean/redisqueue shares one queue between
+// replicas behind a load balancer.
 type EventQueue interface {
 	// Enqueue accepts all of one delivery's events, or none: ErrQueueFull
 	// (answered 503) when it cannot take them.
@@ -59,6 +61,9 @@ func WithEventQueue(q EventQueue) Option {
 // applied one at a time in arrival order; different keys run in parallel on
 // EventWorkersCount workers; a run of queued events for one key of a
 // Coalescer collapses into the newest.
+//
+// It is bounded by count (jobs) and by bytes: the jobs of one delivery share
+// its Event, which counts once, for as long as one of them is queued.
 type memoryQueue struct {
 	app *App
 
@@ -67,7 +72,12 @@ type memoryQueue struct {
 	keys   map[string]*keyQueue
 	ready  []string
 	size   int
+	bytes  int64
+	refs   map[*Event]int
 	closed bool
+	// stopped is set when the shutdown drain ran out of time: workers
+	// take no more events, and what is left is reported as not applied.
+	stopped bool
 }
 
 type keyQueue struct {
@@ -77,7 +87,7 @@ type keyQueue struct {
 }
 
 func newMemoryQueue(a *App) *memoryQueue {
-	q := &memoryQueue{app: a, keys: map[string]*keyQueue{}}
+	q := &memoryQueue{app: a, keys: map[string]*keyQueue{}, refs: map[*Event]int{}}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
@@ -98,7 +108,13 @@ func (q *memoryQueue) capacity() int {
 	return 10_000
 }
 
-// Enqueue adds all of a delivery's events, or none.
+func (q *memoryQueue) byteCapacity() int64 {
+	return q.app.intake().resolved.QueueBytes
+}
+
+// Enqueue adds all of a delivery's events, or none. An empty queue takes
+// a delivery of any size, so that one larger than the byte bound is not
+// refused for ever.
 func (q *memoryQueue) Enqueue(_ context.Context, jobs []*QueuedEvent) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -108,7 +124,19 @@ func (q *memoryQueue) Enqueue(_ context.Context, jobs []*QueuedEvent) error {
 	if q.size+len(jobs) > q.capacity() {
 		return ErrQueueFull
 	}
+	var add int64
+	seen := map[*Event]bool{}
 	for _, j := range jobs {
+		if q.refs[j.Event] == 0 && !seen[j.Event] {
+			seen[j.Event] = true
+			add += eventSize(j.Event)
+		}
+	}
+	if q.bytes > 0 && q.bytes+add > q.byteCapacity() {
+		return ErrQueueFull
+	}
+	for _, j := range jobs {
+		q.hold(j)
 		kq := q.keys[j.Key]
 		if kq == nil {
 			kq = &keyQueue{}
@@ -126,13 +154,30 @@ func (q *memoryQueue) Enqueue(_ context.Context, jobs []*QueuedEvent) error {
 	return nil
 }
 
+// hold and release count a job's Event in the byte bound; the caller holds
+// q.mu.
+func (q *memoryQueue) hold(j *QueuedEvent) {
+	if q.refs[j.Event] == 0 {
+		q.bytes += eventSize(j.Event)
+	}
+	q.refs[j.Event]++
+}
+
+func (q *memoryQueue) release(j *QueuedEvent) {
+	q.refs[j.Event]--
+	if q.refs[j.Event] <= 0 {
+		delete(q.refs, j.Event)
+		q.bytes -= eventSize(j.Event)
+	}
+}
+
 // next blocks for the next job; ok is false once the queue is closed and
-// empty.
+// empty, or stopped.
 func (q *memoryQueue) next() (*QueuedEvent, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.ready) == 0 {
-		if q.closed {
+	for len(q.ready) == 0 || q.stopped {
+		if q.closed || q.stopped {
 			return nil, false
 		}
 		q.cond.Wait()
@@ -152,6 +197,9 @@ func (q *memoryQueue) next() (*QueuedEvent, bool) {
 		}
 		if last > 0 {
 			q.app.metrics.eventsCoalesced(last)
+			for _, dropped := range kq.events[:last+1] {
+				q.release(dropped)
+			}
 			j = kq.events[last]
 			kq.events = append(kq.events[:0:0], kq.events[last+1:]...)
 			q.size -= last + 1
@@ -159,6 +207,8 @@ func (q *memoryQueue) next() (*QueuedEvent, bool) {
 			return j, true
 		}
 	}
+	q.release(j)
+	kq.events[0] = nil
 	kq.events = kq.events[1:]
 	q.size--
 	q.app.metrics.queueDepth(q.size)
@@ -180,11 +230,15 @@ func (q *memoryQueue) done(key string) {
 }
 
 // Run starts the workers and, when ctx is done, lets them drain the queue
-// for at most MaxWaitSecondsBeforeShutdown.
+// for at most MaxWaitSecondsBeforeShutdown. Then the events in hand are
+// cancelled and the rest left: one line reports how many were not applied
+// (the next resync brings the catalog up to date), and none of them counts
+// as a failure.
 func (q *memoryQueue) Run(ctx context.Context, apply ApplyFunc) error {
 	workers := max(q.app.cfg.EventWorkersCount, 1)
 	drainCtx, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDrain()
+	interruptedBefore := q.app.hooks.interrupted.Load()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -206,22 +260,49 @@ func (q *memoryQueue) Run(ctx context.Context, apply ApplyFunc) error {
 	left := q.size
 	q.cond.Broadcast()
 	q.mu.Unlock()
-	wait := time.Duration(q.app.cfg.MaxWaitSecondsBeforeShutdown * float64(time.Second))
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
 	select {
 	case <-finished:
-	case <-time.After(wait):
+	case <-q.drainDeadline(finished):
+		q.mu.Lock()
+		q.stopped = true
+		q.cond.Broadcast()
+		q.mu.Unlock()
 		cancelDrain()
 		<-finished
 	}
 	q.mu.Lock()
 	lost := q.size
 	q.mu.Unlock()
-	if lost > 0 {
-		q.app.log.Warn("live events not applied before shutdown", "count", lost, "queued_at_shutdown", left)
+	interrupted := int(q.app.hooks.interrupted.Load() - interruptedBefore)
+	if lost+interrupted > 0 {
+		q.app.log.Warn("live events not applied before shutdown; the next resync brings the catalog up to date",
+			"count", lost+interrupted, "queued", lost, "interrupted", interrupted, "queued_at_shutdown", left)
 	}
+	q.app.metrics.queueDepth(lost)
 	return nil
+}
+
+// drainDeadline fires after MaxWaitSecondsBeforeShutdown on the App's
+// clock (at once when it is zero), or never once the workers finished.
+func (q *memoryQueue) drainDeadline(finished <-chan struct{}) <-chan struct{} {
+	out := make(chan struct{})
+	wait := time.Duration(q.app.cfg.MaxWaitSecondsBeforeShutdown * float64(time.Second))
+	if wait <= 0 {
+		close(out)
+		return out
+	}
+	t := q.app.clock.NewTicker(wait)
+	go func() {
+		defer t.Stop()
+		select {
+		case <-t.C():
+			close(out)
+		case <-finished:
+		}
+	}()
+	return out
 }
 
 // processor finds a provider processor by name.
@@ -250,13 +331,15 @@ func (a *App) applyQueued(ctx context.Context, qe *QueuedEvent) {
 		a.metrics.eventProcessed("failed")
 		return
 	}
-	ev := qe.Event
-	if ev.Payload == nil {
-		if err := json.Unmarshal(ev.Body, &ev.Payload); err != nil {
-			log.Error("live event body is not a JSON object", "error", err)
-			a.metrics.eventProcessed("failed")
-			return
-		}
+	// The queued event is shared by the delivery's jobs and holds only
+	// the raw body: decode it into this job's own copy.
+	cp := *qe.Event
+	ev := &cp
+	ev.Payload = nil
+	if err := json.Unmarshal(ev.Body, &ev.Payload); err != nil || ev.Payload == nil {
+		log.Error("live event body is not a JSON object", "error", err)
+		a.metrics.eventProcessed("failed")
+		return
 	}
 	if v, ok := p.(Versioner); ok {
 		if ver, ok := v.Version(ev); ok {
@@ -285,6 +368,14 @@ func (a *App) applyQueued(ctx context.Context, qe *QueuedEvent) {
 	ectx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := a.applyEvent(ectx, p, ev, retries, base); err != nil {
+		if ctx.Err() != nil {
+			// Cut short by shutdown, not failed: the queue reports it with
+			// the events it could not start.
+			log.Debug("live event interrupted by shutdown", "error", err)
+			a.hooks.interrupted.Add(1)
+			a.metrics.eventProcessed("interrupted")
+			return
+		}
 		log.Error("live event failed", "error", err)
 		a.metrics.eventProcessed("failed")
 		return

@@ -18,9 +18,13 @@ type Event struct {
 	Path string `json:"path"`
 	// Headers are the request's headers.
 	Headers http.Header `json:"headers"`
-	// Body is the raw request body, for signature checks.
+	// Body is the raw request body, for signature checks. It is the one
+	// form a queued event keeps: queues hold and count the raw bytes, never
+	// a decoded copy (which takes about five times the memory).
 	Body []byte `json:"body"`
-	// Payload is Body decoded as a JSON object.
+	// Payload is Body decoded as a JSON object. The framework sets it for
+	// Match, Authenticate, Validate and Key at intake and decodes it again
+	// for Version and Handle; it is nil while the event waits in a queue.
 	Payload map[string]any `json:"-"`
 	// ReceivedAt is when the framework accepted the event.
 	ReceivedAt time.Time `json:"receivedAt"`
@@ -48,7 +52,17 @@ type Changes struct {
 // The framework calls Match, then Authenticate and Validate while the
 // sender waits, so that a bad secret is answered 401 and a malformed payload
 // 400; everything after that runs from a bounded queue once the event has
-// been acknowledged with 202. Handle is called once per resource of each
+// been acknowledged with 202.
+//
+// Match and Authenticate see the decoded body, so a delivery reaches them
+// only after the framework has read it (within the route's size and
+// concurrency bounds, see WebhookLimits). A processor that can tell from the
+// headers alone whether a delivery is its own and authentic implements
+// HeaderMatcher and HeaderAuthenticator as well: a delivery no processor
+// claims, or that fails a header check, is then answered before a byte of
+// its body is read, so that unauthenticated requests cost next to nothing.
+// Authenticate still runs after the body is read (an HMAC signature over the
+// body belongs there). Handle is called once per resource of each
 // kind that Kinds names, and its result is mapped with that resource's
 // mapping: an item the resource's selector query drops is not created (and
 // is deleted if this integration owns it).
@@ -68,6 +82,24 @@ type Processor interface {
 	// resource. Errors are retried with backoff unless wrapped with
 	// Permanent.
 	Handle(ctx context.Context, ev *Event, res Resource) (Changes, error)
+}
+
+// HeaderMatcher is implemented by processors that can rule a delivery out
+// from its headers (GitLab's X-Gitlab-Event, GitHub's X-GitHub-Event).
+// MatchHeaders returning false means Match would too; true means "maybe":
+// Match still decides once the body is read. A processor without it may
+// match any delivery, which makes the framework read every body.
+type HeaderMatcher interface {
+	MatchHeaders(h http.Header) bool
+}
+
+// HeaderAuthenticator is implemented by processors whose credentials travel
+// in a header (GitLab's X-Gitlab-Token; compare with crypto/subtle). The
+// framework calls it, for every processor whose MatchHeaders did not rule
+// the delivery out, before it reads the body; an error answers 401 and the
+// body is never read.
+type HeaderAuthenticator interface {
+	AuthenticateHeaders(ctx context.Context, h http.Header) error
 }
 
 // Keyer is implemented by processors that can name the object an event is

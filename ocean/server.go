@@ -1,17 +1,139 @@
 package ocean
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
-// maxEventBody bounds a webhook body; GitLab's largest payloads (push events
-// with many commits) stay far below it.
-const maxEventBody = 25 << 20
+// WebhookLimits bounds what the live-event route may cost: per delivery,
+// for all deliveries being read at once, and for the events waiting in the
+// in-process queue. A zero field takes its default. Deliveries are
+// authenticated from their headers before any of this is spent (see
+// HeaderAuthenticator), so the limits matter for senders that hold the
+// secret, and for processors that can only authenticate the body.
+type WebhookLimits struct {
+	// MaxBodyBytes is the largest body read; a larger one is answered 413
+	// (from its Content-Length, unread). Default 10 MiB: GitLab's largest
+	// deliveries among the events the processors take are merge request and
+	// issue hooks, whose description (at most 1 MiB of characters) appears
+	// up to three times (the object and the changes' previous and current);
+	// push hooks list at most 20 commits. GitLab itself sends nothing above
+	// 25 MB.
+	MaxBodyBytes int64
+	// InflightBodyBytes bounds the bytes of bodies being read and decoded
+	// at once, across deliveries: a delivery waits for room (BodyWait),
+	// then is answered 503 with Retry-After. Each delivery counts for its
+	// Content-Length, or MaxBodyBytes when it has none. Default 16 MiB:
+	// thousands of ordinary (few-KB) deliveries at once, or one of the
+	// largest beside many small ones. It is raised to MaxBodyBytes if
+	// smaller.
+	InflightBodyBytes int64
+	// BodyWait is how long a delivery waits for InflightBodyBytes to have
+	// room before it is answered 503. Default 2 s; negative: no wait.
+	BodyWait time.Duration
+	// QueueBytes bounds the bytes (bodies and headers) of the events in the
+	// in-process queue, beside OCEAN__EVENT_QUEUE_SIZE; past it deliveries
+	// are answered 503. An empty queue takes any delivery. Default 64 MiB:
+	// the default 10,000 events at a typical push's 6.6 KB.
+	QueueBytes int64
+	// ReadHeaderTimeout bounds reading a request's headers (default 10 s).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, headers and body, from
+	// the connection's first byte; a connection that trickles its body is
+	// closed when it runs out (default 30 s).
+	ReadTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle that long (default
+	// 120 s).
+	IdleTimeout time.Duration
+	// RejectLogInterval is how often each kind of rejection may log a
+	// line: the first is logged, later ones at most once an interval with
+	// the count of those not logged, so that unauthenticated clients do not
+	// choose the log volume (the metric counts every rejection). Default
+	// 1 minute.
+	RejectLogInterval time.Duration
+}
+
+// Defaults of WebhookLimits.
+const (
+	defaultMaxBodyBytes      = 10 << 20
+	defaultInflightBodyBytes = 16 << 20
+	defaultBodyWait          = 2 * time.Second
+	defaultQueueBytes        = 64 << 20
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 30 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+	defaultRejectLogInterval = time.Minute
+)
+
+func (l WebhookLimits) withDefaults() WebhookLimits {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	dur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxBodyBytes, defaultMaxBodyBytes)
+	def(&l.InflightBodyBytes, defaultInflightBodyBytes)
+	l.InflightBodyBytes = max(l.InflightBodyBytes, l.MaxBodyBytes)
+	def(&l.QueueBytes, defaultQueueBytes)
+	if l.BodyWait == 0 {
+		l.BodyWait = defaultBodyWait
+	}
+	dur(&l.ReadHeaderTimeout, defaultReadHeaderTimeout)
+	dur(&l.ReadTimeout, defaultReadTimeout)
+	dur(&l.IdleTimeout, defaultIdleTimeout)
+	dur(&l.RejectLogInterval, defaultRejectLogInterval)
+	return l
+}
+
+// WithWebhookLimits sets the live-event route's limits (zero fields keep
+// their defaults).
+func WithWebhookLimits(l WebhookLimits) Option {
+	return func(a *App) error { a.hooks.limits = l; return nil }
+}
+
+// webhookIntake is the route's state, built on first use so that an App
+// mounted in another server (Handler without Run) has it too.
+type webhookIntake struct {
+	limits WebhookLimits // as given; resolved holds the defaults applied
+
+	once     sync.Once
+	resolved WebhookLimits
+	inflight *semaphore.Weighted
+	rejects  *rejectLog
+
+	// interrupted counts live events cut short by shutdown, for the
+	// queue's summary line.
+	interrupted atomic.Int64
+}
+
+// intake returns the route's state, building it once.
+func (a *App) intake() *webhookIntake {
+	h := &a.hooks
+	h.once.Do(func() {
+		h.resolved = h.limits.withDefaults()
+		h.inflight = semaphore.NewWeighted(h.resolved.InflightBodyBytes)
+		h.rejects = &rejectLog{clock: a.clock, every: h.resolved.RejectLogInterval, log: a.log, last: map[string]*rejectCount{}}
+	})
+	return h
+}
 
 // Handler returns the App's HTTP routes, Ocean's:
 //
@@ -20,9 +142,11 @@ const maxEventBody = 25 << 20
 //	GET  /metrics                        Prometheus text format
 //	POST /resync                         only with the WEBHOOK listener
 //
-// Run serves it on APPLICATION__PORT; a program that has its own server can
-// mount it instead.
+// Run serves it on APPLICATION__PORT with the read and idle timeouts of
+// WebhookLimits; a program that has its own server can mount it instead,
+// and should set such timeouts on that server.
 func (a *App) Handler() http.Handler {
+	a.intake()
 	mux := http.NewServeMux()
 	prefix := a.routePrefix()
 	mux.HandleFunc("POST "+prefix+"/integration/", a.handleEvent)
@@ -31,10 +155,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /health", a.handleHealth("live"))
 	mux.HandleFunc("GET /metrics", a.metrics.serveHTTP)
 	if a.cfg.EventListener.Type == ListenerWebhook {
-		mux.HandleFunc("POST /resync", func(w http.ResponseWriter, r *http.Request) {
-			a.TriggerResync("webhook listener", true)
-			writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted"})
-		})
+		mux.HandleFunc("POST /resync", a.handleResync)
 	}
 	return mux
 }
@@ -51,71 +172,261 @@ func (a *App) handleHealth(check string) http.HandlerFunc {
 	}
 }
 
-// handleEvent is the live-event intake: it authenticates and validates the
-// event while the sender waits, queues it, and answers 202.
-func (a *App) handleEvent(w http.ResponseWriter, r *http.Request) {
-	a.metrics.eventReceived()
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxEventBody+1))
-	if err != nil {
-		a.reject(w, http.StatusBadRequest, "cannot read body")
+// handleResync is the WEBHOOK listener's trigger. It never aborts the
+// running resync: a request made while one runs asks for one more after it,
+// and requests made meanwhile collapse into that one, so callers cannot
+// keep a resync from finishing. With OCEAN__EVENT_LISTENER__RESYNC_TOKEN
+// set, a request without the token is refused.
+func (a *App) handleResync(w http.ResponseWriter, r *http.Request) {
+	if tok := strings.TrimSpace(a.cfg.EventListener.ResyncToken.Value()); tok != "" && !resyncTokenOK(r.Header, tok) {
+		a.intake().rejects.warn("resync request rejected: missing or wrong token", "remote", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="resync"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"status": "error", "message": "unauthorized"})
 		return
 	}
-	if len(body) > maxEventBody {
+	a.sched.request(resyncRequest{reason: "webhook listener", full: true})
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted"})
+}
+
+// resyncTokenOK checks the token of a POST /resync: Authorization: Bearer
+// <token>, or X-Ocean-Resync-Token: <token>.
+func resyncTokenOK(h http.Header, want string) bool {
+	got := h.Get("X-Ocean-Resync-Token")
+	if auth := h.Get("Authorization"); got == "" && len(auth) > len("bearer ") && strings.EqualFold(auth[:len("bearer ")], "bearer ") {
+		got = strings.TrimSpace(auth[len("bearer "):])
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// handleEvent is the live-event intake. In order, and stopping at the first
+// answer:
+//
+//  1. from the headers alone: which processors may take the delivery
+//     (HeaderMatcher) and whether it is authentic for them
+//     (HeaderAuthenticator) — nobody's delivery is answered 200, a bad
+//     secret 401, a body over MaxBodyBytes 413, all without reading it;
+//  2. room to read it (InflightBodyBytes), else 503 with Retry-After;
+//  3. the body, read and decoded once; then Match, Authenticate and
+//     Validate on it (400 for a malformed payload);
+//  4. the queue: each processor's job is queued with the raw body only,
+//     and the sender gets 202.
+func (a *App) handleEvent(w http.ResponseWriter, r *http.Request) {
+	in := a.intake()
+	a.metrics.eventReceived()
+	candidates := make([]Processor, 0, len(a.provider.Processors))
+	for _, p := range a.provider.Processors {
+		if m, ok := p.(HeaderMatcher); ok && !m.MatchHeaders(r.Header) {
+			continue
+		}
+		if ha, ok := p.(HeaderAuthenticator); ok {
+			if err := ha.AuthenticateHeaders(r.Context(), r.Header); err != nil {
+				in.rejects.warn("live event rejected: authentication failed", "processor", p.Name(), "remote", r.RemoteAddr)
+				a.reject(w, http.StatusUnauthorized, "unauthorized")
+				return
+			}
+		}
+		candidates = append(candidates, p)
+	}
+	if len(candidates) == 0 {
+		a.ignore(w)
+		return
+	}
+	lim := in.resolved
+	if r.ContentLength > lim.MaxBodyBytes {
+		in.rejects.warn("live event rejected: body too large", "bytes", r.ContentLength, "limit", lim.MaxBodyBytes, "remote", r.RemoteAddr)
 		a.reject(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
-	var payload map[string]any
-	if err := json.Unmarshal(body, &payload); err != nil || payload == nil {
-		a.reject(w, http.StatusBadRequest, "body is not a JSON object")
+	weight := r.ContentLength
+	if weight < 0 {
+		weight = lim.MaxBodyBytes
+	}
+	if !in.acquire(r.Context(), weight) {
+		in.rejects.warn("live event rejected: too many deliveries being read", "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", "5")
+		a.reject(w, http.StatusServiceUnavailable, "busy")
 		return
 	}
-	path := strings.TrimPrefix(r.URL.Path, a.routePrefix()+"/integration")
-	ev := &Event{
-		ID:         eventID(r),
-		Path:       path,
-		Headers:    r.Header.Clone(),
-		Body:       body,
-		Payload:    payload,
-		ReceivedAt: a.clock.Now(),
+	body, status, err := readBody(w, r, lim.MaxBodyBytes)
+	if err != nil {
+		in.inflight.Release(weight)
+		in.rejects.warn("live event rejected: cannot read body", "error", err, "remote", r.RemoteAddr)
+		a.reject(w, status, http.StatusText(status))
+		return
 	}
-	var jobs []*QueuedEvent
-	for _, p := range a.provider.Processors {
-		if !p.Match(ev) {
-			continue
-		}
-		if err := p.Authenticate(r.Context(), ev); err != nil {
-			a.log.Warn("live event rejected: authentication failed", "event", ev.ID, "processor", p.Name(), "remote", r.RemoteAddr)
-			a.reject(w, http.StatusUnauthorized, "unauthorized")
-			return
-		}
-		if err := p.Validate(ev); err != nil {
-			a.log.Warn("live event rejected: invalid payload", "event", ev.ID, "processor", p.Name(), "error", err)
-			a.reject(w, http.StatusBadRequest, "invalid payload: "+err.Error())
-			return
-		}
-		key := p.Name()
-		if k, ok := p.(Keyer); ok {
-			key += "/" + k.Key(ev)
-		}
-		jobs = append(jobs, &QueuedEvent{Key: key, Processor: p.Name(), Event: ev})
-	}
-	if len(jobs) == 0 {
-		a.metrics.eventRejected("unsupported")
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "reason": "no processor handles this event"})
+	jobs, ev, status, msg := a.intakeBody(r, candidates, body)
+	in.inflight.Release(weight)
+	switch {
+	case status == http.StatusOK:
+		a.ignore(w)
+		return
+	case status != 0:
+		a.reject(w, status, msg)
 		return
 	}
 	if err := a.queue.Enqueue(r.Context(), jobs); err != nil {
+		in.rejects.warn("live event rejected: not queued", "error", err)
 		w.Header().Set("Retry-After", "5")
-		a.log.Warn("live event rejected: not queued", "event", ev.ID, "error", err)
 		a.reject(w, http.StatusServiceUnavailable, "queue full")
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "id": ev.ID})
 }
 
+// intakeBody decodes the body and hands it to the candidates. status is 0
+// when jobs are ready to queue, 200 when no processor takes the event, and
+// the error status otherwise. The queued jobs share one Event without its
+// decoded payload.
+func (a *App) intakeBody(r *http.Request, candidates []Processor, body []byte) (jobs []*QueuedEvent, queued *Event, status int, msg string) {
+	rejects := a.intake().rejects
+	var payload map[string]any
+	if err := json.Unmarshal(body, &payload); err != nil || payload == nil {
+		rejects.warn("live event rejected: body is not a JSON object", "remote", r.RemoteAddr)
+		return nil, nil, http.StatusBadRequest, "body is not a JSON object"
+	}
+	ev := &Event{
+		ID:         eventID(r),
+		Path:       strings.TrimPrefix(r.URL.Path, a.routePrefix()+"/integration"),
+		Headers:    r.Header.Clone(),
+		Body:       body,
+		Payload:    payload,
+		ReceivedAt: a.clock.Now(),
+	}
+	queued = new(Event)
+	*queued = *ev
+	queued.Payload = nil
+	for _, p := range candidates {
+		if !p.Match(ev) {
+			continue
+		}
+		if err := p.Authenticate(r.Context(), ev); err != nil {
+			rejects.warn("live event rejected: authentication failed", "processor", p.Name(), "remote", r.RemoteAddr)
+			return nil, nil, http.StatusUnauthorized, "unauthorized"
+		}
+		if err := p.Validate(ev); err != nil {
+			rejects.warn("live event rejected: invalid payload", "event", ev.ID, "processor", p.Name(), "error", err)
+			return nil, nil, http.StatusBadRequest, "invalid payload: " + err.Error()
+		}
+		key := p.Name()
+		if k, ok := p.(Keyer); ok {
+			key += "/" + k.Key(ev)
+		}
+		jobs = append(jobs, &QueuedEvent{Key: key, Processor: p.Name(), Event: queued})
+	}
+	if len(jobs) == 0 {
+		return nil, nil, http.StatusOK, ""
+	}
+	return jobs, queued, 0, ""
+}
+
+// acquire takes n bytes of the in-flight body budget, waiting at most
+// BodyWait (and never past the request).
+func (h *webhookIntake) acquire(ctx context.Context, n int64) bool {
+	if h.inflight.TryAcquire(n) {
+		return true
+	}
+	if h.resolved.BodyWait < 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.resolved.BodyWait)
+	defer cancel()
+	return h.inflight.Acquire(ctx, n) == nil
+}
+
+// readBody reads a body of at most limit bytes: exactly its
+// Content-Length when it has one (one allocation, no growth), else up to
+// the limit. status is the answer for an error.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if n := r.ContentLength; n >= 0 {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, http.StatusBadRequest, err
+		}
+		return buf, 0, nil
+	}
+	buf, err := io.ReadAll(rd)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, err
+		}
+		return nil, http.StatusBadRequest, err
+	}
+	return buf, 0, nil
+}
+
+// ignore answers a delivery no processor takes: 200, so that the sender
+// does not retry or disable the webhook.
+func (a *App) ignore(w http.ResponseWriter) {
+	a.metrics.eventRejected("unsupported")
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "reason": "no processor handles this event"})
+}
+
 func (a *App) reject(w http.ResponseWriter, status int, msg string) {
 	a.metrics.eventRejected(http.StatusText(status))
 	writeJSON(w, status, map[string]any{"status": "error", "message": msg})
+}
+
+// rejectLog rate-limits the WARN lines of rejected requests: per message,
+// the first is logged, then at most one line per interval, which carries
+// the number of rejections not logged since the previous line. The
+// messages are a fixed set, so the map stays small.
+type rejectLog struct {
+	clock Clock
+	every time.Duration
+	log   *slog.Logger
+
+	mu   sync.Mutex
+	last map[string]*rejectCount
+}
+
+type rejectCount struct {
+	at         time.Time
+	suppressed int
+}
+
+func (l *rejectLog) warn(msg string, args ...any) {
+	now := l.clock.Now()
+	l.mu.Lock()
+	c := l.last[msg]
+	if c != nil && now.Sub(c.at) < l.every {
+		c.suppressed++
+		l.mu.Unlock()
+		return
+	}
+	if c == nil {
+		c = &rejectCount{}
+		l.last[msg] = c
+	}
+	n := c.suppressed
+	c.at, c.suppressed = now, 0
+	l.mu.Unlock()
+	if n > 0 {
+		args = append(args, "not_logged_since_last", n)
+	}
+	l.log.Warn(msg, args...)
+}
+
+// flush logs the rejections not logged yet, one line per message (at
+// shutdown, so that the last interval's count is not lost).
+func (l *rejectLog) flush() {
+	l.mu.Lock()
+	type pending struct {
+		msg string
+		n   int
+	}
+	var out []pending
+	for msg, c := range l.last {
+		if c.suppressed > 0 {
+			out = append(out, pending{msg, c.suppressed})
+			c.suppressed = 0
+		}
+	}
+	l.mu.Unlock()
+	for _, p := range out {
+		l.log.Warn(p.msg, "not_logged_since_last", p.n)
+	}
 }
 
 func eventID(r *http.Request) string {
@@ -133,4 +444,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// eventSize is what a queued event counts for against QueueBytes: its
+// body, headers and identifiers, plus a fixed overhead for the structs.
+func eventSize(ev *Event) int64 {
+	if ev == nil {
+		return 0
+	}
+	n := int64(len(ev.Body) + len(ev.ID) + len(ev.Path) + 256)
+	for k, vs := range ev.Headers {
+		n += int64(len(k))
+		for _, v := range vs {
+			n += int64(len(v)) + 16
+		}
+	}
+	return n
 }

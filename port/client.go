@@ -350,6 +350,9 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, ctx.Err())
 			}
+			if errors.Is(err, ErrInvalidRequest) {
+				return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
+			}
 			// A request that never reached the server can be resent whatever the method.
 			if (cl.idempotent || !wrote) && attempt < c.retry.MaxAttempts {
 				wait := c.retry.backoff(attempt, 0)
@@ -412,7 +415,7 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	for k, vs := range cl.header {
 		for _, v := range vs {
@@ -426,6 +429,9 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
+	}
+	if err := checkRequest(req); err != nil {
+		return nil, false, err
 	}
 	c.stats.requests.Add(1)
 	res, err := c.hc.Do(req)
@@ -442,7 +448,7 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 		buf.Grow(int(res.ContentLength))
 	}
 	if _, err := buf.ReadFrom(rd); err != nil {
-		return nil, true, err
+		return nil, true, fmt.Errorf("read the %d answer: %w", res.StatusCode, err)
 	}
 	return &response{method: cl.method, path: "/v1" + cl.path, status: res.StatusCode, header: res.Header, body: buf.Bytes()}, true, nil
 }

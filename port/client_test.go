@@ -534,3 +534,77 @@ func TestDoRawRequest(t *testing.T) {
 	assert.True(t, port.IsNotFound(err))
 	require.Error(t, c.Do(t.Context(), port.Request{Method: http.MethodGet, Path: "nope"}, nil))
 }
+
+func TestRequestsThatCannotBeSentAreNotRetried(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts []port.Option
+		call func(ctx context.Context, c *port.Client) error
+	}{
+		{
+			name: "user agent with a newline",
+			opts: []port.Option{port.WithUserAgent("oceankit\r\nX-Injected: 1")},
+			call: func(ctx context.Context, c *port.Client) error {
+				_, err := c.GetBlueprint(ctx, "service")
+				return err
+			},
+		},
+		{
+			name: "extra header value with a newline, on a POST",
+			call: func(ctx context.Context, c *port.Client) error {
+				return c.Do(ctx, port.Request{Method: http.MethodPost, Path: "/blueprints", Header: http.Header{"X-Skip-Resync": {"true\n"}}, Body: map[string]any{}}, nil)
+			},
+		},
+		{
+			name: "invalid header name",
+			call: func(ctx context.Context, c *port.Client) error {
+				return c.Do(ctx, port.Request{Method: http.MethodGet, Path: "/blueprints", Header: http.Header{"Bad Name": {"v"}}}, nil)
+			},
+		},
+		{
+			name: "invalid method",
+			call: func(ctx context.Context, c *port.Client) error {
+				return c.Do(ctx, port.Request{Method: "GE T", Path: "/blueprints"}, nil)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newCatalog(t)
+			rec := &sleepRecorder{}
+			c := newClient(t, srv, append([]port.Option{port.WithRetryPolicy(port.RetryPolicy{MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: time.Minute})}, tt.opts...)...)
+			port.SetSleep(c, rec.sleep)
+			err := tt.call(t.Context(), c)
+			require.ErrorIs(t, err, port.ErrInvalidRequest)
+			assert.NotContains(t, err.Error(), srv.ClientSecret)
+			assert.Empty(t, rec.all(), "no wait: nothing is retried")
+			assert.Zero(t, c.Stats().Retries)
+		})
+	}
+}
+
+func TestCutAnswerNamesItsCause(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/auth/access_token" {
+			_, _ = w.Write([]byte(`{"accessToken":"tok","expiresIn":3600,"tokenType":"Bearer"}`))
+			return
+		}
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"ok":tr`))
+		w.(http.Flusher).Flush()
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c, err := port.New(srv.URL, "id", "secret", port.WithRetryPolicy(port.RetryPolicy{MaxAttempts: 2}))
+	require.NoError(t, err)
+	err = c.Do(t.Context(), port.Request{Method: http.MethodGet, Path: "/organization"}, nil)
+	require.ErrorContains(t, err, "unexpected EOF")
+	assert.ErrorContains(t, err, "read the 200 answer")
+	assert.Equal(t, int64(1), c.Stats().Retries, "a GET whose answer was cut is retried")
+}
