@@ -158,6 +158,13 @@ type resyncRun struct {
 	// cutoff is the resync's start on Port's clock: only entities Port
 	// stamped before it can be stale (see catalogCutoff).
 	cutoff time.Time
+	// blueprints is Port's data model as read at the start (nil when it
+	// could not be read).
+	blueprints map[string]port.Blueprint
+	// unmet holds entities Port refused for a missing related entity, to
+	// send again once every kind ran (createMissingRelatedEntities off).
+	unmetMu sync.Mutex
+	unmet   []unmetEntity
 
 	// existing is what Port held for this integration when the resync
 	// started, as signatures (nil when it could not be read or skipping is
@@ -180,10 +187,18 @@ type resyncRun struct {
 	background sync.WaitGroup
 }
 
+type unmetEntity struct {
+	kind   *kindRun
+	entity port.Entity
+}
+
 type upsertBatch struct {
 	kind      *kindRun
 	blueprint string
 	entities  []port.Entity
+	// final is set on the retry of refused entities: what Port refuses
+	// now has failed.
+	final bool
 }
 
 type kindRun struct {
@@ -200,6 +215,9 @@ type kindRun struct {
 	// unknownIDs counts misconfigured items whose identifier could not be
 	// computed: Port may hold an entity for them that must not be deleted.
 	unknownIDs atomic.Int64
+	// writeErr is the first error of a write of the kind's entities that
+	// failed for good.
+	writeErr atomic.Pointer[error]
 	// start is when the kind began; the other times are in nanoseconds:
 	// the summed time of each stage, and when the kind's fetch and its last
 	// write ended (on the App's clock).
@@ -356,6 +374,7 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 		kinds[i] = &kindRun{rm: rm, report: &KindReport{Kind: rm.Kind(), Index: rm.Index()}}
 		rep.Kinds = append(rep.Kinds, kinds[i].report)
 	}
+	run.checkBlueprints(ctx, kinds)
 	if err := run.syncKinds(ctx, kinds); err != nil {
 		return err
 	}
@@ -449,6 +468,7 @@ func (r *resyncRun) syncKinds(ctx context.Context, kinds []*kindRun) error {
 	wg.Wait()
 	close(r.batches)
 	upWG.Wait()
+	r.retryUnmet(ctx)
 	for _, k := range kinds {
 		k.finish()
 	}
@@ -497,6 +517,14 @@ func (k *kindRun) finish() {
 		rep.Blueprints = append(rep.Blueprints, key.(string))
 		return true
 	})
+	if rep.Err == nil && rep.Failed > 0 {
+		// Port did not take all of it: the catalog is not equal to the
+		// source for this kind, and the resync must not say it is.
+		rep.Err = &WritesFailedError{Failed: rep.Failed, Total: rep.Failed + rep.Upserted}
+		if p := k.writeErr.Load(); p != nil {
+			rep.Err.(*WritesFailedError).First = *p
+		}
+	}
 	rep.Complete = rep.Err == nil
 	if rep.Err == nil && k.unknownIDs.Load() > 0 {
 		// Not a failure of the resync — the rest of the kind synced — but
@@ -509,6 +537,9 @@ func (k *kindRun) finish() {
 
 // syncKind streams one resource: fetch → map → batches for the upserters.
 func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
+	if k.report.Err != nil {
+		return // failed before it started (its blueprints do not exist)
+	}
 	clk := r.app.clock
 	k.start = clk.Now()
 	defer func() { k.fetchEnd.Store(clk.Now().UnixNano()) }()
@@ -762,8 +793,9 @@ func (a *accumulator) send(ctx context.Context, bp string, ents []port.Entity) e
 
 // upsert writes one batch and accounts per entity.
 func (r *resyncRun) upsert(ctx context.Context, b upsertBatch) {
-	if ctx.Err() != nil {
+	if err := ctx.Err(); err != nil {
 		b.kind.failed.Add(int64(len(b.entities)))
+		b.kind.writeErr.CompareAndSwap(nil, &err)
 		return
 	}
 	t0 := r.app.clock.Now()
@@ -773,14 +805,22 @@ func (r *resyncRun) upsert(ctx context.Context, b upsertBatch) {
 	storeMax(&b.kind.lastWriteEnd, t1.UnixNano())
 	if err != nil {
 		b.kind.failed.Add(int64(len(b.entities)))
+		b.kind.writeErr.CompareAndSwap(nil, &err)
 		r.log.Error("bulk upsert failed", "kind", b.kind.rm.Kind(), "blueprint", b.blueprint,
 			"entities", len(b.entities), "error", err)
 		return
 	}
-	var failed int
+	var failed, unmet int
 	var first error
-	for _, res := range results {
+	for i, res := range results {
 		if res.Err != nil {
+			if !b.final && r.unmetDependency(res.Err) {
+				unmet++
+				r.unmetMu.Lock()
+				r.unmet = append(r.unmet, unmetEntity{kind: b.kind, entity: b.entities[i]})
+				r.unmetMu.Unlock()
+				continue
+			}
 			failed++
 			if first == nil {
 				first = res.Err
@@ -795,10 +835,11 @@ func (r *resyncRun) upsert(ctx context.Context, b upsertBatch) {
 	}
 	if failed > 0 {
 		b.kind.failed.Add(int64(failed))
+		b.kind.writeErr.CompareAndSwap(nil, &first)
 		r.log.Warn("entities rejected by Port", "kind", b.kind.rm.Kind(), "blueprint", b.blueprint,
 			"count", failed, "first_error", first)
 	}
-	r.app.metrics.entitiesWritten(b.kind.rm.Kind(), len(results)-failed, failed)
+	r.app.metrics.entitiesWritten(b.kind.rm.Kind(), len(results)-failed-unmet, failed)
 }
 
 // keepExamples keeps a kind's first raw items and reports whether they
@@ -988,10 +1029,8 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 	opts := port.DeleteOptions{DeleteDependents: r.pac.DeleteDependentEntities}
 	byBlueprint := map[string]int{}
 	var errs []error
-	// Blueprints in a fixed order, so that what a run deletes and reports
-	// does not depend on map order (a cascading delete_dependents makes the
-	// later blueprint's count smaller).
-	for _, bp := range slices.Sorted(maps.Keys(stale)) {
+	// Dependents first, in a fixed order (see deleteOrder).
+	for _, bp := range deleteOrder(slices.Collect(maps.Keys(stale)), r.blueprints) {
 		ids := stale[bp]
 		for start := 0; start < len(ids); start += batch {
 			chunk := ids[start:min(start+batch, len(ids))]

@@ -231,10 +231,20 @@ func TestResyncPartialBulkFailure(t *testing.T) {
 	h.src.put(ocean.Item{"id": "bad widget id", "name": "Bad", "color": "red", "size": 1.0})
 	a := h.app()
 	rep, err := h.resync(a)
-	require.NoError(t, err, "an entity Port rejects fails alone")
-	assert.EqualValues(t, 40, rep.Kinds[0].Upserted)
+	assert.EqualValues(t, 40, rep.Kinds[0].Upserted, "an entity Port rejects fails alone")
 	assert.EqualValues(t, 1, rep.Kinds[0].Failed)
 	assert.Equal(t, 40, h.srv.EntityCount("widget"))
+
+	// ...but the kind is not complete, and the resync does not say it is.
+	var kf *ocean.KindsFailedError
+	require.ErrorAs(t, err, &kf)
+	assert.Equal(t, ocean.StateFailed, rep.Status)
+	var wf *ocean.WritesFailedError
+	require.ErrorAs(t, rep.Kinds[0].Err, &wf)
+	assert.EqualValues(t, 1, wf.Failed)
+	assert.EqualValues(t, 41, wf.Total)
+	assert.Contains(t, wf.Error(), "1 of 41 entities were not written to Port")
+	assert.False(t, rep.Kinds[0].Complete)
 }
 
 func TestResyncCancelledDeletesNothing(t *testing.T) {

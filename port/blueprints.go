@@ -139,6 +139,17 @@ func (c *Client) GetBlueprint(ctx context.Context, id string) (*Blueprint, error
 	return env.get("get blueprint")
 }
 
+// ListBlueprints returns every blueprint of the organisation, in one request.
+func (c *Client) ListBlueprints(ctx context.Context) ([]Blueprint, error) {
+	var env struct {
+		Blueprints []Blueprint `json:"blueprints"`
+	}
+	if err := c.get(ctx, "/blueprints", nil, &env); err != nil {
+		return nil, err
+	}
+	return env.Blueprints, nil
+}
+
 // CreateBlueprint creates a blueprint. Relation targets must already exist, which is why
 // Ocean creates blueprints bare first and patches relations in afterwards.
 func (c *Client) CreateBlueprint(ctx context.Context, bp Blueprint) (*Blueprint, error) {

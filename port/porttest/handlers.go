@@ -1,6 +1,7 @@
 package porttest
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -22,6 +23,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, RouteDatasourceEntities, s.handleDatasourceEntities)
 	s.handle(mux, RouteCreateBlueprint, s.handleCreateBlueprint)
 	s.handle(mux, RouteGetBlueprint, s.handleGetBlueprint)
+	s.handle(mux, RouteListBlueprints, s.handleListBlueprints)
 	s.handle(mux, RoutePatchBlueprint, s.handlePatchBlueprint)
 	s.handle(mux, RouteDeleteBlueprint, s.handleDeleteBlueprint)
 	s.handle(mux, RouteCreateIntegration, s.handleCreateIntegration)
@@ -502,6 +504,17 @@ func (s *Server) handleGetBlueprint(w http.ResponseWriter, c *call) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "blueprint": bp})
+}
+
+func (s *Server) handleListBlueprints(w http.ResponseWriter, _ *call) {
+	s.catalog.mu.RLock()
+	ids := slices.Sorted(maps.Keys(s.catalog.blueprints))
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, maps.Clone(s.catalog.blueprints[id].raw))
+	}
+	s.catalog.mu.RUnlock()
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "blueprints": out})
 }
 
 func (s *Server) handlePatchBlueprint(w http.ResponseWriter, c *call) {

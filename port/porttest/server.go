@@ -34,6 +34,7 @@ const (
 	RouteDatasourceEntities = "POST /v1/blueprints/entities/datasource-entities"
 	RouteCreateBlueprint    = "POST /v1/blueprints"
 	RouteGetBlueprint       = "GET /v1/blueprints/{blueprint}"
+	RouteListBlueprints     = "GET /v1/blueprints"
 	RoutePatchBlueprint     = "PATCH /v1/blueprints/{blueprint}"
 	RouteDeleteBlueprint    = "DELETE /v1/blueprints/{blueprint}"
 	RouteCreateIntegration  = "POST /v1/integration"
