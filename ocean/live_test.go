@@ -143,11 +143,11 @@ func widgetEvent(action string, w ocean.Item) map[string]any {
 	}
 }
 
-// eventually waits for a condition the live-event workers bring about.
+// eventually waits (up to about 10 s) for a condition the live-event
+// workers bring about.
 func eventually(t *testing.T, cond func() bool, msg string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	for range 2000 {
 		if cond() {
 			return
 		}
