@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -43,6 +44,47 @@ func TestWebhookIntakeRejections(t *testing.T) {
 	require.NoError(t, e.stop())
 	assert.Equal(t, 1, e.pt.TotalEntities(), "rejected and ignored deliveries change nothing")
 	assert.NotNil(t, e.entity("whMR", "3"))
+}
+
+// TestWebhookRefusedBeforeTheBodyIsRead sends deliveries whose 24 MiB body
+// never arrives (6 bytes, then nothing): the answer must come from the
+// headers alone. Before, the route read the whole body first.
+func TestWebhookRefusedBeforeTheBodyIsRead(t *testing.T) {
+	t.Parallel()
+	e := newWHEnv(t, whOpts{})
+	tests := []struct {
+		name   string
+		header string
+		token  string
+		want   int
+	}{
+		{"wrong secret", hookPush, "not-the-secret", http.StatusUnauthorized},
+		{"no secret", hookMergeRequest, "", http.StatusUnauthorized},
+		{"an event no processor takes", "Wiki Page Hook", whSecret, http.StatusOK},
+		{"no X-Gitlab-Event", "", "not-the-secret", http.StatusOK},
+		{"the secret, but over the body limit", hookPush, whSecret, http.StatusRequestEntityTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			req, err := http.NewRequest(http.MethodPost, e.url+"/integration/webhook", pr)
+			require.NoError(t, err)
+			req.ContentLength = 24 << 20
+			if tc.header != "" {
+				req.Header.Set("X-Gitlab-Event", tc.header)
+			}
+			if tc.token != "" {
+				req.Header.Set("X-Gitlab-Token", tc.token)
+			}
+			go func() { _, _ = pw.Write([]byte(`{"obj`)) }()
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tc.want, resp.StatusCode)
+		})
+	}
 }
 
 func TestWebhookSecretPolicy(t *testing.T) {

@@ -1,6 +1,8 @@
 package gitlab
 
 import (
+	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -136,7 +138,10 @@ func TestProcessorsMatchTheirEvents(t *testing.T) {
 	for _, name := range []string{"project", "project_member", "subgroup", "member", "merge_request", "issue", "push", "tag_push", "release", "pipeline", "job", "deployment"} {
 		ev := &ocean.Event{Headers: map[string][]string{"X-Gitlab-Event": {whHeaders[name]}}, Payload: whFixture(t, name)}
 		for _, p := range g.processors() {
+			hm, ok := p.(ocean.HeaderMatcher)
+			require.True(t, ok, "%s routes on headers, so deliveries it does not take are not read", p.Name())
 			if p.Match(ev) {
+				assert.True(t, hm.MatchHeaders(ev.Headers), "%s: MatchHeaders never rules out what Match takes (%s)", p.Name(), name)
 				require.NoError(t, p.Validate(ev), "%s validates %s", p.Name(), name)
 				byName[name] = append(byName[name], p.Kinds(ev)...)
 			}
@@ -156,4 +161,42 @@ func TestProcessorsMatchTheirEvents(t *testing.T) {
 		"job":            {KindJob},
 		"deployment":     {KindDeployment},
 	}, byName)
+}
+
+func TestProcessorsAuthenticateFromHeaders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		secret        ocean.Secret
+		allowUnsigned bool
+		token         string
+		wantErr       bool
+	}{
+		{"right token", "s3cret", false, "s3cret", false},
+		{"wrong token", "s3cret", false, "nope", true},
+		{"no token", "s3cret", false, "", true},
+		{"token of another length", "s3cret", false, "s3cretx", true},
+		{"no secret configured", "", false, "anything", true},
+		{"no secret, unsigned allowed", "", true, "", false},
+		{"a configured secret is checked even when unsigned is allowed", "s3cret", true, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := &Integration{cfg: Config{WebhookSecret: tc.secret, AllowUnauthenticatedWebhooks: tc.allowUnsigned}}
+			h := http.Header{}
+			if tc.token != "" {
+				h.Set("X-Gitlab-Token", tc.token)
+			}
+			for _, p := range g.processors() {
+				ha, ok := p.(ocean.HeaderAuthenticator)
+				require.True(t, ok, "%s authenticates from headers, before the body is read", p.Name())
+				err := ha.AuthenticateHeaders(context.Background(), h)
+				assert.Equal(t, tc.wantErr, err != nil, p.Name())
+				// The body-time check agrees with the header-time one.
+				err = p.Authenticate(context.Background(), &ocean.Event{Headers: h})
+				assert.Equal(t, tc.wantErr, err != nil, p.Name())
+			}
+		})
+	}
 }
