@@ -167,12 +167,13 @@ func (c *Client) PostRunLog(ctx context.Context, runID, message string) error {
 	return c.write(ctx, http.MethodPost, runPath(runID)+"/logs", nil, map[string]string{"message": message}, nil, false)
 }
 
-// GetRun returns a run (GET /v1/actions/runs/{id}).
+// GetRun returns a run (GET /v1/actions/runs/{id}?version=v2, the current
+// version of the route as Port's API reference asks).
 func (c *Client) GetRun(ctx context.Context, runID string) (*ActionRun, error) {
 	var env struct {
 		Run *ActionRun `json:"run"`
 	}
-	if err := c.get(ctx, runPath(runID), nil, &env); err != nil {
+	if err := c.get(ctx, runPath(runID), url.Values{"version": {"v2"}}, &env); err != nil {
 		return nil, err
 	}
 	if env.Run == nil {

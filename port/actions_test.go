@@ -89,6 +89,11 @@ func TestActionRunLifecycle(t *testing.T) {
 	fetched, err := c.GetRun(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, port.RunSuccess, fetched.Status)
+	for _, r := range srv.Requests() {
+		if r.Route == porttest.RouteGetRun {
+			assert.Equal(t, "v2", r.Query.Get("version"), "the current version of the route")
+		}
+	}
 	assert.True(t, fetched.Status.Terminal())
 	assert.Equal(t, "Pipeline completed: success", fetched.Summary)
 	assert.Equal(t, "gl_1_7", fetched.ExternalRunID)
