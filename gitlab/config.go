@@ -109,7 +109,7 @@ func LoadConfig(c *ocean.Config) (Config, error) {
 	if err := ocean.DecodeIntegrationConfig(c, &cfg); err != nil {
 		return Config{}, err
 	}
-	if err := cfg.normalize(); err != nil {
+	if err := errors.Join(append(cfg.checkLoaded(), cfg.normalize())...); err != nil {
 		return Config{}, err
 	}
 	cfg.IntegrationIdentifier = c.Integration.Identifier
@@ -139,9 +139,50 @@ func (c Config) IsGitLabCom() bool {
 	return h == "gitlab.com" || h == "www.gitlab.com"
 }
 
-// normalize fills derived defaults and validates the config.
+// Variable names of the settings whose range is checked.
+const (
+	envMaxConcurrency    = "OCEAN__INTEGRATION__CONFIG__MAX_CONCURRENCY"
+	envRequestsPerMinute = "OCEAN__INTEGRATION__CONFIG__REQUESTS_PER_MINUTE"
+	envMaxFileSize       = "OCEAN__INTEGRATION__CONFIG__MAX_FILE_SIZE"
+	envMaxRetries        = "OCEAN__INTEGRATION__CONFIG__MAX_RETRIES"
+	envMaxRetryWait      = "OCEAN__INTEGRATION__CONFIG__MAX_RETRY_WAIT"
+)
+
+// checkLoaded refuses zeros a user set explicitly where zero means
+// nothing. After decoding, a field that was not set holds its tag's
+// default, so a zero here was written by the user; normalize, which also
+// serves configs built in code, reads a zero as "the default" instead.
+func (c *Config) checkLoaded() []error {
+	var errs []error
+	if c.MaxConcurrency == 0 {
+		errs = append(errs, &ocean.ConfigError{Name: envMaxConcurrency, Reason: "must be at least 1"})
+	}
+	if c.MaxFileSize == 0 {
+		errs = append(errs, &ocean.ConfigError{Name: envMaxFileSize, Reason: "must be at least 1 byte"})
+	}
+	if c.MaxRetryWait == 0 {
+		errs = append(errs, &ocean.ConfigError{Name: envMaxRetryWait, Reason: "must be positive"})
+	}
+	return errs
+}
+
+// normalize fills derived defaults and validates the config. A zero
+// numeric field means its default (a Config built in code); a negative one
+// is an error naming its variable, never quietly replaced.
 func (c *Config) normalize() error {
 	var errs []error
+	// A token with a trailing newline (a Kubernetes Secret made from a
+	// file) would make every request fail to build.
+	if tok, err := ocean.CleanSecret("OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN", c.Token); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Token = tok
+	}
+	if sec, err := ocean.CleanSecret("OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET", c.WebhookSecret); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.WebhookSecret = sec
+	}
 	base := c.BaseURL()
 	u, err := url.Parse(base)
 	switch {
@@ -170,19 +211,28 @@ func (c *Config) normalize() error {
 	if c.UseGraphQLEnv != nil {
 		c.UseGraphQL = *c.UseGraphQLEnv
 	}
-	if c.MaxConcurrency <= 0 {
+	switch {
+	case c.MaxConcurrency < 0:
+		errs = append(errs, &ocean.ConfigError{Name: envMaxConcurrency, Reason: "must be at least 1"})
+	case c.MaxConcurrency == 0:
 		c.MaxConcurrency = 10
 	}
 	if c.RequestsPerMinute < 0 {
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__REQUESTS_PER_MINUTE", Reason: "must not be negative"})
+		errs = append(errs, &ocean.ConfigError{Name: envRequestsPerMinute, Reason: "must not be negative"})
 	}
-	if c.MaxFileSize <= 0 {
+	switch {
+	case c.MaxFileSize < 0:
+		errs = append(errs, &ocean.ConfigError{Name: envMaxFileSize, Reason: "must be at least 1 byte"})
+	case c.MaxFileSize == 0:
 		c.MaxFileSize = DefaultMaxFileSize
 	}
 	if c.MaxRetries < 0 {
-		c.MaxRetries = 0
+		errs = append(errs, &ocean.ConfigError{Name: envMaxRetries, Reason: "must not be negative (0: no retries)"})
 	}
-	if c.MaxRetryWait <= 0 {
+	switch {
+	case c.MaxRetryWait < 0:
+		errs = append(errs, &ocean.ConfigError{Name: envMaxRetryWait, Reason: "must be positive"})
+	case c.MaxRetryWait == 0:
 		c.MaxRetryWait = 20 * time.Minute
 	}
 	if c.Visibility != nil && c.Visibility.UseMinAccessLevel && !validAccessLevel(c.Visibility.MinAccessLevel) {

@@ -83,3 +83,68 @@ func TestLearnBatch(t *testing.T) {
 	assert.Equal(t, 11, learnBatch("Query too large", 22))
 	assert.Equal(t, 1, learnBatch("Query has complexity of 900, which exceeds max complexity of 250", 2))
 }
+
+// Range errors name the variable; a zero written by the user where zero
+// means nothing is refused, while a Config built in code still reads zero
+// as the default.
+func TestLoadConfigRanges(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		key   string
+		value any
+		want  string
+	}{
+		{"max_retries", "-1", "OCEAN__INTEGRATION__CONFIG__MAX_RETRIES"},
+		{"max_retries", -3, "OCEAN__INTEGRATION__CONFIG__MAX_RETRIES"},
+		{"max_concurrency", "0", "OCEAN__INTEGRATION__CONFIG__MAX_CONCURRENCY"},
+		{"max_concurrency", "-4", "OCEAN__INTEGRATION__CONFIG__MAX_CONCURRENCY"},
+		{"requests_per_minute", "-1", "OCEAN__INTEGRATION__CONFIG__REQUESTS_PER_MINUTE"},
+		{"max_file_size", "0", "OCEAN__INTEGRATION__CONFIG__MAX_FILE_SIZE"},
+		{"max_file_size", "-1", "OCEAN__INTEGRATION__CONFIG__MAX_FILE_SIZE"},
+		{"max_retry_wait", "0", "OCEAN__INTEGRATION__CONFIG__MAX_RETRY_WAIT"},
+		{"max_retry_wait", "-1m", "OCEAN__INTEGRATION__CONFIG__MAX_RETRY_WAIT"},
+		{"max_retry_wait", "NaN", "OCEAN__INTEGRATION__CONFIG__MAX_RETRY_WAIT"},
+		{"gitlab_token", "glpat-a\nb", "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN"},
+		{"webhook_secret", "hook\x00secret", "OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {
+			t.Parallel()
+			in := map[string]any{"gitlab_token": "glpat-x"}
+			in[tt.key] = tt.value
+			_, err := LoadConfig(oceanConfig(in))
+			require.Error(t, err)
+			var ce *ocean.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tt.want, ce.Name, err.Error())
+		})
+	}
+
+	for key, value := range map[string]any{"max_retries": "0", "requests_per_minute": "0"} {
+		_, err := LoadConfig(oceanConfig(map[string]any{"gitlab_token": "glpat-x", key: value}))
+		assert.NoError(t, err, "%s=0 means something", key)
+	}
+
+	// In code, zero is the default and a negative value an error.
+	c := Config{Token: "glpat-x"}
+	require.NoError(t, c.normalize())
+	assert.Equal(t, 10, c.MaxConcurrency)
+	assert.Equal(t, int64(DefaultMaxFileSize), c.MaxFileSize)
+	assert.Equal(t, 20*time.Minute, c.MaxRetryWait)
+	c = Config{Token: "glpat-x", MaxRetries: -1}
+	assert.Error(t, c.normalize(), "a negative retry count is not quietly made 0")
+}
+
+// A token read from a Kubernetes Secret made from a file ends with a
+// newline; it is trimmed, so that requests can be built.
+func TestLoadConfigTrimsSecrets(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(oceanConfig(map[string]any{"gitlab_token": "glpat-token\n", "webhook_secret": " hook-secret\r\n"}))
+	require.NoError(t, err)
+	assert.Equal(t, "glpat-token", cfg.Token.Value())
+	assert.Equal(t, "hook-secret", cfg.WebhookSecret.Value())
+
+	c := Config{Token: "glpat-token\n"}
+	require.NoError(t, c.normalize())
+	assert.Equal(t, "glpat-token", c.Token.Value(), "a Config built in code is trimmed too")
+}

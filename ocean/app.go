@@ -159,9 +159,16 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 	if cfg.Integration.Type == "" {
 		cfg.applyDefaults(p.Type)
 	}
+	// The prefix becomes part of route patterns, which panic on a bad one.
+	if err := checkPathPrefix(cfg.PathPrefix); err != nil {
+		return nil, &ConfigError{Name: "OCEAN__PATH_PREFIX", Reason: err.Error()}
+	}
 	a.log = slog.New(newRedactingHandler(a.log.Handler(), configSecrets(cfg)))
 	a.metrics = newMetrics()
 	if a.port == nil && cfg.Port.ClientID != "" {
+		if err := cfg.checkPortClient(); err != nil {
+			return nil, err
+		}
 		c, err := port.New(cfg.Port.BaseURL, cfg.Port.ClientID.Value(), cfg.Port.ClientSecret.Value(),
 			port.WithDatasource(a.datasource()),
 			port.WithLogger(a.log),
@@ -222,24 +229,29 @@ func (a *App) datasource() port.Datasource {
 	return port.Datasource{Type: a.cfg.Integration.Type, Version: a.provider.Version, Identifier: a.cfg.Integration.Identifier}
 }
 
-// jqEnviron is the environment jq's env sees: the process's, without this
-// program's own secrets.
+// jqEnviron is the environment jq's env and $ENV see: the process's,
+// without this program's settings and without anything that holds one of
+// its secrets. Whoever may edit the mapping in Port may not read the
+// integration's credentials, so every OCEAN__ and APPLICATION__ variable is
+// hidden (a JSON OCEAN__INTEGRATION__CONFIG holds the GitLab token, a Redis
+// URL its password), and so is any other variable whose value contains a
+// secret (a value config.yaml took with {{ from env NAME }}, a URL with the
+// token in it). Secrets of any length count here: hiding too much is safe.
 func (a *App) jqEnviron() []string {
 	env := a.environ
 	if env == nil {
 		env = os.Environ()
 	}
-	secrets := configSecrets(a.cfg)
+	secrets := append(configSecrets(a.cfg), EnvSecrets(env)...)
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		name, val, _ := strings.Cut(kv, "=")
-		up := strings.ToUpper(name)
-		if strings.HasPrefix(up, "OCEAN__PORT__CLIENT") || (strings.HasPrefix(up, "OCEAN__") && looksSecret(up)) {
+		if isOwnVariable(name) {
 			continue
 		}
 		hidden := false
 		for _, s := range secrets {
-			if s != "" && val == s {
+			if s != "" && strings.Contains(val, s) {
 				hidden = true
 				break
 			}
@@ -430,14 +442,29 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// configSecrets lists every secret value of the config, including the
-// provider's fields whose names say they are secret.
+// configSecrets lists every secret value of the config: its Secret fields,
+// the provider's settings whose names say they are secret at any depth of
+// Integration.Config (a JSON OCEAN__INTEGRATION__CONFIG nests them),
+// passwords in URLs among those settings, and the secrets Load found in the
+// environment.
 func configSecrets(c *Config) []string {
-	out := SecretsOf(c)
-	for k, v := range c.Integration.Config {
-		if s, ok := v.(string); ok && s != "" && looksSecret(k) {
+	if c == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
 			out = append(out, s)
 		}
+	}
+	for _, s := range SecretsOf(c) {
+		add(s)
+	}
+	collectSecrets(c.Integration.Config, false, add)
+	for _, s := range c.envSecrets {
+		add(s)
 	}
 	return out
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -47,7 +49,9 @@ type Config struct {
 	SendRawDataExamples bool `ocean:"send_raw_data_examples,default=true"`
 	// BaseURL is this program's public URL, needed for live events.
 	BaseURL string `ocean:"base_url"`
-	// PathPrefix mounts every route under /{prefix}.
+	// PathPrefix mounts the live-event routes under /{prefix}: path
+	// segments of letters, digits and - . _ ~ (it becomes part of a route
+	// pattern, where { and } would be wildcards).
 	PathPrefix string `ocean:"path_prefix"`
 	// AllowEnvironmentVariablesJQAccess lets jq's env and $ENV see the
 	// process environment (secrets of this program are always hidden).
@@ -84,6 +88,11 @@ type Config struct {
 	ActionsProcessor ActionsProcessorConfig `ocean:"actions_processor"`
 	// Application holds the APPLICATION__… settings of the process.
 	Application ApplicationConfig `ocean:"-"`
+
+	// envSecrets are the secret values Load found in the environment that
+	// no field holds (a Redis URL's password, keys of JSON values), so that
+	// logs and jq's env hide them too (see EnvSecrets).
+	envSecrets []string
 }
 
 // PortConfig is OCEAN__PORT__….
@@ -204,6 +213,11 @@ func Load(opts LoadOptions) (*Config, error) {
 		}
 		file = b
 	}
+	return load(file, environ, opts.ProviderType)
+}
+
+// load is Load once the file is read.
+func load(file []byte, environ []string, providerType string) (*Config, error) {
 	c := &Config{}
 	var errs []error
 	if err := loadSettings(c, "OCEAN__", file, environ, ""); err != nil {
@@ -215,7 +229,11 @@ func Load(opts LoadOptions) (*Config, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c.applyDefaults(opts.ProviderType)
+	c.envSecrets = EnvSecrets(environ)
+	c.applyDefaults(providerType)
+	if errs := c.checkSettings(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	return c, nil
 }
 
@@ -238,9 +256,9 @@ func (c *Config) applyDefaults(providerType string) {
 	if c.Integration.Identifier == "" && c.Integration.Type != "" {
 		c.Integration.Identifier = "my-" + c.Integration.Type + "-integration"
 	}
-	c.EventListener.Type = strings.ToUpper(c.EventListener.Type)
-	c.Port.BaseURL = strings.TrimRight(c.Port.BaseURL, "/")
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	c.EventListener.Type = strings.ToUpper(strings.TrimSpace(c.EventListener.Type))
+	c.Port.BaseURL = strings.TrimRight(strings.TrimSpace(c.Port.BaseURL), "/")
+	c.BaseURL = strings.TrimRight(strings.TrimSpace(c.BaseURL), "/")
 	if c.Integration.Config == nil {
 		c.Integration.Config = map[string]any{}
 	}
@@ -275,20 +293,111 @@ func (c *Config) Validate(needPort bool) error {
 	if c.Integration.Identifier == "" {
 		errs = append(errs, &ConfigError{Name: "OCEAN__INTEGRATION__IDENTIFIER", Reason: "required but not set"})
 	}
-	if c.ScheduledResyncInterval < 0 {
-		errs = append(errs, &ConfigError{Name: "OCEAN__SCHEDULED_RESYNC_INTERVAL", Reason: "must not be negative"})
-	}
-	if c.EventListener.Interval <= 0 {
-		errs = append(errs, &ConfigError{Name: "OCEAN__EVENT_LISTENER__INTERVAL", Reason: "must be positive"})
-	}
-	if c.Application.Port < 0 || c.Application.Port > 65535 {
-		errs = append(errs, &ConfigError{Name: "APPLICATION__PORT", Reason: "not a TCP port (0 picks a free one)"})
-	}
+	errs = append(errs, c.checkSettings()...)
 	errs = append(errs, c.ActionsProcessor.validate(c.EventListener.Type)...)
-	if _, err := c.IncrementalInterval(); err != nil {
-		errs = append(errs, &ConfigError{Name: "OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL", Reason: err.Error()})
-	}
 	return errors.Join(errs...)
+}
+
+// maxMinutes is the longest interval in minutes a Duration can hold.
+const maxMinutes = math.MaxInt64 / int64(time.Minute)
+
+// checkSettings checks the range of every numeric and duration setting and
+// the form of the path prefix, each error naming its variable. A value out
+// of range is refused rather than corrected: a negative time budget fails
+// every live event, a zero batch size never writes, and an interval that
+// overflows a Duration panics a ticker. Load runs it on what it read,
+// Validate on a config however it was built.
+func (c *Config) checkSettings() []error {
+	var errs []error
+	fail := func(name, reason string) { errs = append(errs, &ConfigError{Name: name, Reason: reason}) }
+	atLeast := func(name string, v, lo int) {
+		if v < lo {
+			fail(name, fmt.Sprintf("must be at least %d", lo))
+		}
+	}
+	minutes := func(name string, v, lo int) {
+		if v < lo || int64(v) > maxMinutes {
+			fail(name, fmt.Sprintf("must be between %d and %d minutes", lo, maxMinutes))
+		}
+	}
+	positiveDuration := func(name string, d time.Duration) {
+		if d <= 0 {
+			fail(name, "must be positive")
+		}
+	}
+	nonNegativeDuration := func(name string, d time.Duration) {
+		if d < 0 {
+			fail(name, "must not be negative")
+		}
+	}
+	seconds := func(name string, f float64, zeroOK bool) {
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0) || f > maxSeconds:
+			fail(name, "must be a finite number of seconds")
+		case f < 0 || (f == 0 && !zeroOK):
+			if zeroOK {
+				fail(name, "must not be negative")
+			} else {
+				fail(name, "must be positive")
+			}
+		}
+	}
+
+	positiveDuration("OCEAN__CLIENT_TIMEOUT", c.ClientTimeout)
+	nonNegativeDuration("OCEAN__PORT__PORT_APP_CONFIG_CACHE_TTL", c.Port.PortAppConfigCacheTTL)
+	minutes("OCEAN__SCHEDULED_RESYNC_INTERVAL", c.ScheduledResyncInterval, 0)
+	if c.EventListener.Interval < 1 || float64(c.EventListener.Interval) > maxSeconds {
+		fail("OCEAN__EVENT_LISTENER__INTERVAL", "must be a positive number of seconds")
+	}
+	seconds("OCEAN__EVENT_LISTENER__CONSUMER_POLL_TIMEOUT", c.EventListener.ConsumerPollTimeout, false)
+	atLeast("OCEAN__EVENT_WORKERS_COUNT", c.EventWorkersCount, 1)
+	atLeast("OCEAN__EVENT_QUEUE_SIZE", c.EventQueueSize, 1)
+	seconds("OCEAN__MAX_EVENT_PROCESSING_SECONDS", c.MaxEventProcessingSeconds, false)
+	seconds("OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN", c.MaxWaitSecondsBeforeShutdown, true)
+	atLeast("OCEAN__UPSERT_ENTITIES_BATCH_MAX_LENGTH", c.UpsertEntitiesBatchMaxLength, 1)
+	atLeast("OCEAN__UPSERT_ENTITIES_BATCH_MAX_SIZE_IN_BYTES", c.UpsertEntitiesBatchMaxSizeInBytes, 1)
+	atLeast("OCEAN__DELETE_ENTITIES_MAX_BATCH_SIZE", c.DeleteEntitiesMaxBatchSize, 1)
+	atLeast("OCEAN__YIELD_ITEMS_TO_PARSE_BATCH_SIZE", c.YieldItemsToParseBatchSize, 1)
+	if _, err := c.IncrementalInterval(); err != nil {
+		fail("OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL", err.Error())
+	}
+	minutes("OCEAN__INTEGRATION__FULL_RESYNC_INTERVAL", c.Integration.FullResyncInterval, 0)
+	nonNegativeDuration("OCEAN__INTEGRATION__INCREMENTAL_OVERLAP", c.Integration.IncrementalOverlap)
+	atLeast("OCEAN__RESYNC__MAP_WORKERS", c.Resync.MapWorkers, 0)
+	atLeast("OCEAN__RESYNC__UPSERT_CONCURRENCY", c.Resync.UpsertConcurrency, 1)
+	atLeast("OCEAN__RESYNC__KIND_CONCURRENCY", c.Resync.KindConcurrency, 1)
+	atLeast("OCEAN__RESYNC__PAGES_IN_FLIGHT", c.Resync.PagesInFlight, 1)
+	positiveDuration("OCEAN__RESYNC__ITEM_TIMEOUT", c.Resync.ItemTimeout)
+	nonNegativeDuration("OCEAN__RESYNC__PROGRESS_INTERVAL", c.Resync.ProgressInterval)
+	if c.Application.Port < 0 || c.Application.Port > 65535 {
+		fail("APPLICATION__PORT", "not a TCP port (0 picks a free one)")
+	}
+	if err := checkPathPrefix(c.PathPrefix); err != nil {
+		fail("OCEAN__PATH_PREFIX", err.Error())
+	}
+	return errs
+}
+
+// checkPathPrefix accepts path segments of URL-unreserved characters
+// (letters, digits, - . _ ~) separated by /, with or without surrounding
+// slashes. The prefix becomes part of net/http route patterns, where { and
+// } start wildcards (a malformed one panics) and spaces separate a method.
+func checkPathPrefix(p string) error {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return errors.New("want path segments such as ocean/gitlab, without empty, . or .. segments")
+		}
+		for _, r := range seg {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' || r == '~') {
+				return errors.New("may hold only letters, digits, - . _ ~ and / between segments")
+			}
+		}
+	}
+	return nil
 }
 
 // IncrementalInterval parses OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL:
@@ -298,10 +407,9 @@ func (c *Config) IncrementalInterval() (time.Duration, error) {
 	if s == "" {
 		return 15 * time.Minute, nil
 	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
-		if n <= 0 {
-			return 0, errors.New("must be positive")
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n <= 0 || n > maxMinutes {
+			return 0, fmt.Errorf("must be between 1 and %d minutes", maxMinutes)
 		}
 		return time.Duration(n) * time.Minute, nil
 	}
@@ -350,7 +458,8 @@ func (c *Config) Redacted(secretKeys ...string) string {
 	if err != nil {
 		return "{}"
 	}
-	return string(b)
+	// Secrets nested deeper in the provider's settings, or inside URLs.
+	return newRedactor(configSecrets(c)...).scrub(string(b))
 }
 
 // looksSecret guards provider fields that were not declared secret.
@@ -367,6 +476,13 @@ func looksSecret(key string) bool {
 // SecretsOf returns the values of every secret field of a config struct
 // (fields of type Secret or tagged `secret`), for log redaction.
 func SecretsOf(v any) []string { return secretValues(v) }
+
+// Secrets returns every secret value the configuration holds or was loaded
+// with: its Secret fields, the provider's settings whose names say they are
+// secret (at any depth of OCEAN__INTEGRATION__CONFIG), passwords in URLs,
+// and the secrets Load found in the environment (see EnvSecrets). A program
+// redacts what it prints with them (RedactLogger, RedactingWriter).
+func (c *Config) Secrets() []string { return configSecrets(c) }
 
 // Setting describes one configuration variable.
 type Setting struct {
@@ -405,4 +521,24 @@ func Settings(v any, prefix string) []Setting {
 	}
 	walk(rv.Type(), prefix)
 	return out
+}
+
+// checkPortClient checks what building a Port client needs, naming the
+// variables: the client's own errors name neither them nor (since the URL
+// may carry credentials) the value.
+func (c *Config) checkPortClient() error {
+	var errs []error
+	if c.Port.ClientID == "" {
+		errs = append(errs, &ConfigError{Name: "OCEAN__PORT__CLIENT_ID", Reason: "required but not set"})
+	}
+	if c.Port.ClientSecret == "" {
+		errs = append(errs, &ConfigError{Name: "OCEAN__PORT__CLIENT_SECRET", Reason: "required but not set"})
+	}
+	if err := checkURL(c.Port.BaseURL); err != nil {
+		errs = append(errs, &ConfigError{Name: "OCEAN__PORT__BASE_URL", Reason: "invalid URL", Err: err})
+	}
+	if c.ClientTimeout < 0 {
+		errs = append(errs, &ConfigError{Name: "OCEAN__CLIENT_TIMEOUT", Reason: "must not be negative"})
+	}
+	return errors.Join(errs...)
 }

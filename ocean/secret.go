@@ -2,7 +2,12 @@ package ocean
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode"
 )
 
 // Secret is a string that must never be printed: client secrets, tokens,
@@ -40,4 +45,141 @@ func (s *Secret) UnmarshalJSON(b []byte) error {
 	}
 	*s = Secret(v)
 	return nil
+}
+
+// CleanSecret prepares a secret read from configuration: surrounding
+// whitespace is removed (a Kubernetes Secret made from a file ends with a
+// newline, which would make every HTTP request fail to build), and a
+// control character left inside is an error naming the variable, never
+// quoting the value.
+func CleanSecret(name string, s Secret) (Secret, error) {
+	v := strings.TrimSpace(string(s))
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return "", &ConfigError{Name: name, Reason: "contains a control character (a line break or tab inside the value?)"}
+		}
+	}
+	return Secret(v), nil
+}
+
+// secretKeyWords are the words that make a setting's name secret wherever
+// it appears: in a variable's name, or as a key inside a JSON value.
+var secretKeyWords = [...]string{"token", "secret", "password", "passwd", "private_key", "api_key", "client_id", "credential"}
+
+// isSecretName reports whether a setting name (OCEAN__PORT__CLIENT_ID,
+// gitlabToken, webhook_secret) names a secret. It errs on the side of
+// hiding: a value wrongly taken for a secret is only redacted.
+func isSecretName(name string) bool {
+	k := strings.ToLower(snake(name))
+	// gitlabTokenType, a token file's path: about a secret, not one.
+	if strings.HasSuffix(k, "_type") || strings.HasSuffix(k, "_file") || strings.HasSuffix(k, "_path") {
+		return false
+	}
+	for _, w := range secretKeyWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// urlUserinfoRe finds the userinfo of URLs anywhere in a string
+// (redis://user:password@host, SASL_SSL://u:p@broker:9096), up to the last
+// @ before the path.
+var urlUserinfoRe = regexp.MustCompile(`(?i)[a-z][a-z0-9+.\-]*://([^/?#\s]*)@`)
+
+// urlPasswords returns the passwords in the userinfo of every URL in s, both
+// as written and percent-decoded, since either may show up in a log line.
+func urlPasswords(s string) []string {
+	if !strings.Contains(s, "://") {
+		return nil
+	}
+	var out []string
+	for _, m := range urlUserinfoRe.FindAllStringSubmatch(s, -1) {
+		_, pass, ok := strings.Cut(m[1], ":")
+		if !ok || pass == "" {
+			continue
+		}
+		out = append(out, pass)
+		if dec, err := url.PathUnescape(pass); err == nil && dec != pass && dec != "" {
+			out = append(out, dec)
+		}
+	}
+	return out
+}
+
+// collectSecrets walks a settings value (a string, or the maps and lists a
+// JSON or YAML value decodes to) and adds every secret found in it: strings
+// and numbers under a secret-looking key at any depth, and passwords in
+// URLs anywhere. secretKey says whether v itself sits under such a key.
+func collectSecrets(v any, secretKey bool, add func(string)) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			collectSecrets(e, secretKey || isSecretName(k), add)
+		}
+	case []any:
+		for _, e := range t {
+			collectSecrets(e, secretKey, add)
+		}
+	case string:
+		if secretKey {
+			add(t)
+			add(strings.TrimSpace(t))
+		}
+		for _, p := range urlPasswords(t) {
+			add(p)
+		}
+		// A JSON object inside a string (OCEAN__INTEGRATION__CONFIG, or a
+		// JSON value nested in one) holds secrets under its own keys.
+		if s := strings.TrimSpace(t); strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
+			var inner any
+			if json.Unmarshal([]byte(s), &inner) == nil {
+				if _, isStr := inner.(string); !isStr {
+					collectSecrets(inner, secretKey, add)
+				}
+			}
+		}
+	case nil, bool:
+	default:
+		if secretKey {
+			add(fmt.Sprint(t))
+		}
+	}
+}
+
+// isOwnVariable reports whether an environment variable is one of this
+// program's settings (OCEAN__…, APPLICATION__…), names compared as Ocean
+// does, without regard to case.
+func isOwnVariable(name string) bool {
+	up := strings.ToUpper(name)
+	return strings.HasPrefix(up, "OCEAN__") || strings.HasPrefix(up, "APPLICATION__")
+}
+
+// EnvSecrets returns the secret values an environment holds for this
+// program: the values of OCEAN__ and APPLICATION__ variables whose names
+// say they are secret (…TOKEN, …SECRET, …PASSWORD, …CLIENT_ID, …), the
+// values under such keys inside their JSON values
+// (OCEAN__INTEGRATION__CONFIG='{"gitlabToken":…}'), and the passwords of
+// URLs in them (OCEAN__LIVE_EVENTS__REDIS__URL=redis://u:pass@…). Programs
+// use it to redact what they print before a Config exists; Load keeps them
+// so that the App's logs and jq's env hide them too.
+func EnvSecrets(environ []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !isOwnVariable(name) {
+			continue
+		}
+		// The parts of the name after the prefix are keys, as in JSON.
+		collectSecrets(val, isSecretName(name), add)
+	}
+	return out
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,65 +102,103 @@ func merge(dst, src tree) {
 	}
 }
 
-// setPath sets a value at a snake_case path, creating maps on the way. A
-// JSON object value for a path is parsed and merged, so that both
+// setPath sets a variable's value at a snake_case path, creating maps on
+// the way. A JSON object value is parsed and merged, so that both
 // OCEAN__EVENT_LISTENER='{"type":"ONCE"}' and OCEAN__EVENT_LISTENER__TYPE=ONCE
-// work, in either order.
-func setPath(t tree, path []string, value any) {
+// work, in either order. A variable that has variables below it must be a
+// JSON object: OCEAN__INTEGRATION__CONFIG with a trailing comma beside
+// OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN is an error naming it, not a
+// value quietly replaced (the sync would then run against gitlab.com with
+// the self-managed instance's token). prefix names the variables in errors.
+func setPath(t tree, path []string, value, prefix string) error {
+	varName := func(n int) string { return prefix + strings.ToUpper(strings.Join(path[:n], "__")) }
 	for i, p := range path {
 		if i == len(path)-1 {
-			if s, ok := value.(string); ok {
-				if obj, ok := parseJSONObject(s); ok {
-					if existing, ok := t[p].(map[string]any); ok {
-						merge(existing, obj)
-						return
-					}
-					t[p] = obj
-					return
+			if obj, ok := parseJSONObject(value); ok {
+				if existing, ok := t[p].(map[string]any); ok {
+					merge(existing, obj)
+					return nil
 				}
+				t[p] = obj
+				return nil
 			}
-			if existing, ok := t[p].(map[string]any); ok {
-				if m, ok := value.(map[string]any); ok {
-					merge(existing, m)
-					return
+			if _, ok := t[p].(map[string]any); ok {
+				if strings.TrimSpace(value) == "" {
+					return nil // empty means unset: the fields set below it stay
 				}
+				return &ConfigError{Name: varName(i + 1), Reason: notObjectReason(value) + ", and variables below it set fields in it"}
 			}
 			t[p] = value
-			return
+			return nil
 		}
-		next, ok := t[p].(map[string]any)
-		if !ok {
-			next = tree{}
-			if s, isStr := t[p].(string); isStr {
-				if obj, ok := parseJSONObject(s); ok {
-					next = obj
-				}
+		switch cur := t[p].(type) {
+		case map[string]any:
+			t = cur
+			continue
+		case string:
+			if strings.TrimSpace(cur) != "" {
+				// A JSON object would have been parsed into a map.
+				return &ConfigError{Name: varName(i + 1), Reason: notObjectReason(cur) + ", and " + varName(len(path)) + " sets a field in it"}
 			}
-			t[p] = next
 		}
+		next := tree{}
+		t[p] = next
 		t = next
 	}
+	return nil
 }
 
+// parseJSONObject parses s when it is a JSON object, with its keys in
+// snake_case.
 func parseJSONObject(s string) (map[string]any, bool) {
 	s = strings.TrimSpace(s)
 	if !strings.HasPrefix(s, "{") {
 		return nil, false
 	}
 	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
+	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
 		return nil, false
 	}
 	return decamelize(m).(map[string]any), true
 }
 
+// notObjectReason says why s is not a JSON object, by position and JSON
+// type only: the value may hold a secret, so no part of it is quoted.
+func notObjectReason(s string) string {
+	var v any
+	err := json.Unmarshal([]byte(strings.TrimSpace(s)), &v)
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("not a JSON object: invalid JSON at byte %d", se.Offset)
+	case err != nil:
+		return "not a JSON object: invalid JSON"
+	}
+	switch v.(type) {
+	case map[string]any:
+		return "not a JSON object" // unreachable for callers; kept total
+	case []any:
+		return "not a JSON object: a JSON array"
+	case string:
+		return "not a JSON object: a JSON string"
+	case float64:
+		return "not a JSON object: a number"
+	case bool:
+		return "not a JSON object: a boolean"
+	default:
+		return "not a JSON object: null"
+	}
+}
+
 // envTree collects variables with the given prefix ("OCEAN__") into a tree.
-func envTree(environ []string, prefix string) tree {
+// Every variable that cannot be placed is reported.
+func envTree(environ []string, prefix string) (tree, error) {
 	t := tree{}
 	// Sort so that a parent JSON value is applied before its children,
 	// whatever order the environment lists them in.
 	vars := append([]string(nil), environ...)
 	sort.Strings(vars)
+	var errs []error
 	for _, kv := range vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || !strings.HasPrefix(strings.ToUpper(k), prefix) {
@@ -169,9 +209,16 @@ func envTree(environ []string, prefix string) tree {
 			continue
 		}
 		parts := strings.Split(strings.ToLower(rest), "__")
-		setPath(t, parts, v)
+		if slices.Contains(parts, "") {
+			// OCEAN__PORT____X or a trailing __ names no setting; unknown
+			// variables are ignored, as in Ocean.
+			continue
+		}
+		if err := setPath(t, parts, v, prefix); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return t
+	return t, errors.Join(errs...)
 }
 
 var fromEnvRe = regexp.MustCompile(`^\{\{\s*from\s+env\s+([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$`)
@@ -311,6 +358,12 @@ func decodeStruct(t tree, sv reflect.Value, envPrefix string) error {
 			errs = append(errs, err)
 			continue
 		}
+		if tag.secret {
+			if err := cleanSecretField(fv, name); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		if tag.required && fv.IsZero() {
 			errs = append(errs, &ConfigError{Name: name, Reason: "required but empty"})
 		}
@@ -318,9 +371,58 @@ func decodeStruct(t tree, sv reflect.Value, envPrefix string) error {
 	return errors.Join(errs...)
 }
 
+// cleanSecretField trims a secret string field and refuses control
+// characters inside it (see CleanSecret).
+func cleanSecretField(fv reflect.Value, name string) error {
+	if fv.Kind() == reflect.Pointer {
+		if fv.IsNil() {
+			return nil
+		}
+		fv = fv.Elem()
+	}
+	if fv.Kind() != reflect.String {
+		return nil
+	}
+	v, err := CleanSecret(name, Secret(fv.String()))
+	if err != nil {
+		return err
+	}
+	fv.SetString(string(v))
+	return nil
+}
+
+// maxSeconds is the longest time a setting can hold (time.Duration's range).
+const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
+
+// secondsDuration converts a number of seconds, as Ocean gives its timeouts,
+// into a Duration.
+func secondsDuration(f float64) (time.Duration, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, errors.New("want a finite number of seconds")
+	}
+	if math.Abs(f) > maxSeconds {
+		return 0, errors.New("too long")
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// wholeNumber converts a YAML or JSON number to an int64 when it is one.
+func wholeNumber(f float64) (int64, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
+		return 0, errors.New("want a whole number")
+	}
+	if f < math.MinInt64 || f >= math.MaxInt64 {
+		return 0, errors.New("out of range")
+	}
+	return int64(f), nil
+}
+
+// setValue stores raw (a string from the environment, or a value from YAML
+// or JSON) into fv. Errors name the variable and the kind of value wanted,
+// never the value.
 func setValue(fv reflect.Value, raw any, name string) error {
-	bad := func(err error) error {
-		return &ConfigError{Name: name, Reason: "malformed value for " + fv.Type().String(), Err: err}
+	bad := func(reason string) error {
+		return &ConfigError{Name: name, Reason: "malformed value: " + reason}
 	}
 	if fv.Kind() == reflect.Pointer {
 		nv := reflect.New(fv.Type().Elem())
@@ -330,22 +432,30 @@ func setValue(fv reflect.Value, raw any, name string) error {
 		fv.Set(nv)
 		return nil
 	}
-	switch fv.Interface().(type) {
-	case time.Duration:
+	if fv.Type() == reflect.TypeFor[time.Duration]() {
+		// Ocean's timeouts are numbers of seconds; a Go duration ("90s",
+		// "5m") is accepted too.
+		var d time.Duration
+		var err error
 		switch v := raw.(type) {
 		case string:
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return bad(errors.New("want a duration such as 30s"))
+			v = strings.TrimSpace(v)
+			if f, ferr := strconv.ParseFloat(v, 64); ferr == nil {
+				d, err = secondsDuration(f)
+			} else if d, err = time.ParseDuration(v); err != nil {
+				err = errors.New("want seconds or a duration such as 30s")
 			}
-			fv.SetInt(int64(d))
 		case int:
-			fv.SetInt(int64(time.Duration(v) * time.Second))
+			d, err = secondsDuration(float64(v))
 		case float64:
-			fv.SetInt(int64(v * float64(time.Second)))
+			d, err = secondsDuration(v)
 		default:
-			return bad(fmt.Errorf("want a duration, got %T", raw))
+			err = fmt.Errorf("want a duration, got %s", jsonType(raw))
 		}
+		if err != nil {
+			return bad(err.Error())
+		}
+		fv.SetInt(int64(d))
 		return nil
 	}
 	switch fv.Kind() {
@@ -356,7 +466,7 @@ func setValue(fv reflect.Value, raw any, name string) error {
 		case int, float64, bool:
 			fv.SetString(fmt.Sprint(v))
 		default:
-			return bad(fmt.Errorf("want a string, got %T", raw))
+			return bad("want a string, got " + jsonType(raw))
 		}
 	case reflect.Bool:
 		switch v := raw.(type) {
@@ -365,54 +475,67 @@ func setValue(fv reflect.Value, raw any, name string) error {
 		case string:
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
 			if err != nil {
-				return bad(errors.New("want true or false"))
+				return bad("want true or false")
 			}
 			fv.SetBool(b)
 		default:
-			return bad(fmt.Errorf("want a boolean, got %T", raw))
+			return bad("want a boolean, got " + jsonType(raw))
 		}
-	case reflect.Int, reflect.Int64, reflect.Int32:
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8:
+		var n int64
 		switch v := raw.(type) {
 		case int:
-			fv.SetInt(int64(v))
+			n = int64(v)
 		case float64:
-			if v != float64(int64(v)) {
-				return bad(errors.New("want a whole number"))
-			}
-			fv.SetInt(int64(v))
-		case string:
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			w, err := wholeNumber(v)
 			if err != nil {
-				return bad(errors.New("want a whole number"))
+				return bad(err.Error())
 			}
-			fv.SetInt(n)
+			n = w
+		case string:
+			w, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return bad("want a whole number")
+			}
+			n = w
 		default:
-			return bad(fmt.Errorf("want a number, got %T", raw))
+			return bad("want a number, got " + jsonType(raw))
 		}
+		if fv.OverflowInt(n) {
+			return bad("out of range")
+		}
+		fv.SetInt(n)
 	case reflect.Float64, reflect.Float32:
+		var f float64
 		switch v := raw.(type) {
 		case int:
-			fv.SetFloat(float64(v))
+			f = float64(v)
 		case float64:
-			fv.SetFloat(v)
+			f = v
 		case string:
 			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil {
-				return bad(errors.New("want a number"))
+				return bad("want a number")
 			}
-			fv.SetFloat(n)
+			f = n
 		default:
-			return bad(fmt.Errorf("want a number, got %T", raw))
+			return bad("want a number, got " + jsonType(raw))
 		}
+		if math.IsNaN(f) || math.IsInf(f, 0) || fv.OverflowFloat(f) {
+			return bad("want a finite number")
+		}
+		fv.SetFloat(f)
 	case reflect.Struct:
 		m, ok := raw.(map[string]any)
 		if !ok {
 			if s, isStr := raw.(string); isStr {
-				m, ok = parseJSONObject(s)
+				if m, ok = parseJSONObject(s); !ok {
+					return &ConfigError{Name: name, Reason: notObjectReason(s)}
+				}
 			}
 		}
 		if !ok {
-			return bad(errors.New("want an object"))
+			return bad("want an object, got " + jsonType(raw))
 		}
 		return decodeStruct(m, fv, name+"__")
 	case reflect.Slice, reflect.Map, reflect.Interface:
@@ -421,11 +544,20 @@ func setValue(fv reflect.Value, raw any, name string) error {
 		v := raw
 		if s, ok := raw.(string); ok {
 			s = strings.TrimSpace(s)
-			if strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{") {
+			switch {
+			case fv.Kind() == reflect.Map:
 				if err := json.Unmarshal([]byte(s), &v); err != nil {
-					return bad(errors.New("invalid JSON"))
+					return &ConfigError{Name: name, Reason: notObjectReason(s)}
 				}
-			} else if fv.Kind() == reflect.Slice {
+			case strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{"):
+				if err := json.Unmarshal([]byte(s), &v); err != nil {
+					var se *json.SyntaxError
+					if errors.As(err, &se) {
+						return bad(fmt.Sprintf("invalid JSON at byte %d", se.Offset))
+					}
+					return bad("invalid JSON")
+				}
+			case fv.Kind() == reflect.Slice:
 				parts := []any{}
 				for _, p := range strings.Split(s, ",") {
 					if p = strings.TrimSpace(p); p != "" {
@@ -433,25 +565,57 @@ func setValue(fv reflect.Value, raw any, name string) error {
 					}
 				}
 				v = parts
-			} else if fv.Kind() == reflect.Interface {
+			default:
 				v = s
-			} else {
-				return bad(errors.New("want a JSON object"))
+			}
+		}
+		if fv.Kind() == reflect.Map {
+			if _, isObj := v.(map[string]any); !isObj {
+				return &ConfigError{Name: name, Reason: "not a JSON object (got " + jsonType(v) + ")"}
 			}
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return bad(err)
+			return bad("not representable as JSON")
 		}
 		nv := reflect.New(fv.Type())
 		if err := json.Unmarshal(b, nv.Interface()); err != nil {
-			return bad(err)
+			if fv.Kind() == reflect.Slice {
+				return bad("want a list of " + fv.Type().Elem().Kind().String() + " values")
+			}
+			return bad("want an object of " + fv.Type().Elem().Kind().String() + " values")
 		}
 		fv.Set(nv.Elem())
 	default:
-		return bad(fmt.Errorf("unsupported field type %s", fv.Type()))
+		return bad("unsupported field type " + fv.Type().String())
 	}
 	return nil
+}
+
+// jsonType names the kind of a decoded YAML or JSON value for errors.
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case int, int64, uint64, float64:
+		return "number"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "list"
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "list"
+	}
+	return "value"
 }
 
 // secretValues collects the values of every secret field of a struct (for
@@ -526,8 +690,9 @@ func loadSettings(dst any, prefix string, file []byte, environ []string, fileKey
 		}
 		merge(t, ft)
 	}
-	merge(t, envTree(environ, prefix))
-	return decodeTree(t, dst, prefix)
+	et, envErr := envTree(environ, prefix)
+	merge(t, et)
+	return errors.Join(envErr, decodeTree(t, dst, prefix))
 }
 
 // osEnviron is the default environment source.

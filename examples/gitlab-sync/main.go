@@ -108,7 +108,23 @@ Flags:
 	_ = tw.Flush()
 }
 
+// run is the program. Everything it prints, on stdout and stderr, goes
+// through a RedactingWriter: log lines, config errors printed before any
+// logger exists, and errors that quote what a server echoed (a Port 401
+// that repeats the request's client ID) all lose the secrets the
+// environment holds, and those of the loaded config once there is one.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	envSecrets := ocean.EnvSecrets(environ)
+	errOut := ocean.NewRedactingWriter(stderr, envSecrets...)
+	stdOut := ocean.NewRedactingWriter(stdout, envSecrets...)
+	defer func() {
+		_ = stdOut.Flush()
+		_ = errOut.Flush()
+	}()
+	return runRedacted(ctx, args, environ, stdOut, errOut)
+}
+
+func runRedacted(ctx context.Context, args, environ []string, stdout, stderr *ocean.RedactingWriter) int {
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -122,6 +138,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
+	// config.yaml may hold secrets the environment does not.
+	stdout.AddSecrets(cfg.Secrets()...)
+	stderr.AddSecrets(cfg.Secrets()...)
 	if o.portAppConfig != "" {
 		cfg.PortAppConfigFile = o.portAppConfig
 	}
@@ -139,6 +158,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
+	// Redacting the attributes too catches a secret before the JSON
+	// handler escapes it.
+	logger = ocean.RedactLogger(logger, cfg)
 
 	var opts []ocean.Option
 	var out io.WriteCloser
@@ -154,22 +176,24 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 				fmt.Fprintln(stderr, "gitlab-sync:", err)
 				return exitUsage
 			}
-			out = f
+			out = redactedFile{ocean.NewRedactingWriter(f, cfg.Secrets()...), f}
 		}
 		defer out.Close()
 		opts = append(opts, ocean.WithDryRun(out))
 	}
-	kafkaOpt, err := kafkaOption(cfg, ocean.RedactLogger(logger, cfg))
+	kafkaOpt, err := kafkaOption(cfg, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
-	redisOpt, err := redisQueueOption(cfg, ocean.RedactLogger(logger, cfg))
+	redisOpt, err := redisQueueOption(cfg, environ, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
-	opts = append(opts, kafkaOpt, redisOpt)
+	// jq's env sees this environment, less the program's settings and
+	// secrets (os.Environ() in production; a test's own otherwise).
+	opts = append(opts, kafkaOpt, redisOpt, ocean.WithEnviron(environ))
 	app, _, err := gitlab.NewApp(cfg, logger, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
@@ -229,6 +253,17 @@ func runPlan(ctx context.Context, app *ocean.App, format string, stdout, stderr 
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// redactedFile is the --output file behind a RedactingWriter: Close flushes
+// the last line before closing the file.
+type redactedFile struct {
+	*ocean.RedactingWriter
+	f *os.File
+}
+
+func (r redactedFile) Close() error {
+	return errors.Join(r.Flush(), r.f.Close())
+}
 
 // printSummary writes a dry run's per-kind counts.
 func printSummary(w io.Writer, rep *ocean.ResyncReport) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/oceankit/oceankit/ocean"
@@ -15,8 +14,8 @@ import (
 // the option does nothing and live events stay in process. Building the
 // queue talks to nobody: the App connects when it starts consuming, and
 // stops with an error if Redis cannot be reached then.
-func redisQueueOption(cfg *ocean.Config, logger *slog.Logger) (ocean.Option, error) {
-	rc, enabled, err := redisqueue.ConfigFromEnv(os.Environ())
+func redisQueueOption(cfg *ocean.Config, environ []string, logger *slog.Logger) (ocean.Option, error) {
+	rc, enabled, err := redisqueue.ConfigFromEnv(environ)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,6 +133,12 @@ func ConfigFromOcean(c *ocean.Config) (Config, error) {
 	if err != nil {
 		return Config{}, &ocean.ConfigError{Name: "OCEAN__EVENT_LISTENER__BROKERS", Reason: err.Error()}
 	}
+	// A config built in code skipped Load's range check; a negative or
+	// endless poll timeout must not reach the client.
+	pt := el.ConsumerPollTimeout
+	if math.IsNaN(pt) || math.IsInf(pt, 0) || pt <= 0 || pt > float64(math.MaxInt64/int64(time.Second)) {
+		return Config{}, &ocean.ConfigError{Name: "OCEAN__EVENT_LISTENER__CONSUMER_POLL_TIMEOUT", Reason: "must be a positive, finite number of seconds"}
+	}
 	return Config{
 		IntegrationType:       c.Integration.Type,
 		IntegrationIdentifier: c.Integration.Identifier,
@@ -149,16 +158,25 @@ func parseBrokers(s string) ([]string, error) {
 	var list []string
 	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
 		if err := json.Unmarshal([]byte(s), &list); err != nil {
-			return nil, fmt.Errorf("not a JSON array of strings: %w", err)
+			return nil, errors.New("not a JSON array of strings")
 		}
 	} else {
 		list = strings.Split(s, ",")
 	}
 	out := make([]string, 0, len(list))
-	for _, b := range list {
-		if b = strings.TrimSpace(b); b != "" {
-			out = append(out, b)
+	for i, b := range list {
+		if b = strings.TrimSpace(b); b == "" {
+			continue
 		}
+		// The broker is not quoted: a mistaken URL may carry credentials.
+		host, port, err := net.SplitHostPort(b)
+		if err != nil || host == "" || port == "" || strings.ContainsAny(b, "/@") {
+			return nil, fmt.Errorf("broker %d is not host:port", i+1)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("broker %d has no valid port", i+1)
+		}
+		out = append(out, b)
 	}
 	return out, nil
 }

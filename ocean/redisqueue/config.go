@@ -167,6 +167,9 @@ func durationSetting(unit time.Duration, dst func(*Config) *time.Duration) func(
 		if f <= 0 {
 			return errors.New("must be positive")
 		}
+		if f > float64(math.MaxInt64)/float64(unit) {
+			return errors.New("too long")
+		}
 		*dst(c) = time.Duration(f * float64(unit))
 		return nil
 	}
@@ -187,9 +190,21 @@ var settings = []setting{
 	{Setting{Default: "redis://localhost:6379", Help: "Redis URL: redis://[user:password@]host:port[/db], rediss:// for TLS"},
 		"REDIS__URL", func(c *Config, v string) error { c.URL = strings.TrimSpace(v); return nil }},
 	{Setting{Help: "Redis ACL user name"},
-		"REDIS__USERNAME", func(c *Config, v string) error { c.Username = v; return nil }},
-	{Setting{Help: "Redis password", Secret: true},
-		"REDIS__PASSWORD", func(c *Config, v string) error { c.Password = ocean.Secret(v); return nil }},
+		"REDIS__USERNAME", func(c *Config, v string) error { c.Username = strings.TrimSpace(v); return nil }},
+	{Setting{Help: "Redis password (surrounding whitespace is removed)", Secret: true},
+		"REDIS__PASSWORD", func(c *Config, v string) error {
+			// A Kubernetes Secret made from a file ends with a newline.
+			p, err := ocean.CleanSecret(EnvPrefix+"REDIS__PASSWORD", ocean.Secret(v))
+			if err != nil {
+				var ce *ocean.ConfigError
+				if errors.As(err, &ce) {
+					return errors.New(ce.Reason)
+				}
+				return err
+			}
+			c.Password = p
+			return nil
+		}},
 	{Setting{Default: "false", Help: "TLS to Redis; must match a rediss:// URL"},
 		"REDIS__ENABLE_TLS", func(c *Config, v string) error {
 			b, err := parseBool(v)
@@ -206,8 +221,9 @@ var settings = []setting{
 		"REDIS__BLOCK_MS", durationSetting(time.Millisecond, func(c *Config) *time.Duration { return &c.Block })},
 	{Setting{Default: "10", Help: "entries per stream read"},
 		"REDIS__READ_COUNT", intSetting(1, func(c *Config) *int { return &c.ReadCount })},
-	{Setting{Default: "3", Help: "times an unfinished entry is delivered again before it is parked in the dead-letter stream"},
-		"REDIS__PEL_MAX_REQUEUE_COUNT", intSetting(0, func(c *Config) *int { return &c.MaxRequeue })},
+	// At least 1: Config reads a zero MaxRequeue as the default, 3.
+	{Setting{Default: "3", Help: "times an unfinished entry is delivered again before it is parked in the dead-letter stream (at least 1)"},
+		"REDIS__PEL_MAX_REQUEUE_COUNT", intSetting(1, func(c *Config) *int { return &c.MaxRequeue })},
 	{Setting{Default: "true", Help: "remove idle consumers that hold no entries from the consumer group"},
 		"REDIS__STREAM_MAINTENANCE_CONSUMER_CLEANUP_ENABLED", func(c *Config, v string) error {
 			b, err := parseBool(v)
