@@ -101,6 +101,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer srv.stop()
 	fmt.Fprintf(out, "# webhook route under load (server pid %d, %s)\n\n", srv.pid, srv.addr)
+	startLines := srv.logLines.Load()
+	defer func() {
+		fmt.Fprintf(out, "\nlog lines the server wrote during all scenarios: %d\n", srv.logLines.Load()-startLines)
+	}()
 
 	if o.big > 0 {
 		fmt.Fprintf(out, "## %d parallel deliveries of %d MiB\n\n", o.big, o.bigSize>>20)
