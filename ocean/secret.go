@@ -62,10 +62,6 @@ func CleanSecret(name string, s Secret) (Secret, error) {
 	return Secret(v), nil
 }
 
-// secretKeyWords are the words that make a setting's name secret wherever
-// it appears: in a variable's name, or as a key inside a JSON value.
-var secretKeyWords = [...]string{"token", "secret", "password", "passwd", "private_key", "api_key", "client_id", "credential"}
-
 // isSecretName reports whether a setting name (OCEAN__PORT__CLIENT_ID,
 // gitlabToken, webhook_secret) names a secret. It errs on the side of
 // hiding: a value wrongly taken for a secret is only redacted.
@@ -75,7 +71,9 @@ func isSecretName(name string) bool {
 	if strings.HasSuffix(k, "_type") || strings.HasSuffix(k, "_file") || strings.HasSuffix(k, "_path") {
 		return false
 	}
-	for _, w := range secretKeyWords {
+	// The words that make a name secret wherever it appears: in a
+	// variable's name, or as a key inside a JSON value.
+	for _, w := range []string{"token", "secret", "password", "passwd", "private_key", "api_key", "client_id", "credential"} {
 		if strings.Contains(k, w) {
 			return true
 		}
