@@ -64,14 +64,16 @@
 // other listener can. ACTIONS_ONLY runs self-service actions only.
 //
 // A resync request that says the running resync is stale (a config change,
-// a request from Port) aborts it, as in Ocean; a timer waits for it instead,
-// and requests that pile up collapse into one, so triggers arriving faster
-// than a resync takes cannot keep deletion from ever running.
+// a request from Port) aborts it, as in Ocean; a timer or POST /resync waits
+// for it instead, and requests that pile up collapse into one, so triggers
+// arriving faster than a resync takes cannot keep deletion from ever running.
 //
 // # Live events
 //
-// POST /integration/webhook authenticates (401) and validates (400) an
-// event while the sender waits, queues it in a bounded queue (503 when full,
+// POST /integration/webhook authenticates from the headers before it reads
+// the body (401; processors implement HeaderAuthenticator), reads bodies
+// within a size limit and a shared read budget, validates (400) an event
+// while the sender waits, queues it in a bounded queue (503 when full,
 // never a silent drop) and answers 202. Workers apply events with the same
 // key in arrival order, retry failures with backoff, skip events older than
 // one already applied (Versioner) and collapse bursts for one object into
