@@ -52,6 +52,16 @@ type EventQueue interface {
 	Run(ctx context.Context, apply ApplyFunc) error
 }
 
+// EventQueueHealth is implemented by an EventQueue whose backend can be
+// unavailable, such as ocean/redisqueue's Redis. Healthy returns nil while
+// the queue can take events and the reason otherwise; it reports a state
+// the queue keeps up to date and must not block. While it returns an
+// error, /health/ready answers 503 and the gauge
+// ocean_live_events_backend_up is 0.
+type EventQueueHealth interface {
+	Healthy() error
+}
+
 // WithEventQueue replaces the in-process live-event queue.
 func WithEventQueue(q EventQueue) Option {
 	return func(a *App) error { a.queue = q; return nil }

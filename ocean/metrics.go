@@ -34,6 +34,7 @@ func newMetrics() *metrics {
 		"ocean_events_processed_total":        "Live events processed, by result.",
 		"ocean_events_coalesced_total":        "Queued live events superseded by a newer one for the same object.",
 		"ocean_event_queue_depth":             "Live events waiting in the queue.",
+		"ocean_live_events_backend_up":        "1 while the live-event queue's backend (Redis) can take events, else 0.",
 	}}
 	return m
 }

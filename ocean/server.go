@@ -153,7 +153,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /health/live", a.handleHealth("live"))
 	mux.HandleFunc("GET /health/ready", a.handleHealth("ready"))
 	mux.HandleFunc("GET /health", a.handleHealth("live"))
-	mux.HandleFunc("GET /metrics", a.metrics.serveHTTP)
+	mux.HandleFunc("GET /metrics", a.serveMetrics)
 	if a.cfg.EventListener.Type == ListenerWebhook {
 		mux.HandleFunc("POST /resync", a.handleResync)
 	}
@@ -167,9 +167,37 @@ func (a *App) handleHealth(check string) http.HandlerFunc {
 		if check == "ready" && !a.ready.Load() {
 			status = http.StatusServiceUnavailable
 			body["status"] = "starting"
+		} else if check == "ready" && a.queueHealth() != nil {
+			// Deliveries would be answered 503: send them elsewhere. The
+			// reason may name internal addresses; the queue logs it.
+			status = http.StatusServiceUnavailable
+			body["status"] = "unavailable"
+			body["reason"] = "live-event queue backend unavailable"
 		}
 		writeJSON(w, status, body)
 	}
+}
+
+// queueHealth is the live-event queue's backend state (nil for a queue
+// that has no backend to lose).
+func (a *App) queueHealth() error {
+	if h, ok := a.queue.(EventQueueHealth); ok {
+		return h.Healthy()
+	}
+	return nil
+}
+
+// serveMetrics serves /metrics, with the queue backend's state read at
+// scrape time.
+func (a *App) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.queue.(EventQueueHealth); ok {
+		up := 1.0
+		if a.queueHealth() != nil {
+			up = 0
+		}
+		a.metrics.set("ocean_live_events_backend_up", up)
+	}
+	a.metrics.serveHTTP(w, r)
 }
 
 // handleResync is the WEBHOOK listener's trigger. It never aborts the

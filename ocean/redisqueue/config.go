@@ -89,6 +89,14 @@ type Config struct {
 	// ErrorBackoff is the pause after a Redis error in the read loop
 	// (default 5 s).
 	ErrorBackoff time.Duration
+	// EnqueueTimeout bounds one Enqueue's exchange with Redis, connecting
+	// included (default 2 s): past it the delivery is answered 503 and
+	// Redis is considered down. Enqueue uses its own connections, without
+	// retries, so that a delivery never waits on the consumers' ones.
+	EnqueueTimeout time.Duration
+	// ProbeInterval is how often, while Redis is down, it is checked
+	// again (default 1 s); in between, Enqueue fails at once.
+	ProbeInterval time.Duration
 	// StartupRetries, StartupBackoff and StartupBackoffBase retry the first
 	// connection when Run starts: up to StartupRetries retries (0: none;
 	// ConfigFromEnv's default is 5), waiting StartupBackoff (default 1 s)
@@ -456,6 +464,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ErrorBackoff <= 0 {
 		c.ErrorBackoff = 5 * time.Second
+	}
+	if c.EnqueueTimeout <= 0 {
+		c.EnqueueTimeout = 2 * time.Second
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = time.Second
 	}
 	if c.StartupBackoff <= 0 {
 		c.StartupBackoff = time.Second

@@ -2,6 +2,9 @@ package redisqueue
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"time"
@@ -57,6 +60,9 @@ type coordinator struct {
 	freeBefore  map[int]bool
 	every       time.Duration
 	lastCleanup time.Time
+	// epoch is the Redis epoch the workers' shards belong to; when Redis
+	// has another, it lost its data, and with it every lease and entry.
+	epoch string
 }
 
 func newCoordinator(q *Queue, apply ocean.ApplyFunc) *coordinator {
@@ -114,19 +120,23 @@ func (c *coordinator) run(ctx context.Context) {
 	c.q.log.Info("stopped consuming live events")
 }
 
-// tick renews the leases and, when acquire is set, rebalances.
+// tick checks that Redis kept its data, renews the leases and, when
+// acquire is set, rebalances. While Redis is known to be down it sends
+// nothing (the prober watches it) and only gives up the shards whose
+// leases it can no longer vouch for.
 func (c *coordinator) tick(ctx context.Context, acquire bool) {
 	q := c.q
 	now := time.Now()
+	if !q.backend.isDown() {
+		c.checkEpoch(ctx)
+	}
 	c.renew(ctx, now)
-	if !acquire || ctx.Err() != nil {
+	if !acquire || ctx.Err() != nil || q.backend.isDown() {
 		return
 	}
 	members, err := heartbeatScript.Run(ctx, q.rdb, []string{q.membersKey()}, q.cfg.Consumer, q.cfg.LeaseTTL.Milliseconds()).StringSlice()
 	if err != nil {
-		if ctx.Err() == nil {
-			q.log.Warn("Redis heartbeat failed", "error", err)
-		}
+		c.warn(ctx, "Redis heartbeat failed", err)
 		return
 	}
 	if !slices.Contains(members, q.cfg.Consumer) {
@@ -140,9 +150,7 @@ func (c *coordinator) tick(ctx context.Context, acquire bool) {
 	}
 	vals, err := q.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
-		if ctx.Err() == nil {
-			q.log.Warn("reading shard leases failed", "error", err)
-		}
+		c.warn(ctx, "reading shard leases failed", err)
 		return
 	}
 	owners := make([]string, n)
@@ -211,9 +219,7 @@ func (c *coordinator) tick(ctx context.Context, acquire bool) {
 		}
 		ok, err := q.rdb.SetNX(ctx, keys[s], q.cfg.Consumer, q.cfg.LeaseTTL).Result()
 		if err != nil {
-			if ctx.Err() == nil {
-				q.log.Warn("taking a shard lease failed", "shard", s, "error", err)
-			}
+			c.warn(ctx, "taking a shard lease failed", err, "shard", s)
 			break
 		}
 		if !ok {
@@ -230,6 +236,62 @@ func (c *coordinator) tick(ctx context.Context, acquire bool) {
 	}
 }
 
+// checkEpoch compares Redis's epoch with the workers'. When it changed,
+// Redis lost its data: the leases are void and the entries in hand are
+// gone (their replicas queue them again), so every worker stops at once,
+// and the streams and groups are recreated from the start.
+func (c *coordinator) checkEpoch(ctx context.Context) {
+	q := c.q
+	epoch, err := q.sync(ctx, q.rdb)
+	if err != nil {
+		c.warn(ctx, "checking the live-events streams failed", err)
+		return
+	}
+	if epoch == c.epoch {
+		return
+	}
+	if c.epoch != "" {
+		q.log.Info("Redis lost its data: stopping this replica's shards, to take them again", "shards", len(c.workers))
+		for _, w := range c.workers {
+			w.lost = true
+			w.stopRead()
+			w.stopApply()
+		}
+		c.publish()
+		if err := q.ensureGroups(ctx); err != nil {
+			c.warn(ctx, "recreating the consumer groups failed", err)
+			return
+		}
+	}
+	c.epoch = epoch
+}
+
+func (c *coordinator) warn(ctx context.Context, msg string, err error, args ...any) {
+	c.q.warn(ctx, c.q.log, msg, err, args...)
+}
+
+// warn logs a failed Redis command: at debug level when Redis cannot be
+// reached (the queue logs that once, when it happens, and once when it is
+// back), as a warning otherwise. Nothing is logged for a command cut
+// short by ctx.
+func (q *Queue) warn(ctx context.Context, log *slog.Logger, msg string, err error, args ...any) {
+	if ctx.Err() != nil {
+		return
+	}
+	if !errors.Is(err, errDown) {
+		q.backend.observe(ctx, err)
+	}
+	args = append(args, "error", err)
+	if unreachable(err) {
+		log.Debug(msg, args...)
+		return
+	}
+	log.Warn(msg, args...)
+}
+
+// errDown stands for a command not sent because Redis is known to be down.
+var errDown = fmt.Errorf("%w (not tried)", ErrUnavailable)
+
 // renew extends every held lease. A lease found taken, or not confirmed
 // for most of its TTL, stops its worker at once: another replica may be
 // consuming the shard.
@@ -239,7 +301,10 @@ func (c *coordinator) renew(ctx context.Context, now time.Time) {
 		if w.lost {
 			continue
 		}
-		res, err := renewScript.Run(ctx, q.rdb, []string{q.leaseKey(s)}, q.cfg.Consumer, q.cfg.LeaseTTL.Milliseconds()).Int()
+		res, err := 0, errDown
+		if !q.backend.isDown() {
+			res, err = renewScript.Run(ctx, q.rdb, []string{q.leaseKey(s)}, q.cfg.Consumer, q.cfg.LeaseTTL.Milliseconds()).Int()
+		}
 		switch {
 		case err == nil && res == 1:
 			w.renewed = now
@@ -247,10 +312,10 @@ func (c *coordinator) renew(ctx context.Context, now time.Time) {
 		case err == nil:
 			q.log.Warn("lost the lease of a shard; stopping it", "shard", s)
 		case now.Sub(w.renewed) < q.cfg.LeaseTTL-c.every:
-			q.log.Warn("renewing a shard lease failed", "shard", s, "error", err)
+			c.warn(ctx, "renewing a shard lease failed", err, "shard", s)
 			continue
 		default:
-			q.log.Warn("cannot confirm the lease of a shard; stopping it", "shard", s, "error", err)
+			c.warn(ctx, "cannot confirm the lease of a shard; stopping it", err, "shard", s)
 		}
 		w.lost = true
 		w.stopRead()
@@ -285,13 +350,13 @@ func (c *coordinator) finish(ctx context.Context, shard int) {
 	w.stopRead()
 	w.stopApply()
 	c.publish()
-	if w.lost {
+	if w.lost || c.q.backend.isDown() {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if err := releaseScript.Run(rctx, c.q.rdb, []string{c.q.leaseKey(shard)}, c.q.cfg.Consumer).Err(); err != nil {
-		c.q.log.Warn("releasing a shard lease failed; it expires on its own", "shard", shard, "error", err)
+		c.warn(ctx, "releasing a shard lease failed; it expires on its own", err, "shard", shard)
 	}
 }
 

@@ -31,6 +31,24 @@ import (
 // test and returns its address.
 func startRedis(t testing.TB) string {
 	t.Helper()
+	return startRedisServer(t).addr
+}
+
+// redisServer is a private redis-server without persistence, as a Redis
+// pod often runs, which a test can kill and start again, empty, on the
+// same port.
+type redisServer struct {
+	t      testing.TB
+	bin    string
+	dir    string
+	port   int
+	addr   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func startRedisServer(t testing.TB) *redisServer {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not installed (Debian/Ubuntu: apt-get install redis-server); skipping the Redis tests")
@@ -40,43 +58,66 @@ func startRedis(t testing.TB) string {
 		require.NoError(t, err)
 		portNum := l.Addr().(*net.TCPAddr).Port
 		require.NoError(t, l.Close())
-		dir := t.TempDir()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(portNum), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir)
-		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-		require.NoError(t, cmd.Start())
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		addr := fmt.Sprintf("127.0.0.1:%d", portNum)
-		rc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-		ready := false
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case <-exited:
-				deadline = time.Now() // the port was taken: try another
-				continue
-			default:
-			}
-			if rc.Ping(context.Background()).Err() == nil {
-				ready = true
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+		r := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: portNum, addr: fmt.Sprintf("127.0.0.1:%d", portNum)}
+		if r.launch() {
+			t.Cleanup(r.kill)
+			return r
 		}
-		_ = rc.Close()
-		if ready {
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-exited
-			})
-			return addr
-		}
-		_ = cmd.Process.Kill()
-		<-exited
 	}
 	t.Fatal("redis-server did not start")
-	return ""
+	return nil
+}
+
+// launch starts redis-server on r.port and waits until it answers; false
+// when it exited (the port was taken) or did not answer.
+func (r *redisServer) launch() bool {
+	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	require.NoError(r.t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	r.cmd, r.exited = cmd, exited
+	rc := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
+	defer rc.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			r.cmd = nil
+			return false
+		default:
+		}
+		if rc.Ping(context.Background()).Err() == nil {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.kill()
+	return false
+}
+
+// kill stops the server at once (SIGKILL): everything it held is lost.
+func (r *redisServer) kill() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	<-r.exited
+	r.cmd = nil
+}
+
+// restart starts a new, empty server on the same port.
+func (r *redisServer) restart() {
+	r.t.Helper()
+	r.kill()
+	for attempt := 0; attempt < 50; attempt++ {
+		if r.launch() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.t.Fatal("redis-server did not start again on port " + strconv.Itoa(r.port))
 }
 
 func rawClient(t *testing.T, addr string) *redis.Client {
@@ -114,6 +155,7 @@ func testConfig(t testing.TB, addr string, shards int) redisqueue.Config {
 		ErrorBackoff:        50 * time.Millisecond,
 		ShutdownWait:        200 * time.Millisecond,
 		MaintenanceInterval: 50 * time.Millisecond,
+		ProbeInterval:       20 * time.Millisecond,
 		Logger:              testLogger(t),
 	}
 }
@@ -275,7 +317,12 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	addr := startRedis(t)
+	return newClusterOn(t, startRedis(t))
+}
+
+// newClusterOn is a cluster on the Redis at addr.
+func newClusterOn(t *testing.T, addr string) *cluster {
+	t.Helper()
 	srv := porttest.NewServer(t)
 	require.NoError(t, srv.AddBlueprint(port.Blueprint{
 		Identifier: "widget", Title: "Widget",

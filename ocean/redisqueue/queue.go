@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,10 +23,21 @@ import (
 // an integration. See the package documentation for how it works.
 type Queue struct {
 	cfg Config
-	rdb *redis.Client
-	log *slog.Logger
+	rdb *redis.Client // the consumers' connections
+	// enq serves Enqueue (and the prober): short timeouts and no hidden
+	// retries, so that a delivery is answered promptly whatever Redis does.
+	enq           *redis.Client
+	network, addr string
+	log           *slog.Logger
+	backend       *backend
 
 	running atomic.Bool
+
+	// epochMu guards epoch: held shared while a script checks it and the
+	// outbox records what it added, exclusively while adopting a new one.
+	epochMu sync.RWMutex
+	epoch   string
+	outbox  *outbox
 
 	mu    sync.Mutex
 	owned []int // shards being consumed, sorted; for Owned
@@ -52,15 +62,36 @@ func New(cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	eopt, err := c.options()
+	if err != nil {
+		return nil, err
+	}
+	eopt.MaxRetries = -1
+	eopt.DialerRetries = 1
+	eopt.DialTimeout = c.EnqueueTimeout
+	eopt.ReadTimeout = c.EnqueueTimeout
+	eopt.WriteTimeout = c.EnqueueTimeout
+	eopt.PoolTimeout = c.EnqueueTimeout
+	eopt.ContextTimeoutEnabled = true
+	network := opt.Network
+	if network == "" {
+		network = "tcp"
+	}
+	log := c.Logger.With("component", "redisqueue", "consumer", c.Consumer)
 	return &Queue{
-		cfg: c,
-		rdb: redis.NewClient(opt),
-		log: c.Logger.With("component", "redisqueue", "consumer", c.Consumer),
+		cfg:     c,
+		rdb:     redis.NewClient(opt),
+		enq:     redis.NewClient(eopt),
+		network: network,
+		addr:    opt.Addr,
+		log:     log,
+		backend: &backend{log: log, every: c.ProbeInterval},
+		outbox:  newOutbox(c.Shards),
 	}, nil
 }
 
-// Close closes the connection pool. Call it after Run returned.
-func (q *Queue) Close() error { return q.rdb.Close() }
+// Close closes the connection pools. Call it after Run returned.
+func (q *Queue) Close() error { return errors.Join(q.rdb.Close(), q.enq.Close()) }
 
 // Consumer is this replica's consumer name in the group.
 func (q *Queue) Consumer() string { return q.cfg.Consumer }
@@ -87,69 +118,152 @@ func (q *Queue) leaseKey(shard int) string { return q.Stream(shard) + ":owner" }
 func (q *Queue) membersKey() string        { return q.cfg.Prefix + ":replicas" }
 func (q *Queue) metaKey() string           { return q.cfg.Prefix + ":meta" }
 
-// enqueueScript adds all of a delivery's entries, or none when the streams
-// together already hold ARGV[1] entries (-1), or when the queued data was
-// spread over another number of shards (-2). KEYS are every shard's stream
-// and then the meta key; ARGV[3] is the number of entries, each given as
-// its shard's position in KEYS and its field/value pairs.
-var enqueueScript = redis.NewScript(`
-local shards = #KEYS - 1
-local recorded = redis.call('GET', KEYS[#KEYS])
-if recorded and tonumber(recorded) ~= shards then
-  return -2
+// enqueueScript adds all of a delivery's entries, or none. KEYS are laid
+// out as scriptKeys says; ARGV: [1] MaxQueued, [2] the streams' MAXLEN,
+// [3] the number of entries, [4] field/value arguments per entry, [5] the
+// consumer group, [6] the epoch the replica knows, then each entry as its
+// shard's position in KEYS and its field/value pairs. It refuses the
+// delivery (a code, see recovery.go) when the epoch is not the one the
+// replica knows, within the recovery window, when the queued data was
+// spread over another number of shards, or when the streams hold MaxQueued
+// entries. Otherwise it first moves staged entries into the streams, makes
+// sure the group exists on every stream it adds to (created from the
+// start, so it reads what is added), and returns the count, the new
+// entries' ids and the id of every stream's first entry.
+var enqueueScript = redis.NewScript(flushLua + `
+local n = #KEYS - 5
+local epoch = redis.call('GET', KEYS[n + 2])
+if not epoch then
+  return {-3}
+end
+if epoch ~= ARGV[6] then
+  return {-4}
+end
+if redis.call('EXISTS', KEYS[n + 3]) == 1 then
+  return {-5}
+end
+flush(n, ARGV[5])
+local recorded = redis.call('GET', KEYS[n + 1])
+if recorded and tonumber(recorded) ~= n then
+  return {-2}
 end
 if not recorded then
-  redis.call('SET', KEYS[#KEYS], shards)
+  redis.call('SET', KEYS[n + 1], n)
 end
 local max = tonumber(ARGV[1])
-local n = tonumber(ARGV[3])
+local count = tonumber(ARGV[3])
 local total = 0
-for i = 1, shards do
+for i = 1, n do
   total = total + redis.call('XLEN', KEYS[i])
 end
-if total + n > max then
-  return -1
+if total + count > max then
+  return {-1}
 end
 local per = tonumber(ARGV[4])
-for j = 0, n - 1 do
-  local b = 5 + j * (per + 1)
-  redis.call('XADD', KEYS[tonumber(ARGV[b])], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, b + 1, b + per))
+local out = {count}
+local grouped = {}
+for j = 0, count - 1 do
+  local b = 7 + j * (per + 1)
+  local key = KEYS[tonumber(ARGV[b])]
+  if not grouped[key] then
+    redis.pcall('XGROUP', 'CREATE', key, ARGV[5], '0', 'MKSTREAM')
+    grouped[key] = true
+  end
+  out[#out + 1] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, b + 1, b + per))
 end
-return n
+return firsts(n, out)
 `)
 
-// Enqueue adds a delivery's events to their shards' streams, all or none:
-// ocean.ErrQueueFull when the streams hold MaxQueued entries, and the Redis
-// error (the route answers 503 as well) when Redis cannot be reached.
+// Enqueue adds a delivery's events to their shards' streams, all or none,
+// and returns nil only once they are stored in streams that the consumer
+// group reads. It returns ocean.ErrQueueFull when the streams hold
+// MaxQueued entries, and an ErrUnavailable (the route answers 503 for both)
+// when Redis cannot be reached within EnqueueTimeout, is known to be down,
+// or is recovering from a loss of its data.
 func (q *Queue) Enqueue(ctx context.Context, events []*ocean.QueuedEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	keys := make([]string, q.cfg.Shards, q.cfg.Shards+1)
-	for i := range keys {
-		keys[i] = q.Stream(i)
-	}
-	keys = append(keys, q.metaKey())
-	args := []any{q.cfg.MaxQueued, q.cfg.MaxQueued, len(events), entryFields}
-	for _, e := range events {
-		fields, err := encode(e)
+	keys := q.scriptKeys()
+	args := []any{q.cfg.MaxQueued, q.cfg.MaxQueued, len(events), entryFields, q.cfg.Group, ""}
+	shards := make([]int, len(events))
+	fields := make([][]string, len(events))
+	for i, e := range events {
+		f, err := encode(e)
 		if err != nil {
 			return err
 		}
-		args = append(args, q.ShardOf(e.Key)+1)
-		args = append(args, fields...)
+		shards[i] = q.ShardOf(e.Key)
+		fields[i] = make([]string, len(f))
+		args = append(args, shards[i]+1)
+		for j, v := range f {
+			fields[i][j] = v.(string)
+			args = append(args, v)
+		}
 	}
-	n, err := enqueueScript.Run(ctx, q.rdb, keys, args...).Int()
+	if err := q.backend.admit(); err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		code, err := q.enqueue(ctx, keys, args, shards, fields)
+		if err != nil {
+			if unreachable(err) {
+				return fmt.Errorf("%w: enqueue: %w", ErrUnavailable, err)
+			}
+			return fmt.Errorf("redisqueue: enqueue: %w", err)
+		}
+		switch code {
+		case codeFull:
+			return ocean.ErrQueueFull
+		case codeShardsChanged:
+			return ErrShardsChanged
+		case codeRecovering:
+			return errRecovering
+		case codeNoEpoch, codeEpochChanged:
+			if attempt >= 2 {
+				return errEpochUnsettled
+			}
+			rctx, cancel := context.WithTimeout(ctx, q.cfg.EnqueueTimeout)
+			err := q.recover(rctx, q.enq)
+			cancel()
+			if err != nil {
+				if unreachable(err) && !errors.Is(err, ErrUnavailable) {
+					return fmt.Errorf("%w: %w", ErrUnavailable, err)
+				}
+				return err
+			}
+			continue
+		}
+		return nil
+	}
+}
+
+// enqueue runs enqueueScript once with the epoch this replica knows and
+// records what it added in the outbox.
+func (q *Queue) enqueue(ctx context.Context, keys []string, args []any, shards []int, fields [][]string) (int64, error) {
+	q.epochMu.RLock()
+	defer q.epochMu.RUnlock()
+	args[5] = q.epoch
+	rctx, cancel := context.WithTimeout(ctx, q.cfg.EnqueueTimeout)
+	defer cancel()
+	res, err := enqueueScript.Run(rctx, q.enq, keys, args...).Slice()
+	q.backend.observe(ctx, err)
 	if err != nil {
-		return fmt.Errorf("redisqueue: enqueue: %w", err)
+		return 0, err
 	}
-	switch n {
-	case -1:
-		return ocean.ErrQueueFull
-	case -2:
-		return ErrShardsChanged
+	code, err := resultCode(res)
+	if err != nil || code < 0 {
+		return code, err
 	}
-	return nil
+	if len(res) != 1+len(shards)+q.cfg.Shards {
+		return 0, fmt.Errorf("redisqueue: enqueue script replied %d values", len(res))
+	}
+	for i, shard := range shards {
+		id, _ := res[1+i].(string)
+		q.outbox.add(shard, id, fields[i])
+	}
+	q.outbox.prune(res[1+len(shards):])
+	return code, nil
 }
 
 // Run consumes the shards this replica holds until ctx is done, then lets
@@ -169,8 +283,16 @@ func (q *Queue) Run(ctx context.Context, apply ocean.ApplyFunc) error {
 		return err
 	}
 	q.log.Info("consuming live events from Redis", "group", q.cfg.Group, "shards", q.cfg.Shards)
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	go func() {
+		defer close(probed)
+		q.probe(probeCtx)
+	}()
 	c := newCoordinator(q, apply)
 	c.run(ctx)
+	stopProbe()
+	<-probed
 	return nil
 }
 
@@ -194,10 +316,12 @@ func (q *Queue) connect(ctx context.Context) error {
 	}
 }
 
-// setup checks the shard count against the queued data and creates the
-// streams and the consumer group.
+// setup checks the shard count against the queued data, creates the
+// streams and the consumer group, and reads (or creates) the epoch.
 func (q *Queue) setup(ctx context.Context) error {
-	if err := q.rdb.Ping(ctx).Err(); err != nil {
+	err := q.rdb.Ping(ctx).Err()
+	q.backend.observe(ctx, err)
+	if err != nil {
 		return err
 	}
 	n := q.cfg.Shards
@@ -228,7 +352,17 @@ func (q *Queue) setup(ctx context.Context) error {
 			}
 		}
 	}
-	for i := range n {
+	if err := q.ensureGroups(ctx); err != nil {
+		return err
+	}
+	_, err = q.sync(ctx, q.rdb)
+	return err
+}
+
+// ensureGroups creates every shard's stream and consumer group that is
+// missing.
+func (q *Queue) ensureGroups(ctx context.Context) error {
+	for i := range q.cfg.Shards {
 		if err := q.ensureGroup(ctx, i); err != nil {
 			return err
 		}
@@ -236,11 +370,14 @@ func (q *Queue) setup(ctx context.Context) error {
 	return nil
 }
 
+// ensureGroup creates a shard's stream and consumer group if missing.
 func (q *Queue) ensureGroup(ctx context.Context, shard int) error {
-	// Start at 0: entries added before the group existed are delivered
-	// too; applied entries are deleted, so nothing is delivered twice.
+	// Start at 0, never $: entries added before the group existed (by a
+	// replica that enqueued into a stream Redis had just lost) are
+	// delivered too; applied entries are deleted, so nothing is delivered
+	// twice.
 	err := q.rdb.XGroupCreateMkStream(ctx, q.Stream(shard), q.cfg.Group, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
 		return fmt.Errorf("create consumer group on shard %d: %w", shard, err)
 	}
 	return nil

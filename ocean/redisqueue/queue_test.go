@@ -121,7 +121,8 @@ func TestDeadReplicasEntriesAreReclaimedInOrder(t *testing.T) {
 	// A replica that read the first entry and died without a word: its
 	// lease runs out on its own and its entry stays pending.
 	stream := q.Stream(0)
-	require.NoError(t, rc.XGroupCreateMkStream(ctx, stream, cfg.Group, "0").Err())
+	require.ErrorContains(t, rc.XGroupCreateMkStream(ctx, stream, cfg.Group, "0").Err(), "BUSYGROUP",
+		"Enqueue stores entries in a stream whose group exists")
 	_, err := rc.XReadGroup(ctx, &redis.XReadGroupArgs{Group: cfg.Group, Consumer: "dead-replica", Streams: []string{stream, ">"}, Count: 1}).Result()
 	require.NoError(t, err)
 	require.NoError(t, rc.Set(ctx, stream+":owner", "dead-replica", 300*time.Millisecond).Err())

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -61,6 +61,13 @@ func (w *worker) run() {
 			}
 			reclaim = false
 		}
+		if q.backend.isDown() {
+			// The prober says when it is back; the coordinator stops
+			// this shard if that takes longer than the lease.
+			sleep(w.readCtx, q.cfg.ErrorBackoff)
+			reclaim = true
+			continue
+		}
 		res, err := q.rdb.XReadGroup(w.readCtx, &redis.XReadGroupArgs{
 			Group:    q.cfg.Group,
 			Consumer: q.cfg.Consumer,
@@ -75,11 +82,11 @@ func (w *worker) run() {
 			if w.readCtx.Err() != nil {
 				return
 			}
-			log.Warn("reading the live-events stream failed", "error", err)
-			if strings.HasPrefix(err.Error(), "NOGROUP") {
-				// The stream was deleted under us (FLUSHALL, a manual DEL).
-				_ = q.ensureGroup(w.readCtx, w.shard)
+			if isNoGroup(err) && w.recreate(log) {
+				reclaim = true
+				continue
 			}
+			q.warn(w.readCtx, log, "reading the live-events stream failed", err)
 			sleep(w.readCtx, q.cfg.ErrorBackoff)
 			reclaim = true
 			continue
@@ -109,6 +116,18 @@ func (w *worker) run() {
 	}
 }
 
+// recreate makes the shard's stream and consumer group again after Redis
+// reported them missing (it lost its data, or someone deleted the key),
+// from the start of the stream so that entries added meanwhile are read.
+func (w *worker) recreate(log *slog.Logger) bool {
+	if err := w.c.q.ensureGroup(w.readCtx, w.shard); err != nil {
+		w.c.q.warn(w.readCtx, log, "recreating the consumer group failed", err)
+		return false
+	}
+	log.Info("the shard's stream or consumer group was missing; recreated it, reading from the start of the stream")
+	return true
+}
+
 // recoverPending takes over, in entry order, every entry of the shard that
 // was delivered and never acknowledged: by a replica that died or gave the
 // shard up, or by this one before a panic. One entry is claimed at a time,
@@ -133,7 +152,11 @@ func (w *worker) recoverPending() outcome {
 			if w.readCtx.Err() != nil {
 				return stopped
 			}
-			q.log.Warn("reclaiming pending live events failed", "shard", w.shard, "error", err)
+			if isNoGroup(err) && w.recreate(q.log.With("shard", w.shard)) {
+				// A new group has nothing pending.
+				return done
+			}
+			q.warn(w.readCtx, q.log, "reclaiming pending live events failed", err, "shard", w.shard)
 			return redisFailed
 		}
 		if len(msgs) == 0 {
@@ -222,7 +245,7 @@ func (w *worker) ack(id string) outcome {
 		if err == nil {
 			return done
 		}
-		q.log.Warn("acknowledging a live event failed", "shard", w.shard, "entry", id, "error", err)
+		q.warn(w.applyCtx, q.log, "acknowledging a live event failed", err, "shard", w.shard, "entry", id)
 		if w.applyCtx.Err() != nil || !sleep(w.applyCtx, q.cfg.ErrorBackoff) {
 			return stopped
 		}
@@ -256,7 +279,7 @@ func (w *worker) park(m redis.XMessage, deliveries int64, reason string) outcome
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.readCtx), 5*time.Second)
 	defer cancel()
 	if err := parkScript.Run(ctx, q.rdb, []string{w.stream, q.DeadLetterStream()}, args...).Err(); err != nil {
-		q.log.Warn("parking a live event failed", "shard", w.shard, "entry", m.ID, "error", err)
+		q.warn(ctx, q.log, "parking a live event failed", err, "shard", w.shard, "entry", m.ID)
 		return redisFailed
 	}
 	evID, _ := m.Values[fieldEventID].(string)
