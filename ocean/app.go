@@ -273,9 +273,9 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.cfg.Validate(a.port != nil && a.writer != nil); err != nil {
 		return err
 	}
-	if a.cfg.InitializePortResources && a.port != nil && !a.dryRun {
+	if a.port != nil && !a.dryRun {
 		if _, ok := a.writer.(portWriter); ok {
-			if err := a.InitializePortResources(ctx); err != nil {
+			if err := a.start(ctx); err != nil {
 				return err
 			}
 		}

@@ -142,6 +142,9 @@ type EventListenerConfig struct {
 	// POST /resync (Authorization: Bearer, or X-Ocean-Resync-Token). Not in
 	// Ocean, whose route takes anyone's request.
 	ResyncToken Secret `ocean:"resync_token"`
+	// AppHost is this program's public URL for the WEBHOOK listener: Port
+	// sends resync triggers to AppHost/resync (Ocean's APP_HOST).
+	AppHost string `ocean:"app_host"`
 	// Kafka settings, used by the KAFKA listener.
 	Brokers                 string  `ocean:"brokers"`
 	SecurityProtocol        string  `ocean:"security_protocol,default=SASL_SSL"`

@@ -94,14 +94,18 @@ func (a *App) defaultsFS() fs.FS {
 	return a.provider.Defaults
 }
 
-// InitializePortResources creates what the integration needs in Port and
-// does not have yet: the integration itself (with the default port app
-// config), a default mapping if its mapping is empty, the default
-// blueprints, actions, scorecards and pages. Anything that exists is left
-// untouched. Blueprints are created in Ocean's three steps (bare, then
-// relations, then the rest) so that blueprints relating to each other in a
-// cycle can be created at all; if a bare create fails, the blueprints this
-// call created are deleted again.
+// InitializePortResources registers the integration with Port (see the
+// App's start: created when missing, its changelog destination, type and
+// version kept current) and, unless Port says its resources were
+// initialised before (arePortResourcesInitialized, which Ocean honours so
+// that a default blueprint the user deleted on purpose stays deleted),
+// creates what it does not have yet: a default mapping if its mapping is
+// empty, the default blueprints, actions, scorecards and pages; then it
+// sets arePortResourcesInitialized. Anything that exists is left untouched.
+// Blueprints are created in Ocean's three steps (bare, then relations,
+// then the rest) so that blueprints relating to each other in a cycle can
+// be created at all; if a bare create fails, the blueprints this call
+// created are deleted again.
 func (a *App) InitializePortResources(ctx context.Context) error {
 	if a.port == nil {
 		return errors.New("ocean: initializePortResources needs a Port client")
@@ -110,38 +114,32 @@ func (a *App) InitializePortResources(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	integ, err := a.register(ctx, defs)
+	if err != nil {
+		return err
+	}
+	return a.initializeResources(ctx, integ, defs)
+}
+
+func (a *App) initializeResources(ctx context.Context, integ *port.Integration, defs *Defaults) error {
 	id := a.cfg.Integration.Identifier
-	integ, err := a.port.GetIntegration(ctx, id)
-	switch {
-	case port.IsNotFound(err):
-		cl := map[string]any{}
-		if a.cfg.EventListener.Type == ListenerKafka {
-			cl = map[string]any{"type": "KAFKA"}
+	if integ.ArePortResourcesInitialized {
+		a.log.Debug("Port resources were initialised before (arePortResourcesInitialized); not creating them again")
+		return nil
+	}
+	if emptyConfig(integ.Config) && len(defs.PortAppConfig) > 0 {
+		if _, err := a.port.PatchIntegration(ctx, id, map[string]any{"config": defs.PortAppConfig}); err != nil {
+			return fmt.Errorf("ocean: set the default mapping on %q: %w", id, err)
 		}
-		if _, err := a.port.CreateIntegration(ctx, port.CreateIntegrationRequest{
-			InstallationID:       id,
-			InstallationAppType:  a.cfg.Integration.Type,
-			Version:              a.provider.Version,
-			Config:               defs.PortAppConfig,
-			ChangelogDestination: cl,
-		}); err != nil {
-			return fmt.Errorf("ocean: create integration %q: %w", id, err)
-		}
-		a.log.Info("created the integration in Port", "identifier", id)
-	case err != nil:
-		return fmt.Errorf("ocean: get integration %q: %w", id, err)
-	default:
-		if emptyConfig(integ.Config) && len(defs.PortAppConfig) > 0 {
-			if _, err := a.port.PatchIntegration(ctx, id, map[string]any{"config": defs.PortAppConfig}); err != nil {
-				return fmt.Errorf("ocean: set the default mapping on %q: %w", id, err)
-			}
-			a.log.Info("set the default port app config", "identifier", id)
-		}
+		a.log.Info("set the default port app config", "identifier", id)
 	}
 	if err := a.createBlueprints(ctx, defs.Blueprints); err != nil {
 		return err
 	}
 	a.createOthers(ctx, defs)
+	if _, err := a.port.PatchIntegration(ctx, id, map[string]any{"arePortResourcesInitialized": true}); err != nil {
+		return fmt.Errorf("ocean: mark the resources of %q initialised: %w", id, err)
+	}
 	return nil
 }
 

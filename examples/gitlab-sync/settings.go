@@ -33,6 +33,7 @@ var help = map[string]string{
 	"OCEAN__EVENT_LISTENER__INTERVAL":                               "POLLING: seconds between checks of Port for resync requests and mapping changes",
 	"OCEAN__EVENT_LISTENER__RESYNC_ON_START":                        "POLLING: resync when the program starts",
 	"OCEAN__EVENT_LISTENER__RESYNC_TOKEN":                           "WEBHOOK: token POST /resync requires (Authorization: Bearer, or X-Ocean-Resync-Token); not in Ocean (secret)",
+	"OCEAN__EVENT_LISTENER__APP_HOST":                               "WEBHOOK: this program's public URL; Port sends resync triggers to APP_HOST/resync",
 	"OCEAN__EVENT_LISTENER__BROKERS":                                "KAFKA: brokers, comma-separated or a JSON list (default: Port's brokers)",
 	"OCEAN__EVENT_LISTENER__SECURITY_PROTOCOL":                      "KAFKA: SASL_SSL or PLAINTEXT",
 	"OCEAN__EVENT_LISTENER__AUTHENTICATION_MECHANISM":               "KAFKA: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN",
