@@ -19,7 +19,7 @@
 // Lua script, or none: when the streams together hold MaxQueued entries
 // (OCEAN__EVENT_QUEUE_SIZE) it returns ocean.ErrQueueFull and the webhook
 // route answers 503, so the sender retries; a Redis outage is answered 503
-// too. Entries carry Ocean's field names (eventId, queuedAt, webhookPath)
+// too (ErrUnavailable, see "When Redis fails"). Entries carry Ocean's field names (eventId, queuedAt, webhookPath)
 // plus key, processor and the event as JSON. Headers that carry
 // credentials (Authorization, Cookie, and any name containing token,
 // secret, password or api-key, such as X-Gitlab-Token) are checked at
@@ -60,6 +60,51 @@
 // delivery count, and the shard moves on. An entry that cannot be decoded
 // is parked at once. Consumers of gone replicas that hold nothing are
 // removed from the group after ConsumerCleanupIdle.
+//
+// # When Redis fails
+//
+// Enqueue returns nil, and the route answers 202, only once every event of
+// the delivery is in its shard's stream and that stream has the consumer
+// group (the script creates it when missing, from the start of the
+// stream, never at $), so that a replica reads it. Otherwise the route
+// answers 503 and the sender delivers again.
+//
+//   - Redis unreachable: a delivery waits at most EnqueueTimeout (default
+//     2 s, on connections of its own, without retries); once one failed,
+//     deliveries are refused at once while Redis is probed every
+//     ProbeInterval (default 1 s), and accepted again as soon as it
+//     answers. Meanwhile Healthy (ocean.EventQueueHealth) returns
+//     ErrUnavailable, so /health/ready answers 503 and the gauge
+//     ocean_live_events_backend_up is 0, and the replicas give their
+//     shards up once they cannot renew the leases. One line is logged
+//     when Redis goes down and one when it is back. (A delivery that timed
+//     out against a frozen Redis may have been queued all the same; the
+//     sender's retry then queues it again.)
+//   - Redis back with its data (persistence, a frozen or partitioned
+//     server): consumption resumes where it stopped, and the events that
+//     were in hand are delivered again.
+//   - Redis back without its data (restarted without persistence, failed
+//     over to an empty replica, FLUSHALL): the replicas notice it (the key
+//     {Prefix}:epoch changed), recreate the streams, consumer groups and
+//     leases, and queue again the events they accepted and had not seen
+//     applied: each replica keeps those in memory until its next report
+//     on the streams shows them applied (at most what the streams hold).
+//     For LeaseTTL after the loss is noticed deliveries are answered 503,
+//     so that every replica requeues its events before any new one is
+//     accepted; the requeued events go back in their original order, so
+//     the events of one object stay in order whichever replica accepted
+//     them.
+//
+// Delivery stays at least once: an event applied shortly before the loss
+// may be applied again, in order. What a loss of Redis's data can still
+// cost: the events accepted by a replica that stopped before the loss and
+// not yet applied (no one else has them; run Redis with appendonly yes if
+// that matters), the dead-letter stream, and the order of one object's
+// events when a replica could not reach Redis for the whole window (its
+// events are requeued after newer ones) or when the replica that accepted
+// the later of two events stopped before the loss (the earlier one may be
+// applied again after it). A stream or group deleted by hand is recreated
+// the same way, from the start of the stream.
 //
 // # Running several replicas
 //
@@ -109,7 +154,8 @@
 //	OCEAN__LIVE_EVENTS__REDIS__LEASE_TTL_SECONDS      10
 //	OCEAN__LIVE_EVENTS__REDIS__DEAD_LETTER_MAX_LENGTH 10000
 //
-// Settings lists them for --help. Ocean's STREAM_TTL_SECONDS,
+// Settings lists them for --help; Config.EnqueueTimeout and
+// Config.ProbeInterval are set in code only. Ocean's STREAM_TTL_SECONDS,
 // PEL_STUCK_TIMEOUT_SECONDS, PEL_XAUTOCLAIM_COUNT and
 // STREAM_MAINTENANCE_WORKER_ENABLED have no counterpart here and are
 // ignored: the streams are bounded by MaxQueued instead of expiring, and

@@ -63,8 +63,10 @@ const shardDigits = 6
 // creating the streams and the consumer group (ARGV[1]) from the start,
 // and leaving out those below their shard's watermark. A staged member is
 // the shard and padded id, then the original id and the field/value
-// pairs, each as <length>:<bytes>. firsts appends the id of every
-// stream's first entry ('-' for an empty stream) to out.
+// pairs, each as <length>:<bytes>. firsts appends, for every stream, the
+// id of its first entry, or for an empty stream '+' and the last id it
+// generated (everything up to it is finished), or '-' when it does not
+// exist.
 const flushLua = `
 local function flush(n, group)
   local members = redis.call('ZRANGE', KEYS[n + 4], 0, -1)
@@ -99,11 +101,20 @@ end
 local function firsts(n, out)
   for i = 1, n do
     local r = redis.call('XRANGE', KEYS[i], '-', '+', 'COUNT', 1)
+    local v = '-'
     if r[1] then
-      out[#out + 1] = r[1][1]
+      v = r[1][1]
     else
-      out[#out + 1] = '-'
+      local info = redis.pcall('XINFO', 'STREAM', KEYS[i])
+      if type(info) == 'table' and not info.err then
+        for j = 1, #info - 1, 2 do
+          if info[j] == 'last-generated-id' then
+            v = '+' .. info[j + 1]
+          end
+        end
+      end
     end
+    out[#out + 1] = v
   end
   return out
 end
@@ -322,8 +333,6 @@ type shardBox struct {
 	entries []outboxEntry
 	// below is the watermark: every entry below it is finished.
 	below streamID
-	// last is the highest id this replica added.
-	last streamID
 }
 
 type outboxEntry struct {
@@ -352,14 +361,14 @@ func (o *outbox) add(shard int, id string, fields []string) {
 	copy(s[i+1:], s[i:])
 	s[i] = outboxEntry{id: sid, raw: id, fields: fields}
 	b.entries = s
-	if b.last.less(sid) {
-		b.last = sid
-	}
 }
 
-// prune forgets, per shard, the entries older than the stream's first
-// entry (all of them when it is empty, "-"): they were applied or parked.
-// firsts holds one id per shard, as the scripts return them.
+// prune raises the watermarks and forgets the entries below them: per
+// shard, the entries older than the stream's first one, or than the next
+// id of an empty stream, were applied or parked. firsts holds one value
+// per shard, as the scripts return them. Reports may come in any order:
+// each one holds for the moment it was taken, and an entry added later
+// has a higher id than any it holds.
 func (o *outbox) prune(firsts []any) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -369,16 +378,13 @@ func (o *outbox) prune(firsts []any) {
 		}
 		b := &o.shards[shard]
 		first, _ := v.(string)
-		if first == "-" && b.last == (streamID{}) {
-			continue // nothing of ours was ever there
+		empty := strings.HasPrefix(first, "+")
+		mark, ok := parseID(strings.TrimPrefix(first, "+"))
+		if !ok {
+			continue // no such stream
 		}
-		mark := streamID{b.last.ms, b.last.seq + 1}
-		if first != "-" {
-			fid, ok := parseID(first)
-			if !ok {
-				continue
-			}
-			mark = fid
+		if empty {
+			mark.seq++
 		}
 		if b.below.less(mark) {
 			b.below = mark

@@ -206,6 +206,7 @@ func TestQueueRecoversEveryEnqueuedEventFromAnEmptyRestart(t *testing.T) {
 	}, accepted)
 	for _, q := range qs {
 		require.NoError(t, q.Healthy())
+		eventually(t, func() bool { return q.OutboxLen() == 0 }, "a replica forgets the events it saw applied")
 	}
 	mu.Lock()
 	defer mu.Unlock()
