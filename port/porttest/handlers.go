@@ -54,6 +54,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, RouteCreatePage, s.resourceCreate("page"))
 	s.handle(mux, RouteGetPage, s.resourceGet("page"))
 	s.handle(mux, RouteDeletePage, s.handleDeletePage)
+	s.ingestRoutes(mux)
 	s.handle(mux, RouteUnknown, func(w http.ResponseWriter, c *call) {
 		writeError(w, http.StatusNotFound, "not_found", "Route "+c.r.Method+" "+c.r.URL.Path+" was not found")
 	})

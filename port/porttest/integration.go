@@ -66,6 +66,7 @@ func (s *Server) handleCreateIntegration(w http.ResponseWriter, c *call) {
 	if _, ok := raw["arePortResourcesInitialized"]; !ok {
 		raw["arePortResourcesInitialized"] = false
 	}
+	s.addIngestAttributes(raw, id)
 	ints[id] = &integ{raw: raw, examples: map[string][]any{}}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "integration": maps.Clone(raw)})
 }
@@ -339,6 +340,7 @@ func (s *Server) AddIntegration(in port.Integration) {
 	if raw["config"] == nil {
 		raw["config"] = map[string]any{}
 	}
+	s.addIngestAttributes(raw, id)
 	s.catalog.mu.Lock()
 	defer s.catalog.mu.Unlock()
 	s.integrations()[id] = &integ{raw: raw, examples: map[string][]any{}}

@@ -87,6 +87,8 @@ type Server struct {
 	window   rateWindow
 
 	runs runStore // self-service action runs (actions.go)
+
+	ingest ingestStore // logs and sync metrics received (ingest.go)
 }
 
 type config struct {
