@@ -123,20 +123,23 @@ func (c *coordinator) run(ctx context.Context) {
 // tick checks that Redis kept its data, renews the leases and, when
 // acquire is set, rebalances. While Redis is known to be down it sends
 // nothing (the prober watches it) and only gives up the shards whose
-// leases it can no longer vouch for.
-func (c *coordinator) tick(ctx context.Context, acquire bool) {
+// leases it can no longer vouch for. Its commands share one deadline,
+// LeaseTTL/3, so that a stalled Redis cannot hold it past the leases.
+func (c *coordinator) tick(parent context.Context, acquire bool) {
 	q := c.q
 	now := time.Now()
+	ctx, cancel := context.WithTimeout(parent, c.every)
+	defer cancel()
 	if !q.backend.isDown() {
-		c.checkEpoch(ctx)
+		c.checkEpoch(parent, ctx)
 	}
-	c.renew(ctx, now)
-	if !acquire || ctx.Err() != nil || q.backend.isDown() {
+	c.renew(parent, ctx, now)
+	if !acquire || parent.Err() != nil || q.backend.isDown() {
 		return
 	}
 	members, err := heartbeatScript.Run(ctx, q.rdb, []string{q.membersKey()}, q.cfg.Consumer, q.cfg.LeaseTTL.Milliseconds()).StringSlice()
 	if err != nil {
-		c.warn(ctx, "Redis heartbeat failed", err)
+		c.warn(parent, "Redis heartbeat failed", err)
 		return
 	}
 	if !slices.Contains(members, q.cfg.Consumer) {
@@ -150,7 +153,7 @@ func (c *coordinator) tick(ctx context.Context, acquire bool) {
 	}
 	vals, err := q.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
-		c.warn(ctx, "reading shard leases failed", err)
+		c.warn(parent, "reading shard leases failed", err)
 		return
 	}
 	owners := make([]string, n)
@@ -206,7 +209,7 @@ func (c *coordinator) tick(ctx context.Context, acquire bool) {
 			// could not be confirmed for a while): carry on with it.
 			if res, err := renewScript.Run(ctx, q.rdb, []string{keys[s]}, q.cfg.Consumer, q.cfg.LeaseTTL.Milliseconds()).Int(); err == nil && res == 1 {
 				mine++
-				c.start(ctx, s, now)
+				c.start(parent, s, now)
 			}
 			continue
 		}
@@ -219,14 +222,14 @@ func (c *coordinator) tick(ctx context.Context, acquire bool) {
 		}
 		ok, err := q.rdb.SetNX(ctx, keys[s], q.cfg.Consumer, q.cfg.LeaseTTL).Result()
 		if err != nil {
-			c.warn(ctx, "taking a shard lease failed", err, "shard", s)
+			c.warn(parent, "taking a shard lease failed", err, "shard", s)
 			break
 		}
 		if !ok {
 			continue
 		}
 		mine++
-		c.start(ctx, s, now)
+		c.start(parent, s, now)
 	}
 	c.freeBefore = free
 	c.publish()
@@ -240,11 +243,11 @@ func (c *coordinator) tick(ctx context.Context, acquire bool) {
 // Redis lost its data: the leases are void and the entries in hand are
 // gone (their replicas queue them again), so every worker stops at once,
 // and the streams and groups are recreated from the start.
-func (c *coordinator) checkEpoch(ctx context.Context) {
+func (c *coordinator) checkEpoch(parent, ctx context.Context) {
 	q := c.q
 	epoch, err := q.sync(ctx, q.rdb)
 	if err != nil {
-		c.warn(ctx, "checking the live-events streams failed", err)
+		c.warn(parent, "checking the live-events streams failed", err)
 		return
 	}
 	if epoch == c.epoch {
@@ -259,7 +262,7 @@ func (c *coordinator) checkEpoch(ctx context.Context) {
 		}
 		c.publish()
 		if err := q.ensureGroups(ctx); err != nil {
-			c.warn(ctx, "recreating the consumer groups failed", err)
+			c.warn(parent, "recreating the consumer groups failed", err)
 			return
 		}
 	}
@@ -295,7 +298,7 @@ var errDown = fmt.Errorf("%w (not tried)", ErrUnavailable)
 // renew extends every held lease. A lease found taken, or not confirmed
 // for most of its TTL, stops its worker at once: another replica may be
 // consuming the shard.
-func (c *coordinator) renew(ctx context.Context, now time.Time) {
+func (c *coordinator) renew(parent, ctx context.Context, now time.Time) {
 	q := c.q
 	for s, w := range c.workers {
 		if w.lost {
@@ -312,10 +315,10 @@ func (c *coordinator) renew(ctx context.Context, now time.Time) {
 		case err == nil:
 			q.log.Warn("lost the lease of a shard; stopping it", "shard", s)
 		case now.Sub(w.renewed) < q.cfg.LeaseTTL-c.every:
-			c.warn(ctx, "renewing a shard lease failed", err, "shard", s)
+			c.warn(parent, "renewing a shard lease failed", err, "shard", s)
 			continue
 		default:
-			c.warn(ctx, "cannot confirm the lease of a shard; stopping it", err, "shard", s)
+			c.warn(parent, "cannot confirm the lease of a shard; stopping it", err, "shard", s)
 		}
 		w.lost = true
 		w.stopRead()

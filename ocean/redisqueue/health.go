@@ -114,15 +114,16 @@ func (b *backend) healthy() error {
 }
 
 // unreachable reports whether err means that Redis could not be reached
-// or cannot serve now, as opposed to an answer it gave.
+// or cannot serve anything now (as PING would find), as opposed to an
+// answer it gave or this process's own load (all connections busy).
 func unreachable(err error) bool {
-	if err == nil || errors.Is(err, redis.Nil) {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrPoolTimeout) {
 		return false
 	}
 	var re redis.Error
 	if errors.As(err, &re) {
 		msg := strings.TrimPrefix(re.Error(), "ERR ")
-		for _, p := range []string{"LOADING", "MASTERDOWN", "READONLY", "BUSY ", "TRYAGAIN", "CLUSTERDOWN", "OOM"} {
+		for _, p := range []string{"LOADING", "MASTERDOWN", "BUSY ", "TRYAGAIN", "CLUSTERDOWN"} {
 			if strings.HasPrefix(msg, p) {
 				return true
 			}

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,6 +107,13 @@ func (r *redisServer) kill() {
 	<-r.exited
 	r.cmd = nil
 }
+
+// freeze stops the server's process (SIGSTOP) until thaw: connections
+// stay open and nothing is answered, as with a stalled node.
+func (r *redisServer) freeze() { require.NoError(r.t, r.cmd.Process.Signal(syscall.SIGSTOP)) }
+
+// thaw resumes a frozen server (SIGCONT), with all its data.
+func (r *redisServer) thaw() { require.NoError(r.t, r.cmd.Process.Signal(syscall.SIGCONT)) }
 
 // restart starts a new, empty server on the same port.
 func (r *redisServer) restart() {

@@ -49,3 +49,14 @@ func TestOutboxKeepsWhatIsNotFinished(t *testing.T) {
 	assert.True(t, strings.HasPrefix(m, "000000"+"00000000000000000105-00000000000000000000"))
 	assert.Equal(t, "5:105-01:k1:c", m[shardDigits+41:], "the original id and the fields, each with its length")
 }
+
+func TestStageChunksAreBounded(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 5<<20)
+	assert.Equal(t, 1, stageChunk([]string{big, big, "a"}), "8 MiB at most")
+	assert.Equal(t, 2, stageChunk([]string{"a", big, big}))
+	assert.Equal(t, 1, stageChunk([]string{strings.Repeat("x", 9<<20), "a"}), "a larger member goes alone")
+	many := make([]string, 300)
+	assert.Equal(t, 256, stageChunk(many))
+	assert.Equal(t, 0, stageChunk(nil))
+}

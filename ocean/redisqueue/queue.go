@@ -73,6 +73,9 @@ func New(cfg Config) (*Queue, error) {
 	eopt.WriteTimeout = c.EnqueueTimeout
 	eopt.PoolTimeout = c.EnqueueTimeout
 	eopt.ContextTimeoutEnabled = true
+	// Deadlines on contexts bound the consumers' commands too (a tick of
+	// the coordinator must not outlast the leases).
+	opt.ContextTimeoutEnabled = true
 	network := opt.Network
 	if network == "" {
 		network = "tcp"

@@ -254,9 +254,8 @@ func (q *Queue) recover(ctx context.Context, rdb *redis.Client) error {
 		q.log.Warn("Redis lost its data: recreating the consumer groups and shard leases, and queuing again the live events this replica accepted and did not see applied",
 			"requeued", len(members))
 		keys := []string{q.epochKey(), q.stagingKey(), q.watermarkKey()}
-		const chunk = 256
 		for first := true; first || len(members) > 0; first = false {
-			part := members[:min(chunk, len(members))]
+			part := members[:stageChunk(members)]
 			members = members[len(part):]
 			args := []any{cur, 0}
 			if first {
@@ -280,6 +279,18 @@ func (q *Queue) recover(ctx context.Context, rdb *redis.Client) error {
 	}
 	q.epoch = cur
 	return nil
+}
+
+// stageChunk is how many of members one stageScript call takes: at most
+// 256, and at most 8 MiB unless the first alone is larger.
+func stageChunk(members []string) int {
+	const maxMembers, maxBytes = 256, 8 << 20
+	n, size := 0, 0
+	for n < len(members) && n < maxMembers && (n == 0 || size+len(members[n]) <= maxBytes) {
+		size += len(members[n])
+		n++
+	}
+	return n
 }
 
 func newToken() string {

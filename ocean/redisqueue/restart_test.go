@@ -222,6 +222,87 @@ func TestQueueRecoversEveryEnqueuedEventFromAnEmptyRestart(t *testing.T) {
 	t.Logf("%d events enqueued, %d applications, %d applied more than once", 20*len(keys), len(got), dups)
 }
 
+// Redis frozen (SIGSTOP) longer than the leases, then resumed with its
+// data: deliveries meanwhile are refused within EnqueueTimeout and then
+// at once, and every event accepted before and after is applied, in order.
+func TestFrozenRedisResumesWithItsData(t *testing.T) {
+	t.Parallel()
+	const shards = 2
+	srv := startRedisServer(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var got []handled
+	var qs []*redisqueue.Queue
+	for _, name := range []string{"q1", "q2"} {
+		cfg := testConfig(t, srv.addr, shards)
+		cfg.Consumer = name
+		cfg.EnqueueTimeout = 200 * time.Millisecond
+		q := newQueue(t, cfg)
+		qs = append(qs, q)
+		runQueue(t, q, func(_ context.Context, qe *ocean.QueuedEvent) {
+			size, _ := strconv.Atoi(qe.Event.ID)
+			mu.Lock()
+			got = append(got, handled{replica: name, id: qe.Key, size: size})
+			mu.Unlock()
+		})
+	}
+	eventually(t, func() bool { return len(qs[0].Owned())+len(qs[1].Owned()) == shards }, "shards held")
+	keys := []string{"a", "b", "c"}
+	accepted := map[string][]int{}
+	enqueue := func(n int, key string) error {
+		return qs[n%2].Enqueue(ctx, []*ocean.QueuedEvent{queued(key, strconv.Itoa(n), nil)})
+	}
+	for n := range 5 {
+		for _, k := range keys {
+			require.NoError(t, enqueue(n, k))
+			accepted[k] = append(accepted[k], n)
+		}
+	}
+	srv.freeze()
+	for _, q := range qs {
+		err := q.Enqueue(ctx, []*ocean.QueuedEvent{queued("a", "999", nil)})
+		require.ErrorIs(t, err, redisqueue.ErrUnavailable, "refused after EnqueueTimeout")
+		err = q.Enqueue(ctx, []*ocean.QueuedEvent{queued("a", "999", nil)})
+		require.ErrorIs(t, err, redisqueue.ErrUnavailable, "then at once")
+	}
+	eventually(t, func() bool { return len(qs[0].Owned())+len(qs[1].Owned()) == 0 }, "shards given up")
+	srv.thaw()
+	for n := 5; n < 10; n++ {
+		for _, k := range keys {
+			eventually(t, func() bool {
+				err := enqueue(n, k)
+				if err != nil {
+					time.Sleep(5 * time.Millisecond)
+				}
+				return err == nil
+			}, "enqueued after the thaw")
+			accepted[k] = append(accepted[k], n)
+		}
+	}
+	snapshot := func() []handled {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]handled(nil), got...)
+	}
+	waitApplied(t, snapshot, accepted)
+	firsts, dups := firstApplications(snapshot())
+	for _, k := range keys {
+		assert.Equal(t, accepted[k], without(firsts[k], 999), "events of %s first applied in order", k)
+	}
+	t.Logf("%d events enqueued, %d applied more than once", 10*len(keys), dups)
+}
+
+// without drops v from s.
+func without(s []int, v int) []int {
+	var out []int
+	for _, x := range s {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // A consumer whose stream and group disappear while Redis keeps running
 // (a manual DEL) recreates them and reads what is added afterwards, and
 // Enqueue into a stream Redis lost stores the entry where the group reads

@@ -235,15 +235,18 @@ func (w *worker) handle(m redis.XMessage, deliveries int64) outcome {
 func (w *worker) ack(id string) outcome {
 	q := w.c.q
 	for {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.readCtx), 5*time.Second)
-		_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.XAck(ctx, w.stream, q.cfg.Group, id)
-			p.XDel(ctx, w.stream, id)
-			return nil
-		})
-		cancel()
-		if err == nil {
-			return done
+		err := errDown
+		if !q.backend.isDown() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(w.readCtx), 5*time.Second)
+			_, err = q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.XAck(ctx, w.stream, q.cfg.Group, id)
+				p.XDel(ctx, w.stream, id)
+				return nil
+			})
+			cancel()
+			if err == nil {
+				return done
+			}
 		}
 		q.warn(w.applyCtx, q.log, "acknowledging a live event failed", err, "shard", w.shard, "entry", id)
 		if w.applyCtx.Err() != nil || !sleep(w.applyCtx, q.cfg.ErrorBackoff) {
