@@ -20,6 +20,9 @@ func NewApp(cfg *ocean.Config, logger *slog.Logger, opts ...ocean.Option) (*ocea
 	if err != nil {
 		return nil, nil, err
 	}
+	if gcfg.TLS != nil && gcfg.TLS.InsecureSkipVerify {
+		logger.Warn("TLS certificate verification is off for GitLab (OCEAN__SSL__THIRD_PARTY__VERIFY=false): not for production")
+	}
 	integ, err := New(gcfg, WithLogger(logger))
 	if err != nil {
 		return nil, nil, fmt.Errorf("gitlab: %w", err)

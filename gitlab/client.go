@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,7 @@ func withClock(sleep func(context.Context, time.Duration) error, now func() time
 type Client struct {
 	gl    *glapi.Client
 	cfg   Config
+	auth  *tokenAuth
 	lim   *limiter
 	log   *slog.Logger
 	sleep func(context.Context, time.Duration) error
@@ -171,18 +173,24 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		t.MaxIdleConns = max(100, 2*cfg.MaxConcurrency)
 		t.MaxIdleConnsPerHost = max(100, 2*cfg.MaxConcurrency)
 		t.IdleConnTimeout = 90 * time.Second
+		if cfg.TLS != nil {
+			t.TLSClientConfig = cfg.TLS.Clone()
+		}
 		hc = &http.Client{Transport: t}
 	}
-	glopts = append(glopts, glapi.WithHTTPClient(checkedClient(hc)))
-	var as glapi.AuthSource = glapi.AccessTokenAuthSource{Token: cfg.Token.Value()}
-	if !cfg.usePrivateTokenHeader() {
-		as = bearerAuth{token: cfg.Token.Value()}
+	hc = checkedClient(hc)
+	if cfg.RequestTimeout > 0 {
+		// client-go reads the whole body inside Do and its own retries are
+		// off, so the client's timeout bounds exactly one attempt.
+		hc.Timeout = cfg.RequestTimeout
 	}
-	gl, err := glapi.NewAuthSourceClient(as, glopts...)
+	glopts = append(glopts, glapi.WithHTTPClient(hc))
+	auth := &tokenAuth{tokenType: cfg.TokenType, token: cfg.Token.Value()}
+	gl, err := glapi.NewAuthSourceClient(auth, glopts...)
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: create client: %w", err)
 	}
-	c := &Client{gl: gl, cfg: cfg, lim: lim, log: o.logger, sleep: o.sleep}
+	c := &Client{gl: gl, cfg: cfg, auth: auth, lim: lim, log: o.logger, sleep: o.sleep}
 	c.bufs.New = func() any { return new(bytes.Buffer) }
 	if !cfg.UseGraphQL {
 		c.graphQLOff.Store(true)
@@ -190,12 +198,55 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// bearerAuth sends the token as `Authorization: Bearer`, for OAuth tokens.
-type bearerAuth struct{ token string }
+// tokenAuth sends the current token: in the PRIVATE-TOKEN header for
+// GitLab's own token kinds, as `Authorization: Bearer` otherwise (OAuth).
+// The token changes when the token file is re-read after a 401.
+type tokenAuth struct {
+	tokenType string
+	mu        sync.RWMutex
+	token     string
+}
 
-func (bearerAuth) Init(context.Context, *glapi.Client) error { return nil }
-func (b bearerAuth) Header(context.Context) (string, string, error) {
-	return "Authorization", "Bearer " + b.token, nil
+func (*tokenAuth) Init(context.Context, *glapi.Client) error { return nil }
+
+func (a *tokenAuth) Header(context.Context) (string, string, error) {
+	t := a.current()
+	if privateTokenHeader(a.tokenType, t) {
+		return glapi.AccessTokenHeaderName, t, nil
+	}
+	return "Authorization", "Bearer " + t, nil
+}
+
+func (a *tokenAuth) current() string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.token
+}
+
+func (a *tokenAuth) set(t string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.token = t
+}
+
+// reloadToken reads the token file (Config.TokenFile) after a 401 and
+// swaps its token in; it reports whether there is a token to retry with.
+// Neither the token nor the file's content is ever logged: a file that
+// cannot be read or holds no usable token is reported by its path.
+func (c *Client) reloadToken(ctx context.Context) bool {
+	b, err := os.ReadFile(c.cfg.TokenFile)
+	if err != nil {
+		c.log.WarnContext(ctx, "gitlab: answered 401 and the OAuth token file cannot be read", "path", c.cfg.TokenFile, "error", err)
+		return false
+	}
+	tok, err := ocean.CleanSecret("OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH", ocean.Secret(strings.TrimSpace(string(b))))
+	if err != nil || tok == "" {
+		c.log.WarnContext(ctx, "gitlab: answered 401 and the OAuth token file holds no usable token", "path", c.cfg.TokenFile)
+		return false
+	}
+	c.auth.set(tok.Value())
+	c.log.InfoContext(ctx, "gitlab: answered 401; retrying once with the token re-read from the OAuth token file", "path", c.cfg.TokenFile)
+	return true
 }
 
 // Stats counts the HTTP requests a client sent.
@@ -224,6 +275,7 @@ func (c *Client) GraphQLEnabled() bool { return !c.graphQLOff.Load() }
 // (ErrInvalidRequest) is never retried.
 func (c *Client) do(ctx context.Context, method, path string, build func() (*retryablehttp.Request, error), decode func([]byte) error) (*glapi.Response, error) {
 	class := classify(method, path)
+	tokenReloaded := false
 	for attempt := 0; ; attempt++ {
 		release, err := c.lim.acquire(ctx, class)
 		if err != nil {
@@ -266,6 +318,18 @@ func (c *Client) do(ctx context.Context, method, path string, build func() (*ret
 		if errors.Is(err, ErrInvalidRequest) {
 			return resp, fmt.Errorf("gitlab: %s %s: %w", method, path, err)
 		}
+		if status == http.StatusUnauthorized && c.cfg.TokenFile != "" && !tokenReloaded {
+			// gitlab-v2's mid-session refresh: Port rewrites the file when
+			// it refreshes the OAuth token; one retry, whatever the method.
+			tokenReloaded = true
+			if c.reloadToken(ctx) {
+				c.retries.Add(1)
+				continue
+			}
+		}
+		if status == 0 && c.cfg.RequestTimeout > 0 && isTimeout(err) {
+			err = &TimeoutError{Limit: c.cfg.RequestTimeout, Err: err}
+		}
 		wait, retry := c.retryDelay(resp, status, attempt)
 		var be *bodyError
 		if errors.As(err, &be) {
@@ -295,6 +359,27 @@ func (c *Client) do(ctx context.Context, method, path string, build func() (*ret
 }
 
 func success(status int) bool { return status >= 200 && status < 300 }
+
+// TimeoutError is an attempt that got no complete answer within
+// Config.RequestTimeout (OCEAN__CLIENT_TIMEOUT). It is retried like a lost
+// connection; callers see it once the retries are spent.
+type TimeoutError struct {
+	Limit time.Duration
+	Err   error
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("timed out (OCEAN__CLIENT_TIMEOUT is %s): %v", e.Limit, e.Err)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// isTimeout reports an attempt cut by the HTTP client's own timeout (the
+// caller's context is checked before).
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 // isRead reports a request that changes nothing, so that repeating it after
 // its answer was lost is safe: GET, HEAD and GraphQL queries (the client

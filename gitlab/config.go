@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -78,6 +79,19 @@ type Config struct {
 	MaxRetries int `ocean:"maxRetries,default=8"`
 	// MaxRetryWait caps one wait before a retry, whatever Retry-After says.
 	MaxRetryWait time.Duration `ocean:"maxRetryWait,default=20m"`
+	// RequestTimeout bounds each attempt of a request (a timed-out attempt
+	// is retried like a lost connection); 0 means none. LoadConfig sets
+	// OCEAN__CLIENT_TIMEOUT, which gitlab-v2 applies to every GitLab request.
+	RequestTimeout time.Duration `ocean:"-"`
+	// TLS is the client's TLS settings (LoadConfig: OCEAN__SSL__THIRD_PARTY__…
+	// and the Helm chart's mounted CA); nil means Go's defaults. It applies
+	// to the client's own transport, not to one given with WithHTTPClient.
+	TLS *tls.Config `ocean:"-"`
+	// TokenFile is a file holding a fresh OAuth access token
+	// (OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH, kept fresh by Port): on a 401
+	// the client reads it, swaps the token in and retries the request once,
+	// as gitlab-v2 does. Empty: a 401 is final.
+	TokenFile string `ocean:"-"`
 	// Visibility is the port app config's top-level `visibility` block;
 	// nil means gitlab-v2's defaults. It can be changed later with
 	// Provider.SetVisibility.
@@ -113,6 +127,13 @@ func LoadConfig(c *ocean.Config) (Config, error) {
 		return Config{}, err
 	}
 	cfg.IntegrationIdentifier = c.Integration.Identifier
+	cfg.RequestTimeout = c.ClientTimeout
+	cfg.TokenFile = c.OAuthAccessTokenFilePath
+	tc, err := c.SSL.ThirdPartyTLS()
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.TLS = tc
 	return cfg, nil
 }
 
@@ -235,6 +256,9 @@ func (c *Config) normalize() error {
 	case c.MaxRetryWait == 0:
 		c.MaxRetryWait = 20 * time.Minute
 	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__CLIENT_TIMEOUT", Reason: "must not be negative (0: no timeout)"})
+	}
 	if c.Visibility != nil && c.Visibility.UseMinAccessLevel && !validAccessLevel(c.Visibility.MinAccessLevel) {
 		errs = append(errs, errors.New("gitlab: visibility.minAccessLevel must be one of 5, 10, 15, 20, 30, 40, 50"))
 	}
@@ -251,7 +275,13 @@ func validAccessLevel(n int) bool {
 
 // usePrivateTokenHeader decides the auth header for the token.
 func (c Config) usePrivateTokenHeader() bool {
-	switch c.TokenType {
+	return privateTokenHeader(c.TokenType, c.Token.Value())
+}
+
+// privateTokenHeader decides the auth header for a token of the given
+// configured type; a token re-read from the token file is judged afresh.
+func privateTokenHeader(tokenType, t string) bool {
+	switch tokenType {
 	case TokenTypePrivate:
 		return true
 	case TokenTypeOAuth:
@@ -261,6 +291,5 @@ func (c Config) usePrivateTokenHeader() bool {
 	// glpat- (older ones are 20 characters without a prefix); OAuth access
 	// tokens are 64 hex characters. Bearer works for both, so anything
 	// unrecognised goes as a bearer token, as gitlab-v2 sends every token.
-	t := c.Token.Value()
 	return strings.HasPrefix(t, "glpat-") || len(t) == 20
 }

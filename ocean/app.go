@@ -66,6 +66,10 @@ type App struct {
 	ready      atomic.Bool
 	listenMu   sync.Mutex
 	listenURL  string
+
+	// telemetry: logs and sync metrics shipped to Port (logship.go, syncmetrics.go)
+	telemetry  *ingestURLs
+	logShipper *logShipper
 }
 
 // Option configures an App.
@@ -169,10 +173,18 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 		if err := cfg.checkPortClient(); err != nil {
 			return nil, err
 		}
+		tc, err := cfg.SSL.PortTLS()
+		if err != nil {
+			return nil, err
+		}
+		if tc.InsecureSkipVerify {
+			a.log.Warn("TLS certificate verification is off for Port (OCEAN__SSL__PORT__VERIFY=false): not for production")
+		}
 		c, err := port.New(cfg.Port.BaseURL, cfg.Port.ClientID.Value(), cfg.Port.ClientSecret.Value(),
 			port.WithDatasource(a.datasource()),
 			port.WithLogger(a.log),
-			port.WithTimeout(cfg.ClientTimeout))
+			port.WithTimeout(cfg.ClientTimeout),
+			port.WithTLSConfig(tc))
 		if err != nil {
 			return nil, fmt.Errorf("ocean: port client: %w", err)
 		}
@@ -184,6 +196,7 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 		}
 		a.writer = portWriter{c: a.port}
 	}
+	a.shipLogs()
 	if cfg.PortAppConfigFile != "" && a.staticConfig == nil {
 		b, err := os.ReadFile(cfg.PortAppConfigFile)
 		if err != nil {
@@ -273,6 +286,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.cfg.Validate(a.port != nil && a.writer != nil); err != nil {
 		return err
 	}
+	defer a.startLogShipping(ctx)()
 	if a.port != nil && !a.dryRun {
 		if _, ok := a.writer.(portWriter); ok {
 			if err := a.start(ctx); err != nil {

@@ -56,8 +56,16 @@ type Config struct {
 	// AllowEnvironmentVariablesJQAccess lets jq's env and $ENV see the
 	// process environment (secrets of this program are always hidden).
 	AllowEnvironmentVariablesJQAccess bool `ocean:"allow_environment_variables_jq_access,default=true"`
-	// ClientTimeout is the HTTP timeout of third-party and Port clients.
+	// ClientTimeout bounds each HTTP request (each attempt of a retried
+	// one) to Port and to the third-party API, as Ocean's client_timeout
+	// bounds both of its clients.
 	ClientTimeout time.Duration `ocean:"client_timeout,default=60s"`
+	// SSL is Ocean's TLS verification per side (OCEAN__SSL__…).
+	SSL SSLConfig `ocean:"ssl"`
+	// OAuthAccessTokenFilePath is a file holding the third party's OAuth
+	// access token, which Port's Helm chart keeps fresh; a provider re-reads
+	// it when the API answers 401 and retries once, as Ocean's OAuthClient.
+	OAuthAccessTokenFilePath string `ocean:"oauth_access_token_file_path"`
 	// EventWorkersCount is the number of live-event workers. Events for the
 	// same entity are applied in order whatever the count.
 	EventWorkersCount int `ocean:"event_workers_count,default=1"`
@@ -233,6 +241,7 @@ func load(file []byte, environ []string, providerType string) (*Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	c.envSecrets = EnvSecrets(environ)
+	c.SSL.ExtraCADir = HelmCADir
 	c.applyDefaults(providerType)
 	if errs := c.checkSettings(); len(errs) > 0 {
 		return nil, errors.Join(errs...)

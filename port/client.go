@@ -3,6 +3,7 @@ package port
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,7 @@ type Client struct {
 	clientSecret string
 	hc           *http.Client
 	timeout      time.Duration
+	tlsConfig    *tls.Config // WithTLSConfig; nil: Go's defaults
 	log          *slog.Logger
 	userAgent    string
 	datasource   *Datasource
@@ -178,12 +180,19 @@ func New(baseURL, clientID, clientSecret string, opts ...Option) (*Client, error
 			return nil, err
 		}
 	}
+	if c.hc != nil && c.tlsConfig != nil {
+		return nil, errors.New("port: WithTLSConfig and WithHTTPClient are alternatives: set TLS on the given client's transport")
+	}
 	if c.hc == nil {
 		timeout := c.timeout
 		if timeout == 0 {
 			timeout = 60 * time.Second
 		}
-		c.hc = &http.Client{Transport: newTransport(), Timeout: timeout}
+		t := newTransport()
+		if c.tlsConfig != nil {
+			t.TLSClientConfig = c.tlsConfig
+		}
+		c.hc = &http.Client{Transport: t, Timeout: timeout}
 	}
 	c.auth.c = c
 	return c, nil
