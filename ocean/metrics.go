@@ -35,6 +35,8 @@ func newMetrics() *metrics {
 		"ocean_events_coalesced_total":        "Queued live events superseded by a newer one for the same object.",
 		"ocean_event_queue_depth":             "Live events waiting in the queue.",
 		"ocean_live_events_backend_up":        "1 while the live-event queue's backend (Redis) can take events, else 0.",
+		"ocean_logs_shipped_total":            "Log records shipped to Port's log ingest.",
+		"ocean_logs_dropped_total":            "Log records not shipped to Port (Port unreachable or the buffer full).",
 	}}
 	return m
 }
