@@ -3,6 +3,8 @@ package gitlab
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -318,6 +320,11 @@ func (c *Client) do(ctx context.Context, method, path string, build func() (*ret
 		if errors.Is(err, ErrInvalidRequest) {
 			return resp, fmt.Errorf("gitlab: %s %s: %w", method, path, err)
 		}
+		if status == 0 && isCertificateError(err) {
+			// Answered the same way every time: retrying only delays the
+			// message that says what to set.
+			return resp, fmt.Errorf("gitlab: %s %s: GitLab's TLS certificate is not trusted (a private CA or a self-signed certificate? set OCEAN__SSL__THIRD_PARTY__CA_BUNDLE, or OCEAN__SSL__THIRD_PARTY__VERIFY=false): %w", method, path, err)
+		}
 		if status == http.StatusUnauthorized && c.cfg.TokenFile != "" && !tokenReloaded {
 			// gitlab-v2's mid-session refresh: Port rewrites the file when
 			// it refreshes the OAuth token; one retry, whatever the method.
@@ -373,6 +380,16 @@ func (e *TimeoutError) Error() string {
 }
 
 func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// isCertificateError reports a TLS handshake that failed on the server's
+// certificate (unknown authority, wrong host name, expired).
+func isCertificateError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
+}
 
 // isTimeout reports an attempt cut by the HTTP client's own timeout (the
 // caller's context is checked before).
