@@ -362,6 +362,9 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 			if errors.Is(err, ErrInvalidRequest) {
 				return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
 			}
+			if isCertificateError(err) {
+				return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, &CertificateError{Err: err})
+			}
 			// A request that never reached the server can be resent whatever the method.
 			if (cl.idempotent || !wrote) && attempt < c.retry.MaxAttempts {
 				wait := c.retry.backoff(attempt, 0)

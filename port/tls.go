@@ -2,6 +2,7 @@ package port
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 )
 
@@ -18,4 +19,25 @@ func WithTLSConfig(tc *tls.Config) Option {
 		c.tlsConfig = tc.Clone()
 		return nil
 	}
+}
+
+// CertificateError is a TLS handshake that failed on Port's certificate
+// (unknown authority, wrong host name, expired). It is not retried: every
+// attempt meets the same certificate.
+type CertificateError struct{ Err error }
+
+func (e *CertificateError) Error() string {
+	return "Port's TLS certificate is not trusted (a TLS-inspecting proxy? set OCEAN__SSL__PORT__CA_BUNDLE): " + e.Err.Error()
+}
+
+func (e *CertificateError) Unwrap() error { return e.Err }
+
+// isCertificateError reports a handshake refused on the server's
+// certificate.
+func isCertificateError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }
