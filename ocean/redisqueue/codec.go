@@ -37,7 +37,7 @@ func shardOf(key string, shards int) int {
 // encode returns an entry's field/value pairs. Headers that carry
 // credentials are left out: they were checked when the event was accepted,
 // and the stream (and its dead letters) should not hold them.
-func encode(qe *ocean.QueuedEvent) ([]any, error) {
+func encode(qe *ocean.QueuedEvent) ([]string, error) {
 	if qe == nil || qe.Event == nil {
 		return nil, errors.New("redisqueue: queued event without an event")
 	}
@@ -47,7 +47,7 @@ func encode(qe *ocean.QueuedEvent) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisqueue: encode event %s: %w", ev.ID, err)
 	}
-	return []any{
+	return []string{
 		fieldKey, qe.Key,
 		fieldProcessor, qe.Processor,
 		fieldEventID, ev.ID,

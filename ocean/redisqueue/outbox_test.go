@@ -26,16 +26,16 @@ func TestOutboxKeepsWhatIsNotFinished(t *testing.T) {
 	o.add(1, "101-0", []string{"k", "d"})
 	assert.Equal(t, []string{"100-0", "100-1", "105-0"}, outboxIDs(o, 0))
 
-	o.prune([]any{"100-1", "-"})
+	o.prune([]int{0, 1}, []any{"100-1", "-"})
 	assert.Equal(t, []string{"100-1", "105-0"}, outboxIDs(o, 0), "entries before the stream's first are finished")
 	assert.Equal(t, []string{"101-0"}, outboxIDs(o, 1), "a stream that does not exist says nothing")
 
 	// A report taken before 105-0 was added, processed after: the stream
 	// was empty up to 100-1 then.
-	o.prune([]any{"+100-1", "+101-0"})
+	o.prune([]int{0, 1}, []any{"+100-1", "+101-0"})
 	assert.Equal(t, []string{"105-0"}, outboxIDs(o, 0), "an entry added after the report stays")
 	assert.Empty(t, outboxIDs(o, 1))
-	o.prune([]any{"100-0", "-"})
+	o.prune([]int{0, 1}, []any{"100-0", "-"})
 	assert.Equal(t, []string{"105-0"}, outboxIDs(o, 0), "an older report does not lower the watermark")
 	assert.Equal(t, 1, o.len())
 
@@ -59,4 +59,14 @@ func TestStageChunksAreBounded(t *testing.T) {
 	many := make([]string, 300)
 	assert.Equal(t, 256, stageChunk(many))
 	assert.Equal(t, 0, stageChunk(nil))
+}
+
+func TestOutboxReportsOnTheShardsItHolds(t *testing.T) {
+	t.Parallel()
+	o := newOutbox(4)
+	o.add(2, "7-0", nil)
+	assert.Equal(t, []int{2}, o.interest())
+	o.prune([]int{2}, []any{"+7-0"})
+	assert.Empty(t, o.interest())
+	assert.Zero(t, o.len())
 }

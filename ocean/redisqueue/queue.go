@@ -124,15 +124,18 @@ func (q *Queue) metaKey() string           { return q.cfg.Prefix + ":meta" }
 // enqueueScript adds all of a delivery's entries, or none. KEYS are laid
 // out as scriptKeys says; ARGV: [1] MaxQueued, [2] the streams' MAXLEN,
 // [3] the number of entries, [4] field/value arguments per entry, [5] the
-// consumer group, [6] the epoch the replica knows, then each entry as its
-// shard's position in KEYS and its field/value pairs. It refuses the
-// delivery (a code, see recovery.go) when the epoch is not the one the
-// replica knows, within the recovery window, when the queued data was
-// spread over another number of shards, or when the streams hold MaxQueued
-// entries. Otherwise it first moves staged entries into the streams, makes
-// sure the group exists on every stream it adds to (created from the
-// start, so it reads what is added), and returns the count, the new
-// entries' ids and the id of every stream's first entry.
+// consumer group, [6] the epoch the replica knows, [7] the number m of
+// streams to report on and [8..7+m] their positions in KEYS, then each
+// entry as its shard's position in KEYS and its field/value pairs. It
+// refuses the delivery (a code, see recovery.go) when the epoch is not the
+// one the replica knows, within the recovery window, when the queued data
+// was spread over another number of shards, or when the streams hold
+// MaxQueued entries. Otherwise it first moves staged entries into the
+// streams, creates the streams it adds to with the consumer group when
+// they are missing (from the start, so that the group reads what is
+// added; a group deleted alone is recreated the same way by the consumer
+// that meets NOGROUP), and returns the count, the new entries' ids and the
+// first ids of the streams asked about.
 var enqueueScript = redis.NewScript(flushLua + `
 local n = #KEYS - 5
 local epoch = redis.call('GET', KEYS[n + 2])
@@ -162,19 +165,22 @@ end
 if total + count > max then
   return {-1}
 end
+local m = tonumber(ARGV[7])
+local list = {}
+for i = 8, 7 + m do
+  list[#list + 1] = tonumber(ARGV[i])
+end
 local per = tonumber(ARGV[4])
 local out = {count}
-local grouped = {}
 for j = 0, count - 1 do
-  local b = 7 + j * (per + 1)
+  local b = 8 + m + j * (per + 1)
   local key = KEYS[tonumber(ARGV[b])]
-  if not grouped[key] then
-    redis.pcall('XGROUP', 'CREATE', key, ARGV[5], '0', 'MKSTREAM')
-    grouped[key] = true
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('XGROUP', 'CREATE', key, ARGV[5], '0', 'MKSTREAM')
   end
   out[#out + 1] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, b + 1, b + per))
 end
-return firsts(n, out)
+return firsts(list, out)
 `)
 
 // Enqueue adds a delivery's events to their shards' streams, all or none,
@@ -187,8 +193,6 @@ func (q *Queue) Enqueue(ctx context.Context, events []*ocean.QueuedEvent) error 
 	if len(events) == 0 {
 		return nil
 	}
-	keys := q.scriptKeys()
-	args := []any{q.cfg.MaxQueued, q.cfg.MaxQueued, len(events), entryFields, q.cfg.Group, ""}
 	shards := make([]int, len(events))
 	fields := make([][]string, len(events))
 	for i, e := range events {
@@ -197,18 +201,14 @@ func (q *Queue) Enqueue(ctx context.Context, events []*ocean.QueuedEvent) error 
 			return err
 		}
 		shards[i] = q.ShardOf(e.Key)
-		fields[i] = make([]string, len(f))
-		args = append(args, shards[i]+1)
-		for j, v := range f {
-			fields[i][j] = v.(string)
-			args = append(args, v)
-		}
+		fields[i] = f
 	}
 	if err := q.backend.admit(); err != nil {
 		return err
 	}
+	keys := q.scriptKeys()
 	for attempt := 0; ; attempt++ {
-		code, err := q.enqueue(ctx, keys, args, shards, fields)
+		code, err := q.enqueue(ctx, keys, shards, fields)
 		if err != nil {
 			if unreachable(err) {
 				return fmt.Errorf("%w: enqueue: %w", ErrUnavailable, err)
@@ -241,12 +241,25 @@ func (q *Queue) Enqueue(ctx context.Context, events []*ocean.QueuedEvent) error 
 	}
 }
 
-// enqueue runs enqueueScript once with the epoch this replica knows and
-// records what it added in the outbox.
-func (q *Queue) enqueue(ctx context.Context, keys []string, args []any, shards []int, fields [][]string) (int64, error) {
+// enqueue runs enqueueScript once with the epoch this replica knows,
+// records what it added in the outbox and forgets what is finished.
+func (q *Queue) enqueue(ctx context.Context, keys []string, shards []int, fields [][]string) (int64, error) {
 	q.epochMu.RLock()
 	defer q.epochMu.RUnlock()
-	args[5] = q.epoch
+	// Report on the streams added to; the coordinator's ticks cover the
+	// others.
+	report := slices.Compact(slices.Sorted(slices.Values(shards)))
+	args := make([]any, 0, 7+len(report)+len(shards)*(1+entryFields))
+	args = append(args, q.cfg.MaxQueued, q.cfg.MaxQueued, len(shards), entryFields, q.cfg.Group, q.epoch, len(report))
+	for _, s := range report {
+		args = append(args, s+1)
+	}
+	for i, s := range shards {
+		args = append(args, s+1)
+		for _, f := range fields[i] {
+			args = append(args, f)
+		}
+	}
 	rctx, cancel := context.WithTimeout(ctx, q.cfg.EnqueueTimeout)
 	defer cancel()
 	res, err := enqueueScript.Run(rctx, q.enq, keys, args...).Slice()
@@ -258,14 +271,14 @@ func (q *Queue) enqueue(ctx context.Context, keys []string, args []any, shards [
 	if err != nil || code < 0 {
 		return code, err
 	}
-	if len(res) != 1+len(shards)+q.cfg.Shards {
+	if len(res) != 1+len(shards)+len(report) {
 		return 0, fmt.Errorf("redisqueue: enqueue script replied %d values", len(res))
 	}
 	for i, shard := range shards {
 		id, _ := res[1+i].(string)
 		q.outbox.add(shard, id, fields[i])
 	}
-	q.outbox.prune(res[1+len(shards):])
+	q.outbox.prune(report, res[1+len(shards):])
 	return code, nil
 }
 

@@ -63,12 +63,16 @@ const shardDigits = 6
 // creating the streams and the consumer group (ARGV[1]) from the start,
 // and leaving out those below their shard's watermark. A staged member is
 // the shard and padded id, then the original id and the field/value
-// pairs, each as <length>:<bytes>. firsts appends, for every stream, the
-// id of its first entry, or for an empty stream '+' and the last id it
-// generated (everything up to it is finished), or '-' when it does not
+// pairs, each as <length>:<bytes>; it does nothing when nothing is
+// staged. firsts appends, for each stream of list (positions in KEYS),
+// the id of its first entry, or for an empty stream '+' and the last id
+// it generated (everything up to it is finished), or '-' when it does not
 // exist.
 const flushLua = `
 local function flush(n, group)
+  if redis.call('EXISTS', KEYS[n + 4], KEYS[n + 5]) == 0 then
+    return
+  end
   local members = redis.call('ZRANGE', KEYS[n + 4], 0, -1)
   local marks = redis.call('HGETALL', KEYS[n + 5])
   local below = {}
@@ -98,8 +102,8 @@ local function flush(n, group)
   redis.call('DEL', KEYS[n + 4], KEYS[n + 5])
 end
 
-local function firsts(n, out)
-  for i = 1, n do
+local function firsts(list, out)
+  for _, i in ipairs(list) do
     local r = redis.call('XRANGE', KEYS[i], '-', '+', 'COUNT', 1)
     local v = '-'
     if r[1] then
@@ -137,8 +141,8 @@ func (q *Queue) stagingKey() string    { return q.cfg.Prefix + ":replay" }
 func (q *Queue) watermarkKey() string  { return q.cfg.Prefix + ":replay-finished" }
 
 // stateScript checks the epoch (ARGV[2]), moves staged entries into the
-// streams once the recovery window is over, and returns 0 and the id of
-// the first entry of every stream, or a code.
+// streams once the recovery window is over, and returns 0 and the first
+// ids (see firsts) of the streams at the positions ARGV[3...], or a code.
 var stateScript = redis.NewScript(flushLua + `
 local n = #KEYS - 5
 local epoch = redis.call('GET', KEYS[n + 2])
@@ -155,7 +159,11 @@ if redis.call('EXISTS', KEYS[n + 3]) == 1 then
 else
   flush(n, ARGV[1])
 end
-return firsts(n, {0})
+local list = {}
+for i = 3, #ARGV do
+  list[#list + 1] = tonumber(ARGV[i])
+end
+return firsts(list, {0})
 `)
 
 // epochScript returns the epoch, creating it (ARGV[1]) when it is missing;
@@ -205,13 +213,18 @@ func (q *Queue) sync(ctx context.Context, rdb *redis.Client) (string, error) {
 	for range 3 {
 		q.epochMu.RLock()
 		known := q.epoch
-		res, err := stateScript.Run(ctx, rdb, q.scriptKeys(), q.cfg.Group, known).Slice()
+		shards := q.outbox.interest()
+		args := []any{q.cfg.Group, known}
+		for _, s := range shards {
+			args = append(args, s+1)
+		}
+		res, err := stateScript.Run(ctx, rdb, q.scriptKeys(), args...).Slice()
 		code := int64(codeNoEpoch)
 		if err == nil {
 			code, err = resultCode(res)
 		}
 		if err == nil && code == 0 {
-			q.outbox.prune(res[1:])
+			q.outbox.prune(shards, res[1:])
 		}
 		q.epochMu.RUnlock()
 		q.backend.observe(ctx, err)
@@ -374,20 +387,34 @@ func (o *outbox) add(shard int, id string, fields []string) {
 	b.entries = s
 }
 
-// prune raises the watermarks and forgets the entries below them: per
-// shard, the entries older than the stream's first one, or than the next
-// id of an empty stream, were applied or parked. firsts holds one value
-// per shard, as the scripts return them. Reports may come in any order:
-// each one holds for the moment it was taken, and an entry added later
-// has a higher id than any it holds.
-func (o *outbox) prune(firsts []any) {
+// interest lists, in order, the shards that hold entries: those whose
+// streams a report should cover.
+func (o *outbox) interest() []int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for shard, v := range firsts {
-		if shard >= len(o.shards) {
+	var out []int
+	for s, b := range o.shards {
+		if len(b.entries) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// prune raises the watermarks and forgets the entries below them: per
+// shard, the entries older than the stream's first one, or than the next
+// id of an empty stream, were applied or parked. firsts holds the scripts'
+// value for each of shards. Reports may come in any order: each one holds
+// for the moment it was taken, and an entry added later has a higher id
+// than any it holds.
+func (o *outbox) prune(shards []int, firsts []any) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i, v := range firsts {
+		if i >= len(shards) || shards[i] < 0 || shards[i] >= len(o.shards) {
 			break
 		}
-		b := &o.shards[shard]
+		b := &o.shards[shards[i]]
 		first, _ := v.(string)
 		empty := strings.HasPrefix(first, "+")
 		mark, ok := parseID(strings.TrimPrefix(first, "+"))
