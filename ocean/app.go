@@ -47,7 +47,6 @@ type App struct {
 	mapper    *mapping.Mapper
 	mapperKey string
 
-	examplesSent   sync.Map
 	stateUpdatedAt atomic.Int64
 
 	dryRun         bool

@@ -105,6 +105,7 @@ func (a *App) startLogShipping(ctx context.Context) (stop func()) {
 		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 		defer cancel()
+		a.telemetry.waitSenders(fctx)
 		s.close(fctx)
 	}
 }
@@ -411,10 +412,14 @@ func truncate(s string) string {
 
 // ingestURLs reads the telemetry ingest URLs from the integration object
 // once, when first needed: the integration may be created by the App's own
-// start, after the shipper began buffering.
+// start, after the shipper began buffering. It also tracks the sync-metrics
+// senders of running resyncs, so that shutdown can wait for them.
 type ingestURLs struct {
 	port *port.Client
 	id   string
+
+	reporters sync.Map       // resync ID → *syncReporter
+	wg        sync.WaitGroup // sync-metrics senders
 
 	mu       sync.Mutex
 	resolved bool
@@ -448,4 +453,15 @@ func (u *ingestURLs) logs(ctx context.Context) (string, error) {
 func (u *ingestURLs) metrics(ctx context.Context) (string, error) {
 	_, m, err := u.get(ctx)
 	return m, err
+}
+
+// waitSenders waits, at most until ctx is done, for the sync metrics still
+// on their way to Port.
+func (u *ingestURLs) waitSenders(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { u.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }

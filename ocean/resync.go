@@ -254,6 +254,7 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 	}
 	log.Info("resync started", "incremental", rep.Incremental)
 	a.metrics.resyncStarted()
+	sm := a.startSyncMetrics(ctx, rep, mode.quiet)
 
 	var running sync.WaitGroup
 	err := a.resync(ctx, rep, log, mode, &running)
@@ -273,6 +274,7 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 		a.reportState(context.WithoutCancel(ctx), rep)
 	}
 	a.metrics.resyncFinished(rep)
+	sm.finish(rep)
 	for _, k := range rep.Kinds {
 		attrs := []any{"kind", k.Kind, "index", k.Index, "fetched", k.Fetched, "filtered", k.Filtered,
 			"misconfigured", k.Misconfigured, "upserted", k.Upserted, "skipped", k.Skipped,
@@ -374,6 +376,7 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 		kinds[i] = &kindRun{rm: rm, report: &KindReport{Kind: rm.Kind(), Index: rm.Index()}}
 		rep.Kinds = append(rep.Kinds, kinds[i].report)
 	}
+	a.syncMetricsFor(rep).announce(rep)
 	run.checkBlueprints(ctx, kinds)
 	if err := run.syncKinds(ctx, kinds); err != nil {
 		return err
@@ -542,6 +545,7 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 	}
 	clk := r.app.clock
 	k.start = clk.Now()
+	r.app.syncMetricsFor(r.report).kindStarted(k.report)
 	defer func() { k.fetchEnd.Store(clk.Now().UnixNano()) }()
 
 	kind := r.app.provider.kind(k.rm.Kind())
@@ -888,16 +892,13 @@ func (r *resyncRun) takeExamples(k *kindRun) bool {
 	return true
 }
 
-// sendExamples posts a kind's raw examples to Port once per process: the
-// mapping editor needs a few, not a fresh set every resync.
+// sendExamples posts a kind's raw examples to Port on every resync, as
+// Ocean does: Port's mapping editor shows them, and they should be current.
 func (r *resyncRun) sendExamples(ctx context.Context, k *kindRun) {
 	k.exMu.Lock()
 	ex := k.examples
 	k.exMu.Unlock()
 	if len(ex) == 0 || r.app.port == nil || r.quiet {
-		return
-	}
-	if _, loaded := r.app.examplesSent.LoadOrStore(k.rm.Kind(), true); loaded {
 		return
 	}
 	k.exMu.Lock()
@@ -911,7 +912,6 @@ func (r *resyncRun) sendExamples(ctx context.Context, k *kindRun) {
 		examples[i] = e
 	}
 	if err := r.app.port.PostKindExamples(ctx, r.app.cfg.Integration.Identifier, k.rm.Kind(), examples); err != nil {
-		r.app.examplesSent.Delete(k.rm.Kind())
 		r.log.Warn("could not send raw data examples", "kind", k.rm.Kind(), "error", err)
 	}
 }

@@ -50,8 +50,9 @@ func TestResyncWritesEveryItem(t *testing.T) {
 
 // Examples go while the kind is still fetching, once its first five items
 // are in, or at its end when it has fewer; either way before the resync
-// returns, and once per process.
-func TestKindExamplesSentOnceWithTheFirstItems(t *testing.T) {
+// returns, and again on every resync (Ocean's rule: the mapping editor
+// shows current data).
+func TestKindExamplesSentOnEachResyncWithTheFirstItems(t *testing.T) {
 	t.Parallel()
 	for _, items := range []int{3, 251} {
 		t.Run(fmt.Sprint(items, " items"), func(t *testing.T) {
@@ -66,9 +67,15 @@ func TestKindExamplesSentOnceWithTheFirstItems(t *testing.T) {
 				assert.Equal(t, fmt.Sprintf("w-%05d", i), e.(map[string]any)["id"], "the kind's first items, in order")
 			}
 			assert.Equal(t, 1, h.srv.Count(porttest.RoutePostKindExamples))
+			changed := widget(0)
+			changed["name"] = "renamed"
+			h.src.put(changed)
 			_, err = h.resync(a)
 			require.NoError(t, err)
-			assert.Equal(t, 1, h.srv.Count(porttest.RoutePostKindExamples), "not again on the next resync")
+			assert.Equal(t, 2, h.srv.Count(porttest.RoutePostKindExamples), "again on the next resync")
+			ex = h.srv.KindExamples(integrationID, "widget")
+			require.Len(t, ex, min(items, 5))
+			assert.Equal(t, "renamed", ex[0].(map[string]any)["name"], "the examples are current")
 		})
 	}
 }
