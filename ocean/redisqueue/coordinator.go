@@ -251,10 +251,13 @@ func (c *coordinator) checkEpoch(parent, ctx context.Context) {
 		return
 	}
 	if epoch == c.epoch {
+		q.groupsMissing.Store(false)
 		return
 	}
 	if c.epoch != "" {
-		q.log.Info("Redis lost its data: stopping this replica's shards, to take them again", "shards", len(c.workers))
+		if len(c.workers) > 0 {
+			q.log.Info("Redis lost its data: stopping this replica's shards, to take them again", "shards", len(c.workers))
+		}
 		for _, w := range c.workers {
 			w.lost = true
 			w.stopRead()

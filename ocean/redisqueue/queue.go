@@ -32,6 +32,9 @@ type Queue struct {
 	backend       *backend
 
 	running atomic.Bool
+	// groupsMissing is set when a worker recreated a missing stream or
+	// group, so that one line is logged per occurrence, not one per shard.
+	groupsMissing atomic.Bool
 
 	// epochMu guards epoch: held shared while a script checks it and the
 	// outbox records what it added, exclusively while adopting a new one.

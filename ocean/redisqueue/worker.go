@@ -124,7 +124,13 @@ func (w *worker) recreate(log *slog.Logger) bool {
 		w.c.q.warn(w.readCtx, log, "recreating the consumer group failed", err)
 		return false
 	}
-	log.Info("the shard's stream or consumer group was missing; recreated it, reading from the start of the stream")
+	if w.c.q.groupsMissing.CompareAndSwap(false, true) {
+		// Once until the coordinator finds the streams in order again:
+		// after a loss every shard meets it.
+		log.Info("a stream or consumer group was missing; recreated it, reading from the start of the stream")
+	} else {
+		log.Debug("a stream or consumer group was missing; recreated it")
+	}
 	return true
 }
 
