@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -101,7 +101,16 @@ type Config struct {
 	// no field holds (a Redis URL's password, keys of JSON values), so that
 	// logs and jq's env hide them too (see EnvSecrets).
 	envSecrets []string
+	// environ is the environment Load read, the .env file's variables
+	// included (see Environ).
+	environ []string
 }
+
+// Environ returns the environment the configuration was loaded from, with
+// the .env file's variables below the real ones: for settings that other
+// packages read from the environment (the Redis live-event queue's). It is
+// nil for a Config built in code.
+func (c *Config) Environ() []string { return append([]string(nil), c.environ...) }
 
 // PortConfig is OCEAN__PORT__….
 type PortConfig struct {
@@ -200,41 +209,74 @@ type ApplicationConfig struct {
 type LoadOptions struct {
 	// Environ is the environment (os.Environ() when nil).
 	Environ []string
-	// File is a YAML config file (Ocean's config.yaml, camelCase keys);
-	// empty means none. A missing file is an error only when named.
+	// File is a YAML config file (Ocean's config.yaml, camelCase keys,
+	// `{{ from env NAME }}` values); empty means none.
 	File string
+	// Dotenv is a .env file (see ParseDotenv) whose variables apply below
+	// the environment's; empty means none.
+	Dotenv string
+	// WorkingDirFiles reads .env and config.yaml from the working
+	// directory when they exist, as Ocean does, unless Dotenv or File
+	// names another. A named file must exist; a default one may be absent,
+	// but one that is present must parse.
+	WorkingDirFiles bool
+	// Dir is the working directory WorkingDirFiles reads from; empty means
+	// the process's.
+	Dir string
 	// ProviderType is the provider's integration type, the default of
 	// OCEAN__INTEGRATION__TYPE.
 	ProviderType string
 }
 
 // Load reads the configuration with Ocean's precedence: environment
-// variables over the YAML file over defaults. All problems are reported
-// together, each naming its variable.
+// variables over the .env file over the YAML file over defaults. All
+// problems are reported together, each naming its variable or file.
 func Load(opts LoadOptions) (*Config, error) {
 	environ := opts.Environ
 	if environ == nil {
 		environ = osEnviron()
 	}
+	dotenv, dotenvOptional := opts.Dotenv, false
+	if dotenv == "" && opts.WorkingDirFiles {
+		dotenv, dotenvOptional = filepath.Join(opts.Dir, DotenvFile), true
+	}
+	if dotenv != "" {
+		if _, present, err := readOptional(dotenv, dotenvOptional); err != nil || present {
+			merged, err := withDotenv(dotenv, environ)
+			if err != nil {
+				return nil, err
+			}
+			environ = merged
+		}
+	}
+	name, optional := opts.File, false
+	if name == "" && opts.WorkingDirFiles {
+		name, optional = filepath.Join(opts.Dir, ConfigFile), true
+	}
 	var file []byte
-	if opts.File != "" {
-		b, err := os.ReadFile(opts.File)
+	if name != "" {
+		b, _, err := readOptional(name, optional)
 		if err != nil {
-			return nil, &ConfigError{Name: "config file " + opts.File, Reason: "cannot read", Err: err}
+			return nil, &ConfigError{Name: "config file " + name, Reason: "cannot read", Err: err}
 		}
 		file = b
 	}
-	return load(file, environ, opts.ProviderType)
+	return loadNamed(file, name, environ, opts.ProviderType)
 }
 
 // load is Load once the file is read.
 func load(file []byte, environ []string, providerType string) (*Config, error) {
-	c := &Config{}
+	return loadNamed(file, "", environ, providerType)
+}
+
+// loadNamed is load with the file's name for errors.
+func loadNamed(file []byte, fileName string, environ []string, providerType string) (*Config, error) {
+	c := &Config{environ: environ}
 	var errs []error
-	if err := loadSettings(c, "OCEAN__", file, environ, ""); err != nil {
+	if err := loadSettings(c, "OCEAN__", file, fileName, environ, ""); err != nil {
 		errs = append(errs, err)
 	}
-	if err := loadSettings(&c.Application, "APPLICATION__", nil, environ, ""); err != nil {
+	if err := loadSettings(&c.Application, "APPLICATION__", nil, "", environ, ""); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

@@ -669,7 +669,7 @@ func DecodeIntegrationConfig(c *Config, dst any) error {
 
 // loadSettings builds the tree from a YAML file and the environment and
 // decodes it into dst with the given variable prefix.
-func loadSettings(dst any, prefix string, file []byte, environ []string, fileKey string) error {
+func loadSettings(dst any, prefix string, file []byte, fileName string, environ []string, fileKey string) error {
 	lookup := func(k string) (string, bool) {
 		for _, kv := range environ {
 			if name, v, ok := strings.Cut(kv, "="); ok && name == k {
@@ -682,7 +682,7 @@ func loadSettings(dst any, prefix string, file []byte, environ []string, fileKey
 	if len(file) > 0 {
 		ft, err := yamlTree(file, lookup)
 		if err != nil {
-			return &ConfigError{Name: "config file", Reason: "invalid YAML", Err: err}
+			return &ConfigError{Name: strings.TrimSpace("config file " + fileName), Reason: "invalid YAML", Err: err}
 		}
 		if fileKey != "" {
 			sub, _ := ft[fileKey].(map[string]any)
