@@ -37,6 +37,13 @@ func newMetrics() *metrics {
 		"ocean_live_events_backend_up":        "1 while the live-event queue's backend (Redis) can take events, else 0.",
 		"ocean_logs_shipped_total":            "Log records shipped to Port's log ingest.",
 		"ocean_logs_dropped_total":            "Log records not shipped to Port (Port unreachable or the buffer full).",
+		"ocean_sync_metrics_dropped_total":    "Sync-metrics events and heartbeats not delivered to Port.",
+		// Ocean's names and labels, so that dashboards built on the
+		// Python image keep working (kind is "{kind}-{index}",
+		// __runtime__ or __reconciliation__).
+		"duration_seconds": "Duration of a phase of the last resync, by kind and phase (Ocean's metric).",
+		"object_count":     "Objects counted in a phase of the last resync, by kind, phase and object_count_type (Ocean's metric).",
+		"success":          "1 when the kind (or, for __runtime__, the resync) completed in the last resync, else 0 (Ocean's metric).",
 	}}
 	return m
 }
@@ -91,6 +98,34 @@ func (m *metrics) resyncFinished(r *ResyncReport) {
 			m.add("ocean_entities_deleted_total", float64(k.Deleted), "kind", k.Kind)
 		}
 	}
+	m.oceanResync(r)
+}
+
+// oceanResync sets Ocean's gauges (duration_seconds, object_count, success)
+// from a finished resync, with Ocean's labels.
+func (m *metrics) oceanResync(r *ResyncReport) {
+	for _, k := range r.Kinds {
+		id := kindIdentifier(k)
+		count := func(phase, typ string, n int64) {
+			m.set("object_count", float64(n), "kind", id, "phase", phase, "object_count_type", typ)
+		}
+		count("extract", "raw_extracted", k.Fetched)
+		count("transform", "transformed", k.Mapped)
+		count("transform", "filtered_out", k.Filtered)
+		count("transform", "failed", k.Misconfigured)
+		count("load", "loaded", k.Upserted)
+		count("load", "failed", k.Failed)
+		count("load", "skipped", k.Skipped)
+		count("delete", "deleted", k.Deleted)
+		m.set("duration_seconds", k.Timings.Fetch.Seconds(), "kind", id, "phase", "extract")
+		m.set("duration_seconds", k.Timings.Map.Seconds(), "kind", id, "phase", "transform")
+		m.set("duration_seconds", k.Timings.Write.Seconds(), "kind", id, "phase", "load")
+		m.set("duration_seconds", k.Duration.Seconds(), "kind", id, "phase", "resync")
+		m.set("success", float64(successValue(kindState(r, k) == StateCompleted)), "kind", id, "phase", "resync")
+	}
+	m.set("object_count", float64(r.Deleted), "kind", reconcileKind, "phase", "delete", "object_count_type", "deleted")
+	m.set("duration_seconds", r.End.Sub(r.Start).Seconds(), "kind", runtimeKind, "phase", "resync")
+	m.set("success", float64(successValue(r.Status == StateCompleted)), "kind", runtimeKind, "phase", "resync")
 }
 
 func (m *metrics) entitiesWritten(kind string, ok, failed int) {

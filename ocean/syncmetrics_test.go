@@ -2,6 +2,9 @@ package ocean_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -75,13 +78,14 @@ func TestSyncMetricsReportAFailedKindAndNeverFailTheResync(t *testing.T) {
 	rep, err := h.resync(a)
 	require.Error(t, err)
 	assert.Equal(t, ocean.StateFailed, rep.Status)
+	// __runtime__ is the last event of a resync.
 	require.Eventually(t, func() bool {
-		ev, ok := h.srv.KindSyncMetrics(integrationID, rep.ID, "widget-0")
+		ev, ok := h.srv.KindSyncMetrics(integrationID, rep.ID, "__runtime__")
 		return ok && ev.SyncState == "failed"
 	}, 10*time.Second, 5*time.Millisecond)
-	rt, ok := h.srv.KindSyncMetrics(integrationID, rep.ID, "__runtime__")
+	ev, ok := h.srv.KindSyncMetrics(integrationID, rep.ID, "widget-0")
 	require.True(t, ok)
-	assert.Equal(t, "failed", rt.SyncState)
+	assert.Equal(t, "failed", ev.SyncState)
 }
 
 func TestHeartbeatWhileAResyncRuns(t *testing.T) {
@@ -130,3 +134,26 @@ func TestDryRunSendsNoSyncMetrics(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestMetricsExposeOceansNamesAndLabels(t *testing.T) {
+	h := newHarness(t, 12)
+	a := h.app()
+	rep, err := h.resync(a)
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	body := rec.Body.String()
+	for _, line := range []string{
+		fmt.Sprintf(`object_count{kind="widget-0",phase="extract",object_count_type="raw_extracted"} %d`, rep.Kinds[0].Fetched),
+		fmt.Sprintf(`object_count{kind="widget-0",phase="load",object_count_type="loaded"} %d`, rep.Kinds[0].Upserted),
+		`success{kind="widget-0",phase="resync"} 1`,
+		`success{kind="__runtime__",phase="resync"} 1`,
+		`duration_seconds{kind="__runtime__",phase="resync"}`,
+		`object_count{kind="__reconciliation__",phase="delete",object_count_type="deleted"} 0`,
+		"# TYPE duration_seconds gauge",
+		"ocean_resyncs_total", // ours are kept
+	} {
+		assert.Contains(t, body, line)
+	}
+}
