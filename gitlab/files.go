@@ -3,6 +3,7 @@ package gitlab
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -31,7 +32,9 @@ func (g *Integration) listFiles(ctx context.Context, sel FileSelector, send ocea
 		return send.Send(ctx, items)
 	})
 	derr := r.discoverFiles(pipe.ctx, sel.Files.SearchStrategy, fq, pipe.add)
-	return pipe.close(derr)
+	err = pipe.close(derr)
+	rd.logOverBudget(ctx)
+	return err
 }
 
 // batcher collects discovered files, de-duplicated, and processes them in
@@ -93,11 +96,27 @@ func (b *batcher) close(discoverErr error) error {
 	return discoverErr
 }
 
+// DefaultMaxFileRefExpansion bounds how much the file:// references of one
+// parsed file may expand it by (the sum of the referenced texts, counted
+// once per reference). A file whose references would take more keeps the
+// references past the budget as they are written (file://…): without a
+// bound, a 10 KB YAML file with 500 references to a 900 KB file made a
+// 450 MB item.
+const DefaultMaxFileRefExpansion = 4 << 20
+
 // fileReader turns discovered files into items.
 type fileReader struct {
 	r           *contentRun
 	skipParsing bool
 	included    []string
+	// refBudget overrides the per-file expansion budget (0: the larger of
+	// DefaultMaxFileRefExpansion and the size cap, so that one file at the
+	// cap can always be referenced).
+	refBudget int64
+
+	overOnce  sync.Once
+	overFiles atomic.Int64 // files with references left unexpanded
+	overRefs  atomic.Int64 // references left unexpanded
 }
 
 type readFile struct {
@@ -105,11 +124,47 @@ type readFile struct {
 	fd map[string]any
 }
 
+// fileRef is one file:// reference of a parsed file, in the order the
+// file is walked.
+type fileRef struct {
+	file int // index in the batch's files
+	req  blobReq
+	set  func(any)
+}
+
+func (rd *fileReader) budget() int64 {
+	if rd.refBudget > 0 {
+		return rd.refBudget
+	}
+	return max(DefaultMaxFileRefExpansion, rd.r.maxSize)
+}
+
+// admitRefs spends each file's budget on its references in order: a
+// referenced file is downloaded when some reference to it fits.
+func (rd *fileReader) admitRefs(refs []fileRef) admitFunc {
+	return func(sizes map[blobKey]int64) map[blobKey]bool {
+		ok := map[blobKey]bool{}
+		left, file := int64(0), -1
+		for _, ref := range refs {
+			if ref.file != file {
+				file, left = ref.file, rd.budget()
+			}
+			size, known := sizes[ref.req.key()]
+			if known && size <= left {
+				left -= size
+				ok[ref.req.key()] = true
+			}
+		}
+		return ok
+	}
+}
+
 // read fetches a batch of files and shapes the items: files that are gone,
 // over the size cap or binary are left out (the last two with a warning);
 // JSON and YAML are parsed unless skipParsing, and a file that does not
 // parse keeps its text, with a warning, so that mappings reaching into it
-// report it misconfigured; file:// references are resolved.
+// report it misconfigured; file:// references are resolved within the
+// per-file budget, each referenced file downloaded once.
 func (rd *fileReader) read(ctx context.Context, reqs []blobReq, explicitRef func(ocean.Item) string) ([]ocean.Item, error) {
 	r := rd.r
 	data, err := r.fetchBlobs(ctx, reqs)
@@ -137,8 +192,7 @@ func (rd *fileReader) read(ctx context.Context, reqs []blobReq, explicitRef func
 	}
 	var (
 		files []readFile
-		refs  []blobReq
-		sets  []func(*blobData, string)
+		refs  []fileRef
 	)
 	for _, q := range reqs {
 		d := data[q.key()]
@@ -154,26 +208,18 @@ func (rd *fileReader) read(ctx context.Context, reqs []blobReq, explicitRef func
 			} else {
 				fd["content"] = v
 				walkFileRefs(v, func(p string, set func(any)) {
-					ref := blobReq{proj: q.proj, ref: q.ref, path: p}
-					refs = append(refs, ref)
-					sets = append(sets, func(d *blobData, from string) {
-						switch d.status {
-						case blobOK:
-							set(d.text)
-						case blobMissing:
-							set(nil)
-						default:
-							r.g.log.WarnContext(ctx, "gitlab: file:// reference left unresolved: the file is binary or over the size limit",
-								"project", q.proj["path_with_namespace"], "path", from, "reference", p)
-						}
-					})
+					refs = append(refs, fileRef{file: len(files), req: blobReq{proj: q.proj, ref: q.ref, path: p}, set: set})
 				})
 			}
 		}
 		files = append(files, readFile{q: q, fd: fd})
 	}
 	if len(refs) > 0 {
-		rdata, err := r.fetchBlobs(ctx, refs)
+		reqs := make([]blobReq, len(refs))
+		for i, ref := range refs {
+			reqs[i] = ref.req
+		}
+		rdata, err := r.fetchBlobsWithin(ctx, reqs, rd.admitRefs(refs))
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, ctx.Err()
@@ -181,9 +227,7 @@ func (rd *fileReader) read(ctx context.Context, reqs []blobReq, explicitRef func
 			// Best effort, as gitlab-v2 0.9.6: the files are still synced.
 			r.g.log.WarnContext(ctx, "gitlab: file:// references left unresolved", "files", len(files), "error", err)
 		default:
-			for i, ref := range refs {
-				sets[i](rdata[ref.key()], ref.path)
-			}
+			rd.resolveRefs(ctx, files, refs, rdata)
 		}
 	}
 	var inc map[string]map[string]any
@@ -205,6 +249,60 @@ func (rd *fileReader) read(ctx context.Context, reqs []blobReq, explicitRef func
 		items = append(items, it)
 	}
 	return items, nil
+}
+
+// resolveRefs replaces each reference with the referenced text, a missing
+// file with null, within each file's budget; the references past it are
+// left as written and counted.
+func (rd *fileReader) resolveRefs(ctx context.Context, files []readFile, refs []fileRef, data map[blobKey]*blobData) {
+	log := rd.r.g.log
+	left, file, over := int64(0), -1, 0
+	flush := func() {
+		if over == 0 {
+			return
+		}
+		q := files[file].q
+		rd.overFiles.Add(1)
+		rd.overRefs.Add(int64(over))
+		attrs := []any{"project", q.proj["path_with_namespace"], "path", q.path, "ref", q.ref, "references", over, "budget", rd.budget()}
+		first := false
+		rd.overOnce.Do(func() { first = true })
+		if first {
+			log.WarnContext(ctx, "gitlab: file:// references left unexpanded: their texts would exceed the per-file budget", attrs...)
+		} else {
+			log.DebugContext(ctx, "gitlab: file:// references left unexpanded: their texts would exceed the per-file budget", attrs...)
+		}
+		over = 0
+	}
+	for _, ref := range refs {
+		if ref.file != file {
+			flush()
+			file, left = ref.file, rd.budget()
+		}
+		d := data[ref.req.key()]
+		switch {
+		case d == nil || d.status == blobMissing:
+			ref.set(nil)
+		case d.status == blobOK && int64(len(d.text)) <= left:
+			left -= int64(len(d.text))
+			ref.set(d.text)
+		case d.status == blobOK, d.status == blobOverBudget:
+			over++
+		default:
+			log.WarnContext(ctx, "gitlab: file:// reference left unresolved: the file is binary or over the size limit",
+				"project", files[file].q.proj["path_with_namespace"], "path", ref.req.path, "reference", ref.req.path)
+		}
+	}
+	flush()
+}
+
+// logOverBudget reports, once for a kind, how many files kept references
+// unexpanded (the first one was logged as it happened).
+func (rd *fileReader) logOverBudget(ctx context.Context) {
+	if n := rd.overFiles.Load(); n > 1 {
+		rd.r.g.log.WarnContext(ctx, "gitlab: file:// references left unexpanded in several files: their texts would exceed the per-file budget",
+			"files", n, "references", rd.overRefs.Load(), "budget", rd.budget())
+	}
 }
 
 // usable reports whether a read file has content to sync, logging why not.

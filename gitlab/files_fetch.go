@@ -39,6 +39,9 @@ const (
 	blobMissing
 	blobTooLarge
 	blobBinary
+	// blobOverBudget is a file the caller chose not to download (see
+	// admitFunc).
+	blobOverBudget
 )
 
 // blobData is what was learnt about one file.
@@ -96,6 +99,17 @@ type blobOutcome struct {
 // the size, then the raw content). A missing file is blobMissing; a
 // failure other than 403/404 fails the call.
 func (r *contentRun) fetchBlobs(ctx context.Context, reqs []blobReq) (map[blobKey]*blobData, error) {
+	return r.fetchBlobsWithin(ctx, reqs, nil)
+}
+
+// admitFunc chooses, once the size of every file under the cap is known
+// and before any content is downloaded, which of them are read. It is
+// called once per fetch.
+type admitFunc func(sizes map[blobKey]int64) map[blobKey]bool
+
+// fetchBlobsWithin is fetchBlobs with admit (nil admits every file): the
+// files it leaves out are blobOverBudget and never downloaded.
+func (r *contentRun) fetchBlobsWithin(ctx context.Context, reqs []blobReq, admit admitFunc) (map[blobKey]*blobData, error) {
 	out := make(map[blobKey]*blobData, len(reqs))
 	var uniq []blobReq
 	for _, q := range reqs {
@@ -106,35 +120,59 @@ func (r *contentRun) fetchBlobs(ctx context.Context, reqs []blobReq) (map[blobKe
 		out[k] = nil
 		uniq = append(uniq, q)
 	}
-	var rest []blobReq
+	// Metadata. A blobOK entry without text is a file whose content is
+	// still to be read.
+	var known, heads []blobReq
 	if r.g.client.GraphQLEnabled() {
 		var err error
-		rest, err = r.graphQLBlobs(ctx, uniq, out)
+		known, heads, err = r.graphQLMeta(ctx, uniq, out)
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		rest = uniq
+		heads = uniq
 	}
-	if len(rest) > 0 {
-		var mu sync.Mutex
-		eg, ectx := errgroup.WithContext(ctx)
-		eg.SetLimit(r.g.fanout)
-		for _, q := range rest {
-			eg.Go(func() error {
-				d, err := r.restBlob(ectx, q)
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				out[q.key()] = d
-				mu.Unlock()
-				return nil
-			})
+	if err := r.restEach(ctx, heads, out, func(ctx context.Context, q blobReq, _ *blobData) (*blobData, error) {
+		return r.restHead(ctx, q)
+	}); err != nil {
+		return nil, err
+	}
+	if admit != nil {
+		sizes := map[blobKey]int64{}
+		for k, d := range out {
+			if d != nil && d.status == blobOK {
+				sizes[k] = d.size
+			}
 		}
-		if err := eg.Wait(); err != nil {
-			return nil, err
+		ok := admit(sizes)
+		for k := range sizes {
+			if !ok[k] {
+				out[k].status = blobOverBudget
+			}
 		}
+	}
+	// Content.
+	pending := func(qs []blobReq) []blobReq {
+		var p []blobReq
+		for _, q := range qs {
+			if d := out[q.key()]; d != nil && d.status == blobOK {
+				p = append(p, q)
+			}
+		}
+		return p
+	}
+	again, err := r.graphQLContent(ctx, pending(known), out)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.restEach(ctx, pending(heads), out, r.restContent); err != nil {
+		return nil, err
+	}
+	// Files that changed between the GraphQL queries are read whole.
+	if err := r.restEach(ctx, again, out, func(ctx context.Context, q blobReq, _ *blobData) (*blobData, error) {
+		return r.restBlob(ctx, q)
+	}); err != nil {
+		return nil, err
 	}
 	for k, d := range out {
 		if d == nil {
@@ -144,8 +182,72 @@ func (r *contentRun) fetchBlobs(ctx context.Context, reqs []blobReq) (map[blobKe
 	return out, nil
 }
 
-// graphQLBlobs answers what it can and returns the requests left for REST.
-func (r *contentRun) graphQLBlobs(ctx context.Context, reqs []blobReq, out map[blobKey]*blobData) ([]blobReq, error) {
+// restEach runs read for every request (with what out holds for it), fanout
+// at a time, and stores what it returns.
+func (r *contentRun) restEach(ctx context.Context, qs []blobReq, out map[blobKey]*blobData, read func(context.Context, blobReq, *blobData) (*blobData, error)) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	var mu sync.Mutex
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(r.g.fanout)
+	for _, q := range qs {
+		mu.Lock()
+		cur := out[q.key()]
+		mu.Unlock()
+		eg.Go(func() error {
+			d, err := read(ectx, q, cur)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			out[q.key()] = d
+			mu.Unlock()
+			return nil
+		})
+	}
+	return eg.Wait()
+}
+
+// graphQLMeta reads the metadata of reqs into out. It returns the files
+// it answered (blobOK ones still need their content) and those left for
+// REST.
+func (r *contentRun) graphQLMeta(ctx context.Context, reqs []blobReq, out map[blobKey]*blobData) (known, rest []blobReq, err error) {
+	blocks, owners := blobBlocks(reqs, nil)
+	meta, err := r.runBlobBlocks(ctx, blocks, "path oid size mode", 8)
+	if err != nil {
+		return nil, nil, err
+	}
+	for bi, o := range meta {
+		if o.rest {
+			rest = append(rest, owners[bi]...)
+			continue
+		}
+		found := map[string]gqlBlobNode{}
+		for _, n := range o.nodes {
+			found[strings.Trim(n.Path, "/")] = n
+		}
+		for _, q := range owners[bi] {
+			n, ok := found[strings.Trim(q.path, "/")]
+			if !ok {
+				out[q.key()] = &blobData{status: blobMissing}
+				continue
+			}
+			d := &blobData{oid: n.Oid, size: parseBigInt(n.Size), exec: n.Mode == "100755"}
+			if d.size > r.maxSize {
+				d.status = blobTooLarge
+			}
+			out[q.key()] = d
+			known = append(known, q)
+		}
+	}
+	return known, rest, nil
+}
+
+// blobBlocks groups reqs by project and ref into blocks of at most
+// gqlMaxPaths paths; with sizes, also of at most gqlContentBytes of
+// content.
+func blobBlocks(reqs []blobReq, sizes func(blobReq) int64) ([]blobBlock, [][]blobReq) {
 	type pr struct{ project, ref string }
 	byProject := map[pr][]blobReq{}
 	var order []pr
@@ -161,66 +263,42 @@ func (r *contentRun) graphQLBlobs(ctx context.Context, reqs []blobReq, out map[b
 		owners [][]blobReq
 	)
 	for _, k := range order {
-		group := byProject[k]
-		for chunk := range slices.Chunk(group, gqlMaxPaths) {
-			b := blobBlock{fullPath: str(chunk[0].proj["path_with_namespace"]), ref: k.ref}
-			for _, q := range chunk {
-				b.paths = append(b.paths, q.path)
-			}
-			blocks = append(blocks, b)
-			owners = append(owners, chunk)
-		}
-	}
-	var rest []blobReq
-	meta, err := r.runBlobBlocks(ctx, blocks, "path oid size mode", 8)
-	if err != nil {
-		return nil, err
-	}
-	// Content of the files under the cap, in byte-budgeted blocks.
-	var (
-		cblocks []blobBlock
-		cowners [][]blobReq
-	)
-	for bi, o := range meta {
-		if o.rest {
-			rest = append(rest, owners[bi]...)
-			continue
-		}
-		found := map[string]gqlBlobNode{}
-		for _, n := range o.nodes {
-			found[strings.Trim(n.Path, "/")] = n
-		}
-		cur := blobBlock{fullPath: blocks[bi].fullPath, ref: blocks[bi].ref}
+		var cur blobBlock
 		var curOwners []blobReq
-		for _, q := range owners[bi] {
-			n, ok := found[strings.Trim(q.path, "/")]
-			if !ok {
-				out[q.key()] = &blobData{status: blobMissing}
-				continue
+		for _, q := range byProject[k] {
+			var size int64
+			if sizes != nil {
+				size = sizes(q)
 			}
-			d := &blobData{oid: n.Oid, size: parseBigInt(n.Size), exec: n.Mode == "100755"}
-			out[q.key()] = d
-			if d.size > r.maxSize {
-				d.status = blobTooLarge
-				continue
+			if len(cur.paths) > 0 && (len(cur.paths) >= gqlMaxPaths || cur.bytes+size > gqlContentBytes) {
+				blocks, owners = append(blocks, cur), append(owners, curOwners)
+				cur, curOwners = blobBlock{}, nil
 			}
-			if len(cur.paths) > 0 && cur.bytes+d.size > gqlContentBytes {
-				cblocks, cowners = append(cblocks, cur), append(cowners, curOwners)
-				cur = blobBlock{fullPath: cur.fullPath, ref: cur.ref}
-				curOwners = nil
+			if len(cur.paths) == 0 {
+				cur = blobBlock{fullPath: str(q.proj["path_with_namespace"]), ref: k.ref}
 			}
 			cur.paths = append(cur.paths, q.path)
-			cur.bytes += d.size
+			cur.bytes += size
 			curOwners = append(curOwners, q)
 		}
 		if len(cur.paths) > 0 {
-			cblocks, cowners = append(cblocks, cur), append(cowners, curOwners)
+			blocks, owners = append(blocks, cur), append(owners, curOwners)
 		}
 	}
+	return blocks, owners
+}
+
+// graphQLContent reads the content of reqs, whose metadata is in out, in
+// byte-budgeted blocks. It returns the files to read whole over REST:
+// those GraphQL could not answer, and those that changed since their
+// metadata was read.
+func (r *contentRun) graphQLContent(ctx context.Context, reqs []blobReq, out map[blobKey]*blobData) ([]blobReq, error) {
+	cblocks, cowners := blobBlocks(reqs, func(q blobReq) int64 { return out[q.key()].size })
 	content, err := r.runBlobBlocks(ctx, cblocks, "path rawTextBlob", 6)
 	if err != nil {
 		return nil, err
 	}
+	var rest []blobReq
 	for bi, o := range content {
 		if o.rest {
 			rest = append(rest, cowners[bi]...)
@@ -419,8 +497,21 @@ func (c *Client) head(ctx context.Context, p string, q url.Values) (http.Header,
 // restBlob reads one file over REST: HEAD for its metadata (so that an
 // oversized file is never downloaded), then the raw content.
 func (r *contentRun) restBlob(ctx context.Context, q blobReq) (*blobData, error) {
-	base := "projects/" + projectRef(q.proj) + "/repository/files/" + glapi.PathEscape(strings.Trim(q.path, "/"))
-	qv := url.Values{"ref": {q.ref}}
+	d, err := r.restHead(ctx, q)
+	if err != nil || d.status != blobOK {
+		return d, err
+	}
+	return r.restContent(ctx, q, d)
+}
+
+func restFilePath(q blobReq) (string, url.Values) {
+	return "projects/" + projectRef(q.proj) + "/repository/files/" + glapi.PathEscape(strings.Trim(q.path, "/")), url.Values{"ref": {q.ref}}
+}
+
+// restHead reads one file's metadata over REST. A file under the size cap
+// is blobOK without its text.
+func (r *contentRun) restHead(ctx context.Context, q blobReq) (*blobData, error) {
+	base, qv := restFilePath(q)
 	h, err := r.g.client.head(ctx, base, qv)
 	if err != nil {
 		if isInaccessible(err) && ctx.Err() == nil {
@@ -436,8 +527,13 @@ func (r *contentRun) restBlob(ctx context.Context, q blobReq) (*blobData, error)
 	}
 	if size > r.maxSize {
 		d.status = blobTooLarge
-		return d, nil
 	}
+	return d, nil
+}
+
+// restContent reads the raw content of a file whose metadata is d.
+func (r *contentRun) restContent(ctx context.Context, q blobReq, d *blobData) (*blobData, error) {
+	base, qv := restFilePath(q)
 	b, err := r.g.client.GetRaw(ctx, base+"/raw", qv)
 	if err != nil {
 		if isInaccessible(err) && ctx.Err() == nil {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,10 +157,13 @@ func fileRefPath(s string) (string, bool) {
 // walkFileRefs visits every object value of v that is a `file://`
 // reference, with a setter to replace it. As in gitlab-v2, lists are
 // walked item by item but a bare string inside a list is not a reference.
+// Object keys are visited in sorted order, so that which references fit a
+// budget does not change from one run to the next.
 func walkFileRefs(v any, fn func(ref string, set func(any))) {
 	switch t := v.(type) {
 	case map[string]any:
-		for k, e := range t {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			e := t[k]
 			if s, ok := e.(string); ok {
 				if p, ok := fileRefPath(s); ok {
 					fn(p, func(nv any) { t[k] = nv })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -536,4 +537,97 @@ func TestContentSelectorsValidate(t *testing.T) {
 	sk, err := ocean.DecodeSelector[SkillSelector](nil)
 	require.NoError(t, err)
 	assert.Len(t, sk.Paths, 8)
+}
+
+func TestFileRefsExpandWithinABudget(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("0123456789abcdef\n", 900<<10/17) // ~900 KB of text
+	var refs strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&refs, "k%03d: file://big.txt\n", i)
+	}
+	var distinct strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&distinct, "d%d: file://big%d.txt\n", i, i)
+	}
+	distinct.WriteString("gone: file://missing.txt\nsmall: file://small.txt\n")
+	for _, graphql := range []bool{true, false} {
+		t.Run(fmt.Sprintf("graphql=%v", graphql), func(t *testing.T) {
+			t.Parallel()
+			srv := gitlabtest.NewServer(t)
+			g, logs := newContentIntegration(t, srv, func(c *Config) { c.UseGraphQL = graphql })
+			p := visibleProject(t, srv, func(int) bool { return true })
+			put := func(path, text string) {
+				require.NoError(t, srv.Dataset().PutFile(p.ID, *p.DefaultBranch, path, []byte(text)))
+			}
+			put("big.txt", big)
+			put("small.txt", "small")
+			for i := range 10 {
+				put(fmt.Sprintf("big%d.txt", i), big)
+			}
+			put("refs/same.yml", refs.String())
+			put("refs/distinct.yml", distinct.String())
+			srv.ResetStats()
+
+			items := fetchContent(t, g, KindFile, `{"files":{"path":"refs/*.yml","searchStrategy":"repositoryTree"}}`)
+			byPath := map[string]map[string]any{}
+			for _, it := range items {
+				if it["repo"].(ocean.Item)["id"] == float64(p.ID) {
+					f := it["file"].(map[string]any)
+					byPath[str(f["path"])] = f["content"].([]any)[0].(map[string]any)
+				}
+			}
+			require.Len(t, byPath, 2, "both files are synced")
+
+			// 500 references to one 900 KB file: four fit in 4 MiB, in key
+			// order; the rest stay as written.
+			same := byPath["refs/same.yml"]
+			require.Len(t, same, 500)
+			for i := range 500 {
+				k := fmt.Sprintf("k%03d", i)
+				if i < 4 {
+					assert.Equal(t, big, same[k], k)
+				} else {
+					assert.Equal(t, "file://big.txt", same[k], k)
+				}
+			}
+			// Ten distinct 900 KB files: four are read, the others are
+			// never downloaded; a missing file is null, a small one fits.
+			dist := byPath["refs/distinct.yml"]
+			for i := range 10 {
+				k := fmt.Sprintf("d%d", i)
+				if i < 4 {
+					assert.Equal(t, big, dist[k], k)
+				} else {
+					assert.Equal(t, fmt.Sprintf("file://big%d.txt", i), dist[k], k)
+				}
+			}
+			assert.Nil(t, dist["gone"])
+			assert.Equal(t, "small", dist["small"])
+			if !graphql {
+				// two parsed files, big.txt once, big0-3.txt, small.txt
+				assert.Equal(t, int64(2+1+4+1), srv.RouteRequests("GET /projects/:id/repository/files/:file_path/raw"))
+			}
+
+			out := logs.String()
+			assert.Equal(t, 1, strings.Count(out, "file:// references left unexpanded: their texts"), "one warning as it happens:\n%s", out)
+			assert.Contains(t, out, "file:// references left unexpanded in several files")
+			assert.Contains(t, out, "files=2 references=502")
+		})
+	}
+}
+
+func TestAdmitRefsSpendsEachFilesBudgetInOrder(t *testing.T) {
+	t.Parallel()
+	key := func(p string) blobReq { return blobReq{proj: ocean.Item{"id": 1.0}, ref: "main", path: p} }
+	rd := &fileReader{r: &contentRun{maxSize: 10}, refBudget: 10}
+	refs := []fileRef{
+		{file: 0, req: key("a")}, {file: 0, req: key("b")}, {file: 0, req: key("a")}, {file: 0, req: key("c")},
+		{file: 1, req: key("c")}, {file: 1, req: key("gone")},
+	}
+	sizes := map[blobKey]int64{key("a").key(): 4, key("b").key(): 7, key("c").key(): 6}
+	got := rd.admitRefs(refs)(sizes)
+	// file 0: a(4) fits, b(7) does not, a(4) again fits (8), c(6) does not;
+	// file 1 starts afresh: c(6) fits.
+	assert.Equal(t, map[blobKey]bool{key("a").key(): true, key("c").key(): true}, got)
 }
