@@ -64,10 +64,13 @@
 // # When Redis fails
 //
 // Enqueue returns nil, and the route answers 202, only once every event of
-// the delivery is in its shard's stream and that stream has the consumer
-// group (the script creates it when missing, from the start of the
-// stream, never at $), so that a replica reads it. Otherwise the route
-// answers 503 and the sender delivers again.
+// the delivery is in its shard's stream, in the same Redis "epoch" as the
+// replica last saw (see below), and the stream has the consumer group or
+// will have it from its start: the script creates a missing stream with
+// the group, and a consumer that meets NOGROUP recreates the group, both
+// from the start of the stream (never at $), so that entries added
+// meanwhile are read. Otherwise the route answers 503 and the sender
+// delivers again.
 //
 //   - Redis unreachable: a delivery waits at most EnqueueTimeout (default
 //     2 s, on connections of its own, without retries); once one failed,
