@@ -52,7 +52,7 @@ func main() {
 
 // run syncs both providers once and prints what happened.
 func run(ctx context.Context, environ []string, out io.Writer, log *slog.Logger) error {
-	cfg, err := ocean.Load(ocean.LoadOptions{Environ: environ, ProviderType: gitlab.ProviderType})
+	cfg, err := ocean.Load(ocean.LoadOptions{Environ: environ, WorkingDirFiles: true, ProviderType: gitlab.ProviderType})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("gitlab-sync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.portAppConfig, "config", "", "read the port app config (the mapping) from this YAML or JSON `file` instead of from Port (OCEAN__PORT_APP_CONFIG_FILE)")
-	fs.StringVar(&o.oceanConfig, "ocean-config", "", "read settings from Ocean's config.yaml `file` (the environment wins)")
+	fs.StringVar(&o.oceanConfig, "ocean-config", "", "read settings from this Ocean config.yaml `file` instead of ./config.yaml (the environment and ./.env win)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "fetch and map once, write the entities that would be upserted as JSON lines, and change nothing in Port (needs --config or Port credentials)")
 	fs.BoolVar(&o.plan, "plan", false, "show what a resync would create, change (field by field) and delete in Port, and change nothing (needs Port credentials)")
 	fs.StringVar(&o.planFormat, "plan-format", "text", "--plan output: text or json")
@@ -133,12 +133,14 @@ func runRedacted(ctx context.Context, args, environ []string, stdout, stderr *oc
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
-	cfg, err := ocean.Load(ocean.LoadOptions{Environ: environ, File: o.oceanConfig, ProviderType: gitlab.ProviderType})
+	// As Ocean: .env and config.yaml in the working directory, when present,
+	// below the environment.
+	cfg, err := ocean.Load(ocean.LoadOptions{Environ: environ, File: o.oceanConfig, WorkingDirFiles: true, ProviderType: gitlab.ProviderType})
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
-	// config.yaml may hold secrets the environment does not.
+	// .env and config.yaml may hold secrets the environment does not.
 	stdout.AddSecrets(cfg.Secrets()...)
 	stderr.AddSecrets(cfg.Secrets()...)
 	if o.portAppConfig != "" {
@@ -186,7 +188,9 @@ func runRedacted(ctx context.Context, args, environ []string, stdout, stderr *oc
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
 	}
-	redisOpt, err := redisQueueOption(cfg, environ, logger)
+	// The Redis queue reads its settings from the environment, .env's
+	// included; jq's env below sees the real environment only, as in Ocean.
+	redisOpt, err := redisQueueOption(cfg, cfg.Environ(), logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
