@@ -38,6 +38,9 @@ type resyncRequest struct {
 	// full asks for a full resync even when an incremental one would do
 	// (the caller says the catalog may be stale).
 	full bool
+	// waiters are closed once a resync that started after the request
+	// ended without being aborted (see RequestResync).
+	waiters []chan struct{}
 }
 
 // merge folds a later request into r: the result cancels or is full if
@@ -49,6 +52,7 @@ func (r resyncRequest) merge(later resyncRequest) resyncRequest {
 	}
 	r.cancel = r.cancel || later.cancel
 	r.full = r.full || later.full
+	r.waiters = append(r.waiters[:len(r.waiters):len(r.waiters)], later.waiters...)
 	return r
 }
 
@@ -59,6 +63,26 @@ func newScheduler(a *App) *scheduler {
 // trigger is Trigger's request: a cancelling request is also a full one.
 func (s *scheduler) trigger(reason string, cancelRunning bool) {
 	s.request(resyncRequest{reason: reason, cancel: cancelRunning, full: cancelRunning})
+}
+
+// RequestResync asks for a resync as TriggerResync does and returns a
+// channel that is closed once a resync that started after the request has
+// ended, completed or failed. A resync aborted by a newer request passes
+// the wait on to the one that follows; one aborted because the program
+// stops never closes it. A caller that acknowledges the request upstream
+// only when the channel closes (a Kafka offset commit) gets the request
+// again after a crash or a restart in the middle of the resync.
+func (a *App) RequestResync(reason string, cancelRunning bool) <-chan struct{} {
+	ch := make(chan struct{})
+	a.sched.request(resyncRequest{reason: reason, cancel: cancelRunning, full: cancelRunning, waiters: []chan struct{}{ch}})
+	return ch
+}
+
+// ResyncRequester is implemented by the App's Trigger (see
+// App.RequestResync): listeners that can acknowledge a request late use it
+// to acknowledge only what a resync has acted on.
+type ResyncRequester interface {
+	RequestResync(reason string, cancelRunning bool) <-chan struct{}
 }
 
 // request hands r to run, merged with any request run has not taken yet.
@@ -95,10 +119,12 @@ func (s *scheduler) run(ctx context.Context) {
 		cancelFn context.CancelFunc
 		finished = make(chan *ResyncReport, 1)
 		pending  *resyncRequest
+		// waiting are the waiters of the running resync's requests.
+		waiting []chan struct{}
 	)
 	start := func(r resyncRequest) {
 		rctx, cancel := context.WithCancel(ctx)
-		cancelFn, running = cancel, true
+		cancelFn, running, waiting = cancel, true, r.waiters
 		go func() {
 			// A request that says the catalog is stale (a mapping change,
 			// a resync asked for in Port or on /resync) gets a full
@@ -139,6 +165,23 @@ func (s *scheduler) run(ctx context.Context) {
 			}
 		case rep := <-finished:
 			running = false
+			if rep != nil && rep.Status == StateAborted {
+				if ctx.Err() == nil && len(waiting) > 0 {
+					// Aborted for a newer request: the next resync answers
+					// these requests too.
+					w := resyncRequest{waiters: waiting}
+					if pending == nil {
+						pending = &resyncRequest{reason: "aborted resync", full: true}
+					}
+					m := pending.merge(w)
+					pending = &m
+				}
+			} else {
+				for _, w := range waiting {
+					close(w)
+				}
+			}
+			waiting = nil
 			s.mu.Lock()
 			s.last = rep
 			s.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -183,7 +184,9 @@ func (l *Listener) session(ctx context.Context, t ocean.Trigger, api PortAPI, lo
 	if err != nil {
 		return false, err
 	}
-	s := &session{l: l, t: t, log: log, topic: tg.topic, owned: map[int32]bool{}, outSince: time.Now()}
+	s := &session{l: l, t: t, log: log, topic: tg.topic, owned: map[int32]bool{}, outSince: time.Now(),
+		handled: map[int32]*kgo.Record{}, pending: map[int32]*pendingTrigger{}, committed: map[int32]int64{},
+		resolved: make(chan struct{}, 1)}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(l.cfg.Brokers...),
 		kgo.ClientID("oceankit-" + l.cfg.IntegrationType),
@@ -241,6 +244,24 @@ type session struct {
 	// outSince is when the member left (or had not yet joined) its group;
 	// zero while it is in it.
 	outSince time.Time
+
+	// handled is the last record handled per partition and not yet
+	// committed; pending the resync requests not yet acted on per
+	// partition. Both are used from the poll loop and the rebalance
+	// callbacks, which BlockRebalanceOnPoll keeps apart.
+	handled   map[int32]*kgo.Record
+	pending   map[int32]*pendingTrigger
+	committed map[int32]int64
+	// resolved wakes the poll loop when a requested resync ended.
+	resolved chan struct{}
+}
+
+// pendingTrigger is a message that asked for a resync which has not ended
+// yet: its offset is not committed, so a crash or a shutdown in the middle
+// of the resync delivers it again.
+type pendingTrigger struct {
+	first *kgo.Record     // the oldest such message of the partition
+	done  <-chan struct{} // closed when the newest request's resync ended
 }
 
 // errOutOfGroup ends a session whose consumer stayed out of its group for
@@ -273,7 +294,7 @@ func (s *session) consume(ctx context.Context, cl *kgo.Client) error {
 	defer cancel(nil)
 	go s.watch(pollCtx, cancel)
 	for {
-		fetches := cl.PollFetches(pollCtx)
+		fetches := s.poll(pollCtx, cl)
 		if fetches.IsClientClosed() {
 			return nil
 		}
@@ -287,21 +308,20 @@ func (s *session) consume(ctx context.Context, cl *kgo.Client) error {
 				s.warn(topic, partition, err)
 			}
 		})
-		var last []*kgo.Record
+		n := 0
 		fetches.EachRecord(func(r *kgo.Record) {
-			s.handle(r)
-			last = append(last, r)
-		})
-		if len(last) > 0 {
-			s.healthy.Store(true)
-			// Commit before allowing a rebalance: the partition cannot
-			// move to another replica between the trigger and the commit.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-			if err := cl.CommitRecords(cctx, last...); err != nil {
-				s.log.Warn("kafka listener: could not commit offsets; the messages may be delivered again", "error", err)
+			s.handled[r.Partition] = r
+			if done := s.handle(r); done != nil {
+				s.await(ctx, r, done)
 			}
-			cancel()
+			n++
+		})
+		if n > 0 {
+			s.healthy.Store(true)
 		}
+		// Commit before allowing a rebalance: the partition cannot move to
+		// another replica between the trigger and the commit.
+		s.commit(ctx, cl, nil)
 		cl.AllowRebalance()
 		if ctx.Err() != nil {
 			return nil
@@ -342,25 +362,125 @@ func (s *session) warn(topic string, partition int32, err error) {
 	s.log.Log(context.Background(), lvl, "kafka listener: consumer error (retrying)", "topic", topic, "partition", partition, "error", err)
 }
 
-// handle decides on one record and, if it asks for a resync, triggers it.
-// When handle returns, the record is handled: its offset may be committed.
-func (s *session) handle(r *kgo.Record) {
-	if r.Value == nil {
+// poll waits for records, or until a requested resync ended (so that its
+// message is committed without waiting for the next one).
+func (s *session) poll(ctx context.Context, cl *kgo.Client) kgo.Fetches {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-s.resolved:
+			cancel()
+		case <-stop:
+		}
+	}()
+	return cl.PollFetches(pctx)
+}
+
+// await holds back the commit of r's partition until the resync r asked
+// for ended.
+func (s *session) await(ctx context.Context, r *kgo.Record, done <-chan struct{}) {
+	if p := s.pending[r.Partition]; p != nil {
+		p.done = done // a resync that answers this request answers the older ones
+	} else {
+		s.pending[r.Partition] = &pendingTrigger{first: r, done: done}
+	}
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case s.resolved <- struct{}{}:
+		default:
+		}
+	}()
+}
+
+// commit commits, for each partition (or only those in only), what has
+// been handled: everything when no requested resync is pending, else up to
+// the oldest message whose resync has not ended, so that it is delivered
+// again if this member goes away first.
+func (s *session) commit(ctx context.Context, cl *kgo.Client, only map[int32]bool) {
+	offsets := map[int32]kgo.EpochOffset{}
+	for p, r := range s.handled {
+		if only != nil && !only[p] {
+			continue
+		}
+		if pend := s.pending[p]; pend != nil {
+			select {
+			case <-pend.done:
+				delete(s.pending, p)
+			default:
+				// Up to the message, once: a new group starts at the end
+				// of the topic, so even offset 0 must be committed.
+				if c, ok := s.committed[p]; !ok || c < pend.first.Offset {
+					offsets[p] = kgo.EpochOffset{Epoch: pend.first.LeaderEpoch, Offset: pend.first.Offset}
+				}
+				continue
+			}
+		}
+		offsets[p] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+		delete(s.handled, p)
+	}
+	if len(offsets) == 0 {
 		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	var cerr error
+	cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{s.topic: offsets},
+		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			if err != nil {
+				cerr = err
+				return
+			}
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					if e := kerr.ErrorForCode(p.ErrorCode); e != nil && cerr == nil {
+						cerr = e
+					}
+				}
+			}
+		})
+	if cerr != nil {
+		s.log.Warn("kafka listener: could not commit offsets; the messages may be delivered again", "error", cerr)
+		return
+	}
+	for p, o := range offsets {
+		s.committed[p] = o.Offset
+	}
+}
+
+// handle decides on one record and, if it asks for a resync, requests it.
+// It returns a channel closed when that resync ended when the trigger can
+// tell (ocean.ResyncRequester), and nil when the record may be committed at
+// once.
+func (s *session) handle(r *kgo.Record) <-chan struct{} {
+	if r.Value == nil {
+		return nil
 	}
 	d, err := decide(r.Topic, r.Value, s.l.cfg.IntegrationIdentifier)
 	if err != nil {
 		// The content is not logged: integration diffs carry configuration.
 		s.log.Warn("kafka listener: skipping a malformed message", "topic", r.Topic, "partition", r.Partition,
 			"offset", r.Offset, "bytes", len(r.Value), "error", err)
-		return
+		return nil
 	}
 	if !d.resync {
 		s.log.Debug("kafka listener: message is not for this integration", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset)
-		return
+		return nil
 	}
 	s.log.Info("kafka listener: "+d.why+", requesting a resync", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset)
-	s.t.TriggerResync(fmt.Sprintf("kafka: %s (%s/%d@%d)", d.why, r.Topic, r.Partition, r.Offset), true)
+	reason := fmt.Sprintf("kafka: %s (%s/%d@%d)", d.why, r.Topic, r.Partition, r.Offset)
+	if rr, ok := s.t.(ocean.ResyncRequester); ok {
+		return rr.RequestResync(reason, true)
+	}
+	s.t.TriggerResync(reason, true)
+	return nil
 }
 
 func (s *session) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
@@ -385,14 +505,25 @@ func (s *session) assigned(_ context.Context, _ *kgo.Client, m map[string][]int3
 }
 
 // revoked commits what was handled before the partitions go to another
-// member, so that it does not handle it again.
+// member, so that it does not handle it again, except a message whose
+// resync has not ended: the new owner delivers it again.
 func (s *session) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
-	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
-	defer cancel()
-	if err := cl.CommitUncommittedOffsets(cctx); err != nil {
-		s.log.Warn("kafka listener: could not commit offsets of revoked partitions; the messages may be delivered again", "error", err)
+	only := map[int32]bool{}
+	for _, p := range m[s.topic] {
+		only[p] = true
 	}
+	s.commit(ctx, cl, only)
+	s.forget(m)
 	s.drop(m)
+}
+
+// forget drops what the session tracked for partitions it no longer owns.
+func (s *session) forget(m map[string][]int32) {
+	for _, p := range m[s.topic] {
+		delete(s.handled, p)
+		delete(s.pending, p)
+		delete(s.committed, p)
+	}
 }
 
 // lost partitions cannot be committed to any more; only failed commits
@@ -406,6 +537,7 @@ func (s *session) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 		s.outSince = time.Now()
 	}
 	s.mu.Unlock()
+	s.forget(m)
 	s.drop(m)
 }
 
