@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"log/slog"
+	"strings"
 
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/kafka"
@@ -21,9 +23,36 @@ func kafkaOption(cfg *ocean.Config, logger *slog.Logger) (ocean.Option, error) {
 		return nil, err
 	}
 	kc.Logger = logger
+	// Ocean's KAFKA listener has no resyncOnStart, so the setting's default
+	// (true, POLLING's) does not apply here; set explicitly, it does.
+	if resyncOnStartSet(cfg.Environ()) {
+		kc.ResyncOnStart = cfg.EventListener.ResyncOnStart
+	}
 	l, err := kafka.New(kc)
 	if err != nil {
 		return nil, err
 	}
 	return ocean.WithListener(ocean.ListenerKafka, l), nil
+}
+
+// resyncOnStartSet reports whether the environment sets the listener's
+// resyncOnStart, as its own variable or inside OCEAN__EVENT_LISTENER.
+func resyncOnStartSet(environ []string) bool {
+	for _, kv := range environ {
+		name, v, _ := strings.Cut(kv, "=")
+		switch strings.ToUpper(name) {
+		case "OCEAN__EVENT_LISTENER__RESYNC_ON_START":
+			return true
+		case "OCEAN__EVENT_LISTENER":
+			var m map[string]json.RawMessage
+			if json.Unmarshal([]byte(v), &m) == nil {
+				for k := range m {
+					if k := strings.ToLower(strings.ReplaceAll(k, "_", "")); k == "resynconstart" {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }

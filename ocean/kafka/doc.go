@@ -34,22 +34,21 @@
 // # Delivery
 //
 // Ocean commits a message's offset as soon as it has dispatched it, before
-// the resync ran: at-most-once. This listener commits a message's offset
-// only after the message was handled, and "handled" means: decided on, and,
-// when it asks for a resync, accepted by the Trigger (TriggerResync
-// returned — for an App, the request is in its scheduler, where it collapses
-// with other pending requests). Offsets are committed synchronously after
-// each polled batch, and on every partition revocation, and rebalances are
-// held off while a batch is being handled (franz-go's BlockRebalanceOnPoll),
-// so a partition never changes hands between the trigger and the commit.
-// Several replicas in one consumer group therefore never resync twice for
-// one message, and a replica that holds no partition stands by (Ocean
-// instead stops such a replica) and takes over when the holder leaves.
-//
-// What this does not cover: a process that dies after the commit and
-// before the accepted resync finished does not redo it on restart (set
-// Config.ResyncOnStart for that); a commit that fails is logged and the
-// message may be delivered again (at-least-once).
+// the resync ran: at-most-once. This listener commits a message only once
+// it is handled: decided on, and, when it asks for a resync and the Trigger
+// can tell (ocean.ResyncRequester, which an App is), once that resync has
+// ended — completed or failed, not aborted. Until then the partition is
+// committed up to the message, so a process killed or stopped in the middle
+// of the resync gets the message again when it (or another replica) starts,
+// and resyncs. Offsets are committed synchronously after each polled batch,
+// when a requested resync ends, and on every partition revocation, and
+// rebalances are held off while a batch is being handled (franz-go's
+// BlockRebalanceOnPoll), so a partition never changes hands between the
+// trigger and the commit. Several replicas in one consumer group therefore
+// do not resync twice for one message, and a replica that holds no
+// partition stands by (Ocean instead stops such a replica) and takes over
+// when the holder leaves. A commit that fails is logged and the message may
+// be delivered again (at-least-once).
 //
 // # Failures
 //
