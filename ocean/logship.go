@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oceankit/oceankit/internal/clock"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -81,7 +82,10 @@ func (a *App) shipLogs() {
 		a.telemetry = &ingestURLs{port: a.port, id: a.cfg.Integration.Identifier}
 	}
 	h := a.log.Handler()
-	s := newLogShipper(parseLogLevel(a.cfg.Application.LogLevel), a.clock, a.port, a.telemetry, a.metrics, slog.New(h))
+	// The flush ticker runs on the wall clock, not the App's: it paces a
+	// background upload, and must not add a ticker to the App's clock that
+	// tests of its schedules count. Tests of the shipper set its clock.
+	s := newLogShipper(parseLogLevel(a.cfg.Application.LogLevel), clock.Real{}, a.port, a.telemetry, a.metrics, slog.New(h))
 	if rh, ok := h.(*redactingHandler); ok {
 		a.log = slog.New(&redactingHandler{next: &teeHandler{next: rh.next, s: s}, r: rh.r})
 	} else {

@@ -65,6 +65,7 @@ func newShipFixture(t *testing.T, integ *port.Integration, secret string) *shipF
 	a.cfg.Integration.Identifier = shipID
 	a.shipLogs()
 	require.NotNil(t, a.logShipper)
+	a.logShipper.clock = clk
 	return &shipFixture{srv: srv, clk: clk, s: a.logShipper, log: a.log, printed: printed, metrics: a.metrics}
 }
 
