@@ -173,8 +173,12 @@ func New(opts ...Option) *Server {
 	if cfg.basePath != "" && cfg.basePath != "/" {
 		h = http.StripPrefix(cfg.basePath, mux)
 	}
-	s.ts = httptest.NewServer(h)
-	s.URL = s.ts.URL + strings.TrimSuffix(cfg.basePath, "/")
+	// URL is set before the server starts serving: handlers read it (the
+	// ingest URLs of new integrations), and the race detector sees no
+	// order between a write after Start and a handler's read.
+	s.ts = httptest.NewUnstartedServer(h)
+	s.URL = "http://" + s.ts.Listener.Addr().String() + strings.TrimSuffix(cfg.basePath, "/")
+	s.ts.Start()
 	return s
 }
 
