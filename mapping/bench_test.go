@@ -54,6 +54,22 @@ var benchMRMapping = EntityMapping{
 	},
 }
 
+// benchJQMapping is made of programs the fast path leaves to gojq, which
+// the evaluation memory guards rewrite (array and object construction,
+// +, *, join, map, tojson): it measures their cost.
+var benchJQMapping = EntityMapping{
+	Identifier: Field{JQ: ".path_with_namespace"},
+	Blueprint:  `"service"`,
+	Properties: map[string]string{
+		"topics":   `[.topics[] | ascii_upcase] | join(",")`,
+		"score":    `.star_count * 2 + .forks_count`,
+		"keys":     `to_entries | map(select(.value == true) | .key) | length`,
+		"summary":  `{id, name, topics: [.topics[]]} | tojson`,
+		"accesses": `[.[] | strings | select(endswith("enabled"))] | length`,
+	},
+	Relations: map[string]Field{},
+}
+
 const benchBatch = 100
 
 type benchCase struct {
@@ -97,6 +113,7 @@ func benchCases(b *testing.B) []benchCase {
 	return []benchCase{
 		{"project", benchProjectMapping, projects, praw},
 		{"merge-request", benchMRMapping, mrs, mraw},
+		{"project-jq", benchJQMapping, projects, praw},
 	}
 }
 

@@ -21,6 +21,7 @@ type options struct {
 	env         []string
 	envAccess   bool
 	itemTimeout time.Duration
+	evalLimit   int64
 	workers     int
 	examples    *ExampleCollector
 }
@@ -45,6 +46,18 @@ func WithEnvAccess(allowed bool) Option {
 // wrapping ErrItemTimeout. Zero or less turns the budget off.
 func WithItemTimeout(d time.Duration) Option {
 	return func(o *options) { o.itemTimeout = d }
+}
+
+// WithEvalMemoryLimit bounds, in bytes, what one jq evaluation may build
+// (default DefaultEvalMemoryLimit). gojq has no memory limit of its own and
+// the time budget stops a program only after it has allocated what it
+// could in that time: a mapping such as [range(1e8)] or "x" * 1e9, edited
+// in Port's UI, would exhaust the sync's memory. An evaluation over the
+// limit fails with a *LimitError naming the operation, and its item is
+// reported as a Misconfiguration for the field. Sizes are estimates of
+// what the built values take in memory. Zero or less turns the bound off.
+func WithEvalMemoryLimit(n int64) Option {
+	return func(o *options) { o.evalLimit = n }
 }
 
 // WithWorkers bounds the goroutines one Map call uses (default GOMAXPROCS).
@@ -163,7 +176,7 @@ func Compile(cfg *Config, opts ...Option) (*Mapper, error) {
 	if cfg == nil {
 		return nil, errors.New("mapping: nil config")
 	}
-	o := options{envAccess: true, itemTimeout: DefaultItemTimeout, workers: runtime.GOMAXPROCS(0)}
+	o := options{envAccess: true, itemTimeout: DefaultItemTimeout, evalLimit: DefaultEvalMemoryLimit, workers: runtime.GOMAXPROCS(0)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -175,7 +188,11 @@ func Compile(cfg *Config, opts ...Option) (*Mapper, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping: native sub: %w", err)
 	}
-	jqOpts := []gojq.CompilerOption{gojq.WithFunction("lgamma_r", 0, 0, lgammaR), ns.option()}
+	guards, err := newGuardFuncs()
+	if err != nil {
+		return nil, fmt.Errorf("mapping: guard functions: %w", err)
+	}
+	jqOpts := append([]gojq.CompilerOption{gojq.WithFunction("lgamma_r", 0, 0, lgammaR), ns.option()}, guards.options()...)
 	if o.envAccess && o.env != nil {
 		env := append([]string(nil), o.env...)
 		jqOpts = append(jqOpts, gojq.WithEnvironLoader(func() []string { return env }))
@@ -184,7 +201,7 @@ func Compile(cfg *Config, opts ...Option) (*Mapper, error) {
 	m := &Mapper{cfg: cfg, opts: o}
 	var errs []error
 	for i := range cfg.Resources {
-		c := &resCompiler{idx: i, kind: cfg.Resources[i].Kind, jqOpts: jqOpts, compatOpts: compatOpts}
+		c := &resCompiler{idx: i, kind: cfg.Resources[i].Kind, jqOpts: jqOpts, compatOpts: compatOpts, evalLimit: max(o.evalLimit, 0)}
 		rm := c.resource(&cfg.Resources[i], &m.opts)
 		errs = append(errs, c.errs...)
 		m.resources = append(m.resources, rm)
@@ -200,6 +217,7 @@ type resCompiler struct {
 	kind       string
 	jqOpts     []gojq.CompilerOption
 	compatOpts []gojq.CompilerOption // jqOpts plus the libjq compatibility module
+	evalLimit  int64                 // 0: programs are not guarded
 	errs       []error
 	rm         *ResourceMapper
 }
@@ -291,7 +309,7 @@ func (c *resCompiler) leaf(path, field, src string) *leaf {
 	if needsCompat(src) {
 		opts = c.compatOpts
 	}
-	e, err := compileExpr(src, opts)
+	e, err := compileGuarded(src, opts, c.evalLimit)
 	if err != nil {
 		ce := &CompileError{Resource: c.idx, Kind: c.kind, Path: path, Expr: src, Offset: -1, Err: err}
 		var pe *gojq.ParseError
@@ -321,19 +339,40 @@ func hasIf(q *gojq.Query) bool {
 }
 
 // compileExpr applies Ocean's quote pre-processing, then parses and compiles
-// src once.
+// src once, unguarded.
 func compileExpr(src string, jqOpts []gojq.CompilerOption) (*expr, error) {
+	return compileGuarded(src, jqOpts, 0)
+}
+
+// compileGuarded is compileExpr with the gojq program bounded to build at
+// most limit bytes per evaluation (see guardQuery); jqOpts must then hold
+// the guard functions. The fast path is not guarded: it evaluates shapes
+// that cannot build more than a multiple of their input.
+func compileGuarded(src string, jqOpts []gojq.CompilerOption, limit int64) (*expr, error) {
 	q, err := gojq.Parse(formatFilter(src))
 	if err != nil {
 		return nil, err
 	}
-	fast := buildFast(q) // before Compile, which may rewrite the AST
-	rewriteSubCalls(q)
-	code, err := gojq.Compile(q, jqOpts...)
-	if err != nil {
+	if err := checkReserved(q); err != nil {
 		return nil, err
 	}
-	e := &expr{src: src, code: code, fast: fast, bounded: fast != nil && !hasIf(q)}
+	fast := buildFast(q) // before Compile, which may rewrite the AST
+	bounded := fast != nil && !hasIf(q)
+	rewriteSubCalls(q)
+	e := &expr{src: src, fast: fast, bounded: bounded}
+	if limit > 0 {
+		used, err := guardQuery(q)
+		if err != nil {
+			return nil, err
+		}
+		e.limit, e.budgetVar = limit, used
+		if used {
+			jqOpts = append(slices.Clip(jqOpts), gojq.WithVariables([]string{budgetVar}))
+		}
+	}
+	if e.code, err = gojq.Compile(q, jqOpts...); err != nil {
+		return nil, err
+	}
 	if c, ok := fast.(fConst); ok {
 		e.constant, e.value = true, c.v
 	}

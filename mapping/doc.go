@@ -36,6 +36,16 @@
 // never copied except to bind itemsToParse elements. A resource whose
 // programs all take the fast path needs no per-item timer.
 //
+// # Limits
+//
+// A mapping may be edited in Port's UI by whoever manages the integration,
+// so one evaluation is bounded twice: in time (WithItemTimeout) and in what
+// it may build (WithEvalMemoryLimit, 64 MiB by default). gojq has no memory
+// limit of its own: each gojq program is rewritten at Compile so that the
+// operations that build values charge a per-evaluation budget first and
+// fail past it (a *LimitError wrapping ErrEvalLimit, reported as a
+// Misconfiguration of the field), before they allocate. See JQ_DIFFERENCES.md.
+//
 // # jq differences
 //
 // gojq differs from libjq (which Ocean uses) in a few ways a mapping could

@@ -126,6 +126,11 @@ type expr struct {
 	// path) runs the same simple shapes. A fast path with an if branch
 	// left to gojq can run anything, so it is not bounded.
 	bounded bool
+	// limit is what one gojq run may build, in bytes, when the program
+	// was guarded (see guardQuery); 0 otherwise. budgetVar is set when
+	// the program charges a budget passed as a variable.
+	limit     int64
+	budgetVar bool
 }
 
 // run evaluates e against v and returns its first output (nil when empty).
@@ -142,7 +147,20 @@ func (e *expr) run(ctx context.Context, v any) (any, error) {
 }
 
 func (e *expr) runJQ(ctx context.Context, v any) (any, error) {
-	iter := e.code.RunWithContext(ctx, v)
+	var (
+		iter gojq.Iter
+		b    *evalBudget
+	)
+	switch {
+	case e.budgetVar:
+		b = &evalBudget{limit: e.limit}
+		iter = e.code.RunWithContext(ctx, v, b)
+	case e.limit > 0:
+		b = &evalBudget{limit: e.limit}
+		iter = e.code.RunWithContext(ctx, v)
+	default:
+		iter = e.code.RunWithContext(ctx, v)
+	}
 	r, ok := iter.Next()
 	if !ok {
 		return nil, nil
@@ -152,7 +170,48 @@ func (e *expr) runJQ(ctx context.Context, v any) (any, error) {
 		if errors.As(err, &halt) && halt.Value() == nil {
 			return nil, nil
 		}
-		return nil, err
+		return nil, boundedError(err)
+	}
+	if b != nil {
+		// The result is encoded for Port: one built of many references to
+		// the same value is as large as it will be there.
+		if n := sizeOf(r, b.left()); n > b.left() {
+			return nil, &LimitError{Op: "result", Need: b.used + n, Limit: b.limit}
+		}
 	}
 	return r, nil
 }
+
+// maxErrorText bounds the text of an error raised with error(v): gojq
+// renders v whole, and the text is logged.
+const maxErrorText = 512
+
+// boundedError keeps the error of error(v) or halt_error(v) short
+// whatever v is: a string is cut, another value previewed, so that no
+// message is ever as large as what a program built.
+func boundedError(err error) error {
+	var ve gojq.ValueError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	var msg string
+	switch v := ve.Value().(type) {
+	case string:
+		if len(v) <= maxErrorText {
+			return err
+		}
+		msg = "error: " + strings.ToValidUTF8(v[:maxErrorText], "") + "…"
+	default:
+		msg = "error: " + gojq.Preview(v)
+	}
+	return &valueError{msg: msg, err: err}
+}
+
+// valueError is a jq error(v) with a bounded message.
+type valueError struct {
+	msg string
+	err error
+}
+
+func (e *valueError) Error() string { return e.msg }
+func (e *valueError) Unwrap() error { return e.err }
