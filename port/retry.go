@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oceankit/oceankit/internal/httpcheck"
 )
 
 // RetryPolicy bounds how failed requests are retried.
@@ -201,54 +203,11 @@ func (p *pacer) observe(class int, h http.Header, now time.Time) {
 // fails the same way, so it is never retried.
 var ErrInvalidRequest = errors.New("port: request cannot be sent")
 
-// checkRequest applies net/http's own checks on what a request would put on the
-// wire — method, an http(s) URL with a host, header names and values — so that
-// its refusal is typed and not mistaken for a connection that failed. Header
-// values are never quoted: the access token is one of them.
+// checkRequest refuses, with ErrInvalidRequest, a request net/http would
+// refuse to send (see httpcheck.Request).
 func checkRequest(req *http.Request) error {
-	if !validToken(req.Method) {
-		return fmt.Errorf("%w: invalid method %q", ErrInvalidRequest, req.Method)
-	}
-	if req.URL == nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
-		return fmt.Errorf("%w: the URL is not an absolute http(s) URL", ErrInvalidRequest)
-	}
-	for name, values := range req.Header {
-		if !validToken(name) {
-			return fmt.Errorf("%w: invalid header name %q", ErrInvalidRequest, name)
-		}
-		for _, v := range values {
-			if !validHeaderValue(v) {
-				return fmt.Errorf("%w: the value of header %s has a control character", ErrInvalidRequest, name)
-			}
-		}
+	if err := httpcheck.Request(req); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	return nil
-}
-
-// validHeaderValue is RFC 7230's field-value as net/http checks it: no control
-// character other than horizontal tab.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// validToken is RFC 7230's token (a method or a header name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		switch {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
