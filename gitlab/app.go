@@ -31,5 +31,10 @@ func NewApp(cfg *ocean.Config, logger *slog.Logger, opts ...ocean.Option) (*ocea
 	if err != nil {
 		return nil, nil, err
 	}
+	// The provider logs through the App's logger, which redacts and also
+	// ships the lines to Port's integration page; it could not exist
+	// before the provider did. Nothing has run yet.
+	integ.log = app.Logger()
+	integ.client.log = app.Logger()
 	return app, integ, nil
 }

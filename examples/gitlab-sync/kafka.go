@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"log/slog"
 	"strings"
 
 	"github.com/oceankit/oceankit/ocean"
@@ -14,7 +13,7 @@ import (
 // Kafka credentials through the App's own client when the listener starts,
 // so building the option talks to nobody. With another listener type the
 // option does nothing, so the Kafka settings are not checked.
-func kafkaOption(cfg *ocean.Config, logger *slog.Logger) (ocean.Option, error) {
+func kafkaOption(cfg *ocean.Config) (ocean.Option, error) {
 	if cfg.EventListener.Type != ocean.ListenerKafka {
 		return func(*ocean.App) error { return nil }, nil
 	}
@@ -22,7 +21,8 @@ func kafkaOption(cfg *ocean.Config, logger *slog.Logger) (ocean.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	kc.Logger = logger
+	// No kc.Logger: the listener then logs through the App's logger, which
+	// redacts and ships its lines to Port with the rest.
 	// Ocean's KAFKA listener has no resyncOnStart, so the setting's default
 	// (true, POLLING's) does not apply here; set explicitly, it does.
 	if resyncOnStartSet(cfg.Environ()) {

@@ -183,7 +183,7 @@ func runRedacted(ctx context.Context, args, environ []string, stdout, stderr *oc
 		defer out.Close()
 		opts = append(opts, ocean.WithDryRun(out))
 	}
-	kafkaOpt, err := kafkaOption(cfg, logger)
+	kafkaOpt, err := kafkaOption(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
