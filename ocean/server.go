@@ -295,7 +295,13 @@ func (a *App) handleEvent(w http.ResponseWriter, r *http.Request) {
 	if err := a.queue.Enqueue(r.Context(), jobs); err != nil {
 		in.rejects.warn("live event rejected: not queued", "error", err)
 		w.Header().Set("Retry-After", "5")
-		a.reject(w, http.StatusServiceUnavailable, "queue full")
+		msg := "queue full"
+		if !errors.Is(err, ErrQueueFull) {
+			// The queue's backend (Redis) is away; its address and error
+			// stay in the log.
+			msg = "live-event queue unavailable"
+		}
+		a.reject(w, http.StatusServiceUnavailable, msg)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "id": ev.ID})

@@ -547,3 +547,34 @@ func ExampleWithWebhookLimits() {
 	fmt.Println(opt != nil)
 	// Output: true
 }
+
+// failingQueue is a queue whose backend is away.
+type failingQueue struct{ err error }
+
+func (f failingQueue) Enqueue(context.Context, []*ocean.QueuedEvent) error { return f.err }
+func (f failingQueue) Run(ctx context.Context, _ ocean.ApplyFunc) error {
+	<-ctx.Done()
+	return nil
+}
+
+// A queue that is full and a queue whose backend is away both answer 503,
+// and the answer says which, without the backend's address.
+func TestUnqueuedDeliveriesSayWhy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{ocean.ErrQueueFull, "queue full"},
+		{fmt.Errorf("redisqueue: dial tcp 10.0.0.7:6379: connection refused"), "live-event queue unavailable"},
+	}
+	for _, tc := range tests {
+		a := intakeApp(t, []ocean.Processor{&widgetHook{}}, ocean.WithEventQueue(failingQueue{tc.err}))
+		b := widgetBody(t, 2)
+		rec := deliver(a.Handler(), map[string]string{"X-Widget-Event": "widget", "X-Widget-Token": hookSecret}, bytes.NewReader(b), int64(len(b)))
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+		assert.Contains(t, rec.Body.String(), tc.want)
+		assert.NotContains(t, rec.Body.String(), "10.0.0.7")
+	}
+}
