@@ -204,96 +204,20 @@ func literalQuery(s string) *gojq.Query {
 	return &gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeString, Str: &gojq.String{Str: s}}}
 }
 
+// walkQuery calls ft for every term and fd for every function definition
+// of q, at any depth (visitQueries finds every query; a query's terms are
+// its term and the unary chain below it).
 func walkQuery(q *gojq.Query, ft func(*gojq.Term), fd func(*gojq.FuncDef)) {
-	if q == nil {
-		return
-	}
-	for _, d := range q.FuncDefs {
-		fd(d)
-		walkQuery(d.Body, ft, fd)
-	}
-	walkTerm(q.Term, ft, fd)
-	walkQuery(q.Left, ft, fd)
-	walkQuery(q.Right, ft, fd)
-}
-
-func walkTerm(t *gojq.Term, ft func(*gojq.Term), fd func(*gojq.FuncDef)) {
-	if t == nil {
-		return
-	}
-	ft(t)
-	w := func(q *gojq.Query) { walkQuery(q, ft, fd) }
-	if t.Func != nil {
-		for _, a := range t.Func.Args {
-			w(a)
+	visitQueries(q, func(q *gojq.Query) {
+		for _, d := range q.FuncDefs {
+			fd(d)
 		}
-	}
-	if t.Index != nil {
-		walkIndex(t.Index, w)
-	}
-	if t.Object != nil {
-		for _, kv := range t.Object.KeyVals {
-			w(kv.KeyQuery)
-			w(kv.Val)
-			if kv.KeyString != nil {
-				for _, q := range kv.KeyString.Queries {
-					w(q)
-				}
+		for t := q.Term; t != nil; {
+			ft(t)
+			if t.Unary == nil {
+				break
 			}
+			t = t.Unary.Term
 		}
-	}
-	if t.Array != nil {
-		w(t.Array.Query)
-	}
-	if t.Unary != nil {
-		walkTerm(t.Unary.Term, ft, fd)
-	}
-	if t.Str != nil {
-		for _, q := range t.Str.Queries {
-			w(q)
-		}
-	}
-	if t.If != nil {
-		w(t.If.Cond)
-		w(t.If.Then)
-		for _, e := range t.If.Elif {
-			w(e.Cond)
-			w(e.Then)
-		}
-		w(t.If.Else)
-	}
-	if t.Try != nil {
-		w(t.Try.Body)
-		w(t.Try.Catch)
-	}
-	if t.Reduce != nil {
-		w(t.Reduce.Query)
-		w(t.Reduce.Start)
-		w(t.Reduce.Update)
-	}
-	if t.Foreach != nil {
-		w(t.Foreach.Query)
-		w(t.Foreach.Start)
-		w(t.Foreach.Update)
-		w(t.Foreach.Extract)
-	}
-	if t.Label != nil {
-		w(t.Label.Body)
-	}
-	w(t.Query)
-	for _, s := range t.SuffixList {
-		if s.Index != nil {
-			walkIndex(s.Index, w)
-		}
-	}
-}
-
-func walkIndex(x *gojq.Index, w func(*gojq.Query)) {
-	w(x.Start)
-	w(x.End)
-	if x.Str != nil {
-		for _, q := range x.Str.Queries {
-			w(q)
-		}
-	}
+	})
 }
