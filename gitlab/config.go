@@ -1,7 +1,10 @@
 package gitlab
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -43,8 +46,12 @@ type Config struct {
 	// TokenType selects the auth header: auto (default), private or oauth.
 	TokenType string `ocean:"gitlabTokenType,default=auto"`
 	// WebhookSecret is the secret set on the webhooks oceankit creates and
-	// checked on every delivery.
+	// checked on every delivery. When it is not set (gitlab-v2 has no such
+	// setting), LoadConfig derives one (see DeriveWebhookSecret).
 	WebhookSecret ocean.Secret `ocean:"webhookSecret"`
+	// WebhookSecretDerived is true when WebhookSecret was derived by
+	// LoadConfig rather than configured.
+	WebhookSecretDerived bool `ocean:"-"`
 	// AllowUnauthenticatedWebhooks accepts live events without checking
 	// X-Gitlab-Token when no WebhookSecret is set (gitlab-v2's behaviour).
 	// Off by default: without a secret every delivery is refused.
@@ -127,6 +134,10 @@ func LoadConfig(c *ocean.Config) (Config, error) {
 		return Config{}, err
 	}
 	cfg.IntegrationIdentifier = c.Integration.Identifier
+	if cfg.WebhookSecret == "" && !cfg.AllowUnauthenticatedWebhooks && c.Port.ClientSecret != "" {
+		cfg.WebhookSecret = DeriveWebhookSecret(c.Port.ClientSecret, c.Integration.Identifier)
+		cfg.WebhookSecretDerived = true
+	}
 	cfg.RequestTimeout = c.ClientTimeout
 	cfg.TokenFile = c.OAuthAccessTokenFilePath
 	tc, err := c.SSL.ThirdPartyTLS()
@@ -135,6 +146,26 @@ func LoadConfig(c *ocean.Config) (Config, error) {
 	}
 	cfg.TLS = tc
 	return cfg, nil
+}
+
+// webhookSecretContext separates the derived webhook secret from any other
+// value keyed with the Port client secret; v1 names the derivation, so that
+// a future one cannot collide with it.
+const webhookSecretContext = "oceankit/gitlab-v2/webhook-token/v1\x00"
+
+// DeriveWebhookSecret returns the webhook secret of an installation that
+// configures none: the hex HMAC-SHA256, keyed with the Port client secret,
+// of the integration identifier. Every replica of the installation has
+// both and so computes the same secret, with nothing to store or share;
+// the secret is never written anywhere but on the GitLab hooks, and it
+// cannot be computed without the Port client secret. It changes when the
+// client secret does: the next start then re-tokens every hook of the
+// integration (deliveries reaching a replica still running with the old
+// secret are refused until it restarts).
+func DeriveWebhookSecret(portClientSecret ocean.Secret, integrationIdentifier string) ocean.Secret {
+	mac := hmac.New(sha256.New, []byte(portClientSecret.Value()))
+	mac.Write([]byte(webhookSecretContext + integrationIdentifier))
+	return ocean.Secret(hex.EncodeToString(mac.Sum(nil)))
 }
 
 // BaseURL returns the instance root the provider talks to: Host, else URL,

@@ -102,8 +102,14 @@
 // POST /integration/webhook with webhookSecret as their token; restarts
 // update them in place instead of duplicating them. Every delivery's
 // X-Gitlab-Token is compared in constant time with webhookSecret: a wrong
-// or missing token is 401 (deliveries without a configured secret are
-// refused unless allowUnauthenticatedWebhooks is set). One processor per
+// or missing token is 401. Without a configured webhookSecret (gitlab-v2
+// has none) LoadConfig derives one from the Port client secret and the
+// integration identifier (DeriveWebhookSecret), so every replica agrees
+// with nothing stored; the hooks gitlab-v2 created, found by URL, are
+// re-tokened with it at start, as they are when the Port client secret
+// changes. allowUnauthenticatedWebhooks turns the check off instead. A
+// token without the api scope cannot manage hooks: start says so once and
+// live events stay off. One processor per
 // event family and kind refetches the object through the same client as
 // the resync, so a live item has the resync's shape and enrichments, and
 // applies the resource's selector: an item the selector drops is deleted,

@@ -259,6 +259,8 @@ type whEnv struct {
 	url   string
 	stop  func() error
 	procs []ocean.Processor
+	// secret is the webhook secret in effect (send signs with it).
+	secret string
 	// jobs counts the processor jobs of accepted events, which the
 	// framework reports as processed or coalesced once applied.
 	jobs atomic.Int64
@@ -270,6 +272,11 @@ type whOpts struct {
 	gitlab  []gitlabtest.Option
 	size    *gitlabtest.Size
 	baseURL string // OCEAN__BASE_URL: webhooks are registered at start
+	// settings, when set, are OCEAN__INTEGRATION__CONFIG__… (snake_case
+	// keys; gitlab_host and gitlab_token are added): the provider is then
+	// built by NewApp from them, as gitlab-sync builds it, and mutate is
+	// not used.
+	settings map[string]any
 }
 
 func newWHEnv(t testing.TB, o whOpts) *whEnv {
@@ -304,17 +311,29 @@ func newWHEnv(t testing.TB, o whOpts) *whEnv {
 	cfg.EventWorkersCount = max(o.workers, 1)
 	cfg.BaseURL = o.baseURL
 
-	gcfg := Config{Host: gl.URL, Token: ocean.Secret(gl.Token), WebhookSecret: whSecret, UseGraphQL: true,
-		MaxConcurrency: 8, MaxRetries: 2, IntegrationIdentifier: whIntegration}
-	if o.mutate != nil {
-		o.mutate(&gcfg)
+	var (
+		g   *Integration
+		app *ocean.App
+	)
+	if o.settings != nil {
+		cfg.Integration.Config = map[string]any{"gitlab_host": gl.URL, "gitlab_token": gl.Token, "max_retries": 2}
+		for k, v := range o.settings {
+			cfg.Integration.Config[k] = v
+		}
+		app, g, err = NewApp(cfg, whQuiet, ocean.WithEventRetry(2, time.Millisecond))
+		require.NoError(t, err)
+	} else {
+		gcfg := Config{Host: gl.URL, Token: ocean.Secret(gl.Token), WebhookSecret: whSecret, UseGraphQL: true,
+			MaxConcurrency: 8, MaxRetries: 2, IntegrationIdentifier: whIntegration}
+		if o.mutate != nil {
+			o.mutate(&gcfg)
+		}
+		g, err = New(gcfg, WithLogger(whQuiet))
+		require.NoError(t, err)
+		app, err = ocean.New(cfg, g.Provider(), ocean.WithLogger(whQuiet), ocean.WithEventRetry(2, time.Millisecond))
+		require.NoError(t, err)
 	}
-	g, err := New(gcfg, WithLogger(whQuiet))
-	require.NoError(t, err)
-	prov := g.Provider()
-	app, err := ocean.New(cfg, prov, ocean.WithLogger(whQuiet), ocean.WithEventRetry(2, time.Millisecond))
-	require.NoError(t, err)
-	e := &whEnv{gl: gl, ds: gl.Dataset(), pt: pt, g: g, app: app, procs: prov.Processors}
+	e := &whEnv{gl: gl, ds: gl.Dataset(), pt: pt, g: g, app: app, procs: g.processors(), secret: g.cfg.WebhookSecret.Value()}
 	e.stop = whRun(t, app)
 	e.url = whWaitHealthy(t, app)
 	return e
@@ -432,7 +451,11 @@ func (e *whEnv) post(t testing.TB, header, token string, body any) int {
 // send posts a fixture with the right header and secret and expects 202.
 func (e *whEnv) send(t testing.TB, name string, edits ...func(map[string]any)) {
 	t.Helper()
-	require.Equal(t, http.StatusAccepted, e.post(t, whHeaders[name], whSecret, whFixture(t, name, edits...)), "delivery of %s", name)
+	sec := e.secret
+	if sec == "" {
+		sec = whSecret
+	}
+	require.Equal(t, http.StatusAccepted, e.post(t, whHeaders[name], sec, whFixture(t, name, edits...)), "delivery of %s", name)
 }
 
 // settle waits until every accepted event has been applied.

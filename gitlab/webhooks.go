@@ -106,19 +106,27 @@ func (g *Integration) start(ctx context.Context, env ocean.StartEnv) error {
 		log.InfoContext(ctx, "gitlab: live events are off (OCEAN__BASE_URL is not set); no webhooks are registered and the catalog follows GitLab by resyncs only")
 		return nil
 	}
-	if g.cfg.WebhookSecret == "" {
-		if !g.cfg.AllowUnauthenticatedWebhooks {
-			log.WarnContext(ctx, "gitlab: no webhookSecret is set, so every live event would be refused; no webhooks are registered. "+
-				"Set OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET, or OCEAN__INTEGRATION__CONFIG__ALLOW_UNAUTHENTICATED_WEBHOOKS=true to accept unsigned deliveries")
-			return nil
-		}
+	switch {
+	case g.cfg.WebhookSecretDerived:
+		log.InfoContext(ctx, "gitlab: no webhookSecret is set: live events are authenticated with a secret derived from the Port client secret and the integration identifier; "+
+			"every webhook of this integration is given it as its token (set OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET to choose one)")
+	case g.cfg.WebhookSecret == "" && !g.cfg.AllowUnauthenticatedWebhooks:
+		log.WarnContext(ctx, "gitlab: no webhookSecret is set and none can be derived (no Port client secret), so every live event would be refused; no webhooks are registered. "+
+			"Set OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET, or OCEAN__INTEGRATION__CONFIG__ALLOW_UNAUTHENTICATED_WEBHOOKS=true to accept unsigned deliveries")
+		return nil
+	case g.cfg.WebhookSecret == "":
 		log.WarnContext(ctx, "gitlab: no webhookSecret is set and allowUnauthenticatedWebhooks is on: anyone who can reach the webhook URL can post events")
 	}
 	rep, err := g.RegisterWebhooks(ctx, env.WebhookURL)
 	if err != nil {
 		var se *ScopeError
 		if errors.As(err, &se) {
-			log.WarnContext(ctx, "gitlab: the token cannot manage webhooks; live events are off and the catalog follows GitLab by resyncs only", "error", err)
+			msg := "gitlab: the GitLab token has no api scope, which creating and updating webhooks needs: no webhook is registered, and live events are off; " +
+				"the catalog follows GitLab by resyncs only. Give the token the api scope to turn live events on"
+			if g.cfg.WebhookSecret != "" {
+				msg += "; until then, deliveries of existing hooks that do not carry this integration's secret (such as those the Python gitlab-v2 image created) are refused"
+			}
+			log.WarnContext(ctx, msg, "scopes", strings.Join(se.Scopes, ", "))
 			return nil
 		}
 		return err
