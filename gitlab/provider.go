@@ -42,6 +42,8 @@ type Integration struct {
 	// liveEvents is set once webhooks are registered: Pipeline Hooks then
 	// complete action runs and polling only backs them up.
 	liveEvents atomic.Bool
+	// resolve is the deprecated mapping values' state (resolvers.go).
+	resolve resolverState
 }
 
 // New builds the GitLab provider for cfg.
@@ -58,6 +60,7 @@ func New(cfg Config, opts ...Option) (*Integration, error) {
 	}
 	g.vis.Store(&v)
 	g.trigger = newTriggerPipeline(g)
+	g.resolve.searches = make(chan struct{}, searchValueInFlight)
 	return g, nil
 }
 
@@ -92,6 +95,7 @@ func (g *Integration) Provider() *ocean.Provider {
 		Start:        g.start,
 		Defaults:     Defaults(),
 		TopLevelKeys: []string{"visibility"},
+		Resolvers:    g.Resolvers(),
 	}
 }
 

@@ -277,6 +277,11 @@ type whOpts struct {
 	// built by NewApp from them, as gitlab-sync builds it, and mutate is
 	// not used.
 	settings map[string]any
+	// mapping and blueprints replace whMapping and whBlueprints.
+	mapping    string
+	blueprints map[string]map[string]string
+	// logger replaces whQuiet as the provider's logger.
+	logger *slog.Logger
 }
 
 func newWHEnv(t testing.TB, o whOpts) *whEnv {
@@ -287,7 +292,14 @@ func newWHEnv(t testing.TB, o whOpts) *whEnv {
 	}
 	gl := gitlabtest.NewServer(t, append([]gitlabtest.Option{gitlabtest.WithDataset(gitlabtest.Generate(1, size))}, o.gitlab...)...)
 	pt := porttest.NewServer(t)
-	for id, props := range whBlueprints {
+	blueprints, mappingYAML, logger := whBlueprints, whMapping, whQuiet
+	if o.mapping != "" {
+		blueprints, mappingYAML = o.blueprints, o.mapping
+	}
+	if o.logger != nil {
+		logger = o.logger
+	}
+	for id, props := range blueprints {
 		schema := map[string]map[string]any{}
 		for name, typ := range props {
 			schema[name] = map[string]any{"type": typ}
@@ -295,7 +307,7 @@ func newWHEnv(t testing.TB, o whOpts) *whEnv {
 		require.NoError(t, pt.AddBlueprint(port.Blueprint{Identifier: id, Title: id, Schema: port.BlueprintSchema{Properties: schema}}))
 	}
 	var mapping any
-	require.NoError(t, yaml.Unmarshal([]byte(whMapping), &mapping))
+	require.NoError(t, yaml.Unmarshal([]byte(mappingYAML), &mapping))
 	raw, err := json.Marshal(mapping)
 	require.NoError(t, err)
 	pt.AddIntegration(port.Integration{Identifier: whIntegration, InstallationAppType: ProviderType, Config: raw})
@@ -320,7 +332,7 @@ func newWHEnv(t testing.TB, o whOpts) *whEnv {
 		for k, v := range o.settings {
 			cfg.Integration.Config[k] = v
 		}
-		app, g, err = NewApp(cfg, whQuiet, ocean.WithEventRetry(2, time.Millisecond))
+		app, g, err = NewApp(cfg, logger, ocean.WithEventRetry(2, time.Millisecond))
 		require.NoError(t, err)
 	} else {
 		gcfg := Config{Host: gl.URL, Token: ocean.Secret(gl.Token), WebhookSecret: whSecret, UseGraphQL: true,
@@ -328,9 +340,9 @@ func newWHEnv(t testing.TB, o whOpts) *whEnv {
 		if o.mutate != nil {
 			o.mutate(&gcfg)
 		}
-		g, err = New(gcfg, WithLogger(whQuiet))
+		g, err = New(gcfg, WithLogger(logger))
 		require.NoError(t, err)
-		app, err = ocean.New(cfg, g.Provider(), ocean.WithLogger(whQuiet), ocean.WithEventRetry(2, time.Millisecond))
+		app, err = ocean.New(cfg, g.Provider(), ocean.WithLogger(logger), ocean.WithEventRetry(2, time.Millisecond))
 		require.NoError(t, err)
 	}
 	e := &whEnv{gl: gl, ds: gl.Dataset(), pt: pt, g: g, app: app, procs: g.processors(), secret: g.cfg.WebhookSecret.Value()}
