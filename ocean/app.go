@@ -57,6 +57,7 @@ type App struct {
 	sched      *scheduler
 	hooks      webhookIntake // the live-event route's limits and state (server.go)
 	queue      EventQueue
+	flagged    *flaggedQueue // a queue used only if the organisation has a flag
 	versionsMu sync.Mutex
 	versions   map[string]time.Time
 	listeners  map[string]Listener
@@ -285,6 +286,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.cfg.Validate(a.port != nil && a.writer != nil); err != nil {
 		return err
 	}
+	a.logSettingNotices()
 	defer a.startLogShipping(ctx)()
 	if a.port != nil && !a.dryRun {
 		if _, ok := a.writer.(portWriter); ok {
@@ -301,8 +303,14 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	if typ == ListenerOnce {
-		_, err := a.Resync(ctx, ResyncOptions{Trigger: "once", Incremental: a.wantIncremental(ctx)})
+		_, err := a.Resync(ctx, ResyncOptions{Trigger: "once", Incremental: a.onceIncremental()})
 		return err
+	}
+
+	if typ != ListenerActionsOnly {
+		if err := a.chooseQueue(ctx); err != nil {
+			return err
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -41,6 +41,15 @@ type Config struct {
 	// InitializePortResources creates the integration, the default
 	// blueprints and the default mapping in Port when they are missing.
 	InitializePortResources bool `ocean:"initialize_port_resources,default=true"`
+	// CreatePortResourcesOrigin says who creates the default resources
+	// when InitializePortResources is on, as Ocean's
+	// create_port_resources_origin: Default (or Ocean, its old name) creates
+	// this program's defaults; Empty creates the integration with an empty
+	// mapping and nothing else; Port asks Port to provision its defaults
+	// when Port offers that for the type and the organisation has the flag
+	// USE_PROVISIONED_DEFAULTS, and falls back to Default otherwise. Unset
+	// is Default (see the README: Ocean tries Port first).
+	CreatePortResourcesOrigin string `ocean:"create_port_resources_origin"`
 	// ScheduledResyncInterval, in minutes, runs a full resync on a timer on
 	// top of any long-running listener; 0 turns it off.
 	ScheduledResyncInterval int `ocean:"scheduled_resync_interval"`
@@ -49,6 +58,17 @@ type Config struct {
 	SendRawDataExamples bool `ocean:"send_raw_data_examples,default=true"`
 	// BaseURL is this program's public URL, needed for live events.
 	BaseURL string `ocean:"base_url"`
+	// EventsDebugLogging logs every live-event delivery's body at DEBUG
+	// level as it is accepted, secrets redacted and cut at 1 MiB (Ocean logs
+	// it base64-encoded). It is off by default: bodies carry user data.
+	EventsDebugLogging bool `ocean:"events_debug_logging"`
+	// ProcessingMode and LakehouseEnabled are accepted as Ocean names them
+	// (Port's chart always renders dsp and true). Ocean, for organisations
+	// with the matching flags, forwards raw data for Port to map; this
+	// program always maps and writes entities itself (Ocean's ocean-core
+	// mode) and says so once at start.
+	ProcessingMode   string `ocean:"processing_mode,default=dsp"`
+	LakehouseEnabled bool   `ocean:"lakehouse_enabled,default=true"`
 	// PathPrefix mounts the live-event routes under /{prefix}: path
 	// segments of letters, digits and - . _ ~ (it becomes part of a route
 	// pattern, where { and } would be wildcards).
@@ -104,6 +124,9 @@ type Config struct {
 	// environ is the environment Load read, the .env file's variables
 	// included (see Environ).
 	environ []string
+	// notices are warnings about how settings were read (a deprecated
+	// variable used), logged once when the App runs.
+	notices []string
 }
 
 // Environ returns the environment the configuration was loaded from, with
@@ -200,7 +223,10 @@ type ResyncConfig struct {
 
 // ApplicationConfig is APPLICATION__….
 type ApplicationConfig struct {
-	LogLevel          string `ocean:"log_level,default=INFO"`
+	LogLevel string `ocean:"log_level,default=INFO"`
+	// LogFormat is text or json (the --log-format flag wins). Not in
+	// Ocean, whose chart can pass only environment.
+	LogFormat         string `ocean:"log_format,default=text"`
 	Port              int    `ocean:"port,default=8000"`
 	EnableHTTPLogging bool   `ocean:"enable_http_logging,default=true"`
 }
@@ -283,7 +309,6 @@ func loadNamed(file []byte, fileName string, environ []string, providerType stri
 		return nil, errors.Join(errs...)
 	}
 	c.envSecrets = EnvSecrets(environ)
-	c.SSL.ExtraCADir = HelmCADir
 	c.applyDefaults(providerType)
 	if errs := c.checkSettings(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -316,7 +341,41 @@ func (c *Config) applyDefaults(providerType string) {
 	if c.Integration.Config == nil {
 		c.Integration.Config = map[string]any{}
 	}
+	// Ocean still takes the old integration.config.appHost as the base URL
+	// when base_url is unset, with a deprecation warning.
+	if host, ok := c.Integration.Config["app_host"].(string); ok && c.BaseURL == "" && strings.TrimSpace(host) != "" {
+		c.BaseURL = strings.TrimRight(strings.TrimSpace(host), "/")
+		c.notices = append(c.notices, "OCEAN__INTEGRATION__CONFIG__APP_HOST is deprecated: it is used as the base URL because OCEAN__BASE_URL is unset; set OCEAN__BASE_URL (the chart's liveEvents.baseUrl) instead")
+	}
+	c.CreatePortResourcesOrigin = canonicalOrigin(c.CreatePortResourcesOrigin)
+	c.ProcessingMode = strings.ToLower(strings.TrimSpace(c.ProcessingMode))
+	c.Application.LogFormat = strings.ToLower(strings.TrimSpace(c.Application.LogFormat))
 }
+
+// Resource origins (OCEAN__CREATE_PORT_RESOURCES_ORIGIN), as Ocean names
+// them. OriginOcean is Ocean's old name for OriginDefault.
+const (
+	OriginDefault = "Default"
+	OriginOcean   = "Ocean"
+	OriginEmpty   = "Empty"
+	OriginPort    = "Port"
+)
+
+// canonicalOrigin spells a resource origin as Ocean does, whatever its case;
+// an unknown one is kept for checkSettings to refuse.
+func canonicalOrigin(s string) string {
+	s = strings.TrimSpace(s)
+	for _, o := range []string{OriginDefault, OriginOcean, OriginEmpty, OriginPort} {
+		if strings.EqualFold(s, o) {
+			return o
+		}
+	}
+	return s
+}
+
+// Notices returns the warnings Load had about how settings were read
+// (deprecated variables used); Run logs them once.
+func (c *Config) Notices() []string { return append([]string(nil), c.notices...) }
 
 // Validate checks the settings a run needs. needPort is false for runs that
 // never talk to Port (a dry run with a local mapping).
@@ -428,6 +487,21 @@ func (c *Config) checkSettings() []error {
 	}
 	if err := checkPathPrefix(c.PathPrefix); err != nil {
 		fail("OCEAN__PATH_PREFIX", err.Error())
+	}
+	switch c.CreatePortResourcesOrigin {
+	case "", OriginDefault, OriginOcean, OriginEmpty, OriginPort:
+	default:
+		fail("OCEAN__CREATE_PORT_RESOURCES_ORIGIN", "want Default, Empty or Port")
+	}
+	switch c.ProcessingMode {
+	case "", "dsp", "ocean-core":
+	default:
+		fail("OCEAN__PROCESSING_MODE", "want dsp or ocean-core")
+	}
+	switch c.Application.LogFormat {
+	case "", "text", "json":
+	default:
+		fail("APPLICATION__LOG_FORMAT", "want text or json")
 	}
 	return errs
 }

@@ -110,15 +110,7 @@ func (a *App) InitializePortResources(ctx context.Context) error {
 	if a.port == nil {
 		return errors.New("ocean: initializePortResources needs a Port client")
 	}
-	defs, err := LoadDefaults(a.defaultsFS())
-	if err != nil {
-		return err
-	}
-	integ, err := a.register(ctx, defs)
-	if err != nil {
-		return err
-	}
-	return a.initializeResources(ctx, integ, defs)
+	return a.initialize(ctx, true)
 }
 
 func (a *App) initializeResources(ctx context.Context, integ *port.Integration, defs *Defaults) error {

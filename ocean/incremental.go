@@ -222,6 +222,18 @@ func (a *App) stateStore() stateStore {
 	return portStore{c: a.port, id: a.cfg.Integration.Identifier}
 }
 
+// onceIncremental says whether a ONCE run is incremental: always when
+// incremental sync is on, as Ocean's ONCE listener then always runs
+// sync_incremental. Port's chart runs such a job every 15 minutes in a
+// small pod beside the workload that runs the full resyncs; a full resync
+// (and its deletions) inside it is not what it is sized or scheduled for.
+// Resources without a watermark (no full resync recorded one yet, or
+// their mapping changed since) are fetched in full, and still nothing is
+// deleted.
+func (a *App) onceIncremental() bool {
+	return a.cfg.Integration.IncrementalSyncEnabled
+}
+
 // wantIncremental decides whether a resync that nothing forces to be full
 // can be incremental: incremental sync is on, a full resync completed
 // before, and the full-resync interval has not passed since.
@@ -247,9 +259,13 @@ func (a *App) wantIncremental(ctx context.Context) bool {
 
 // recordWatermarks stores, after a resync, the start time as the watermark
 // of every resource that completed, and of the whole resync when it was a
-// complete full one.
+// complete full one. A full resync records them even when incremental sync
+// is off in this process: under Port's Helm chart the full resyncs run in
+// one workload (the Deployment or the resync CronJob, without
+// OCEAN__INTEGRATION__INCREMENTAL_SYNC_ENABLED) and the incremental
+// CronJob, which never runs a full one, starts from what they recorded.
 func (r *resyncRun) recordWatermarks(ctx context.Context, kinds []*kindRun, failed bool) {
-	if !r.app.cfg.Integration.IncrementalSyncEnabled || r.quiet {
+	if r.quiet || r.plan != nil {
 		return
 	}
 	st := r.app.stateStore()
@@ -287,6 +303,7 @@ func (r *resyncRun) sinceFor(ctx context.Context, kind Kind, k *kindRun) (time.T
 		return time.Time{}, false
 	}
 	if !ok {
+		r.log.Info("no incremental watermark for this resource yet (no full resync recorded one, or its mapping changed): fetching it in full, deleting nothing", "kind", k.rm.Kind())
 		return time.Time{}, false
 	}
 	// Clocks drift and GitLab's updated_at is set when a write starts:

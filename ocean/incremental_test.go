@@ -3,6 +3,7 @@ package ocean_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -141,7 +142,12 @@ func TestIncrementalWatermarkSurvivesRestart(t *testing.T) {
 				h.cfg.Integration.IncrementalStateFile = filepath.Join(t.TempDir(), "state.json")
 			}
 			h.cfg.EventListener.Type = ocean.ListenerOnce
+			// The full resync runs where incremental sync is off (as Port's
+			// chart runs it beside the incremental CronJob); it still
+			// records the watermarks.
+			h.cfg.Integration.IncrementalSyncEnabled = false
 			require.NoError(t, h.app(ocean.WithClock(clk)).Run(context.Background()))
+			h.cfg.Integration.IncrementalSyncEnabled = true
 			if store == "file" {
 				b, err := os.ReadFile(h.cfg.Integration.IncrementalStateFile)
 				require.NoError(t, err)
@@ -151,10 +157,14 @@ func TestIncrementalWatermarkSurvivesRestart(t *testing.T) {
 			clk.Advance(time.Hour)
 			touch(h, clk, 4, "purple")
 			// A new process: the watermark is read back from where it was kept.
-			a := h.app(ocean.WithClock(clk))
+			logs := &logSink{}
+			a := h.app(ocean.WithClock(clk), ocean.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 			require.NoError(t, a.Run(context.Background()))
 			e, _ := h.srv.Entity("widget", "w-00004")
 			assert.Equal(t, "purple", e.Properties["color"])
+			assert.Contains(t, logs.String(), "trigger=once incremental=true", "ONCE with incremental sync is incremental")
+			assert.Contains(t, logs.String(), "fetched=1 ", "only the touched widget is fetched")
+			assert.NotContains(t, logs.String(), "no incremental watermark", "it starts from the full resync's watermark")
 			states := h.srv.ResyncStates(integrationID)
 			assert.Equal(t, ocean.StateCompleted, states[len(states)-1].Status)
 		})

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/oceankit/oceankit/port"
 )
@@ -33,11 +35,12 @@ func (a *App) actionsProcessing() bool {
 
 // register makes the integration known to Port as Ocean does on start:
 // it creates the integration when it is missing (with the default mapping
-// when initializePortResources is on), and otherwise patches the fields
-// that describe this installation when they differ: its changelog
-// destination, type, version, and whether it processes actions and
-// incremental resyncs. It returns the integration as Port now holds it.
-func (a *App) register(ctx context.Context, defs *Defaults) (*port.Integration, error) {
+// when initializePortResources is on and the origin is Default, an empty
+// one for Empty, none for Port, which provisions it), and otherwise patches
+// the fields that describe this installation when they differ: its
+// changelog destination, type, version, and whether it processes actions
+// and incremental resyncs. It returns the integration as Port now holds it.
+func (a *App) register(ctx context.Context, defs *Defaults, origin string) (*port.Integration, error) {
 	id := a.cfg.Integration.Identifier
 	cl := a.changelogDestination()
 	if a.cfg.EventListener.Type == ListenerWebhook && len(cl) == 0 {
@@ -53,8 +56,15 @@ func (a *App) register(ctx context.Context, defs *Defaults) (*port.Integration, 
 			ActionsProcessingEnabled: a.actionsProcessing(),
 			IncrementalSyncEnabled:   a.cfg.Integration.IncrementalSyncEnabled,
 		}
-		if a.cfg.InitializePortResources && defs != nil {
+		switch {
+		case origin == OriginEmpty:
+			req.Config = json.RawMessage(`{"resources":[]}`)
+			req.CreatePortResourcesOrigin = OriginEmpty
+		case origin == OriginPort:
+			req.CreatePortResourcesOrigin = OriginPort
+		case a.cfg.InitializePortResources && defs != nil:
 			req.Config = defs.PortAppConfig
+			req.CreatePortResourcesOrigin = OriginDefault
 		}
 		created, err := a.port.CreateIntegration(ctx, req)
 		if err != nil {
@@ -111,20 +121,132 @@ func sameJSON(a, b map[string]any) bool {
 // start registers the integration and, with initializePortResources,
 // creates its default resources, as Ocean does before it listens.
 func (a *App) start(ctx context.Context) error {
+	return a.initialize(ctx, a.cfg.InitializePortResources)
+}
+
+// initialize registers the integration and, when resources is true, has
+// the default resources created as OCEAN__CREATE_PORT_RESOURCES_ORIGIN
+// says: this program's defaults (Default), none (Empty), or Port's own
+// (Port).
+func (a *App) initialize(ctx context.Context, resources bool) error {
+	if !resources {
+		_, err := a.register(ctx, nil, "")
+		return err
+	}
+	origin := a.resourcesOrigin(ctx)
 	var defs *Defaults
-	if a.cfg.InitializePortResources {
+	if origin == OriginDefault {
 		d, err := LoadDefaults(a.defaultsFS())
 		if err != nil {
 			return err
 		}
 		defs = d
 	}
-	integ, err := a.register(ctx, defs)
+	integ, err := a.register(ctx, defs, origin)
 	if err != nil {
 		return err
 	}
-	if defs == nil {
-		return nil
+	switch origin {
+	case OriginEmpty:
+		return a.initializeEmpty(ctx, integ)
+	case OriginPort:
+		return a.awaitProvisioned(ctx, integ)
 	}
 	return a.initializeResources(ctx, integ, defs)
+}
+
+// USE_PROVISIONED_DEFAULTS is the organisation flag without which Port
+// does not provision an integration's defaults.
+const flagUseProvisionedDefaults = "USE_PROVISIONED_DEFAULTS"
+
+// resourcesOrigin settles OCEAN__CREATE_PORT_RESOURCES_ORIGIN: Empty stays
+// Empty; Port stays Port only when Port can provision this type and the
+// organisation has USE_PROVISIONED_DEFAULTS (as Ocean decides), else it
+// falls back to Default with a warning; unset and Ocean are Default.
+func (a *App) resourcesOrigin(ctx context.Context) string {
+	switch a.cfg.CreatePortResourcesOrigin {
+	case OriginEmpty:
+		a.log.Info("creating no default resources: OCEAN__CREATE_PORT_RESOURCES_ORIGIN is Empty (the integration gets an empty mapping)")
+		return OriginEmpty
+	case OriginPort:
+	default:
+		return OriginDefault
+	}
+	typ := a.cfg.Integration.Type
+	types, err := a.port.ProvisionEnabled(ctx)
+	if err != nil {
+		a.log.Warn("could not ask Port whether it provisions defaults; creating this program's defaults", "error", err)
+		return OriginDefault
+	}
+	if !slices.Contains(types, typ) {
+		a.log.Warn("Port does not provision defaults for this integration type; creating this program's defaults (as Ocean falls back)", "type", typ)
+		return OriginDefault
+	}
+	org, err := a.port.GetOrganization(ctx)
+	if err != nil {
+		a.log.Warn("could not read the organisation's feature flags; creating this program's defaults", "error", err)
+		return OriginDefault
+	}
+	if !slices.Contains(org.FeatureFlags, flagUseProvisionedDefaults) {
+		a.log.Warn("the organisation does not have the feature flag "+flagUseProvisionedDefaults+"; creating this program's defaults (as Ocean falls back)", "type", typ)
+		return OriginDefault
+	}
+	a.log.Info("Port provisions the default resources (OCEAN__CREATE_PORT_RESOURCES_ORIGIN=Port)", "type", typ)
+	return OriginPort
+}
+
+// initializeEmpty is Ocean's Empty origin: no blueprints, actions,
+// scorecards or pages, and an empty mapping when the integration has
+// none; the integration is then marked initialised. A mapping the
+// integration already has is kept.
+func (a *App) initializeEmpty(ctx context.Context, integ *port.Integration) error {
+	if integ.ArePortResourcesInitialized {
+		return nil
+	}
+	patch := map[string]any{"arePortResourcesInitialized": true}
+	if len(integ.Config) == 0 || string(integ.Config) == "null" || string(integ.Config) == "{}" {
+		patch["config"] = json.RawMessage(`{"resources":[]}`)
+	}
+	if _, err := a.port.PatchIntegration(ctx, a.cfg.Integration.Identifier, patch); err != nil {
+		return fmt.Errorf("ocean: mark the resources of %q initialised: %w", a.cfg.Integration.Identifier, err)
+	}
+	return nil
+}
+
+// Waiting for Port to provision defaults, as Ocean polls: 3 s, growing
+// by 1.55 each time (capped here at 30 s), at most provisionTries reads.
+const (
+	provisionFirstWait = 3 * time.Second
+	provisionMaxWait   = 30 * time.Second
+	provisionTries     = 12
+)
+
+// awaitProvisioned waits until Port has provisioned the integration's
+// defaults (its mapping is no longer empty), as Ocean's Port origin does.
+func (a *App) awaitProvisioned(ctx context.Context, integ *port.Integration) error {
+	id := a.cfg.Integration.Identifier
+	wait := provisionFirstWait
+	for try := 1; ; try++ {
+		if integ.ArePortResourcesInitialized || !emptyConfig(integ.Config) {
+			a.log.Info("Port provisioned the default resources", "identifier", id)
+			return nil
+		}
+		if try >= provisionTries {
+			return fmt.Errorf("ocean: Port did not provision the default resources of %q after %d checks (OCEAN__CREATE_PORT_RESOURCES_ORIGIN=Port)", id, try)
+		}
+		t := a.clock.NewTicker(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C():
+			t.Stop()
+		}
+		wait = min(time.Duration(float64(wait)*1.55), provisionMaxWait)
+		next, err := a.port.GetIntegration(ctx, id)
+		if err != nil {
+			return fmt.Errorf("ocean: get integration %q: %w", id, err)
+		}
+		integ = next
+	}
 }

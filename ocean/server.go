@@ -139,6 +139,8 @@ func (a *App) intake() *webhookIntake {
 //
 //	POST {prefix}/integration/webhook   live events (and any other path under /integration/)
 //	GET  /health/live, /health/ready, /health
+//	GET  /docs                           200 while serving: the probe path of
+//	                                     Port's port-ocean chart up to 0.15.12
 //	GET  /metrics                        Prometheus text format
 //	POST /resync                         only with the WEBHOOK listener
 //
@@ -153,6 +155,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /health/live", a.handleHealth("live"))
 	mux.HandleFunc("GET /health/ready", a.handleHealth("ready"))
 	mux.HandleFunc("GET /health", a.handleHealth("live"))
+	mux.HandleFunc("GET /docs", handleDocs)
 	mux.HandleFunc("GET /metrics", a.serveMetrics)
 	if a.cfg.EventListener.Type == ListenerWebhook {
 		mux.HandleFunc("POST /resync", a.handleResync)
@@ -176,6 +179,38 @@ func (a *App) handleHealth(check string) http.HandlerFunc {
 		}
 		writeJSON(w, status, body)
 	}
+}
+
+// maxLoggedPayload caps what OCEAN__EVENTS_DEBUG_LOGGING logs of one body,
+// as Ocean caps it.
+const maxLoggedPayload = 1 << 20
+
+// logPayload logs a delivery's body when OCEAN__EVENTS_DEBUG_LOGGING is on.
+// Only deliveries that passed the header checks get here. The body is
+// logged as text, not base64 as Ocean does, so that the logger's redaction
+// of this program's secrets applies to it.
+func (a *App) logPayload(r *http.Request, body []byte) {
+	if !a.cfg.EventsDebugLogging {
+		return
+	}
+	cut := len(body) > maxLoggedPayload
+	if cut {
+		body = body[:maxLoggedPayload]
+	}
+	a.log.Info("live event payload (OCEAN__EVENTS_DEBUG_LOGGING)", "path", r.URL.Path, "bytes", len(body), "truncated", cut, "payload", string(body))
+}
+
+// handleDocs answers GET /docs, where Ocean's FastAPI serves its API docs
+// and where Port's port-ocean chart up to 0.15.12 points both its liveness
+// and its readiness probes. It answers 200 whenever the server runs, as
+// FastAPI does once its start-up is over (the listener here also starts
+// only after the integration is registered): a liveness check, so that a
+// slow webhook registration does not get the pod restarted. Charts from
+// 0.16.0 probe /health/live and /health/ready.
+func handleDocs(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "<!doctype html><title>oceankit</title><p>This integration serves POST /integration/webhook, GET /health/live, GET /health/ready and GET /metrics.</p>\n")
 }
 
 // queueHealth is the live-event queue's backend state (nil for a queue
@@ -282,6 +317,7 @@ func (a *App) handleEvent(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, status, http.StatusText(status))
 		return
 	}
+	a.logPayload(r, body)
 	jobs, ev, status, msg := a.intakeBody(r, candidates, body)
 	in.inflight.Release(weight)
 	switch {

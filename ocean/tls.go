@@ -14,7 +14,7 @@ import (
 // self-signed CA certificate (selfSignedCertificate.enabled). Ocean's image
 // merges that folder into its bundle at start; Go reads neither it nor
 // SSL_CERT_FILE's replacement of it, so Load trusts its *.crt files itself
-// (SSLConfig.ExtraCADir).
+// (SSLConfig.ExtraCADir, OCEAN__SSL__CA_DIR, whose default this is).
 const HelmCADir = "/usr/local/share/ca-certificates"
 
 // SSLConfig is OCEAN__SSL__…: TLS verification for the Port client and for
@@ -23,10 +23,11 @@ type SSLConfig struct {
 	Port       SSLSideConfig `ocean:"port"`
 	ThirdParty SSLSideConfig `ocean:"third_party"`
 	// ExtraCADir is a folder whose *.crt files (PEM) are trusted on both
-	// sides, beside the system's roots. Load sets it to HelmCADir; a Config
-	// built in code reads no folder unless it is set. A missing folder is
-	// not an error.
-	ExtraCADir string `ocean:"-" json:"-"`
+	// sides, beside the system's roots (OCEAN__SSL__CA_DIR, not in Ocean).
+	// Load defaults it to HelmCADir, where Port's chart mounts a private
+	// CA; a Config built in code reads no folder unless it is set. A
+	// missing folder is not an error.
+	ExtraCADir string `ocean:"ca_dir,default=/usr/local/share/ca-certificates" json:"-"`
 }
 
 // SSLSideConfig is one side's TLS settings (OCEAN__SSL__PORT__… or

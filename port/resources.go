@@ -94,3 +94,16 @@ func (c *Client) GetOrganization(ctx context.Context) (*Organization, error) {
 	}
 	return env.Organization, nil
 }
+
+// ProvisionEnabled returns the integration types whose default resources
+// Port can provision itself (GET /v1/integration/provision-enabled), which
+// Ocean checks before it lets Port create an integration's defaults.
+func (c *Client) ProvisionEnabled(ctx context.Context) ([]string, error) {
+	var env struct {
+		Integrations []string `json:"integrations"`
+	}
+	if err := c.get(ctx, "/integration/provision-enabled", nil, &env); err != nil {
+		return nil, err
+	}
+	return env.Integrations, nil
+}

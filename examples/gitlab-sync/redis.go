@@ -9,11 +9,15 @@ import (
 )
 
 // redisQueueOption shares live events between replicas through Redis
-// Streams when OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED is
-// true, configured from the other OCEAN__LIVE_EVENTS__… settings. Otherwise
-// the option does nothing and live events stay in process. Building the
-// queue talks to nobody: the App connects when it starts consuming, and
-// stops with an error if Redis cannot be reached then.
+// Streams when OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED is true
+// and, as in Ocean, the organisation also has the feature flag
+// LIVE_EVENTS_REDIS_STREAM_ENABLED (the App reads it from Port at start
+// and logs which queue it uses and why); it is configured from the other
+// OCEAN__LIVE_EVENTS__… settings. Otherwise live events stay in process:
+// Port's chart 0.21.0 renders the switch without any Redis URL, and an
+// organisation without the flag must not dial localhost:6379 and
+// crash-loop. Building the queue talks to nobody: the App connects when it
+// starts consuming, and stops with an error if Redis cannot be reached then.
 func redisQueueOption(cfg *ocean.Config, environ []string, logger *slog.Logger) (ocean.Option, error) {
 	rc, enabled, err := redisqueue.ConfigFromEnv(environ)
 	if err != nil {
@@ -32,5 +36,6 @@ func redisQueueOption(cfg *ocean.Config, environ []string, logger *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	return ocean.WithEventQueue(q), nil
+	return ocean.WithFlaggedEventQueue(ocean.FlagLiveEventsRedisStream, "Redis stream",
+		redisqueue.EnvPrefix+"IS_REDIS_STREAM_CONSUMER_ENABLED", q), nil
 }

@@ -31,6 +31,9 @@ type catalog struct {
 	actions, pages, scorecards map[string]map[string]any
 	integrations               map[string]*integ
 	featureFlags               []string
+	// provisioned maps an integration type Port can provision to the
+	// mapping it provisions (SetProvisionedDefaults).
+	provisioned map[string]any
 }
 
 type blueprint struct {

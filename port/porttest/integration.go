@@ -66,6 +66,12 @@ func (s *Server) handleCreateIntegration(w http.ResponseWriter, c *call) {
 	if _, ok := raw["arePortResourcesInitialized"]; !ok {
 		raw["arePortResourcesInitialized"] = false
 	}
+	if slices.Contains(c.r.URL.Query()["integration_modes"], "create_resources") {
+		t, _ := raw["installationAppType"].(string)
+		if cfg, ok := s.catalog.provisioned[t]; ok {
+			raw["config"] = cfg
+		}
+	}
 	s.addIngestAttributes(raw, id)
 	ints[id] = &integ{raw: raw, examples: map[string][]any{}}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "integration": maps.Clone(raw)})
@@ -214,7 +220,28 @@ func (s *Server) handleGetKinds(w http.ResponseWriter, c *call) {
 }
 
 func (s *Server) handleProvisionEnabled(w http.ResponseWriter, c *call) {
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "integrations": []string{}})
+	s.catalog.mu.RLock()
+	types := make([]string, 0, len(s.catalog.provisioned))
+	for t := range s.catalog.provisioned {
+		types = append(types, t)
+	}
+	s.catalog.mu.RUnlock()
+	slices.Sort(types)
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "integrations": types})
+}
+
+// SetProvisionedDefaults makes Port able to provision the default
+// resources of an integration type: the type is listed by GET
+// /v1/integration/provision-enabled, and an integration of that type
+// created with ?integration_modes=create_resources gets config as its
+// mapping (blueprints are the test's to create, if it wants them).
+func (s *Server) SetProvisionedDefaults(integrationType string, config any) {
+	s.catalog.mu.Lock()
+	defer s.catalog.mu.Unlock()
+	if s.catalog.provisioned == nil {
+		s.catalog.provisioned = map[string]any{}
+	}
+	s.catalog.provisioned[integrationType] = config
 }
 
 func (s *Server) handleOrganization(w http.ResponseWriter, c *call) {
