@@ -1,11 +1,13 @@
 package mapping
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/itchyny/gojq"
@@ -24,6 +26,33 @@ type options struct {
 	evalLimit   int64
 	workers     int
 	examples    *ExampleCollector
+	resolvers   []resolver
+	regexTime   time.Duration
+}
+
+type resolver struct {
+	prefix string
+	f      Resolver
+}
+
+// Resolver computes a mapping field whose text is not jq but a form an
+// integration defines, such as gitlab-v2's deprecated "file://README.md"
+// (the file's text in the item's repository) and
+// "search://scope=blobs && query=…" (whether a search finds anything).
+// It receives the item the field's jq would see and the field's whole
+// text. Its error is a field error, as a failing jq program's would be.
+type Resolver func(ctx context.Context, item map[string]any, text string) (any, error)
+
+// WithResolver makes every mapping field (selector query, identifier,
+// title, properties, relations, …) whose text starts with prefix computed
+// by f instead of compiled as jq, as Ocean's entity processors do for the
+// prefixes an integration registers. The first matching prefix wins.
+func WithResolver(prefix string, f Resolver) Option {
+	return func(o *options) {
+		if prefix != "" && f != nil {
+			o.resolvers = append(o.resolvers, resolver{prefix, f})
+		}
+	}
 }
 
 // WithEnv supplies the environment ("KEY=value" strings) that jq's env and
@@ -58,6 +87,15 @@ func WithItemTimeout(d time.Duration) Option {
 // what the built values take in memory. Zero or less turns the bound off.
 func WithEvalMemoryLimit(n int64) Option {
 	return func(o *options) { o.evalLimit = n }
+}
+
+// WithRegexTimeout bounds one match of a regular expression that needs
+// look-around or back-references (default DefaultRegexTimeout). Those run
+// on a backtracking engine, where a pattern such as (a+)+$ can take
+// exponential time; a match over budget is a field error. Zero or less
+// turns the bound off.
+func WithRegexTimeout(d time.Duration) Option {
+	return func(o *options) { o.regexTime = d }
 }
 
 // WithWorkers bounds the goroutines one Map call uses (default GOMAXPROCS).
@@ -115,7 +153,13 @@ type ResourceMapper struct {
 	// budgeted is true when some program may run gojq for long: only those
 	// resources pay for the per-item watchdog.
 	budgeted bool
+	err      error // why the resource did not compile
 }
+
+// Err returns why the resource did not compile (errors.Join of
+// *CompileError), or nil. A resource that did not compile maps nothing:
+// Map returns this error.
+func (r *ResourceMapper) Err() error { return r.err }
 
 // Index returns the resource's position in the config.
 func (r *ResourceMapper) Index() int { return r.index }
@@ -134,6 +178,10 @@ type fieldInfo struct {
 type leaf struct {
 	e  *expr
 	id int
+	// ext computes the field instead of e (see WithResolver); text is the
+	// field's text it is given.
+	ext  Resolver
+	text string
 }
 
 type cnode struct {
@@ -171,12 +219,15 @@ type cmapping struct {
 }
 
 // Compile compiles every jq program of cfg exactly once. All compile errors
-// are returned together (errors.Join of *CompileError).
+// are returned together (errors.Join of *CompileError). The Mapper is
+// returned with them whenever cfg is not nil: one broken resource must not
+// stop the others from syncing, so a resource that does not compile has
+// its errors in ResourceMapper.Err and maps nothing, and the others work.
 func Compile(cfg *Config, opts ...Option) (*Mapper, error) {
 	if cfg == nil {
 		return nil, errors.New("mapping: nil config")
 	}
-	o := options{envAccess: true, itemTimeout: DefaultItemTimeout, evalLimit: DefaultEvalMemoryLimit, workers: runtime.GOMAXPROCS(0)}
+	o := options{envAccess: true, itemTimeout: DefaultItemTimeout, evalLimit: DefaultEvalMemoryLimit, workers: runtime.GOMAXPROCS(0), regexTime: DefaultRegexTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -192,7 +243,11 @@ func Compile(cfg *Config, opts ...Option) (*Mapper, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping: guard functions: %w", err)
 	}
-	jqOpts := append([]gojq.CompilerOption{gojq.WithFunction("lgamma_r", 0, 0, lgammaR), ns.option()}, guards.options()...)
+	rc, err := newRegexCompat(o.regexTime)
+	if err != nil {
+		return nil, fmt.Errorf("mapping: regex compatibility: %w", err)
+	}
+	jqOpts := append([]gojq.CompilerOption{gojq.WithFunction("lgamma_r", 0, 0, lgammaR), ns.option(), rc.option()}, guards.options()...)
 	if o.envAccess && o.env != nil {
 		env := append([]string(nil), o.env...)
 		jqOpts = append(jqOpts, gojq.WithEnvironLoader(func() []string { return env }))
@@ -201,15 +256,15 @@ func Compile(cfg *Config, opts ...Option) (*Mapper, error) {
 	m := &Mapper{cfg: cfg, opts: o}
 	var errs []error
 	for i := range cfg.Resources {
-		c := &resCompiler{idx: i, kind: cfg.Resources[i].Kind, jqOpts: jqOpts, compatOpts: compatOpts, evalLimit: max(o.evalLimit, 0)}
+		c := &resCompiler{idx: i, kind: cfg.Resources[i].Kind, jqOpts: jqOpts, compatOpts: compatOpts, evalLimit: max(o.evalLimit, 0), resolvers: o.resolvers, regex: rc}
 		rm := c.resource(&cfg.Resources[i], &m.opts)
+		if len(c.errs) > 0 {
+			rm.err = errors.Join(c.errs...)
+		}
 		errs = append(errs, c.errs...)
 		m.resources = append(m.resources, rm)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return m, nil
+	return m, errors.Join(errs...)
 }
 
 type resCompiler struct {
@@ -218,6 +273,8 @@ type resCompiler struct {
 	jqOpts     []gojq.CompilerOption
 	compatOpts []gojq.CompilerOption // jqOpts plus the libjq compatibility module
 	evalLimit  int64                 // 0: programs are not guarded
+	resolvers  []resolver
+	regex      *regexCompat
 	errs       []error
 	rm         *ResourceMapper
 }
@@ -233,7 +290,7 @@ func (c *resCompiler) resource(res *Resource, o *options) *ResourceMapper {
 		q = DefaultSelectorQuery
 	}
 	if sel := c.leaf(".selector.query", "selector.query", q); sel != nil {
-		if !(sel.e.constant && sel.e.value == true) {
+		if sel.e == nil || !(sel.e.constant && sel.e.value == true) {
 			rm.selector = sel
 		}
 	}
@@ -305,11 +362,20 @@ func (c *resCompiler) query(path, field string, q *SearchQuery) *cquery {
 // leaf compiles one program; on error it records it and returns a leaf whose
 // program is nil (the mapper is never used then).
 func (c *resCompiler) leaf(path, field, src string) *leaf {
+	for _, r := range c.resolvers {
+		if strings.HasPrefix(src, r.prefix) {
+			// A resolver may do I/O: give it the per-item watchdog.
+			c.rm.budgeted = true
+			l := &leaf{ext: r.f, text: src, id: len(c.rm.fields)}
+			c.rm.fields = append(c.rm.fields, fieldInfo{field: field, expr: src})
+			return l
+		}
+	}
 	opts := c.jqOpts
 	if needsCompat(src) {
 		opts = c.compatOpts
 	}
-	e, err := compileGuarded(src, opts, c.evalLimit)
+	e, err := compileWith(src, opts, c.evalLimit, c.regex)
 	if err != nil {
 		ce := &CompileError{Resource: c.idx, Kind: c.kind, Path: path, Expr: src, Offset: -1, Err: err}
 		var pe *gojq.ParseError
@@ -349,6 +415,13 @@ func compileExpr(src string, jqOpts []gojq.CompilerOption) (*expr, error) {
 // the guard functions. The fast path is not guarded: it evaluates shapes
 // that cannot build more than a multiple of their input.
 func compileGuarded(src string, jqOpts []gojq.CompilerOption, limit int64) (*expr, error) {
+	return compileWith(src, jqOpts, limit, nil)
+}
+
+// compileWith is compileGuarded with, when rc is set, jq's regex functions
+// redefined for the programs whose patterns RE2 may not compile (see
+// regexCompat); jqOpts must then hold rc's option.
+func compileWith(src string, jqOpts []gojq.CompilerOption, limit int64, rc *regexCompat) (*expr, error) {
 	q, err := gojq.Parse(formatFilter(src))
 	if err != nil {
 		return nil, err
@@ -358,7 +431,15 @@ func compileGuarded(src string, jqOpts []gojq.CompilerOption, limit int64) (*exp
 	}
 	fast := buildFast(q) // before Compile, which may rewrite the AST
 	bounded := fast != nil && !hasIf(q)
-	rewriteSubCalls(q)
+	if rc != nil && rc.needed(q) {
+		// The native sub and the fast path only know RE2.
+		if err := rc.apply(q); err != nil {
+			return nil, err
+		}
+		fast, bounded = nil, false
+	} else {
+		rewriteSubCalls(q)
+	}
 	e := &expr{src: src, fast: fast, bounded: bounded}
 	if limit > 0 {
 		used, err := guardQuery(q)

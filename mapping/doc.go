@@ -4,26 +4,32 @@
 //
 // Parse reads a config from YAML or JSON and validates it (unknown keys,
 // missing kind, blueprint or identifier). Compile compiles every jq program
-// once, reporting all compile errors together with their location. The
-// resulting Mapper holds one ResourceMapper per resource; its Map method
-// maps a batch with a bounded number of workers, keeps input order, and
-// reports each item that fails (a jq run-time error, a value of the wrong
-// type, a time budget exceeded) as a Misconfiguration while the batch goes
-// on.
+// once, reporting all compile errors together with their location; a
+// resource that does not compile fails alone (ResourceMapper.Err) and the
+// others work. The resulting Mapper holds one ResourceMapper per resource;
+// its Map method maps a batch with a bounded number of workers, keeps input
+// order, and reports every field that fails (a jq run-time error, a value of
+// the wrong type, a time budget exceeded) while the batch goes on.
 //
 // # Semantics (Ocean's)
 //
 //   - itemsToParse expands one raw item into one item per array element,
 //     bound under itemsToParseName on a shallow copy of the parent, with the
 //     source array removed when itemsToParseTopLevelTransform is true.
-//   - The selector query runs on every (expanded) item: false or null
-//     filters it out; any other value is a misconfiguration.
+//   - The selector query runs on every (expanded) item: false filters it
+//     out; an error or any other value, null included, is an error for the
+//     item (Result.SelectorErrors), never a quiet filter.
 //   - Every mapping leaf is a jq program; only its first output is used and
 //     an empty output is null. Search-query identifiers, teams and relations
 //     are objects whose leaves are jq programs.
+//   - A field other than the identifier and blueprint whose jq fails for an
+//     item is null, and the entity is kept (Result.FieldErrors); a failing
+//     identifier or blueprint leaves the item out (Result.Misconfigured).
 //   - An entity whose identifier or blueprint is null or empty is dropped
 //     (Result.Dropped). Null properties are kept as null and counted in
-//     Result.NullFields.
+//     Result.NullFields. A numeric title or icon is kept as its text.
+//   - Regular expressions RE2 cannot compile (look-around, back-references)
+//     run on a backtracking engine, bounded by WithRegexTimeout.
 //
 // # Performance
 //
@@ -43,8 +49,8 @@
 // it may build (WithEvalMemoryLimit, 64 MiB by default). gojq has no memory
 // limit of its own: each gojq program is rewritten at Compile so that the
 // operations that build values charge a per-evaluation budget first and
-// fail past it (a *LimitError wrapping ErrEvalLimit, reported as a
-// Misconfiguration of the field), before they allocate. See JQ_DIFFERENCES.md.
+// fail past it (a *LimitError wrapping ErrEvalLimit, reported as an error
+// of the field), before they allocate. See JQ_DIFFERENCES.md.
 //
 // # jq differences
 //

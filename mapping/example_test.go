@@ -78,13 +78,13 @@ func ExampleResourceMapper_Map_misconfigured() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(res.Entities), "entity")
-	for _, mc := range res.Misconfigured {
-		// The identifier is known, so stale-entity deletion can spare it.
-		fmt.Println(mc.Item, mc.Field, mc.Identifier, mc.Err)
+	// As in Ocean, a field that fails is null and the entity is kept.
+	fmt.Println(len(res.Entities), "entities; bot's name:", res.Entities[1].Properties["name"])
+	for _, fe := range res.FieldErrors {
+		fmt.Println(fe.Item, fe.Field, fe.Identifier, fe.Err)
 	}
 	// Output:
-	// 1 entity
+	// 2 entities; bot's name: <nil>
 	// 1 properties.name bot ascii_downcase cannot be applied to: number (42)
 }
 

@@ -41,6 +41,7 @@ type goldenResource struct {
 	Dropped       int            `json:"dropped"`
 	Failed        int            `json:"failed"`
 	Misconfigured []goldenMis    `json:"misconfigured"`
+	FieldErrors   []goldenMis    `json:"fieldErrors"`
 	NullFields    []NullField    `json:"nullFields"`
 }
 
@@ -76,6 +77,9 @@ func TestGoldenGitLab(t *testing.T) {
 		}
 		for _, mc := range res.Misconfigured {
 			g.Misconfigured = append(g.Misconfigured, goldenMis{mc.Item, mc.Element, mc.Field, mc.Expr, mc.Err.Error(), mc.Identifier, mc.Blueprint})
+		}
+		for _, mc := range res.FieldErrors {
+			g.FieldErrors = append(g.FieldErrors, goldenMis{mc.Item, mc.Element, mc.Field, mc.Expr, mc.Err.Error(), mc.Identifier, mc.Blueprint})
 		}
 		out = append(out, g)
 	}

@@ -224,11 +224,13 @@ func TestEvalLimitSetting(t *testing.T) {
 				return
 			}
 			// A failing property is reported as the mapping reports every
-			// failing jq program: a Misconfiguration naming the field and
-			// the expression, the entity kept out of the batch (and out of
-			// stale deletion, its identifier being known).
-			require.Len(t, res.Misconfigured, 1)
-			mis := res.Misconfigured[0]
+			// failing jq program: a field error naming the field and the
+			// expression; the entity is written with the field null.
+			require.Empty(t, res.Misconfigured)
+			require.Len(t, res.Entities, 1)
+			assert.Nil(t, res.Entities[0].Properties["n"])
+			require.Len(t, res.FieldErrors, 1)
+			mis := res.FieldErrors[0]
 			assert.Equal(t, "properties.n", mis.Field)
 			assert.Equal(t, tt.src, mis.Expr)
 			assert.Equal(t, "x", mis.Identifier)
@@ -305,12 +307,14 @@ func TestMappingsCannotExhaustMemory(t *testing.T) {
 			require.NoError(t, err)
 			res, err := m.Resources()[0].Map(t.Context(), []map[string]any{{"id": "x"}, {"id": "y"}})
 			require.NoError(t, err)
-			require.Len(t, res.Misconfigured, 1)
-			assert.Equal(t, "properties.bad", res.Misconfigured[0].Field)
-			assert.ErrorIs(t, res.Misconfigured[0].Err, ErrEvalLimit)
-			assert.NotErrorIs(t, res.Misconfigured[0].Err, ErrItemTimeout)
-			require.Len(t, res.Entities, 1)
-			assert.Equal(t, "y", res.Entities[0].Identifier)
+			require.Len(t, res.FieldErrors, 1)
+			assert.Equal(t, "properties.bad", res.FieldErrors[0].Field)
+			assert.ErrorIs(t, res.FieldErrors[0].Err, ErrEvalLimit)
+			assert.NotErrorIs(t, res.FieldErrors[0].Err, ErrItemTimeout)
+			require.Len(t, res.Entities, 2, "the item over the limit is written with the field null")
+			assert.Equal(t, "x", res.Entities[0].Identifier)
+			assert.Nil(t, res.Entities[0].Properties["bad"])
+			assert.Equal(t, "y", res.Entities[1].Identifier)
 		})
 	}
 }

@@ -2,8 +2,12 @@ package mapping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/big"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,23 +55,35 @@ type Result struct {
 	// and MapOne fill it (live events delete those entities, as Ocean does).
 	Rejected []Entity
 	// Filtered counts items (after itemsToParse expansion) whose selector
-	// query produced false or null.
+	// query produced false.
 	Filtered int
 	// Dropped counts entities left out because their identifier or blueprint
 	// was null or empty, as Ocean does.
 	Dropped int
 	// Failed counts entities (or items, when the failure came before
-	// mapping) left out because of a misconfiguration.
+	// mapping) left out because of a misconfiguration: their identifier,
+	// blueprint, selector or itemsToParse failed, or they ran out of time.
 	Failed int
-	// Misconfigured has one record per failing field.
+	// SelectorErrors counts the items of Failed whose selector query
+	// failed or produced something other than a boolean (null included).
+	// Ocean fails the resync for them; the caller should not treat their
+	// entities as gone.
+	SelectorErrors int
+	// Misconfigured has one record per failing field of the items and
+	// entities left out (Failed).
 	Misconfigured []Misconfiguration
+	// FieldErrors has one record per field that failed (a jq run-time
+	// error or a value of the wrong type) in an entity that was mapped
+	// anyway, with that field null, as Ocean does. Identifier and
+	// Blueprint are set.
+	FieldErrors []Misconfiguration
 	// NullFields lists fields that produced null, in config order.
 	NullFields []NullField
 }
 
 // Map maps a batch of raw items with a bounded number of workers. Items are
 // never modified; entities may share values with them. The error is non-nil
-// only when ctx is done.
+// only when ctx is done or the resource did not compile (see Err).
 func (r *ResourceMapper) Map(ctx context.Context, items []map[string]any) (*Result, error) {
 	return r.mapItems(ctx, items, false)
 }
@@ -84,12 +100,16 @@ func (r *ResourceMapper) MapOne(ctx context.Context, item map[string]any) (*Resu
 }
 
 type chunkOut struct {
-	ents     []Entity
-	rejected []Entity
-	mis      []Misconfiguration
+	ents      []Entity
+	rejected  []Entity
+	mis       []Misconfiguration
+	fieldErrs []Misconfiguration
 }
 
 func (r *ResourceMapper) mapItems(ctx context.Context, items []map[string]any, all bool) (*Result, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -157,6 +177,7 @@ func (r *ResourceMapper) mapItems(ctx context.Context, items []map[string]any, a
 		res.Filtered += w.filtered
 		res.Dropped += w.dropped
 		res.Failed += w.failed
+		res.SelectorErrors += w.selErrs
 		for i, c := range w.nulls {
 			nulls[i] += c
 		}
@@ -167,14 +188,18 @@ func (r *ResourceMapper) mapItems(ctx context.Context, items []map[string]any, a
 		}
 	}
 	if nChunks == 1 {
-		res.Entities, res.Rejected, res.Misconfigured = outs[0].ents, outs[0].rejected, outs[0].mis
+		res.Entities, res.Rejected, res.Misconfigured, res.FieldErrors = outs[0].ents, outs[0].rejected, outs[0].mis, outs[0].fieldErrs
 		return res, nil
 	}
-	var ne, nr, nm int
+	var ne, nr, nm, nf int
 	for i := range outs {
 		ne += len(outs[i].ents)
 		nr += len(outs[i].rejected)
 		nm += len(outs[i].mis)
+		nf += len(outs[i].fieldErrs)
+	}
+	if nf > 0 {
+		res.FieldErrors = make([]Misconfiguration, 0, nf)
 	}
 	res.Entities = make([]Entity, 0, ne)
 	if nr > 0 {
@@ -187,6 +212,7 @@ func (r *ResourceMapper) mapItems(ctx context.Context, items []map[string]any, a
 		res.Entities = append(res.Entities, outs[i].ents...)
 		res.Rejected = append(res.Rejected, outs[i].rejected...)
 		res.Misconfigured = append(res.Misconfigured, outs[i].mis...)
+		res.FieldErrors = append(res.FieldErrors, outs[i].fieldErrs...)
 	}
 	return res, nil
 }
@@ -211,8 +237,8 @@ type worker struct {
 	curElem  int
 	curMap   int
 
-	filtered, dropped, failed int
-	nulls                     []int
+	filtered, dropped, failed, selErrs int
+	nulls                              []int
 }
 
 func newWorker(parent context.Context, r *ResourceMapper, wd *watchdog, i int, all bool) *worker {
@@ -335,20 +361,24 @@ func (w *worker) object(i, elem int, obj map[string]any, out *chunkOut) {
 		if err != nil {
 			if err != errAborted {
 				w.failed++
+				w.selErrs++
 				w.addMis(out, i, elem, "selector.query", r.fields[r.selector.id].expr, err, "", "")
 			}
 			return
 		}
 		switch v {
 		case true:
-		case false, nil:
+		case false:
 			w.filtered++
 			if !w.all {
 				return
 			}
 			rejected = true
 		default:
+			// Null included: Ocean requires a boolean, and an item
+			// quietly filtered out would have its entity deleted.
 			w.failed++
+			w.selErrs++
 			w.addMis(out, i, elem, "selector.query", r.fields[r.selector.id].expr,
 				&TypeError{Field: "selector.query", Want: "a boolean", Got: v}, "", "")
 			return
@@ -377,7 +407,11 @@ type fieldErr struct {
 }
 
 // entity evaluates one mapping. It returns false when the entity is dropped
-// (null/empty identifier or blueprint) or misconfigured.
+// (null/empty identifier or blueprint) or left out (its identifier or
+// blueprint failed, or its item ran out of time). Any other field that
+// fails is null in the entity and recorded in out.fieldErrs: Ocean writes
+// the entity with that field null, and leaving it out instead would stop
+// it from updating in Port without a trace.
 func (w *worker) entity(i, elem, mi int, cm *cmapping, obj map[string]any, out *chunkOut) (Entity, bool) {
 	var e Entity
 	var errs []fieldErr
@@ -423,10 +457,10 @@ func (w *worker) entity(i, elem, mi int, cm *cmapping, obj map[string]any, out *
 		bpStr, empty = s, empty || s == ""
 	}
 	e.Blueprint = bpStr
-	if stop() {
+	if stop() || len(errs) > 0 {
 		return w.finish(out, i, elem, mi, errs, idStr, bpStr)
 	}
-	if empty && len(errs) == 0 {
+	if empty {
 		w.dropped++
 		return e, false
 	}
@@ -434,13 +468,17 @@ func (w *worker) entity(i, elem, mi int, cm *cmapping, obj map[string]any, out *
 	if cm.title != nil {
 		e.Title = w.stringField(cm.title, "title", obj, fail)
 	}
-	if cm.icon != nil {
+	if cm.icon != nil && !stop() {
 		e.Icon = w.stringField(cm.icon, "icon", obj, fail)
 	}
 	if cm.team != nil && !stop() {
 		v, err := w.node(*cm.team, obj, fail)
-		if err == nil && cm.team.leaf != nil && !validRef(v) {
+		switch {
+		case err != nil:
+			v = nil
+		case cm.team.leaf != nil && !validRef(v):
 			fail(cm.team.leaf.id, &TypeError{Field: "team", Want: "a string, a list of strings, null or a search query", Got: v})
+			v = nil
 		}
 		e.Team = v
 	}
@@ -452,9 +490,8 @@ func (w *worker) entity(i, elem, mi int, cm *cmapping, obj map[string]any, out *
 		v, err := w.eval(p.l, obj)
 		if err != nil {
 			fail(p.l.id, err)
-			continue
-		}
-		if v == nil {
+			v = nil
+		} else if v == nil {
 			w.nulls[p.l.id]++
 		}
 		e.Properties[p.name] = v
@@ -465,22 +502,27 @@ func (w *worker) entity(i, elem, mi int, cm *cmapping, obj map[string]any, out *
 			break
 		}
 		v, err := w.node(rel.n, obj, fail)
-		if err != nil {
-			continue
-		}
-		if rel.n.leaf != nil && !validRef(v) {
+		switch {
+		case err != nil:
+			v = nil
+		case rel.n.leaf != nil && !validRef(v):
 			fail(rel.n.leaf.id, &TypeError{Field: "relations." + rel.name, Want: "a string, a list of strings, null or a search query", Got: v})
-			continue
+			v = nil
 		}
 		e.Relations[rel.name] = v
 	}
-	if len(errs) > 0 || stop() {
+	if stop() {
+		// Out of time (or aborted) half-way: the entity is incomplete.
 		return w.finish(out, i, elem, mi, errs, idStr, bpStr)
+	}
+	for _, fe := range errs {
+		f := w.r.fields[fe.id]
+		out.fieldErrs = append(out.fieldErrs, Misconfiguration{Item: i, Element: elem, Mapping: mi, Field: f.field, Expr: f.expr, Err: fe.err, Identifier: idStr, Blueprint: bpStr})
 	}
 	return e, true
 }
 
-// finish records the errors of a misconfigured entity.
+// finish records the errors of an entity left out.
 func (w *worker) finish(out *chunkOut, i, elem, mi int, errs []fieldErr, id, bp string) (Entity, bool) {
 	if w.aborted {
 		return Entity{}, false
@@ -506,9 +548,33 @@ func (w *worker) stringField(l *leaf, name string, obj map[string]any, fail func
 	case string:
 		return v
 	default:
+		// A number is kept as its text: Ocean keeps a numeric title (and
+		// pydantic turns a numeric icon into its text) rather than losing
+		// the entity.
+		if s, ok := numberText(v); ok {
+			return s
+		}
 		fail(l.id, &TypeError{Field: name, Want: "a string", Got: v})
 	}
 	return ""
+}
+
+// numberText renders a jq number as jq prints it.
+func numberText(v any) (string, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		return n.String(), true
+	case int:
+		return strconv.Itoa(n), true
+	case float64:
+		if math.Abs(n) >= 1e17 {
+			return strconv.FormatFloat(n, 'g', 17, 64), true
+		}
+		return strconv.FormatFloat(n, 'f', -1, 64), true
+	case *big.Int:
+		return n.String(), true
+	}
+	return "", false
 }
 
 // validRef reports whether v is a valid relation or team value.
@@ -587,7 +653,14 @@ func (w *worker) eval(l *leaf, v any) (any, error) {
 		return nil, errAborted
 	}
 	w.cur = l.id
-	r, err := l.e.run(w.ctx, v)
+	var r any
+	var err error
+	if l.ext != nil {
+		obj, _ := v.(map[string]any)
+		r, err = l.ext(w.ctx, obj, l.text)
+	} else {
+		r, err = l.e.run(w.ctx, v)
+	}
 	if err == nil {
 		return r, nil
 	}

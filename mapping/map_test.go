@@ -144,9 +144,8 @@ relations:
 	}, res.NullFields)
 }
 
-func TestMapMisconfigurations(t *testing.T) {
+func TestMapKeyFieldErrorsLeaveTheItemOut(t *testing.T) {
 	t.Parallel()
-	base := "identifier: .id\nblueprint: '\"b\"'\n"
 	tests := []struct {
 		name      string
 		mappings  string
@@ -157,25 +156,20 @@ func TestMapMisconfigurations(t *testing.T) {
 		wantBP    string
 		wantTyped bool
 	}{
-		{"runtime error in property", base + "properties:\n  x: .a.b", `{"id":"i","a":"str"}`, "properties.x", "expected an object", "i", "b", false},
 		{"identifier not a string", "identifier: .id\nblueprint: '\"b\"'", `{"id":5}`, "identifier", "identifier must be a string or a search query, got number (5)", "", "b", true},
 		{"blueprint not a string", "identifier: .id\nblueprint: .bp // \"b\"", `{"id":"i","bp":1}`, "blueprint", "blueprint must be a string", "i", "", true},
-		{"relation wrong type", base + "relations:\n  r: .r", `{"id":"i","r":{"a":1}}`, "relations.r", "relations.r must be a string, a list of strings, null or a search query", "i", "b", true},
-		{"relation list with number", base + "relations:\n  r: .r", `{"id":"i","r":["a",1]}`, "relations.r", "must be a string, a list of strings", "i", "b", true},
-		{"team wrong type", base + "team: .t", `{"id":"i","t":5}`, "team", "team must be", "i", "b", true},
-		{"title not a string", base + "title: .t", `{"id":"i","t":5}`, "title", "title must be a string", "i", "b", true},
-		{"error() in relation query leaf", base + "relations:\n  r:\n    combinator: '\"and\"'\n    rules:\n      - property: '\"p\"'\n        operator: '\"=\"'\n        value: if .id == \"i\" then error(\"boom\") else 1 end", `{"id":"i"}`, "relations.r.rules[0].value", "boom", "i", "b", false},
 		{"identifier runtime error", "identifier: .id | ascii_downcase\nblueprint: '\"b\"'", `{"id":5}`, "identifier", "ascii_downcase cannot be applied", "", "b", false},
+		{"identifier query leaf error", "identifier:\n  combinator: '\"and\"'\n  rules:\n    - property: '\"p\"'\n      operator: '\"=\"'\n      value: .v | ascii_downcase\nblueprint: '\"b\"'", `{"id":"ok","v":1}`, "identifier.rules[0].value", "ascii_downcase cannot be applied", "", "b", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := resource(t, "", "", tt.mappings)
-			in := items(t, `[{"id":"ok"},`+tt.item+`]`)
+			r := resource(t, "", "", tt.mappings+"\nproperties:\n  p: .id")
+			in := items(t, `[{"id":"ok","v":"x"},`+tt.item+`]`)
 			res := mapOK(t, r, in)
 			require.Len(t, res.Entities, 1, "the good item is kept")
-			assert.Equal(t, "ok", res.Entities[0].ID())
 			assert.Equal(t, 1, res.Failed)
+			assert.Empty(t, res.FieldErrors)
 			require.Len(t, res.Misconfigured, 1)
 			m := res.Misconfigured[0]
 			assert.Equal(t, 1, m.Item)
@@ -192,15 +186,97 @@ func TestMapMisconfigurations(t *testing.T) {
 	}
 }
 
+// TestMapFieldErrorsKeepTheEntity is Ocean's rule (ocean-core.md 3.7, 4.2):
+// a field whose jq fails for an item is null, and the entity is written.
+// Leaving it out would silently stop it from updating in Port.
+func TestMapFieldErrorsKeepTheEntity(t *testing.T) {
+	t.Parallel()
+	base := "identifier: .id\nblueprint: '\"b\"'\n"
+	tests := []struct {
+		name     string
+		mappings string
+		item     string
+		field    string
+		errPart  string
+		typed    bool
+		check    func(t *testing.T, e Entity)
+	}{
+		{"runtime error in property", base + "properties:\n  x: .a.b\n  y: .id", `{"id":"i","a":"str"}`, "properties.x", "expected an object", false,
+			func(t *testing.T, e Entity) {
+				assert.Equal(t, map[string]any{"x": nil, "y": "i"}, e.Properties)
+			}},
+		{"split on a null description", base + "properties:\n  tags: .description | split(\",\")", `{"id":"i","description":null}`, "properties.tags", "split", false,
+			func(t *testing.T, e Entity) {
+				assert.Contains(t, e.Properties, "tags")
+				assert.Nil(t, e.Properties["tags"])
+			}},
+		{"map over a missing array", base + "relations:\n  projects: .projects | map(.id)", `{"id":"i"}`, "relations.projects", "cannot iterate over", false,
+			func(t *testing.T, e Entity) {
+				assert.Equal(t, map[string]any{"projects": nil}, e.Relations)
+			}},
+		{"iterate a null path", base + "relations:\n  tickets: .serviceTickets[].externalId", `{"id":"i","serviceTickets":null}`, "relations.tickets", "cannot iterate over", false,
+			func(t *testing.T, e Entity) { assert.Nil(t, e.Relations["tickets"]) }},
+		{"index a string", base + "properties:\n  readme: .__includedFiles[\"README.md\"]", `{"id":"i","__includedFiles":"oops"}`, "properties.readme", "expected an object", false,
+			func(t *testing.T, e Entity) { assert.Nil(t, e.Properties["readme"]) }},
+		{"relation wrong type", base + "relations:\n  r: .r", `{"id":"i","r":{"a":1}}`, "relations.r", "relations.r must be a string, a list of strings, null or a search query", true,
+			func(t *testing.T, e Entity) { assert.Nil(t, e.Relations["r"]) }},
+		{"relation list with number", base + "relations:\n  r: .r", `{"id":"i","r":["a",1]}`, "relations.r", "must be a string, a list of strings", true,
+			func(t *testing.T, e Entity) { assert.Nil(t, e.Relations["r"]) }},
+		{"team wrong type", base + "team: .t", `{"id":"i","t":{"x":1}}`, "team", "team must be", true,
+			func(t *testing.T, e Entity) { assert.Nil(t, e.Team) }},
+		{"title an object", base + "title: .t", `{"id":"i","t":{"x":1}}`, "title", "title must be a string", true,
+			func(t *testing.T, e Entity) { assert.Empty(t, e.Title) }},
+		{"title runtime error", base + "title: .name | split(\"/\") | last", `{"id":"i","name":null}`, "title", "split", false,
+			func(t *testing.T, e Entity) { assert.Empty(t, e.Title) }},
+		{"error() in relation query leaf", base + "relations:\n  r:\n    combinator: '\"and\"'\n    rules:\n      - property: '\"p\"'\n        operator: '\"=\"'\n        value: if .id == \"i\" then error(\"boom\") else 1 end", `{"id":"i"}`, "relations.r.rules[0].value", "boom", false,
+			func(t *testing.T, e Entity) { assert.Nil(t, e.Relations["r"]) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := resource(t, "", "", tt.mappings)
+			res := mapOK(t, r, items(t, `[`+tt.item+`]`))
+			require.Len(t, res.Entities, 1, "the entity is kept, as libjq's Ocean keeps it")
+			assert.Equal(t, "i", res.Entities[0].ID())
+			tt.check(t, res.Entities[0])
+			assert.Zero(t, res.Failed)
+			assert.Empty(t, res.Misconfigured)
+			require.Len(t, res.FieldErrors, 1)
+			m := res.FieldErrors[0]
+			assert.Equal(t, tt.field, m.Field)
+			assert.Equal(t, "i", m.Identifier)
+			assert.Equal(t, "b", m.Blueprint)
+			assert.ErrorContains(t, m.Err, tt.errPart)
+			var te *TypeError
+			assert.Equal(t, tt.typed, errors.As(m.Err, &te))
+		})
+	}
+}
+
+// A title or icon that is a number is kept: Ocean's Entity.title is Any and
+// pydantic turns a numeric icon into its text.
+func TestMapNumericTitleIsKept(t *testing.T) {
+	t.Parallel()
+	r := resource(t, "", "", "identifier: .id\nblueprint: '\"b\"'\ntitle: .n\nicon: .n")
+	for in, want := range map[string]string{`5`: "5", `1.5`: "1.5", `-0.25`: "-0.25", `12345678901`: "12345678901"} {
+		res := mapOK(t, r, items(t, `[{"id":"i","n":`+in+`}]`))
+		require.Len(t, res.Entities, 1, in)
+		assert.Equal(t, want, res.Entities[0].Title, in)
+		assert.Equal(t, want, res.Entities[0].Icon, in)
+		assert.Empty(t, res.FieldErrors, in)
+	}
+}
+
 func TestMapReportsEveryFailingField(t *testing.T) {
 	t.Parallel()
-	r := resource(t, "", "", "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  a: .x.y\n  b: .x.z\n")
+	r := resource(t, "", "", "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  a: .x.y\n  b: .x.z\n  c: .id\n")
 	res := mapOK(t, r, items(t, `[{"id":"i","x":1}]`))
-	assert.Empty(t, res.Entities)
-	assert.Equal(t, 1, res.Failed)
-	require.Len(t, res.Misconfigured, 2)
-	assert.Equal(t, "properties.a", res.Misconfigured[0].Field)
-	assert.Equal(t, "properties.b", res.Misconfigured[1].Field)
+	require.Len(t, res.Entities, 1)
+	assert.Equal(t, map[string]any{"a": nil, "b": nil, "c": "i"}, res.Entities[0].Properties)
+	assert.Zero(t, res.Failed)
+	require.Len(t, res.FieldErrors, 2)
+	assert.Equal(t, "properties.a", res.FieldErrors[0].Field)
+	assert.Equal(t, "properties.b", res.FieldErrors[1].Field)
 }
 
 func TestMapDropsEmptyIdentity(t *testing.T) {
@@ -224,9 +300,9 @@ func TestMapSelector(t *testing.T) {
 		failed      int
 	}{
 		{"true keeps all", "'true'", []string{"a", "b", "c", "d"}, 0, 0},
-		{"boolean filter", ".keep", []string{"a"}, 3, 0},
+		{"boolean filter, null is an error", ".keep", []string{"a"}, 1, 2},
 		{"comparison with single quotes", ".name == 'b'", []string{"b"}, 3, 0},
-		{"null is filtered", ".missing", nil, 4, 0},
+		{"null is an error, not a filter", ".missing", nil, 0, 4},
 		{"non-boolean is a misconfiguration", ".name", nil, 0, 4},
 		{"error is a misconfiguration", ".name.x", nil, 0, 4},
 	}
@@ -243,6 +319,7 @@ func TestMapSelector(t *testing.T) {
 			assert.Equal(t, tt.filtered, res.Filtered)
 			assert.Equal(t, tt.failed, res.Failed)
 			assert.Len(t, res.Misconfigured, tt.failed)
+			assert.Equal(t, tt.failed, res.SelectorErrors)
 			for _, m := range res.Misconfigured {
 				assert.Equal(t, "selector.query", m.Field)
 			}
@@ -366,15 +443,17 @@ func TestMapMappingsList(t *testing.T) {
 	for _, e := range res.Entities {
 		got = append(got, e.Blueprint+"/"+e.ID())
 	}
-	assert.Equal(t, []string{"a/1", "b/1", "a/2"}, got)
-	require.Len(t, res.Misconfigured, 1)
-	assert.Equal(t, 1, res.Misconfigured[0].Mapping)
-	assert.Equal(t, "mappings[1].properties.x", res.Misconfigured[0].Field)
+	assert.Equal(t, []string{"a/1", "b/1", "a/2", "b/2"}, got)
+	assert.Empty(t, res.Misconfigured)
+	require.Len(t, res.FieldErrors, 1)
+	assert.Equal(t, 1, res.FieldErrors[0].Mapping)
+	assert.Equal(t, "mappings[1].properties.x", res.FieldErrors[0].Field)
+	assert.Equal(t, "2", res.FieldErrors[0].Identifier)
 }
 
 func TestMapKeepsOrderWithManyWorkers(t *testing.T) {
 	t.Parallel()
-	r := resource(t, ".n % 3 != 0", "", "identifier: .n | tostring\nblueprint: '\"b\"'\nproperties:\n  bad: if .n % 7 == 0 then error(\"seven\") else .n end", WithWorkers(8))
+	r := resource(t, ".n % 3 != 0", "", "identifier: if .n % 7 == 0 then error(\"seven\") else .n | tostring end\nblueprint: '\"b\"'\nproperties:\n  bad: if .n % 5 == 0 then error(\"five\") else .n end", WithWorkers(8))
 	in := make([]map[string]any, 1000)
 	for i := range in {
 		in[i] = map[string]any{"n": float64(i)}
@@ -396,6 +475,22 @@ func TestMapKeepsOrderWithManyWorkers(t *testing.T) {
 		assert.Greater(t, m.Item, prev)
 		prev = m.Item
 	}
+	prev = -1
+	fives := 0
+	for _, m := range res.FieldErrors {
+		assert.Greater(t, m.Item, prev)
+		assert.Equal(t, fmt.Sprint(m.Item), m.Identifier)
+		prev = m.Item
+		fives++
+	}
+	for _, id := range want {
+		var n int
+		fmt.Sscan(id, &n)
+		if n%5 == 0 {
+			fives--
+		}
+	}
+	assert.Zero(t, fives, "one field error per entity whose property failed")
 	assert.Equal(t, 334, res.Filtered)
 	assert.Equal(t, len(res.Misconfigured), res.Failed)
 }

@@ -44,7 +44,7 @@ type App struct {
 	pacMu     sync.Mutex
 	pacCache  *mapping.Config
 	pacAt     time.Time
-	mapper    *mapping.Mapper
+	mapper    *compiled
 	mapperKey string
 
 	stateUpdatedAt atomic.Int64
@@ -209,7 +209,17 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 		a.staticConfig = pac
 	}
 	if a.staticConfig != nil {
-		if _, err := a.compile(a.staticConfig); err != nil {
+		// A resource that does not compile is logged here and fails alone
+		// in each resync; a config of which nothing can run is refused.
+		c, err := a.compile(a.staticConfig)
+		if err == nil && len(c.Resources()) > 0 && len(c.broken) == len(c.Resources()) {
+			var errs []error
+			for _, rm := range c.Resources() {
+				errs = append(errs, c.resourceErr(rm.Index()))
+			}
+			err = errors.Join(errs...)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("ocean: port app config: %w", err)
 		}
 	}

@@ -423,6 +423,11 @@ func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries
 			continue
 		}
 		matched = true
+		if err := mapper.resourceErr(rm.Index()); err != nil {
+			// The other resources of the kind still apply the event.
+			errs = append(errs, Permanent(err))
+			continue
+		}
 		res := Resource{Kind: rm.Kind(), Index: rm.Index(), Selector: rm.Resource().Selector.Raw}
 		changes, err := handleWithRetry(withPortAppConfig(ctx, pac), proc, ev, res, retries, base)
 		if err != nil {
@@ -473,7 +478,11 @@ func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch C
 			return err
 		}
 		for _, m := range res.Misconfigured {
-			a.log.Warn("live event item left out by a mapping error", "kind", rm.Kind(), "field", m.Field, "error", m.Err)
+			a.log.Warn("live event item left out by a mapping error", "kind", rm.Kind(), "index", rm.Index(), "field", m.Field, "expr", m.Expr, "error", m.Err)
+		}
+		for _, m := range res.FieldErrors {
+			a.log.Warn("live event entity written with a field null: its jq failed", "kind", rm.Kind(), "index", rm.Index(),
+				"field", m.Field, "expr", m.Expr, "entity", m.Blueprint+"/"+m.Identifier, "error", m.Err)
 		}
 		byBP := map[string][]port.Entity{}
 		for _, e := range res.Entities {

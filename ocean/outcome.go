@@ -64,6 +64,9 @@ func (r *resyncRun) checkBlueprints(ctx context.Context, kinds []*kindRun) {
 		r.blueprints[bp.Identifier] = bp
 	}
 	for _, k := range kinds {
+		if k.report.Err != nil {
+			continue // already failed (its resource does not compile)
+		}
 		lits, ok := literalBlueprints(k.rm.Resource())
 		if !ok {
 			continue

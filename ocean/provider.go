@@ -4,6 +4,8 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+
+	"github.com/oceankit/oceankit/mapping"
 )
 
 // Provider bundles what an integration brings to the framework: its kinds,
@@ -36,6 +38,11 @@ type Provider struct {
 	// config (gitlab-v2's `visibility`), accepted instead of reported as
 	// unknown.
 	TopLevelKeys []string
+	// Resolvers compute mapping fields written in a provider-specific
+	// form instead of jq, by prefix (gitlab-v2's deprecated "file://" and
+	// "search://" values); see mapping.WithResolver. They run in resyncs
+	// and live events alike.
+	Resolvers map[string]mapping.Resolver
 }
 
 // StartEnv is what a provider's Start hook gets to know about the running

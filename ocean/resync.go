@@ -50,6 +50,11 @@ type KindReport struct {
 	Filtered int64 `json:"filtered"`
 	// Misconfigured counts items a mapping error left out.
 	Misconfigured int64 `json:"misconfigured"`
+	// Nulled counts entities written with a field null because its jq
+	// failed for them (Ocean's rule).
+	Nulled int64 `json:"nulled"`
+	// MappingErrors lists each mapping field that failed, once.
+	MappingErrors []MappingError `json:"mappingErrors,omitempty"`
 	// Mapped counts entities the mapping produced.
 	Mapped int64 `json:"mapped"`
 	// Upserted counts entities Port accepted.
@@ -146,7 +151,7 @@ type resyncRun struct {
 	app    *App
 	report *ResyncReport
 	pac    *mapping.Config
-	mapper *mapping.Mapper
+	mapper *compiled
 	log    *slog.Logger
 
 	upsertOpts port.UpsertOptions
@@ -215,6 +220,13 @@ type kindRun struct {
 	// unknownIDs counts misconfigured items whose identifier could not be
 	// computed: Port may hold an entity for them that must not be deleted.
 	unknownIDs atomic.Int64
+	// mapErrs aggregates the kind's mapping errors by field; nulled
+	// counts entities written with a field null, selectorErrs items whose
+	// selector failed.
+	mapErrs      mappingErrors
+	nulled       atomic.Int64
+	selectorErrs atomic.Int64
+	dropped      atomic.Int64
 	// writeErr is the first error of a write of the kind's entities that
 	// failed for good.
 	writeErr atomic.Pointer[error]
@@ -281,6 +293,7 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 			"failed", k.Failed, "deleted", k.Deleted, "duration", k.Duration.Round(time.Millisecond),
 			"fetch", k.Timings.Fetch.Round(time.Millisecond), "map", k.Timings.Map.Round(time.Millisecond),
 			"write", k.Timings.Write.Round(time.Millisecond)}
+		logMappingErrors(log, k)
 		if k.Err != nil {
 			log.Error("kind failed", append(attrs, "error", k.Err)...)
 		} else if k.DeletionBlocked != "" {
@@ -312,8 +325,8 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 	if len(pac.Resources) == 0 {
 		return ErrEmptyMapping
 	}
-	// Every jq expression is compiled before anything is written: a broken
-	// mapping stops the resync here, with all its errors at once.
+	// Every jq expression is compiled before anything is written. A
+	// resource that does not compile fails alone (see compiled).
 	mapper, err := a.compile(pac)
 	if err != nil {
 		return fmt.Errorf("ocean: port app config: %w", err)
@@ -373,7 +386,7 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 	}
 	kinds := make([]*kindRun, len(mapper.Resources()))
 	for i, rm := range mapper.Resources() {
-		kinds[i] = &kindRun{rm: rm, report: &KindReport{Kind: rm.Kind(), Index: rm.Index()}}
+		kinds[i] = &kindRun{rm: rm, report: &KindReport{Kind: rm.Kind(), Index: rm.Index(), Err: mapper.resourceErr(rm.Index())}}
 		rep.Kinds = append(rep.Kinds, kinds[i].report)
 	}
 	a.syncMetricsFor(rep).announce(rep)
@@ -382,9 +395,11 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 		return err
 	}
 	var failed []string
+	var kindErrs []error
 	for _, k := range kinds {
 		if k.report.Err != nil {
 			failed = append(failed, fmt.Sprintf("%s[%d]", k.report.Kind, k.report.Index))
+			kindErrs = append(kindErrs, k.report.Err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -397,21 +412,33 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 	}
 	run.recordWatermarks(context.WithoutCancel(ctx), kinds, len(failed) > 0)
 	if len(failed) > 0 {
-		return &KindsFailedError{Kinds: failed}
+		return &KindsFailedError{Kinds: failed, Errs: kindErrs}
 	}
 	return nil
 }
 
 // KindsFailedError reports a resync in which some kinds did not complete:
 // their data was upserted as far as it came, and their entities were not
-// deleted.
+// deleted. It unwraps to each kind's error.
 type KindsFailedError struct {
+	// Kinds names the failed kinds, as "kind[index]".
 	Kinds []string
+	// Errs holds each failed kind's error, in the order of Kinds.
+	Errs []error
 }
 
 func (e *KindsFailedError) Error() string {
-	return fmt.Sprintf("ocean: %d kind(s) failed: %v", len(e.Kinds), e.Kinds)
+	var b strings.Builder
+	fmt.Fprintf(&b, "ocean: %d kind(s) failed: %v", len(e.Kinds), e.Kinds)
+	for i, err := range e.Errs {
+		if i < len(e.Kinds) && err != nil {
+			fmt.Fprintf(&b, "; %s: %v", e.Kinds[i], err)
+		}
+	}
+	return b.String()
 }
+
+func (e *KindsFailedError) Unwrap() []error { return e.Errs }
 
 // syncKinds runs every resource's pipeline and the shared upsert workers.
 func (r *resyncRun) syncKinds(ctx context.Context, kinds []*kindRun) error {
@@ -502,6 +529,8 @@ func (k *kindRun) finish() {
 	rep.Fetched = k.fetched.Load()
 	rep.Filtered = k.filtered.Load()
 	rep.Misconfigured = k.misconf.Load()
+	rep.Nulled = k.nulled.Load()
+	rep.MappingErrors = k.mapErrs.list()
 	rep.Mapped = k.mapped.Load()
 	rep.Upserted = k.upserted.Load()
 	rep.Skipped = k.skipped.Load()
@@ -520,6 +549,16 @@ func (k *kindRun) finish() {
 		rep.Blueprints = append(rep.Blueprints, key.(string))
 		return true
 	})
+	if n := k.selectorErrs.Load(); rep.Err == nil && n > 0 {
+		se := &SelectorQueryError{Count: n}
+		for _, e := range rep.MappingErrors {
+			if e.Field == "selector.query" {
+				se.First = e
+				break
+			}
+		}
+		rep.Err = se
+	}
 	if rep.Err == nil && rep.Failed > 0 {
 		// Port did not take all of it: the catalog is not equal to the
 		// source for this kind, and the resync must not say it is.
@@ -615,6 +654,10 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 		return nil
 	}()
 	mapErr := mg.Wait()
+	if n := k.dropped.Load(); n > 0 {
+		r.log.Warn("entities dropped: identifier or blueprint is null or empty", "kind", k.rm.Kind(),
+			"index", k.rm.Index(), "count", n)
+	}
 	switch {
 	case mapErr != nil:
 		k.report.Err = mapErr
@@ -636,6 +679,7 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 	}
 	k.filtered.Add(int64(res.Filtered))
 	k.misconf.Add(int64(res.Failed + res.Dropped))
+	k.recordMapping(res, page)
 	for _, m := range res.Misconfigured {
 		if m.Identifier != "" && m.Blueprint != "" {
 			r.markSeen(m.Blueprint, m.Identifier)
@@ -648,15 +692,7 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 	// (a typo in the identifier mapping wipes the kind); here it protects
 	// the kind's blueprints instead.
 	k.unknownIDs.Add(int64(res.Dropped))
-	if len(res.Misconfigured) > 0 {
-		m := res.Misconfigured[0]
-		r.log.Warn("items left out by mapping errors", "kind", k.rm.Kind(), "index", k.rm.Index(),
-			"count", res.Failed, "first", m.String())
-	}
-	if res.Dropped > 0 {
-		r.log.Warn("entities dropped: identifier or blueprint is null or empty", "kind", k.rm.Kind(),
-			"index", k.rm.Index(), "count", res.Dropped)
-	}
+	k.dropped.Add(int64(res.Dropped))
 	if err := r.waitExisting(ctx); err != nil {
 		return err
 	}
@@ -1093,10 +1129,23 @@ func (a *App) parseConfig(raw []byte) (*mapping.Config, error) {
 	return mapping.Parse(raw, mapping.AllowTopLevelKeys(a.provider.TopLevelKeys...))
 }
 
+// compiled is a port app config compiled once: the mapper, and why each
+// resource that cannot run does not (its jq does not compile, or its
+// selector does not decode for the kind). One broken resource fails alone:
+// the others sync, and its blueprints are kept from stale deletion.
+type compiled struct {
+	*mapping.Mapper
+	broken map[int]error
+}
+
+// resourceErr returns why resource i cannot run, or nil.
+func (c *compiled) resourceErr(i int) error { return c.broken[i] }
+
 // compile compiles a port app config, reusing the last result when the
 // config did not change (live events compile once per config, not per
-// event).
-func (a *App) compile(pac *mapping.Config) (*mapping.Mapper, error) {
+// event). The error is non-nil only when nothing could be compiled; broken
+// resources are in compiled.broken and are logged once per config.
+func (a *App) compile(pac *mapping.Config) (*compiled, error) {
 	key, _ := json.Marshal(pac)
 	a.pacMu.Lock()
 	if a.mapper != nil && string(key) == a.mapperKey {
@@ -1114,29 +1163,58 @@ func (a *App) compile(pac *mapping.Config) (*mapping.Mapper, error) {
 	if a.cfg.Resync.MapWorkers > 0 {
 		opts = append(opts, mapping.WithWorkers(a.cfg.Resync.MapWorkers))
 	}
+	for _, prefix := range slices.Sorted(maps.Keys(a.provider.Resolvers)) {
+		opts = append(opts, mapping.WithResolver(prefix, a.provider.Resolvers[prefix]))
+	}
 	m, err := mapping.Compile(pac, opts...)
-	if err != nil {
+	if m == nil {
 		return nil, err
 	}
-	var selErrs []error
+	c := &compiled{Mapper: m, broken: map[int]error{}}
 	for _, rm := range m.Resources() {
+		if err := rm.Err(); err != nil {
+			c.broken[rm.Index()] = &ResourceError{Kind: rm.Kind(), Index: rm.Index(), Err: err}
+			continue
+		}
 		if k := a.provider.kind(rm.Kind()); k != nil {
 			if err := checkSelector(k, rm.Resource().Selector.Raw); err != nil {
-				selErrs = append(selErrs, fmt.Errorf("resources[%d] (%s) .selector: %w", rm.Index(), rm.Kind(), err))
+				c.broken[rm.Index()] = &ResourceError{Kind: rm.Kind(), Index: rm.Index(), Err: fmt.Errorf(".selector: %w", err)}
 			}
 		}
 	}
-	if len(selErrs) > 0 {
-		return nil, errors.Join(selErrs...)
+	for _, i := range slices.Sorted(maps.Keys(c.broken)) {
+		a.log.Error("port app config: resource cannot run; the other resources sync, and its blueprints are not cleaned of stale entities until it is fixed",
+			"error", c.broken[i])
 	}
 	for _, w := range pac.Warnings {
 		a.log.Warn("port app config: ignored", "problem", w)
 	}
 	a.pacMu.Lock()
-	a.mapper, a.mapperKey = m, string(key)
+	a.mapper, a.mapperKey = c, string(key)
 	a.pacMu.Unlock()
-	return m, nil
+	return c, nil
 }
+
+// ResourceError is a resource of the port app config that cannot run: a jq
+// expression of it does not compile (Err wraps *mapping.CompileError), or
+// its selector does not suit the kind. The resource fails in every resync
+// until it is fixed; the other resources are not affected.
+type ResourceError struct {
+	Kind  string
+	Index int
+	Err   error
+}
+
+func (e *ResourceError) Error() string {
+	msg := e.Err.Error()
+	// mapping's errors already name the resource.
+	if !strings.HasPrefix(msg, "resources[") {
+		msg = fmt.Sprintf("resources[%d] (%s) %s", e.Index, e.Kind, msg)
+	}
+	return "port app config: " + msg
+}
+
+func (e *ResourceError) Unwrap() error { return e.Err }
 
 // reportRunning tells Port a resync started. Failures are logged: the
 // resync's data matters more than its status line.
