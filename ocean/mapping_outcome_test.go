@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -211,4 +212,42 @@ func TestNewWithABrokenStaticResource(t *testing.T) {
 			assert.Error(t, rep.Kinds[1].Err)
 		})
 	}
+}
+
+// Live events follow the same rules: a failing field is null in the
+// written entity; a selector that is not a boolean neither writes nor
+// deletes.
+func TestLiveEventMappingErrors(t *testing.T) {
+	t.Parallel()
+	lh := newLive(t, func(lh *liveHarness) {
+		lh.setMapping(`
+resources:
+  - kind: widget
+    selector:
+      query: 'if .hidden == "oops" then null else .hidden != true end'
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"widget"'
+          properties:
+            color: .color | ascii_upcase
+            size: .size
+`)
+	})
+	w := widget(7)
+	w["color"] = nil
+	status, _ := lh.post(t, hookSecret, widgetEvent("update", w))
+	require.Equal(t, http.StatusAccepted, status)
+	eventually(t, func() bool { _, ok := lh.srv.Entity("widget", "w-00007"); return ok }, "written with the field null")
+	e, _ := lh.srv.Entity("widget", "w-00007")
+	assert.Nil(t, e.Properties["color"])
+	assert.EqualValues(t, 7, e.Properties["size"])
+
+	w["hidden"] = "oops"
+	status, _ = lh.post(t, hookSecret, widgetEvent("update", w))
+	require.Equal(t, http.StatusAccepted, status)
+	require.NoError(t, lh.stop())
+	_, ok := lh.srv.Entity("widget", "w-00007")
+	assert.True(t, ok, "a selector error is not a reason to delete")
 }
