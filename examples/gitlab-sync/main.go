@@ -32,7 +32,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	code := run(ctx, os.Args, os.Environ(), os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.planFormat, "plan-format", "text", "--plan output: text or json")
 	fs.StringVar(&o.output, "output", "-", "where --dry-run writes its JSON lines (`file`, - for stdout)")
 	fs.BoolVar(&o.once, "once", false, "run one resync and exit (OCEAN__EVENT_LISTENER__TYPE=ONCE)")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logFormat, "log-format", "", "log format: text or json (default APPLICATION__LOG_FORMAT, text)")
 	fs.StringVar(&o.logLevel, "log-level", "", "log level: DEBUG, INFO, WARNING, ERROR (default APPLICATION__LOG_LEVEL, INFO)")
 	fs.IntVar(&o.port, "port", 0, "HTTP port for live events, health and metrics (default APPLICATION__PORT, 8000)")
 	fs.Usage = func() { usage(fs, stderr) }
@@ -80,7 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--plan-format must be text or json, not %q", o.planFormat)
 	}
 	switch o.logFormat {
-	case "text", "json":
+	case "", "text", "json":
 	default:
 		return nil, fmt.Errorf("--log-format must be text or json, not %q", o.logFormat)
 	}
@@ -91,6 +91,7 @@ func usage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, `gitlab-sync keeps Port's catalog equal to GitLab, configured like Port's gitlab-v2 image.
 
 Usage: gitlab-sync [flags]
+       gitlab-sync probe [PATH] [--mode shallow] [--kinds a,b]   (also as: ocean probe …)
 
 Flags:
 `)
@@ -113,7 +114,11 @@ Flags:
 // logger exists, and errors that quote what a server echoed (a Port 401
 // that repeats the request's client ID) all lose the secrets the
 // environment holds, and those of the loaded config once there is one.
-func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+//
+// argv is the whole command line, the program's name first: installed as
+// `ocean` (as the image does for Port's chart) it takes Ocean's CLI form
+// (see command).
+func run(ctx context.Context, argv, environ []string, stdout, stderr io.Writer) int {
 	envSecrets := ocean.EnvSecrets(environ)
 	errOut := ocean.NewRedactingWriter(stderr, envSecrets...)
 	stdOut := ocean.NewRedactingWriter(stdout, envSecrets...)
@@ -121,6 +126,18 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		_ = stdOut.Flush()
 		_ = errOut.Flush()
 	}()
+	argv0, args := "gitlab-sync", []string(nil)
+	if len(argv) > 0 {
+		argv0, args = argv[0], argv[1:]
+	}
+	sub, args, err := command(argv0, args)
+	if err != nil {
+		fmt.Fprintln(errOut, "gitlab-sync:", err)
+		return exitUsage
+	}
+	if sub == "probe" {
+		return runProbe(ctx, args, environ, stdOut, errOut)
+	}
 	return runRedacted(ctx, args, environ, stdOut, errOut)
 }
 
@@ -152,10 +169,13 @@ func runRedacted(ctx context.Context, args, environ []string, stdout, stderr *oc
 	if o.logLevel != "" {
 		cfg.Application.LogLevel = o.logLevel
 	}
+	if o.logFormat != "" {
+		cfg.Application.LogFormat = o.logFormat
+	}
 	if o.once || o.dryRun || o.plan {
 		cfg.EventListener.Type = ocean.ListenerOnce
 	}
-	logger, err := newLogger(stderr, o.logFormat, cfg.Application.LogLevel)
+	logger, err := newLogger(stderr, cfg.Application.LogFormat, cfg.Application.LogLevel)
 	if err != nil {
 		fmt.Fprintln(stderr, "gitlab-sync:", err)
 		return exitUsage
