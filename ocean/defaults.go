@@ -105,7 +105,10 @@ func (a *App) defaultsFS() fs.FS {
 // Blueprints are created in Ocean's three steps (bare, then relations,
 // then the rest) so that blueprints relating to each other in a cycle can
 // be created at all; if a bare create fails, the blueprints this call
-// created are deleted again.
+// created are deleted again. That is the Default origin; with
+// OCEAN__CREATE_PORT_RESOURCES_ORIGIN=Empty nothing is created but an empty
+// mapping, and with Port, Port provisions its defaults and this waits for
+// them (see Config.CreatePortResourcesOrigin).
 func (a *App) InitializePortResources(ctx context.Context) error {
 	if a.port == nil {
 		return errors.New("ocean: initializePortResources needs a Port client")

@@ -186,7 +186,7 @@ func durationSetting(unit time.Duration, dst func(*Config) *time.Duration) func(
 // settings lists every variable ConfigFromEnv reads, with Ocean's names and
 // defaults where Ocean has the setting.
 var settings = []setting{
-	{Setting{Default: "false", Help: "share live events between replicas through Redis Streams (otherwise they are queued in process)"},
+	{Setting{Default: "false", Help: "share live events between replicas through Redis Streams when the organisation also has Port's feature flag LIVE_EVENTS_REDIS_STREAM_ENABLED, as in Ocean (otherwise they are queued in process; the log says which and why)"},
 		"IS_REDIS_STREAM_CONSUMER_ENABLED", nil},
 	{Setting{Default: "REDIS", Help: "live-events backend; only REDIS exists"},
 		"TYPE", func(_ *Config, v string) error {

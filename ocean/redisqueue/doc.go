@@ -3,13 +3,18 @@
 // live events: whichever replica receives a webhook queues it in Redis, and
 // the replicas together apply every queued event once, in order per
 // object. The framework's in-process queue stays the default; install this
-// one with ocean.WithEventQueue.
+// one with ocean.WithEventQueue, or, as Ocean decides and
+// examples/gitlab-sync does, with ocean.WithFlaggedEventQueue so that it
+// is used only when the organisation also has Port's feature flag
+// LIVE_EVENTS_REDIS_STREAM_ENABLED.
 //
 //	cfg, enabled, err := redisqueue.ConfigFromEnv(os.Environ())
 //	// enabled: OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED
 //	cfg.Group = oc.Integration.Type + "." + oc.Integration.Identifier
 //	q, err := redisqueue.New(cfg)
-//	app, err := ocean.New(oc, provider, ocean.WithEventQueue(q))
+//	app, err := ocean.New(oc, provider, ocean.WithFlaggedEventQueue(
+//		ocean.FlagLiveEventsRedisStream, "Redis stream",
+//		"OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED", q))
 //
 // # How events flow
 //
