@@ -16,14 +16,15 @@ import (
 // This file decides whether an entity Port already holds equals the one a
 // resync is about to write, cheaply enough to check every entity: Port's
 // state is read once per resync (the datasource listing) and kept as a
-// short signature per entity — one (field, value hash) pair per non-null
-// field — rather than the entities themselves.
+// digest per entity (see catalogIndex) built from signatures — one
+// (field, value hash) pair per non-null field — rather than the entities
+// themselves.
 //
 // The comparison follows what an upsert would do, so that it never skips a
 // real change:
-//   - with merge (enableMergeEntity, the default), only the fields we send
-//     are compared: a property Port holds that we do not send stays as it
-//     is either way;
+//   - with merge (enableMergeEntity, the default), only the fields the
+//     mapping writes are compared: a property Port holds that the mapping
+//     does not write stays as it is either way;
 //   - without merge, the upsert replaces the entity, so a property Port has
 //     and we do not send is a change;
 //   - null and absent are the same (Port drops null properties);
@@ -126,31 +127,6 @@ func (s *signer) sign(e *port.Entity, withNulls bool) (entitySig, bool) {
 	}
 	sort.Slice(sig, func(i, j int) bool { return sig[i].id < sig[j].id })
 	return sig, true
-}
-
-// unchanged reports whether upserting ours (signed with nulls) over stored
-// would change nothing.
-func unchanged(stored, ours entitySig, merge bool) bool {
-	i, nonNull := 0, 0
-	for _, f := range ours {
-		for i < len(stored) && stored[i].id < f.id {
-			i++
-		}
-		found := i < len(stored) && stored[i].id == f.id
-		if f.h == nullHash {
-			if found {
-				return false // the upsert clears a value Port holds
-			}
-			continue
-		}
-		nonNull++
-		if !found || stored[i].h != f.h {
-			return false
-		}
-	}
-	// Without merge the upsert replaces the entity: anything else Port
-	// holds would go.
-	return merge || nonNull == len(stored)
 }
 
 func isSearchQuery(v any) bool {

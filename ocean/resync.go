@@ -172,18 +172,19 @@ type resyncRun struct {
 	unmet   []unmetEntity
 
 	// existing is what Port held for this integration when the resync
-	// started, as signatures (nil when it could not be read or skipping is
+	// started, as digests (nil when it could not be read or skipping is
 	// off); it may be read once existingReady is closed. signer makes the
-	// signatures.
-	existing      map[entityKey]entitySig
+	// signatures and digests.
+	existing      *catalogIndex
 	existingReady chan struct{}
 	signer        *signer
 
 	mu sync.Mutex
-	// seen holds every entity the resync produced, with a hash of what
-	// was sent for it (0 when it was not sent).
-	seen       map[entityKey]uint64
-	relTargets map[string]struct{}
+	// seen holds every entity the resync produced, by key digest, with a
+	// hash of what was sent for it (0 when it was not sent).
+	seen map[uint64]uint64
+	// relTargets holds the identifiers (digests) relations pointed at.
+	relTargets map[uint64]struct{}
 
 	batches chan upsertBatch
 	memo    *memo
@@ -346,10 +347,10 @@ func (a *App) resync(ctx context.Context, rep *ResyncReport, log *slog.Logger, m
 		pac:           pac,
 		mapper:        mapper,
 		log:           log,
-		seen:          map[entityKey]uint64{},
+		seen:          map[uint64]uint64{},
 		existingReady: make(chan struct{}),
 		memo:          &memo{m: map[string]*memoEntry{}},
-		relTargets:    map[string]struct{}{},
+		relTargets:    map[uint64]struct{}{},
 		upsertOpts: port.UpsertOptions{
 			Merge:                        pac.EnableMergeEntity,
 			CreateMissingRelatedEntities: pac.CreateMissingRelatedEntities,
@@ -729,9 +730,10 @@ func storeMax(v *atomic.Int64, n int64) {
 }
 
 func (r *resyncRun) markSeen(blueprint, id string) {
+	key := keyDigest(r.signer.seed, blueprint, id)
 	r.mu.Lock()
-	if _, ok := r.seen[entityKey{blueprint, id}]; !ok {
-		r.seen[entityKey{blueprint, id}] = 0
+	if _, ok := r.seen[key]; !ok {
+		r.seen[key] = 0
 	}
 	r.mu.Unlock()
 }
@@ -745,7 +747,7 @@ func (r *resyncRun) sendOnce(e *port.Entity) bool {
 		return true
 	}
 	h := r.signer.entityHash(e)
-	key := entityKey{e.Blueprint, id}
+	key := keyDigest(r.signer.seed, e.Blueprint, id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if prev, ok := r.seen[key]; ok && prev == h {
@@ -762,21 +764,22 @@ func (r *resyncRun) markRelationTargets(rel map[string]any) {
 	if len(rel) == 0 {
 		return
 	}
+	seed := r.signer.seed
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range rel {
 		switch t := v.(type) {
 		case string:
-			r.relTargets[t] = struct{}{}
+			r.relTargets[idDigest(seed, t)] = struct{}{}
 		case []any:
 			for _, e := range t {
 				if s, ok := e.(string); ok {
-					r.relTargets[s] = struct{}{}
+					r.relTargets[idDigest(seed, s)] = struct{}{}
 				}
 			}
 		case []string:
 			for _, s := range t {
-				r.relTargets[s] = struct{}{}
+				r.relTargets[idDigest(seed, s)] = struct{}{}
 			}
 		}
 	}
@@ -1006,27 +1009,26 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 		stale          = map[string][]string{}
 		staleCount     int
 	)
-	consider := func(key entityKey) {
+	seed := r.signer.seed
+	consider := func(key uint64, blueprint, id string) {
 		total++
 		if _, ok := r.seen[key]; ok {
 			overlap++
 			return
 		}
-		if protected[key.blueprint] {
+		if protected[blueprint] {
 			return
 		}
-		if _, ok := r.relTargets[key.id]; ok {
+		if _, ok := r.relTargets[idDigest(seed, id)]; ok {
 			return
 		}
-		stale[key.blueprint] = append(stale[key.blueprint], key.id)
+		stale[blueprint] = append(stale[blueprint], id)
 		staleCount++
 	}
 	if r.existing != nil {
 		// The catalog as it was when the resync started: entities written
 		// since (by live events) are not in it and so are never stale.
-		for key := range r.existing {
-			consider(key)
-		}
+		r.existing.each(consider)
 		for _, ids := range stale {
 			sort.Strings(ids)
 		}
@@ -1039,7 +1041,7 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 			}
 			for _, e := range page {
 				if id := e.ID(); id != "" {
-					consider(entityKey{e.Blueprint, id})
+					consider(keyDigest(seed, e.Blueprint, id), e.Blueprint, id)
 				}
 			}
 		}
@@ -1368,7 +1370,7 @@ func (r *resyncRun) loadExisting(ctx context.Context, before time.Time) error {
 		return errors.New("ocean: reading the catalog needs a Port client")
 	}
 	ds := r.app.datasource()
-	existing := map[entityKey]entitySig{}
+	existing := newCatalogIndex(r.signer, r.upsertOpts.Merge, r.pac)
 	for page, err := range r.app.port.DatasourceEntities(ctx, port.DatasourceQuery{Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: before}) {
 		if err != nil {
 			return fmt.Errorf("ocean: list this integration's entities: %w", err)
@@ -1379,11 +1381,9 @@ func (r *resyncRun) loadExisting(ctx context.Context, before time.Time) error {
 			if id == "" {
 				continue
 			}
-			key := entityKey{e.Blueprint, id}
-			sig, _ := r.signer.sign(e, false)
-			existing[key] = sig
+			existing.add(e)
 			if r.plan != nil {
-				r.plan.stored[key] = *e
+				r.plan.stored[entityKey{e.Blueprint, id}] = *e
 			}
 		}
 	}
@@ -1408,19 +1408,7 @@ func (r *resyncRun) isUnchanged(e *port.Entity) bool {
 	if r.existing == nil {
 		return false
 	}
-	id := e.ID()
-	if id == "" {
-		return false
-	}
-	stored, ok := r.existing[entityKey{e.Blueprint, id}]
-	if !ok || stored == nil {
-		return false
-	}
-	sig, ok := r.signer.sign(e, true)
-	if !ok {
-		return false
-	}
-	if !unchanged(stored, sig, r.upsertOpts.Merge) {
+	if !r.existing.unchanged(e) {
 		return false
 	}
 	if r.plan != nil {
