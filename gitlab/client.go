@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,8 +202,8 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// tokenAuth sends the current token: in the PRIVATE-TOKEN header for
-// GitLab's own token kinds, as `Authorization: Bearer` otherwise (OAuth).
+// tokenAuth sends the current token in the header its kind needs (see
+// TokenTypeAuto).
 // The token changes when the token file is re-read after a 401.
 type tokenAuth struct {
 	tokenType string
@@ -214,10 +215,12 @@ func (*tokenAuth) Init(context.Context, *glapi.Client) error { return nil }
 
 func (a *tokenAuth) Header(context.Context) (string, string, error) {
 	t := a.current()
-	if privateTokenHeader(a.tokenType, t) {
-		return glapi.AccessTokenHeaderName, t, nil
+	switch h := authHeader(a.tokenType, t); h {
+	case headerBearer:
+		return h, "Bearer " + t, nil
+	default:
+		return h, t, nil
 	}
-	return "Authorization", "Bearer " + t, nil
 }
 
 func (a *tokenAuth) current() string {
@@ -630,10 +633,41 @@ func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any)
 	return &out, nil
 }
 
+// gqlMissingField is GitLab's answer to a query asking for a field its
+// schema lacks (graphql-ruby's wording).
+var gqlMissingField = regexp.MustCompile(`Field '([^']+)' doesn't exist on type '([^']+)'`)
+
+// schemaMismatch reports whether GitLab refused a query for a field its
+// GraphQL schema lacks (an older GitLab). GraphQL is then turned off for
+// the client's life, with one warning: every later query would fail the
+// same way, and REST reads the same data.
+func (c *Client) schemaMismatch(ctx context.Context, errs []GraphQLError) bool {
+	for _, ge := range errs {
+		m := gqlMissingField.FindStringSubmatch(ge.Message)
+		if m == nil {
+			continue
+		}
+		if c.graphQLOff.CompareAndSwap(false, true) {
+			c.log.WarnContext(ctx, "gitlab: this GitLab's GraphQL API has no "+m[2]+"."+m[1]+" (an older version); languages, included files and file contents are read over REST",
+				"version", c.serverVersion(ctx).String())
+		}
+		return true
+	}
+	return false
+}
+
 // serverVersion is GitLab's version as GET /version reports it.
 type serverVersion struct {
 	major, minor int
 	known        bool
+}
+
+// String is "major.minor", or "unknown".
+func (v serverVersion) String() string {
+	if !v.known {
+		return "unknown"
+	}
+	return strconv.Itoa(v.major) + "." + strconv.Itoa(v.minor)
 }
 
 // atLeast reports whether GitLab is at least major.minor; an unknown

@@ -270,6 +270,9 @@ func (e *enricher) runBatch(ctx context.Context, projects []ocean.Item, batch []
 		e.c.log.WarnContext(ctx, "gitlab: GraphQL batch failed, falling back to REST", "projects", len(batch), "error", err)
 		return batch, nil
 	}
+	if e.c.schemaMismatch(ctx, resp.Errors) {
+		return batch, nil
+	}
 	var data map[string]*gqlContent
 	if len(resp.Data) > 0 {
 		if err := json.Unmarshal(resp.Data, &data); err != nil {

@@ -431,6 +431,9 @@ func (r *contentRun) runBlobBatch(ctx context.Context, blocks []blobBlock, batch
 		c.log.WarnContext(ctx, "gitlab: GraphQL file batch failed, reading over REST", "projects", len(batch), "error", err)
 		return toREST()
 	}
+	if c.schemaMismatch(ctx, resp.Errors) {
+		return toREST()
+	}
 	var data map[string]*gqlBlobProject
 	if len(resp.Data) > 0 {
 		if err := json.Unmarshal(resp.Data, &data); err != nil {

@@ -166,7 +166,13 @@ func (g *Integration) hookOwners(ctx context.Context) ([]hookOwner, error) {
 		}
 		return nil
 	})
-	if err != nil {
+	switch {
+	case StatusCode(err) == http.StatusForbidden && ctx.Err() == nil:
+		// A token that may not list groups still gets its personal
+		// projects' hooks.
+		g.log.WarnContext(ctx, "gitlab: the token may not list groups (403), so no group webhook is registered; personal projects still get theirs")
+		groups = nil
+	case err != nil:
 		return nil, fmt.Errorf("gitlab: list owned groups: %w", err)
 	}
 	var out []hookOwner

@@ -252,7 +252,7 @@ func TestStartRegistersOnlyWhenLiveEventsCanWork(t *testing.T) {
 		{name: "no base URL", env: ocean.StartEnv{ListenerType: ocean.ListenerPolling}, logLine: "live events are off"},
 		{name: "ONCE", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerOnce}},
 		{name: "token without api scope", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerPolling},
-			scopes: []string{"read_api", "read_repository"}, logLine: "cannot manage webhooks"},
+			scopes: []string{"read_api", "read_repository"}, logLine: "no api scope"},
 		{name: "no secret", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerPolling},
 			mutate: func(c *Config) { c.WebhookSecret = "" }, logLine: "no webhookSecret is set"},
 		{name: "no secret, unsigned deliveries allowed", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerPolling},

@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,13 +44,13 @@ func (g *Integration) eachProjectPage(ctx context.Context, active *bool, fn func
 	if since, ok := ctx.Value(projectsSinceKey{}).(time.Time); ok {
 		q.Set("last_activity_after", since.UTC().Format(time.RFC3339))
 	}
-	return g.client.keysetBothEnds(ctx, "projects", q, func(page []ocean.Item) error {
+	return listForbidden("projects", g.client.keysetBothEnds(ctx, "projects", q, func(page []ocean.Item) error {
 		page = dropPendingDeletion(page, "marked_for_deletion_at")
 		if len(page) == 0 {
 			return nil
 		}
 		return fn(page)
-	})
+	}))
 }
 
 // eachGroupPage streams the groups the token may list (subgroups
@@ -105,14 +106,41 @@ func (g *Integration) listGroupPages(ctx context.Context, base url.Values, fn fu
 		})
 		s := StatusCode(err)
 		if started || (s != http.StatusMethodNotAllowed && s != http.StatusBadRequest) {
-			return err
+			return listForbidden("groups", err)
 		}
 		g.client.groupsKeyset.Store(2)
 	}
 	q := cloneValues(base)
 	q.Set("order_by", "id")
 	q.Set("sort", "asc")
-	return g.client.Pages(ctx, "groups", q, wrap)
+	return listForbidden("groups", g.client.Pages(ctx, "groups", q, wrap))
+}
+
+// ListForbiddenError is GitLab's 403 on a top-level listing (GET /groups,
+// GET /projects): the token may not list them at all (it lacks the read_api
+// scope, or an administrator restricted it). The kinds built on that
+// listing fail, so that their entities are kept rather than deleted as
+// stale, while the other kinds sync: a token that cannot list groups still
+// syncs its projects. A 403 or 404 on one group's or project's resources is
+// not this error: that group or project is skipped, as gitlab-v2 does.
+type ListForbiddenError struct {
+	// List is "groups" or "projects".
+	List string
+	Err  error
+}
+
+func (e *ListForbiddenError) Error() string {
+	return fmt.Sprintf("gitlab: the token may not list %s (403; a token needs the read_api or api scope): the kinds built on them sync nothing this time and keep their entities, the others carry on: %v", e.List, e.Err)
+}
+
+func (e *ListForbiddenError) Unwrap() error { return e.Err }
+
+// listForbidden wraps a 403 on a top-level listing.
+func listForbidden(list string, err error) error {
+	if err != nil && StatusCode(err) == http.StatusForbidden {
+		return &ListForbiddenError{List: list, Err: err}
+	}
+	return err
 }
 
 func dropPendingDeletion(page []ocean.Item, field string) []ocean.Item {

@@ -98,6 +98,9 @@ func (rc *reqCtx) execute(req *gqlRequest) any {
 		return gqlErrors("Query too large")
 	}
 	doc, errs := gqlparser.LoadQueryWithRules(rc.s.schema, req.Query, nil)
+	for _, e := range errs {
+		e.Message = gitlabMessage(e.Message)
+	}
 	if len(errs) > 0 {
 		return map[string]any{"errors": errs}
 	}

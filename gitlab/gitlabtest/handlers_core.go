@@ -100,6 +100,10 @@ func handleVersion(rc *reqCtx) {
 }
 
 func handleTokenSelf(rc *reqCtx) {
+	if k := rc.s.cfg.tokenKind; k == TokenOAuth || k == TokenJob {
+		writeMessage(rc.w, http.StatusNotFound, "404 Not Found")
+		return
+	}
 	defer rc.rlock()()
 	u := rc.s.ds.userByID[rc.uid]
 	writeJSON(rc.w, http.StatusOK, PersonalAccessToken{

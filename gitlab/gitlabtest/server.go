@@ -51,6 +51,11 @@ type config struct {
 	advSearch     bool
 	version       string
 	clock         func() time.Time
+	tokenKind     TokenKind
+	pathPrefix    string
+	tls           bool
+	noKeyset      bool
+	noGQLFields   []string
 }
 
 // Option configures a Server.
@@ -140,7 +145,7 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.clock =
 
 // New starts a server; the caller must Close it.
 func New(opts ...Option) *Server {
-	cfg := config{token: DefaultToken, scopes: []string{"api"}, graphql: true, maxComplexity: 250,
+	cfg := config{token: DefaultToken, tokenKind: TokenPersonal, scopes: []string{"api"}, graphql: true, maxComplexity: 250,
 		offsetLimit: 50000, advSearch: true, version: DefaultVersion, clock: time.Now}
 	for _, o := range opts {
 		o(&cfg)
@@ -152,8 +157,13 @@ func New(opts ...Option) *Server {
 		Token: cfg.token, ds: cfg.dataset, cfg: cfg, schema: graphQLSchema(),
 		byRoute: map[string]int64{}, denied: map[int]int{}, limits: map[string]*window{},
 	}
-	s.ts = httptest.NewServer(s)
-	s.URL = s.ts.URL
+	trimSchema(s.schema, cfg.noGQLFields)
+	if cfg.tls {
+		s.ts = httptest.NewTLSServer(s)
+	} else {
+		s.ts = httptest.NewServer(s)
+	}
+	s.URL = s.ts.URL + strings.TrimSuffix(cfg.pathPrefix, "/")
 	return s
 }
 
@@ -278,6 +288,15 @@ type window struct {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	inner, inside := s.stripPrefix(r)
+	if !inside {
+		s.mu.Lock()
+		s.total++
+		s.mu.Unlock()
+		http.NotFound(w, r)
+		return
+	}
+	r = inner
 	rt, params := s.match(r)
 	route := rt.class(r.Method)
 	s.mu.Lock()
@@ -317,7 +336,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusNotFound, "404 Not Found")
 		return
 	}
-	rc := &reqCtx{Context: r.Context(), s: s, w: w, r: r, params: params, q: r.URL.Query(), uid: user}
+	q := r.URL.Query()
+	if s.cfg.noKeyset {
+		q.Del("pagination")
+	}
+	rc := &reqCtx{Context: r.Context(), s: s, w: w, r: r, params: params, q: q, uid: user}
 	rt.handler(rc)
 }
 
@@ -374,12 +397,7 @@ func apiPath(p string) string {
 }
 
 func (s *Server) authenticate(r *http.Request) (int, bool) {
-	tok := r.Header.Get("PRIVATE-TOKEN")
-	if tok == "" {
-		if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-			tok = a[7:]
-		}
-	}
+	tok := s.tokenFrom(r)
 	if tok == "" || tok != s.Token {
 		return 0, false
 	}
