@@ -19,15 +19,20 @@ const DefaultHost = "https://gitlab.com"
 
 // Token types accepted by Config.TokenType.
 const (
-	// TokenTypeAuto sends tokens with a GitLab token prefix (glpat-, …:
-	// personal, group, project and service-account tokens) in the
-	// PRIVATE-TOKEN header and anything else (OAuth access tokens) as a
-	// bearer token.
+	// TokenTypeAuto chooses the header from the token's form: GitLab's
+	// access tokens (glpat-…: personal, group, project and service-account
+	// tokens, and the 20-character ones of before the prefix) in the
+	// PRIVATE-TOKEN header, CI/CD job tokens (glcbt-…) in JOB-TOKEN, and
+	// anything else (OAuth access tokens, access tokens with an instance's
+	// custom prefix) as `Authorization: Bearer`, which GitLab accepts for
+	// every kind but old job tokens.
 	TokenTypeAuto = "auto"
 	// TokenTypePrivate always uses the PRIVATE-TOKEN header.
 	TokenTypePrivate = "private"
 	// TokenTypeOAuth always uses `Authorization: Bearer`.
 	TokenTypeOAuth = "oauth"
+	// TokenTypeJob always uses the JOB-TOKEN header (a CI/CD job token).
+	TokenTypeJob = "job"
 )
 
 // Config is the GitLab provider's configuration: gitlab-v2's integration
@@ -43,7 +48,8 @@ type Config struct {
 	// Token is the GitLab token (gitlabToken): a personal, group, project
 	// or service-account access token, or an OAuth access token.
 	Token ocean.Secret `ocean:"gitlabToken,required"`
-	// TokenType selects the auth header: auto (default), private or oauth.
+	// TokenType selects the auth header: auto (default), private, oauth or
+	// job (see TokenTypeAuto).
 	TokenType string `ocean:"gitlabTokenType,default=auto"`
 	// WebhookSecret is the secret set on the webhooks oceankit creates and
 	// checked on every delivery. When it is not set (gitlab-v2 has no such
@@ -80,8 +86,9 @@ type Config struct {
 	UseGraphQLEnv *bool `ocean:"use_graphql"`
 	// MaxFileSize caps the size (bytes) of a repository file the file,
 	// skill and plugin kinds read; larger files are skipped with a warning.
-	// A file selector's files.maxFileSize overrides it.
-	MaxFileSize int64 `ocean:"maxFileSize,default=1048576"`
+	// A file selector's files.maxFileSize overrides it. The default is
+	// DefaultMaxFileSize.
+	MaxFileSize int64 `ocean:"maxFileSize,default=10485760"`
 	// MaxRetries bounds the retries of one request (429, 5xx, network).
 	MaxRetries int `ocean:"maxRetries,default=8"`
 	// MaxRetryWait caps one wait before a retry, whatever Retry-After says.
@@ -256,9 +263,9 @@ func (c *Config) normalize() error {
 		c.TokenType = TokenTypeAuto
 	}
 	switch c.TokenType {
-	case TokenTypeAuto, TokenTypePrivate, TokenTypeOAuth:
+	case TokenTypeAuto, TokenTypePrivate, TokenTypeOAuth, TokenTypeJob:
 	default:
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN_TYPE", Reason: "want auto, private or oauth"})
+		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN_TYPE", Reason: "want auto, private, oauth or job"})
 	}
 	if c.UseGraphQLEnv != nil {
 		c.UseGraphQL = *c.UseGraphQLEnv
@@ -304,23 +311,30 @@ func validAccessLevel(n int) bool {
 	return false
 }
 
-// usePrivateTokenHeader decides the auth header for the token.
-func (c Config) usePrivateTokenHeader() bool {
-	return privateTokenHeader(c.TokenType, c.Token.Value())
-}
+// Auth header names.
+const (
+	headerPrivateToken = "PRIVATE-TOKEN"
+	headerJobToken     = "JOB-TOKEN"
+	headerBearer       = "Authorization"
+)
 
-// privateTokenHeader decides the auth header for a token of the given
-// configured type; a token re-read from the token file is judged afresh.
-func privateTokenHeader(tokenType, t string) bool {
+// authHeader decides the auth header for a token of the given configured
+// type (see TokenTypeAuto); a token re-read from the token file is judged
+// afresh.
+func authHeader(tokenType, t string) string {
 	switch tokenType {
 	case TokenTypePrivate:
-		return true
+		return headerPrivateToken
 	case TokenTypeOAuth:
-		return false
+		return headerBearer
+	case TokenTypeJob:
+		return headerJobToken
 	}
-	// Personal, project, group and service-account tokens start with
-	// glpat- (older ones are 20 characters without a prefix); OAuth access
-	// tokens are 64 hex characters. Bearer works for both, so anything
-	// unrecognised goes as a bearer token, as gitlab-v2 sends every token.
-	return strings.HasPrefix(t, "glpat-") || len(t) == 20
+	switch {
+	case strings.HasPrefix(t, "glpat-") || len(t) == 20:
+		return headerPrivateToken
+	case strings.HasPrefix(t, "glcbt-"):
+		return headerJobToken
+	}
+	return headerBearer
 }

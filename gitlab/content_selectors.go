@@ -24,8 +24,10 @@ const (
 )
 
 // DefaultMaxFileSize is the default cap on the size of a file the content
-// kinds read (Config.MaxFileSize).
-const DefaultMaxFileSize = 1 << 20
+// kinds read (Config.MaxFileSize): 10 MiB, above the OpenAPI documents,
+// generated catalogs and monorepo manifests real catalogs parse, while
+// bounding what one file may hold in memory. gitlab-v2 reads any size.
+const DefaultMaxFileSize = 10 << 20
 
 // RepoRef names a project (path_with_namespace) and optionally the branch
 // to read in it. It decodes from a plain string ("group/app") or an object

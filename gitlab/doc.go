@@ -84,7 +84,7 @@
 // GLOBSTAR|DOTGLOB reading, as gitlab-v2), and reads them in batches:
 // one GraphQL query of repository.blobs(paths:) for the metadata of many
 // projects' files, then one for the content of those under the size cap
-// (Config.MaxFileSize, 1 MiB by default), so an oversized file is never
+// (Config.MaxFileSize, 10 MiB by default), so an oversized file is never
 // downloaded. Binary and oversized files are skipped with a warning naming
 // project and path. JSON and YAML are parsed (YAML always as a list of
 // documents, as gitlab-v2 does for itemsToParse); a file that does not

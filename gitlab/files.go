@@ -311,7 +311,7 @@ func (r *contentRun) usable(ctx context.Context, q blobReq, d *blobData) bool {
 	case blobOK:
 		return true
 	case blobTooLarge:
-		r.g.log.WarnContext(ctx, "gitlab: skipping file over the size limit",
+		r.g.log.WarnContext(ctx, "gitlab: skipping a file over the size limit; raise "+envMaxFileSize+" (maxFileSize), or the selector's files.maxFileSize, to read it",
 			"project", q.proj["path_with_namespace"], "path", q.path, "ref", q.ref, "size", d.size, "limit", r.maxSize)
 	case blobBinary:
 		r.g.log.WarnContext(ctx, "gitlab: skipping binary file",

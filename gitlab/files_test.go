@@ -260,7 +260,8 @@ func TestFileKindSkipsOversizedBinaryAndBadFiles(t *testing.T) {
 	t.Parallel()
 	for _, graphql := range []bool{true, false} {
 		srv := gitlabtest.NewServer(t)
-		g, logs := newContentIntegration(t, srv, func(c *Config) { c.UseGraphQL = graphql })
+		// A 1 MiB cap: data/fixtures.json is over it.
+		g, logs := newContentIntegration(t, srv, func(c *Config) { c.UseGraphQL = graphql; c.MaxFileSize = 1 << 20 })
 		p := visibleProject(t, srv, func(id int) bool { return id%3 == 1 })
 		require.NoError(t, srv.Dataset().PutFile(p.ID, *p.DefaultBranch, "port.yml", []byte("identifier: x\n  bad: [unclosed\n")))
 
@@ -272,7 +273,7 @@ func TestFileKindSkipsOversizedBinaryAndBadFiles(t *testing.T) {
 		}
 		assert.NotEmpty(t, items)
 		out := logs.String()
-		assert.Contains(t, out, "skipping file over the size limit")
+		assert.Contains(t, out, "skipping a file over the size limit; raise OCEAN__INTEGRATION__CONFIG__MAX_FILE_SIZE")
 		assert.Contains(t, out, "path=data/fixtures.json")
 		assert.Contains(t, out, "skipping binary file")
 		assert.Contains(t, out, "path=assets/logo.png")
@@ -555,7 +556,8 @@ func TestFileRefsExpandWithinABudget(t *testing.T) {
 		t.Run(fmt.Sprintf("graphql=%v", graphql), func(t *testing.T) {
 			t.Parallel()
 			srv := gitlabtest.NewServer(t)
-			g, logs := newContentIntegration(t, srv, func(c *Config) { c.UseGraphQL = graphql })
+			// A 1 MiB size cap: the budget is then 4 MiB.
+			g, logs := newContentIntegration(t, srv, func(c *Config) { c.UseGraphQL = graphql; c.MaxFileSize = 1 << 20 })
 			p := visibleProject(t, srv, func(int) bool { return true })
 			put := func(path, text string) {
 				require.NoError(t, srv.Dataset().PutFile(p.ID, *p.DefaultBranch, path, []byte(text)))
