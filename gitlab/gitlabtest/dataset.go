@@ -2,6 +2,7 @@ package gitlabtest
 
 import (
 	"cmp"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ type Dataset struct {
 	currentUserID int
 
 	users      []*User
+	humans     []*User // the generated pool's human users (not the token user, not bots): authors, reviewers
 	userByID   map[int]*User
 	userByName map[string]*User
 
@@ -51,10 +53,35 @@ type Dataset struct {
 	projectByID   map[int]*projectState
 	projectByPath map[string]*projectState // lower-cased path_with_namespace
 
-	next struct {
-		user, group, project, mr, issue, pipeline, job, deployment, environment, hook, milestone, token int
-		commit                                                                                          uint64
-	}
+	next counters
+
+	// lazy is set on a dataset from GenerateLazy.
+	lazy *lazyGen
+}
+
+// counters are the last IDs given out, per kind of object.
+type counters struct {
+	user, group, project, mr, issue, pipeline, job, deployment, environment, hook, milestone, token int
+	commit                                                                                          uint64
+}
+
+// lazyGen is what a lazy dataset needs to regenerate a project's
+// collections.
+type lazyGen struct {
+	size Size
+	now  time.Time
+	// counts are the regenerated collections' sizes, counted once at
+	// generation.
+	counts Counts
+}
+
+// lazyChildren regenerates one project's collections: the state of its
+// random stream and the ID counters when they were first generated.
+type lazyChildren struct {
+	rng   []byte // rand.PCG's binary state
+	next  counters
+	users int32 // how many users there were (humanUser draws among them)
+	stack uint8
 }
 
 type memberRec struct {
@@ -82,6 +109,67 @@ type projectState struct {
 	hooks        []*Hook
 
 	nextMRIID, nextIssueIID, nextPipelineIID, nextDeploymentIID int
+
+	// lazy, in a lazy dataset, regenerates the collections above (from
+	// repo to releases), which are then nil here; see Dataset.materialise.
+	lazy *lazyChildren
+}
+
+// materialise returns ps with its collections: ps itself, or in a lazy
+// dataset a private copy with them regenerated. The copy shares the
+// project, its members and hooks; what the collections hold is the
+// copy's own, so that concurrent readers never share it. Callers hold d.mu
+// (read or write).
+func (d *Dataset) materialise(ps *projectState) *projectState {
+	if ps == nil || ps.lazy == nil || d.lazy == nil {
+		return ps
+	}
+	var src rand.PCG
+	if err := src.UnmarshalBinary(ps.lazy.rng); err != nil {
+		panic("gitlabtest: restore a PCG state: " + err.Error()) // the state came from MarshalBinary
+	}
+	cp := &projectState{p: ps.p, groupID: ps.groupID, ownerID: ps.ownerID, members: ps.members, hooks: ps.hooks,
+		jobs: map[int][]*Job{}, nextMRIID: 1, nextIssueIID: 1, nextPipelineIID: 1, nextDeploymentIID: 1}
+	scratch := &Dataset{seed: d.seed, webBase: d.webBase, currentUserID: d.currentUserID, users: d.users[:ps.lazy.users],
+		humans: d.humans, userByID: d.userByID, next: ps.lazy.next}
+	g := &generator{d: scratch, s: d.lazy.size, now: d.lazy.now, seed: d.seed}
+	g.children(cp, rand.New(&src), stackNames[ps.lazy.stack])
+	return cp
+}
+
+// materialiseAll is materialise over a list (a new slice in a lazy
+// dataset).
+func (d *Dataset) materialiseAll(in []*projectState) []*projectState {
+	if d.lazy == nil {
+		return in
+	}
+	out := make([]*projectState, len(in))
+	for i, ps := range in {
+		out[i] = d.materialise(ps)
+	}
+	return out
+}
+
+// childCounts counts a project's collections.
+func (ps *projectState) childCounts() Counts {
+	c := Counts{MergeRequests: len(ps.mrs), Issues: len(ps.issues), Pipelines: len(ps.pipelines),
+		Deployments: len(ps.deployments), Environments: len(ps.environments), Releases: len(ps.releases)}
+	for _, j := range ps.jobs {
+		c.Jobs += len(j)
+	}
+	if ps.repo != nil {
+		c.Tags, c.Branches = len(ps.repo.tags), len(ps.repo.branches)
+		if b := ps.defaultBranch(); b != nil {
+			c.Files = len(b.files)
+		}
+	}
+	return c
+}
+
+// dropChildren forgets the collections a lazy dataset regenerates.
+func (ps *projectState) dropChildren() {
+	ps.repo, ps.languages, ps.mrs, ps.issues, ps.pipelines = nil, nil, nil, nil, nil
+	ps.jobs, ps.deployments, ps.environments, ps.releases = nil, nil, nil, nil
 }
 
 func newDataset(seed int64, now time.Time) *Dataset {
@@ -197,7 +285,7 @@ func (d *Dataset) Project(idOrPath string) (Project, bool) {
 func (d *Dataset) MergeRequests(projectID int) []MergeRequest {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	ps := d.projectByID[projectID]
+	ps := d.materialise(d.projectByID[projectID])
 	if ps == nil {
 		return nil
 	}
@@ -212,7 +300,7 @@ func (d *Dataset) MergeRequests(projectID int) []MergeRequest {
 func (d *Dataset) Issues(projectID int) []Issue {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	ps := d.projectByID[projectID]
+	ps := d.materialise(d.projectByID[projectID])
 	if ps == nil {
 		return nil
 	}
@@ -227,7 +315,7 @@ func (d *Dataset) Issues(projectID int) []Issue {
 func (d *Dataset) Pipelines(projectID int) []Pipeline {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	ps := d.projectByID[projectID]
+	ps := d.materialise(d.projectByID[projectID])
 	if ps == nil {
 		return nil
 	}
@@ -270,6 +358,24 @@ type Counts struct {
 	Environments, Releases, Tags, Branches, Files, GroupMembers, ProjectMembers int
 }
 
+func (c *Counts) add(o Counts) {
+	c.Users += o.Users
+	c.Groups += o.Groups
+	c.Projects += o.Projects
+	c.MergeRequests += o.MergeRequests
+	c.Issues += o.Issues
+	c.Pipelines += o.Pipelines
+	c.Jobs += o.Jobs
+	c.Deployments += o.Deployments
+	c.Environments += o.Environments
+	c.Releases += o.Releases
+	c.Tags += o.Tags
+	c.Branches += o.Branches
+	c.Files += o.Files
+	c.GroupMembers += o.GroupMembers
+	c.ProjectMembers += o.ProjectMembers
+}
+
 // Total is the sum of all counts.
 func (c Counts) Total() int {
 	return c.Users + c.Groups + c.Projects + c.MergeRequests + c.Issues + c.Pipelines + c.Jobs + c.Deployments +
@@ -285,23 +391,11 @@ func (d *Dataset) Counts() Counts {
 		c.GroupMembers += len(m)
 	}
 	for _, ps := range d.projects {
-		c.MergeRequests += len(ps.mrs)
-		c.Issues += len(ps.issues)
-		c.Pipelines += len(ps.pipelines)
-		for _, j := range ps.jobs {
-			c.Jobs += len(j)
-		}
-		c.Deployments += len(ps.deployments)
-		c.Environments += len(ps.environments)
-		c.Releases += len(ps.releases)
 		c.ProjectMembers += len(ps.members)
-		if ps.repo != nil {
-			c.Tags += len(ps.repo.tags)
-			c.Branches += len(ps.repo.branches)
-			if b := ps.defaultBranch(); b != nil {
-				c.Files += len(b.files)
-			}
-		}
+		c.add(ps.childCounts())
+	}
+	if d.lazy != nil {
+		c.add(d.lazy.counts)
 	}
 	return c
 }
@@ -317,9 +411,9 @@ func (d *Dataset) findGroup(idOrPath string) *Group {
 
 func (d *Dataset) findProject(idOrPath string) *projectState {
 	if id, ok := atoiStrict(idOrPath); ok {
-		return d.projectByID[id]
+		return d.materialise(d.projectByID[id])
 	}
-	return d.projectByPath[strings.ToLower(idOrPath)]
+	return d.materialise(d.projectByPath[strings.ToLower(idOrPath)])
 }
 
 func (d *Dataset) parent(g *Group) *Group {
@@ -347,14 +441,14 @@ func (d *Dataset) descendants(g *Group) []*Group {
 // subgroups, by ID.
 func (d *Dataset) groupProjects(g *Group, includeSubgroups bool) []*projectState {
 	if !includeSubgroups {
-		return slices.Clone(d.byGroup[g.ID])
+		return d.materialiseAll(slices.Clone(d.byGroup[g.ID]))
 	}
 	out := slices.Clone(d.byGroup[g.ID])
 	for _, c := range d.descendants(g) {
 		out = append(out, d.byGroup[c.ID]...)
 	}
 	slices.SortFunc(out, func(a, b *projectState) int { return cmp.Compare(a.p.ID, b.p.ID) })
-	return out
+	return d.materialiseAll(out)
 }
 
 // groupAccess is uid's access to g, inherited from ancestors.

@@ -138,6 +138,9 @@ type generator struct {
 	now  time.Time
 	r    *rand.Rand
 	seed int64
+	// lazy drops each project's collections once generated, keeping what
+	// regenerates them (see GenerateLazy).
+	lazy bool
 }
 
 // Generate builds a dataset. The same seed and Size always produce the same
@@ -145,22 +148,46 @@ type generator struct {
 // Maintainer of the top-level groups in turn (inherited by subgroups), except the last top-level group
 // (when there are at least three), which it is not a member of: its public
 // and internal projects are visible, its private ones are not.
-func Generate(seed int64, size Size) *Dataset {
+func Generate(seed int64, size Size) *Dataset { return generate(seed, size, false) }
+
+// GenerateLazy builds the same dataset as Generate (same seed and Size, same
+// data) without keeping it all: users, groups, projects and memberships are
+// kept, while each project's merge requests, issues, pipelines, jobs,
+// deployments, environments, releases, languages and repository are
+// regenerated from the seed whenever a request needs them, and no object's
+// JSON is cached. It serves a million-entity instance in a few hundred MiB
+// instead of several GiB, at the cost of CPU per request.
+//
+// A lazy dataset is for reading: the mutation helpers change nothing that
+// is regenerated (a project's collections), so do not mutate one.
+func GenerateLazy(seed int64, size Size) *Dataset { return generate(seed, size, true) }
+
+func generate(seed int64, size Size, lazy bool) *Dataset {
 	now := size.Now
 	if now.IsZero() {
 		now = ReferenceTime()
 	}
 	now = now.UTC().Truncate(time.Millisecond)
 	g := &generator{d: newDataset(seed, now), s: size, now: now, seed: seed,
-		r: rand.New(rand.NewPCG(uint64(seed), 0x5eed))}
+		r: rand.New(rand.NewPCG(uint64(seed), 0x5eed)), lazy: lazy}
 	g.users()
+	if lazy {
+		g.d.lazy = &lazyGen{size: size, now: now}
+	}
 	g.groups()
 	g.personalProjects()
 	return g.d
 }
 
 func (g *generator) rng(kind, id int) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(g.seed), uint64(kind)<<40|uint64(id)))
+	r, _ := g.rngSource(kind, id)
+	return r
+}
+
+// rngSource is rng with its source, whose state a lazy dataset saves.
+func (g *generator) rngSource(kind, id int) (*rand.Rand, *rand.PCG) {
+	src := rand.NewPCG(uint64(g.seed), uint64(kind)<<40|uint64(id))
+	return rand.New(src), src
 }
 
 // ago returns a time between lo and hi days before now.
@@ -211,18 +238,27 @@ func (g *generator) users() {
 		if i%11 == 0 {
 			u.State = "blocked"
 		}
+		g.d.humans = append(g.d.humans, u)
 	}
 }
 
+// humanUser picks a human user (not the token user). It draws among all
+// users and retries on bots while bots are a minority that costs little
+// (the data every test was written against); once they outnumber the
+// humans 32 to 1 — every third project adds one, so a large instance has
+// thousands — retrying would make generation quadratic, and it draws among
+// the humans directly. Both are uniform over the humans.
 func (g *generator) humanUser(r *rand.Rand) *User {
-	// users[0] is the token user; pick among the others.
-	humans := g.d.users[1:]
-	for {
-		u := humans[r.IntN(len(humans))]
-		if !u.Bot {
-			return u
+	users, humans := g.d.users[1:], g.d.humans
+	if len(humans) == 0 || len(users) <= 32*len(humans) {
+		for {
+			u := users[r.IntN(len(users))]
+			if !u.Bot {
+				return u
+			}
 		}
 	}
+	return humans[r.IntN(len(humans))]
 }
 
 func slug(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "-")) }
@@ -297,6 +333,9 @@ func (g *generator) addGroup(parent *Group, name string, external bool) *Group {
 		day := g.now.AddDate(0, 0, -2).Format("2006-01-02")
 		grp.MarkedForDeletionOn = &day
 	}
+	if g.lazy {
+		grp.cache = nil
+	}
 	d.groups = append(d.groups, grp)
 	d.groupByID[id] = grp
 	d.groupByPath[strings.ToLower(fullPath)] = grp
@@ -356,7 +395,7 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 	d := g.d
 	d.next.project++
 	id := d.next.project
-	r := g.rng(3, id)
+	r, src := g.rngSource(3, id)
 	name := fmt.Sprintf("%s-%s", adjectives[r.IntN(len(adjectives))], nouns[r.IntN(len(nouns))])
 	if fixedName != "" {
 		name = fixedName
@@ -383,7 +422,8 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 	}
 	web := d.webBase + "/" + pwn
 	desc := fmt.Sprintf("%s service owned by %s.", titleCase(strings.ReplaceAll(path, "-", " ")), ns.Name)
-	stack := stackNames[r.IntN(len(stackNames))]
+	stackIdx := r.IntN(len(stackNames))
+	stack := stackNames[stackIdx]
 	defBranch := "main"
 	if id%7 == 3 {
 		defBranch = "master"
@@ -446,15 +486,21 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 		p.EmptyRepo = true
 		ps.repo = &repository{branches: map[string]*branchState{}}
 	} else {
-		last = g.repository(ps, r, stack)
 		readme := web + "/-/blob/" + defBranch + "/README.md"
 		p.ReadmeURL = &readme
-		g.languages(ps, r, stack)
-		last = maxTime(last, g.mergeRequests(ps, r))
-		last = maxTime(last, g.issues(ps, r))
-		last = maxTime(last, g.pipelines(ps, r))
-		g.deployments(ps, r)
-		g.releases(ps, r)
+		var lz *lazyChildren
+		if g.lazy {
+			state, err := src.MarshalBinary()
+			if err != nil {
+				panic("gitlabtest: save a PCG state: " + err.Error()) // never fails
+			}
+			lz = &lazyChildren{rng: state, next: d.next, users: int32(len(d.users)), stack: uint8(stackIdx)}
+		}
+		last = maxTime(last, g.children(ps, r, stack))
+		if lz != nil {
+			ps.lazy = lz
+			d.lazy.counts.add(ps.childCounts())
+		}
 	}
 	open := 0
 	for _, is := range ps.issues {
@@ -465,7 +511,25 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 	p.OpenIssuesCount = open
 	p.LastActivityAt = T(maxTime(last, created))
 	p.UpdatedAt = p.LastActivityAt
+	if ps.lazy != nil {
+		ps.dropChildren()
+		p.cache = nil
+	}
 	return ps
+}
+
+// children generates a project's collections and repository from its
+// random stream; it returns the latest activity among them. A lazy dataset
+// calls it again, from the saved stream and counters, to serve them.
+func (g *generator) children(ps *projectState, r *rand.Rand, stack string) time.Time {
+	last := g.repository(ps, r, stack)
+	g.languages(ps, r, stack)
+	last = maxTime(last, g.mergeRequests(ps, r))
+	last = maxTime(last, g.issues(ps, r))
+	last = maxTime(last, g.pipelines(ps, r))
+	g.deployments(ps, r)
+	g.releases(ps, r)
+	return last
 }
 
 func maxTime(a, b time.Time) time.Time {

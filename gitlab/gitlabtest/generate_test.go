@@ -82,3 +82,57 @@ func TestGeneratedShapes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `"created_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"`, string(b))
 }
+
+// A lazy dataset serves exactly what the eager one does: the same objects,
+// and the same answers on the routes whose data it regenerates.
+func TestGenerateLazyMatchesEager(t *testing.T) {
+	t.Parallel()
+	sizes := []struct {
+		name string
+		size Size
+	}{
+		{"small", SizeSmall},
+		{"medium shape", SizeFor(3000)},
+		// Bots outnumber the humans 32 to 1 midway: humanUser changes how it draws.
+		{"many bots", Size{Groups: 40, ProjectsPerGroup: 50, MergeRequestsPerProject: 2, IssuesPerProject: 1,
+			BranchesPerProject: 1, MembersPerGroup: 2, FilesPerProject: 1}},
+	}
+	paths := []string{
+		"/api/v4/projects?per_page=100&order_by=id&sort=asc",
+		"/api/v4/groups?per_page=100&all_available=true",
+		"/api/v4/groups/1/merge_requests?state=opened&per_page=100",
+		"/api/v4/groups/1/issues?per_page=100",
+		"/api/v4/groups/1/search?scope=blobs&search=filename:port.yml&per_page=100",
+		"/api/v4/projects/5/repository/tree?recursive=true&per_page=100",
+		"/api/v4/projects/5/repository/files/README.md/raw",
+		"/api/v4/projects/5/languages",
+		"/api/v4/projects/5/pipelines?per_page=100",
+		"/api/v4/projects/5/jobs?per_page=100",
+		"/api/v4/projects/5/deployments?per_page=100",
+		"/api/v4/projects/5/releases",
+		"/api/v4/projects/5/repository/branches",
+		"/api/v4/projects/5/repository/tags",
+		"/api/v4/groups/1/members/all?per_page=100",
+	}
+	for _, tc := range sizes {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			eager, lazy := Generate(7, tc.size), GenerateLazy(7, tc.size)
+			assert.Equal(t, snapshot(t, eager), snapshot(t, lazy))
+			assert.Equal(t, eager.Counts(), lazy.Counts())
+			se, sl := NewServer(t, WithDataset(eager)), NewServer(t, WithDataset(lazy))
+			for _, path := range paths {
+				re, x := get(t, se, path)
+				rl, y := get(t, sl, path)
+				assert.Equal(t, re.StatusCode, rl.StatusCode, path)
+				assert.Equal(t, string(x), string(y), path)
+			}
+			q := `{"query":"query{a:project(fullPath:\"` + eager.Projects()[2].PathWithNamespace +
+				`\"){languages{name share} repository{blobs(paths:[\"README.md\",\"CODEOWNERS\"]){nodes{path rawTextBlob}}}}}"}`
+			_, x := call(t, se, "POST", "/api/graphql", q)
+			_, y := call(t, sl, "POST", "/api/graphql", q)
+			assert.Equal(t, string(x), string(y))
+			assert.Contains(t, string(y), "rawTextBlob")
+		})
+	}
+}
