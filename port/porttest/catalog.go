@@ -34,6 +34,8 @@ type catalog struct {
 	// provisioned maps an integration type Port can provision to the
 	// mapping it provisions (SetProvisionedDefaults).
 	provisioned map[string]any
+	// compact packs stored entities' maps (WithCompactEntities).
+	compact bool
 }
 
 type blueprint struct {
@@ -72,6 +74,10 @@ type entity struct {
 	createdAt  time.Time
 	updatedAt  time.Time
 	deleted    bool
+	// packed, in a compact catalog, holds props and rels (then nil)
+	// encoded; digest is its FNV-64a.
+	packed []byte
+	digest uint64
 }
 
 func key(bp, id string) string { return bp + "\x00" + id }
@@ -88,9 +94,10 @@ func (c *catalog) init(now func() time.Time) {
 
 // toPort renders a stored entity. Called with the lock held (read or write).
 func (e *entity) toPort() port.Entity {
+	props, rels := e.unpack()
 	return port.Entity{
 		Identifier: e.id, Blueprint: e.bp.id, Title: e.title, Icon: e.icon, Team: e.team,
-		Properties: e.props, Relations: e.rels, CreatedAt: e.createdAt, UpdatedAt: e.updatedAt,
+		Properties: props, Relations: rels, CreatedAt: e.createdAt, UpdatedAt: e.updatedAt,
 		CreatedBy: "porttest", UpdatedBy: "porttest", Datasource: e.datasource,
 	}
 }
@@ -418,8 +425,9 @@ func (c *catalog) upsertLocked(bp *blueprint, in *entityIn, o writeOpts, now tim
 	// The new state: merged or replaced. Stored maps are copied, never mutated.
 	props := in.Properties
 	if existing != nil && o.merge {
-		props = mergeMaps(existing.props, in.Properties)
-		rels = mergeMaps(existing.rels, rels)
+		oldProps, oldRels := existing.unpack()
+		props = mergeMaps(oldProps, in.Properties)
+		rels = mergeMaps(oldRels, rels)
 	} else {
 		props = maps.Clone(props)
 	}
@@ -492,6 +500,9 @@ func (c *catalog) store(bp *blueprint, e, old *entity) {
 		e.seq = old.seq
 		*old = *e
 		c.ref(old)
+		if c.compact {
+			old.pack()
+		}
 		return
 	}
 	c.seq++
@@ -500,10 +511,13 @@ func (c *catalog) store(bp *blueprint, e, old *entity) {
 	bp.order = append(bp.order, e)
 	c.all = append(c.all, e)
 	c.ref(e)
+	if c.compact {
+		e.pack()
+	}
 }
 
 func relTargets(e *entity, fn func(rel, target string)) {
-	for name, v := range e.rels {
+	for name, v := range e.relations() {
 		spec, ok := e.bp.relations[name]
 		if !ok {
 			continue
@@ -681,7 +695,8 @@ func (c *catalog) detach(e *entity) {
 // clearRefs removes the references of src to the target key k (copy on write).
 func (c *catalog) clearRefs(src *entity, k string) {
 	c.unref(src)
-	rels := maps.Clone(src.rels)
+	props, oldRels := src.unpack()
+	rels := maps.Clone(oldRels)
 	for name, v := range rels {
 		spec := src.bp.relations[name]
 		switch r := v.(type) {
@@ -693,9 +708,12 @@ func (c *catalog) clearRefs(src *entity, k string) {
 			rels[name] = slices.DeleteFunc(slices.Clone(r), func(t string) bool { return key(spec.target, t) == k })
 		}
 	}
-	src.rels = rels
+	src.props, src.rels, src.packed = props, rels, nil
 	src.updatedAt = c.now()
 	c.ref(src)
+	if c.compact {
+		src.pack()
+	}
 }
 
 func (c *catalog) removeEntity(e *entity) {

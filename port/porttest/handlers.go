@@ -299,7 +299,7 @@ func render(e *entity, include, exclude []string) any {
 		return e.toPort()
 	}
 	m := map[string]any{"identifier": e.id, "blueprint": e.bp.id, "title": e.title, "icon": e.icon, "team": e.team,
-		"properties": e.props, "relations": e.rels, "createdAt": e.createdAt, "updatedAt": e.updatedAt,
+		"properties": e.properties(), "relations": e.relations(), "createdAt": e.createdAt, "updatedAt": e.updatedAt,
 		"createdBy": "porttest", "updatedBy": "porttest", "$datasource": e.datasource}
 	return project(m, include, exclude)
 }

@@ -153,10 +153,11 @@ func field(e *entity, prop string) any {
 	case "$updatedAt":
 		return e.updatedAt.UTC().Format(time.RFC3339Nano)
 	}
-	if v, ok := e.props[prop]; ok {
+	props, rels := e.unpack()
+	if v, ok := props[prop]; ok {
 		return v
 	}
-	if v, ok := e.rels[prop]; ok {
+	if v, ok := rels[prop]; ok {
 		if ids, ok := v.([]string); ok {
 			out := make([]any, len(ids))
 			for i, id := range ids {

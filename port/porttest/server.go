@@ -100,6 +100,7 @@ type config struct {
 	basePath               string
 	latency                time.Duration
 	rate                   RateLimit
+	compact                bool
 }
 
 // Option configures a Server.
@@ -167,6 +168,7 @@ func New(opts ...Option) *Server {
 		latency:      cfg.latency,
 	}
 	s.catalog.init(cfg.now)
+	s.catalog.compact = cfg.compact
 	mux := http.NewServeMux()
 	s.routes(mux)
 	var h http.Handler = mux
