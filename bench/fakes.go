@@ -58,6 +58,11 @@ type gitlabStarted struct {
 	URL    string            `json:"url"`
 	Token  string            `json:"token"`
 	Counts gitlabtest.Counts `json:"counts"`
+	// Generated is how long generating the dataset took, and RSS the
+	// fakes' process RSS right after (the dataset is lazy: projects'
+	// collections are regenerated per request, see gitlabtest.GenerateLazy).
+	Generated time.Duration `json:"generated"`
+	RSS       uint64        `json:"rss"`
 }
 
 // portSetup starts a fake Port.
@@ -98,6 +103,9 @@ type portSummary struct {
 	// PersonalProjects counts the service entities of projects in a
 	// user's namespace: no group search covers them.
 	PersonalProjects int `json:"personalProjects"`
+	// Digest sums the content digests of the integration's entities: equal
+	// before and after a resync that changed nothing.
+	Digest uint64 `json:"digest"`
 }
 
 type procUsage struct {
@@ -162,7 +170,10 @@ func (s *fakesServer) handler() http.Handler {
 		if err := json.Unmarshal(b, &in); err != nil {
 			return nil, err
 		}
-		opts := []gitlabtest.Option{gitlabtest.WithDataset(gitlabtest.Generate(in.Seed, in.Size))}
+		t0 := time.Now()
+		ds := gitlabtest.GenerateLazy(in.Seed, in.Size)
+		generated := time.Since(t0)
+		opts := []gitlabtest.Option{gitlabtest.WithDataset(ds)}
 		if in.Latency > 0 {
 			opts = append(opts, gitlabtest.WithLatency(in.Latency))
 		}
@@ -178,7 +189,8 @@ func (s *fakesServer) handler() http.Handler {
 			s.gl.Close()
 		}
 		s.gl = gitlabtest.New(opts...)
-		return gitlabStarted{URL: s.gl.URL, Token: s.gl.Token, Counts: s.gl.Dataset().Counts()}, nil
+		cur, _ := rss()
+		return gitlabStarted{URL: s.gl.URL, Token: s.gl.Token, Counts: s.gl.Dataset().Counts(), Generated: generated, RSS: cur}, nil
 	})
 	handle("/gitlab/stats", func([]byte) (any, error) {
 		gl, err := s.gitlab()
@@ -200,7 +212,7 @@ func (s *fakesServer) handler() http.Handler {
 		if err := json.Unmarshal(b, &in); err != nil {
 			return nil, err
 		}
-		opts := []porttest.Option{porttest.WithoutRequestLog()}
+		opts := []porttest.Option{porttest.WithoutRequestLog(), porttest.WithCompactEntities()}
 		if in.Latency > 0 {
 			opts = append(opts, porttest.WithLatency(in.Latency))
 		}
@@ -242,35 +254,39 @@ func (s *fakesServer) handler() http.Handler {
 			return nil, err
 		}
 		out := portSummary{ByBlueprint: map[string]int{}}
-		for _, bp := range pt.Blueprints() {
-			for _, e := range pt.Entities(bp) {
-				if e.Datasource == "" {
-					out.Placeholders++
-					continue
-				}
-				out.ByBlueprint[bp]++
-				out.Owned++
+		groups := map[string]bool{}
+		services := map[string]bool{}
+		personal := map[string]bool{}
+		if gl, err := s.gitlab(); err == nil {
+			for _, p := range gl.Dataset().PersonalProjectPaths() {
+				personal[p] = true
 			}
 		}
-		groups := map[string]bool{}
-		for _, e := range pt.Entities("gitlabGroup") {
-			groups[e.ID()] = true
-		}
+		// Each reads identifiers, datasources and digests without decoding
+		// a million entities' properties.
+		pt.Each(func(e porttest.EntitySummary) {
+			if e.Datasource == "" {
+				out.Placeholders++
+				return
+			}
+			out.ByBlueprint[e.Blueprint]++
+			out.Owned++
+			out.Digest += e.Digest
+			switch e.Blueprint {
+			case "gitlabGroup":
+				groups[e.Identifier] = true
+			case "service":
+				if personal[e.Identifier] {
+					services[e.Identifier] = true
+				}
+			}
+		})
 		for id := range groups {
 			if i := strings.LastIndex(id, "/"); i < 0 || !groups[id[:i]] {
 				out.TopLevelGroups++
 			}
 		}
-		if gl, err := s.gitlab(); err == nil {
-			for _, p := range gl.Dataset().Projects() {
-				if p.Namespace.Kind != "user" {
-					continue
-				}
-				if _, ok := pt.Entity("service", p.PathWithNamespace); ok {
-					out.PersonalProjects++
-				}
-			}
-		}
+		out.PersonalProjects = len(services)
 		return out, nil
 	})
 	handle("/usage", func([]byte) (any, error) {

@@ -21,6 +21,14 @@ const (
 	targetStageEntities = 100000
 )
 
+// Targets of issue 22: a million entities on a small pod.
+const (
+	targetMillion        = 1000000
+	targetMillionRSS     = 256 << 20 // peak RSS of the first and the unchanged second resync at 1M
+	targetGrowthBytes    = 150       // per-entity peak RSS growth from 100k to 1M
+	baselineCPUPerEntity = 72.0      // µs, at 100k, before issue 22
+)
+
 func render(res *results) string {
 	var w strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
@@ -58,9 +66,11 @@ func render(res *results) string {
 		}
 		p("\n*Connections closed*: TCP connections to each fake closed during the run (new TIME_WAIT sockets, sampled twice a second): a client keeping fewer idle connections than it has requests in flight reconnects constantly.\n\n")
 		renderGrowth(&w, plain)
+		renderFakes(&w, plain)
 		renderStages(&w, plain)
 		renderNoChange(&w, plain)
 	}
+	renderLimits(&w, plain, lat)
 	if len(lat) > 0 || res.LatencyNote != "" {
 		renderLatency(&w, res, lat)
 	}
@@ -97,14 +107,26 @@ func flagsLine(c config) string {
 func renderGrowth(w *strings.Builder, runs []*sizeRun) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("### Growth, per entity\n\n")
-	p("| entities | wall per entity | CPU per entity | fakes CPU per entity | peak heap per entity | peak RSS per entity |\n")
-	p("|--:|--:|--:|--:|--:|--:|\n")
+	p("*Second resync* is the unchanged one (see below): what a resync that writes nothing holds.\n\n")
+	p("| entities | wall per entity | CPU per entity | fakes CPU per entity | peak heap per entity | peak RSS per entity | second resync: peak RSS | per entity |\n")
+	p("|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range runs {
 		pr := r.Pipelined
 		n := float64(max(pr.entities(), 1))
-		p("| %s | %.1f µs | %.1f µs | %.1f µs | %.2f KiB | %.2f KiB |\n", num(pr.entities()),
+		second, secondPer := "–", "–"
+		if nc := r.NoChange; nc != nil {
+			second, secondPer = mib(nc.Usage.PeakRSS), fmt.Sprintf("%.0f B", float64(nc.Usage.PeakRSS)/n)
+		}
+		p("| %s | %.1f µs | %.1f µs | %.1f µs | %.2f KiB | %.2f KiB | %s | %s |\n", num(pr.entities()),
 			float64(pr.Usage.Wall.Microseconds())/n, float64(pr.Usage.CPU.Microseconds())/n, float64(pr.FakesCPU.Microseconds())/n,
-			float64(pr.Usage.PeakHeap)/1024/n, float64(pr.Usage.PeakRSS)/1024/n)
+			float64(pr.Usage.PeakHeap)/1024/n, float64(pr.Usage.PeakRSS)/1024/n, second, secondPer)
+	}
+	if g, ok := growth(runs, func(r *sizeRun) *resyncRun { return r.Pipelined }); ok {
+		p("\nPeak RSS growth per added entity, %s: first resync %.0f B", g.span, g.bytes)
+		if g2, ok := growth(runs, func(r *sizeRun) *resyncRun { return r.NoChange }); ok {
+			p(", second resync %.0f B", g2.bytes)
+		}
+		p(".\n")
 	}
 	if len(runs) > 1 {
 		a, b := runs[0].Pipelined, runs[len(runs)-1].Pipelined
@@ -128,6 +150,91 @@ func slowestStage(r *sizeRun) (*stage, time.Duration) {
 		cpu += s.Usage.CPU + s.FakesCPU
 	}
 	return slow, cpu / time.Duration(runtime.GOMAXPROCS(0))
+}
+
+// rssGrowth is the peak-RSS slope between two sizes.
+type rssGrowth struct {
+	span  string
+	bytes float64
+}
+
+// growth is the peak RSS added per entity between the smallest run of at
+// least 100k entities (or the smallest run) and the largest.
+func growth(runs []*sizeRun, pick func(*sizeRun) *resyncRun) (rssGrowth, bool) {
+	var a, b *sizeRun
+	for _, r := range runs {
+		if pick(r) == nil {
+			continue
+		}
+		if a == nil || (r.Target >= targetRSSEntities && (a.Target < targetRSSEntities || r.Target < a.Target)) {
+			a = r
+		}
+		if b == nil || r.Target > b.Target {
+			b = r
+		}
+	}
+	if a == nil || b == nil || a == b {
+		return rssGrowth{}, false
+	}
+	ea, eb := a.Pipelined.entities(), b.Pipelined.entities()
+	if eb <= ea {
+		return rssGrowth{}, false
+	}
+	d := float64(pick(b).Usage.PeakRSS) - float64(pick(a).Usage.PeakRSS)
+	return rssGrowth{fmt.Sprintf("from %s to %s entities", num(ea), num(eb)), d / float64(eb-ea)}, true
+}
+
+// renderFakes says what the fakes cost: they share the machine.
+func renderFakes(w *strings.Builder, runs []*sizeRun) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("### The fakes\n\n")
+	p("`gitlabtest.GenerateLazy` keeps users, groups and projects and regenerates each project's merge requests, files and languages from the seed per request (no JSON cached); `porttest.WithCompactEntities` keeps each entity as compact JSON with a digest. Both in the child process.\n\n")
+	p("| entities | GitLab objects | generation | fakes RSS after generation | fakes peak RSS, first resync | fakes peak RSS, second resync |\n")
+	p("|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range runs {
+		second := "–"
+		if r.NoChange != nil {
+			second = mib(r.NoChange.FakesRSS)
+		}
+		p("| %s | %s | %s | %s | %s | %s |\n", num(r.Pipelined.entities()), num(int64(r.Counts.Total())), dur(r.Generated),
+			mib(r.FakesRSS), mib(r.Pipelined.FakesRSS), second)
+	}
+	p("\n")
+}
+
+// renderLimits says, per size, how long gitlab.com's and Port's limits
+// make a resync, and how close the runs with latency came.
+func renderLimits(w *strings.Builder, plain, lat []*sizeRun) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	if len(plain) == 0 && len(lat) == 0 {
+		return
+	}
+	l := realistic()
+	p("## What gitlab.com's limits allow\n\n")
+	p("The wall time the limits allow for the requests each resync made: requests ÷ allowed rate, the largest over GitLab's global limit (%s/min), its endpoint limits (search 100/min, GET /groups 50/min, GET /projects 200/min, members 200/min, …) and Port's (%s entity requests per %s). Computed from the requests of the run without latency; a run with latency measures how close the resync comes (real time, real limits: no time scaling).\n\n",
+		num(int64(l.GitLabPerMinute)), num(int64(l.PortLimit)), l.PortPeriod)
+	p("| entities | floor the limits allow | bound by | resync with latency + limits | wall ÷ floor |\n|--:|--:|---|--:|--:|\n")
+	byTarget := map[int]*sizeRun{}
+	for _, r := range lat {
+		byTarget[r.Target] = r
+	}
+	for _, r := range plain {
+		measured, x := "not run (does not fit the budget)", "–"
+		if lr := byTarget[r.Target]; lr != nil {
+			measured = dur(lr.Pipelined.Usage.Wall)
+			x = fmt.Sprintf("%.2f", lr.Pipelined.Usage.Wall.Seconds()/lr.TimeFloor.Seconds())
+			delete(byTarget, r.Target)
+		}
+		p("| %s | %s | %s | %s | %s |\n", num(r.Pipelined.entities()), dur(r.LimitsFloor), r.LimitsFloorWhat, measured, x)
+	}
+	for _, r := range lat {
+		if byTarget[r.Target] == nil {
+			continue
+		}
+		p("| %s | %s | %s | %s | %.2f |\n", num(r.Pipelined.entities()), dur(r.TimeFloor), r.TimeFloorWhat, dur(r.Pipelined.Usage.Wall),
+			r.Pipelined.Usage.Wall.Seconds()/r.TimeFloor.Seconds())
+	}
+	p("\n")
 }
 
 func renderStages(w *strings.Builder, runs []*sizeRun) {
@@ -409,6 +516,7 @@ func renderTargets(w *strings.Builder, res *results, plain, lat []*sizeRun) {
 				fmt.Sprintf("%.3f× (%s vs %s)", gx, num(pr.GitLab.Total), num(r.GitLabFloor.Total)), gx <= targetGitLabRatio, false})
 		}
 	}
+	ts = append(ts, millionTargets(plain)...)
 	ts = append(ts, target{"whole command < " + res.Config.Budget.String(), dur(res.Elapsed), res.Elapsed < res.Config.Budget, false})
 
 	fmt.Fprintf(w, "## Targets\n\n| target | measured | result |\n|---|---|---|\n")
@@ -488,4 +596,43 @@ func num(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// millionTargets are issue 22's: memory that does not grow with the
+// catalog, and half the CPU per entity.
+func millionTargets(plain []*sizeRun) []target {
+	var ts []target
+	var million, hundred *sizeRun
+	for _, r := range plain {
+		if r.Target >= targetMillion*9/10 {
+			million = r
+		}
+		if r.Target >= targetRSSEntities*9/10 && r.Target <= targetRSSEntities*11/10 {
+			hundred = r
+		}
+	}
+	if million == nil {
+		ts = append(ts, target{"1M entities: first and unchanged second resync < 256 MiB peak RSS", "no 1M run (-sizes 1m)", false, true})
+	} else {
+		pr, nc := million.Pipelined, million.NoChange
+		ts = append(ts, target{fmt.Sprintf("%s entities: first resync < 256 MiB peak RSS", num(pr.entities())),
+			mib(pr.Usage.PeakRSS) + " (sync process)", pr.Usage.PeakRSS < targetMillionRSS, false})
+		if nc != nil {
+			ts = append(ts, target{fmt.Sprintf("%s entities: unchanged second resync < 256 MiB peak RSS", num(pr.entities())),
+				mib(nc.Usage.PeakRSS) + " (sync process)", nc.Usage.PeakRSS < targetMillionRSS, false})
+		}
+	}
+	if g, ok := growth(plain, func(r *sizeRun) *resyncRun { return r.Pipelined }); ok && million != nil && hundred != nil {
+		ts = append(ts, target{"peak RSS growth per entity from 100k to 1M < 150 B", fmt.Sprintf("%.0f B (%s)", g.bytes, g.span),
+			g.bytes < targetGrowthBytes, false})
+	} else {
+		ts = append(ts, target{"peak RSS growth per entity from 100k to 1M < 150 B", "needs runs at 100k and 1M (-sizes 100k,1m)", false, true})
+	}
+	if hundred != nil {
+		pr := hundred.Pipelined
+		per := float64(pr.Usage.CPU.Microseconds()) / float64(max(pr.entities(), 1))
+		ts = append(ts, target{fmt.Sprintf("CPU per entity at 100k halved (≤ %.0f µs, from %.0f µs)", baselineCPUPerEntity/2, baselineCPUPerEntity),
+			fmt.Sprintf("%.1f µs (sync process)", per), per <= baselineCPUPerEntity/2, false})
+	}
+	return ts
 }

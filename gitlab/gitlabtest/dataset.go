@@ -270,6 +270,20 @@ func (d *Dataset) Projects() []Project {
 	return out
 }
 
+// PersonalProjectPaths returns the path_with_namespace of every project in a
+// user's namespace, by ID (without copying every project, as Projects does).
+func (d *Dataset) PersonalProjectPaths() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []string
+	for _, ps := range d.projects {
+		if ps.groupID == 0 {
+			out = append(out, ps.p.PathWithNamespace)
+		}
+	}
+	return out
+}
+
 // Project returns a project by numeric ID or path_with_namespace.
 func (d *Dataset) Project(idOrPath string) (Project, bool) {
 	d.mu.RLock()
