@@ -116,3 +116,36 @@ func TestFlagsAreChecked(t *testing.T) {
 		assert.Error(t, err, strings.Join(args, " "))
 	}
 }
+
+// BenchmarkMemoryPerEntity guards issue 22's per-entity memory: it runs the
+// benchmark's resyncs (sync process apart from the fakes) at two sizes and
+// reports how much the sync's peak RSS and peak heap grow per added
+// entity, for the first resync and for the unchanged second one. Run it
+// with -benchtime=1x:
+//
+//	go test ./bench -run '^$' -bench MemoryPerEntity -benchtime=1x
+//
+// The target at scale is under 150 bytes per entity from 100k to 1M
+// (go run ./bench -sizes 100k,1m -latency off -no-stages).
+func BenchmarkMemoryPerEntity(b *testing.B) {
+	small, large := 5000, 40000
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		res, err := run(ctx, config{Sizes: []int{small, large}, NoLatency: true, Seed: 1})
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, z := res.Runs[0], res.Runs[1]
+		added := float64(z.Pipelined.entities() - a.Pipelined.entities())
+		if added <= 0 {
+			b.Fatalf("sizes %d and %d upserted %d and %d entities", small, large, a.Pipelined.entities(), z.Pipelined.entities())
+		}
+		per := func(pick func(*sizeRun) uint64) float64 { return (float64(pick(z)) - float64(pick(a))) / added }
+		b.ReportMetric(per(func(r *sizeRun) uint64 { return r.Pipelined.Usage.PeakRSS }), "rss-B/entity")
+		b.ReportMetric(per(func(r *sizeRun) uint64 { return r.Pipelined.Usage.PeakHeap }), "heap-B/entity")
+		b.ReportMetric(per(func(r *sizeRun) uint64 { return r.NoChange.Usage.PeakRSS }), "second-rss-B/entity")
+		b.ReportMetric(per(func(r *sizeRun) uint64 { return r.NoChange.Usage.PeakHeap }), "second-heap-B/entity")
+		b.ReportMetric(float64(z.Pipelined.Usage.CPU.Microseconds())/float64(z.Pipelined.entities()), "cpu-µs/entity")
+	}
+}
