@@ -245,7 +245,7 @@ func newActionRunner(a *App) (*actionRunner, error) {
 
 // startActions binds the actions processor to Run's context and, when the
 // listener runs actions, starts it.
-func (a *App) startActions(ctx context.Context, typ string, wg *sync.WaitGroup) error {
+func (a *App) startActions(ctx context.Context, typ string) (func(context.Context) error, error) {
 	r := a.actions
 	r.mu.Lock()
 	r.followCtx = ctx
@@ -253,7 +253,7 @@ func (a *App) startActions(ctx context.Context, typ string, wg *sync.WaitGroup) 
 	poll := typ == ListenerActionsOnly || (a.cfg.ActionsProcessor.Enabled && typ != ListenerWebhooksOnly && typ != ListenerOnce)
 	if poll && (a.port == nil || a.dryRun) {
 		if typ == ListenerActionsOnly {
-			return &ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: "ACTIONS_ONLY needs Port credentials and no dry run"}
+			return nil, &ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: "ACTIONS_ONLY needs Port credentials and no dry run"}
 		}
 		a.log.Warn("actions processor is off: it needs Port credentials and no dry run")
 		poll = false
@@ -261,17 +261,15 @@ func (a *App) startActions(ctx context.Context, typ string, wg *sync.WaitGroup) 
 	if poll && len(r.execs) == 0 {
 		a.log.Warn("actions processor runs, but the provider registers no action executor: every run is failed")
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	return func(ctx context.Context) error {
 		if poll {
 			r.run(ctx)
 		} else {
 			<-ctx.Done()
 		}
 		r.followWait.Wait()
-	}()
-	return nil
+		return nil
+	}, nil
 }
 
 func (r *actionRunner) pollInterval() time.Duration {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/internal/clock"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/port"
 )
@@ -323,30 +325,37 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 4)
 	srv, err := a.listen()
 	if err != nil {
 		return err
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := srv.serve(); err != nil {
-			errc <- err
-		}
-	}()
+	// Every part runs in one group: the first to fail stops the others,
+	// and the server is shut down when the context ends either way.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(srv.serve)
+	g.Go(func() error {
+		<-ctx.Done()
+		a.ready.Store(false)
+		shutdownCtx, stop := context.WithTimeout(context.Background(), time.Duration(a.cfg.MaxWaitSecondsBeforeShutdown*float64(time.Second)))
+		defer stop()
+		srv.shutdown(shutdownCtx)
+		return nil
+	})
+	// untilDone runs a part that ends with the context; an error it
+	// returns before then stops the integration.
+	untilDone := func(name string, f func(context.Context) error) {
+		g.Go(func() error {
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("ocean: %s: %w", name, err)
+			}
+			return nil
+		})
+	}
 	shouldResync := typ != ListenerWebhooksOnly && typ != ListenerActionsOnly
 	if typ != ListenerActionsOnly {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.queue.Run(ctx, a.applyQueued); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("ocean: live-event queue: %w", err)
-			}
-		}()
+		untilDone("live-event queue", func(ctx context.Context) error { return a.queue.Run(ctx, a.applyQueued) })
 	}
 	if a.provider.Start != nil {
 		env := StartEnv{BaseURL: a.cfg.BaseURL, ListenerType: typ, Logger: a.log}
@@ -357,56 +366,36 @@ func (a *App) Run(ctx context.Context) error {
 			a.log.Warn("provider start hook failed", "error", err)
 		}
 	}
-	if err := a.startActions(ctx, typ, &wg); err != nil {
+	actions, err := a.startActions(ctx, typ)
+	if err != nil {
 		cancel()
-		srv.shutdown(context.Background())
-		wg.Wait()
+		_ = g.Wait()
 		return err
 	}
+	untilDone("actions processor", actions)
 	if shouldResync {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.sched.run(ctx) }()
+		untilDone("scheduler", func(ctx context.Context) error { a.sched.run(ctx); return nil })
 	}
 	switch typ {
 	case ListenerPolling:
-		wg.Add(1)
-		go func() { defer wg.Done(); a.poll(ctx) }()
+		untilDone("poller", func(ctx context.Context) error { a.poll(ctx); return nil })
 	case ListenerWebhooksOnly, ListenerWebhook, ListenerActionsOnly:
 	default:
 		l := a.listeners[typ]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l.Start(ctx, a); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("ocean: %s listener: %w", typ, err)
-			}
-		}()
+		untilDone(typ+" listener", func(ctx context.Context) error { return l.Start(ctx, a) })
 	}
 	if shouldResync && a.cfg.ScheduledResyncInterval > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.scheduled(ctx) }()
+		untilDone("scheduled resyncs", func(ctx context.Context) error { a.scheduled(ctx); return nil })
 	}
 	if shouldResync && a.cfg.Integration.IncrementalSyncEnabled {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.incrementalTimer(ctx) }()
+		untilDone("incremental resyncs", func(ctx context.Context) error { a.incrementalTimer(ctx); return nil })
 	}
 	a.ready.Store(true)
 	a.log.Info("integration running", "listener", typ, "identifier", a.cfg.Integration.Identifier,
 		"type", a.cfg.Integration.Type, "address", srv.addr())
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-	}
-	a.ready.Store(false)
-	cancel()
-	shutdownCtx, stop := context.WithTimeout(context.Background(), time.Duration(a.cfg.MaxWaitSecondsBeforeShutdown*float64(time.Second)))
-	defer stop()
-	srv.shutdown(shutdownCtx)
-	wg.Wait()
+	err = g.Wait()
 	a.log.Info("integration stopped")
-	return runErr
+	return err
 }
 
 // TriggerResync asks for a resync (see Trigger).
