@@ -453,50 +453,39 @@ func (r *resyncRun) syncKinds(ctx context.Context, kinds []*kindRun) error {
 
 	var upWG sync.WaitGroup
 	for range upserters {
-		upWG.Add(1)
-		go func() {
-			defer upWG.Done()
+		upWG.Go(func() {
 			for b := range r.batches {
 				r.upsert(ctx, b)
 			}
-		}()
+		})
 	}
 
 	stopProgress := r.logProgress(kinds)
 	defer stopProgress()
 
-	deps := r.dependencies(kinds)
-	done := make([]chan struct{}, len(kinds))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	sem := make(chan struct{}, kindLimit)
-	var wg sync.WaitGroup
-	for i, k := range kinds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(done[i])
-			for _, d := range deps[i] {
-				select {
-				case <-done[d]:
-				case <-ctx.Done():
-				}
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				k.report.Err = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
-			r.syncKind(ctx, k)
-		}()
-		if cfg.Sequential {
-			wg.Wait()
+	run := func(k *kindRun) {
+		if err := ctx.Err(); err != nil {
+			k.report.Err = err
+			return
 		}
+		r.syncKind(ctx, k)
 	}
-	wg.Wait()
+	// Ocean syncs resources in mapping order so that relation targets
+	// exist before the entities that point at them. That matters only
+	// when Port will not create missing related entities; otherwise kinds
+	// run concurrently, kindLimit at a time.
+	if cfg.Sequential || !r.pac.CreateMissingRelatedEntities {
+		for _, k := range kinds {
+			run(k)
+		}
+	} else {
+		var g errgroup.Group
+		g.SetLimit(kindLimit)
+		for _, k := range kinds {
+			g.Go(func() error { run(k); return nil })
+		}
+		_ = g.Wait()
+	}
 	close(r.batches)
 	upWG.Wait()
 	r.retryUnmet(ctx)
@@ -504,25 +493,6 @@ func (r *resyncRun) syncKinds(ctx context.Context, kinds []*kindRun) error {
 		k.finish()
 	}
 	return nil
-}
-
-// dependencies returns, per resource, the earlier resources it must wait
-// for. Ocean processes resources in order so that relation targets exist
-// before the entities pointing at them; that only matters when Port will
-// not create missing related entities, and then every resource waits for
-// all those before it (Ocean's order). Otherwise resources run
-// concurrently.
-func (r *resyncRun) dependencies(kinds []*kindRun) [][]int {
-	deps := make([][]int, len(kinds))
-	if r.pac.CreateMissingRelatedEntities {
-		return deps
-	}
-	for i := range kinds {
-		for j := 0; j < i; j++ {
-			deps[i] = append(deps[i], j)
-		}
-	}
-	return deps
 }
 
 func (k *kindRun) finish() {
