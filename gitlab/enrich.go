@@ -478,45 +478,6 @@ func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []
 	return g.Wait()
 }
 
-// projectRef is the URL path segment naming a project: its id, else its
-// escaped full path.
-func projectRef(p ocean.Item) string {
-	if id := idString(p["id"]); id != "" {
-		return id
-	}
-	return glapi.PathEscape(str(p["path_with_namespace"]))
-}
-
-// refOf is the ref gitlab-v2 reads included files at.
-func refOf(p ocean.Item) string {
-	if b := str(p["default_branch"]); b != "" {
-		return b
-	}
-	return "main"
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-// idString formats a JSON number id without a decimal point.
-func idString(v any) string {
-	switch t := v.(type) {
-	case float64:
-		return strconv.FormatInt(int64(t), 10)
-	case json.Number:
-		return t.String()
-	case int:
-		return strconv.Itoa(t)
-	case int64:
-		return strconv.FormatInt(t, 10)
-	case string:
-		return t
-	}
-	return ""
-}
-
 // rootGroup is the top-level group of a project's namespace, or "" for a
 // personal project, or an archived one unless the group search includes
 // them.

@@ -317,16 +317,6 @@ func (g *Integration) listDeployments(ctx context.Context, sel DeploymentSelecto
 	}, skip400)
 }
 
-// cloneItem copies the top level of an item, so that items sent apart do
-// not share a mutable map.
-func cloneItem(p ocean.Item) ocean.Item {
-	cp := make(ocean.Item, len(p))
-	for k, v := range p {
-		cp[k] = v
-	}
-	return cp
-}
-
 // listReleases is the `release` kind, with __project.
 func (g *Integration) listReleases(ctx context.Context, sel ProjectSelector, send ocean.Sender) error {
 	return g.fanOut(ctx, "project", g.projectLister(sel.IncludeOnlyActiveProjects), func(ctx context.Context, p ocean.Item) error {

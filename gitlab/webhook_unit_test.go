@@ -39,18 +39,6 @@ func TestBranchSelected(t *testing.T) {
 	}
 }
 
-func TestParseTimeGitLabFormats(t *testing.T) {
-	t.Parallel()
-	want := time.Date(2021, 4, 28, 19, 50, 0, 0, time.UTC)
-	for _, s := range []string{"2021-04-28T19:50:00Z", "2021-04-28 19:50:00 UTC", "2021-04-28 21:50:00 +0200", "2021-04-28T21:50:00+02:00", "2021-04-28T19:50:00.000Z"} {
-		got, ok := parseTime(s)
-		require.True(t, ok, s)
-		assert.True(t, want.Equal(got), s)
-	}
-	_, ok := parseTime("yesterday")
-	assert.False(t, ok)
-}
-
 func TestDeletedProjectStub(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

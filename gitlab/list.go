@@ -246,24 +246,6 @@ func (g *Integration) sendPages(ctx context.Context, send ocean.Sender, path str
 	})
 }
 
-// projectStub is gitlab-v2's __project for tags, releases, branches and
-// pipelines.
-func projectStub(p ocean.Item) map[string]any {
-	return map[string]any{"path_with_namespace": p["path_with_namespace"]}
-}
-
-func withProject(p ocean.Item) func(ocean.Item) {
-	stub := projectStub(p)
-	return func(it ocean.Item) {
-		// Each item gets its own copy: the framework owns what is sent.
-		cp := make(map[string]any, len(stub))
-		for k, v := range stub {
-			cp[k] = v
-		}
-		it["__project"] = cp
-	}
-}
-
 // visibilityFor returns the visibility block of the port app config the
 // resync or live event runs with, falling back to the configured one. The
 // block is gitlab-v2's top-level `visibility`; a malformed one is ignored

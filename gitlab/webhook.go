@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -268,85 +268,113 @@ func selector[S any](res ocean.Resource) (S, error) {
 	return s, nil
 }
 
-// --- payload access ---
-
-// eventName is the payload's event_name, event_type or object_kind, in
-// gitlab-v2's order.
-func eventName(p map[string]any) string {
-	for _, k := range []string{"event_name", "object_kind", "event_type"} {
-		if s, ok := p[k].(string); ok && s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-// field walks nested objects: field(p, "project", "id").
-func field(p map[string]any, path ...string) any {
-	var cur any = p
-	for _, k := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[k]
-	}
-	return cur
-}
-
-// idField returns an id at path as a decimal string, or "".
-func idField(p map[string]any, path ...string) string {
-	v := field(p, path...)
-	if f, ok := v.(float64); ok && f > 0 && f == float64(int64(f)) {
-		return strconv.FormatInt(int64(f), 10)
-	}
-	return ""
-}
-
-func strField(p map[string]any, path ...string) string {
-	s, _ := field(p, path...).(string)
-	return s
-}
-
-func object(p map[string]any, path ...string) map[string]any {
-	m, _ := field(p, path...).(map[string]any)
-	return m
-}
-
-// require reports the first of the paths whose value is missing.
-func requireFields(p map[string]any, kind string, ids [][]string, strs [][]string) error {
-	for _, path := range ids {
-		if idField(p, path...) == "" {
-			return fmt.Errorf("%s event without a numeric %s", kind, strings.Join(path, "."))
-		}
-	}
-	for _, path := range strs {
-		if strField(p, path...) == "" {
-			return fmt.Errorf("%s event without %s", kind, strings.Join(path, "."))
-		}
-	}
-	return nil
-}
-
-// gitlabTimeLayouts are the timestamp formats of GitLab payloads: ISO 8601,
-// "2016-08-12 15:23:28 UTC" and "2021-04-28 21:50:00 +0200".
-var gitlabTimeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05Z0700"}
-
-func parseTime(s string) (time.Time, bool) {
-	if s == "" {
-		return time.Time{}, false
-	}
-	for _, l := range gitlabTimeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // timeField returns a versioning function reading the time at path.
 func timeField(path ...string) func(ev *ocean.Event) (time.Time, bool) {
 	return func(ev *ocean.Event) (time.Time, bool) {
 		return parseTime(strField(ev.Payload, path...))
 	}
+}
+
+// The handlers (webhook_project.go, webhook_work.go, webhook_ci.go,
+// webhook_push.go, webhook_content.go) share what follows. Every processor
+// refetches the object it is about, so that live items have the shape the
+// resync produces (same endpoints or the same entity, same enrichments),
+// and decides from the current state, not the payload: 403/404 deletes the
+// entity, and an object the resource's selector no longer selects is
+// returned in Delete so that the framework removes it.
+
+// getItem fetches one object; gone reports a 403 or 404 (deleted, or the
+// token may not see it: a resync would not list it either).
+func (g *Integration) getItem(ctx context.Context, path string, q url.Values) (ocean.Item, bool, error) {
+	var it ocean.Item
+	if err := g.client.Get(ctx, path, q, &it); err != nil {
+		if isInaccessible(err) && ctx.Err() == nil {
+			return nil, true, nil
+		}
+		return nil, false, err
+	}
+	if len(it) == 0 {
+		return nil, true, nil
+	}
+	return it, false, nil
+}
+
+// getProject fetches a project as the /projects listing renders it (the
+// single-project answer adds `permissions`, which listings do not have).
+func (g *Integration) getProject(ctx context.Context, ref string) (ocean.Item, bool, error) {
+	p, gone, err := g.getItem(ctx, "projects/"+ref, nil)
+	if p != nil {
+		delete(p, "permissions")
+	}
+	return p, gone, err
+}
+
+// projectActive is GitLab's `active` filter: not archived and not pending
+// deletion.
+func projectActive(p ocean.Item) bool {
+	if b, _ := p["archived"].(bool); b {
+		return false
+	}
+	return p["marked_for_deletion_at"] == nil || p["marked_for_deletion_at"] == ""
+}
+
+func groupActive(grp ocean.Item) bool {
+	if b, _ := grp["archived"].(bool); b {
+		return false
+	}
+	return grp["marked_for_deletion_on"] == nil || grp["marked_for_deletion_on"] == ""
+}
+
+func activeOK(want *bool, active bool) bool { return want == nil || *want == active }
+
+func pendingDeletion(it ocean.Item, field string) bool {
+	v, ok := it[field]
+	return ok && v != nil && v != ""
+}
+
+func upsert(it ocean.Item) ocean.Changes { return ocean.Changes{Upsert: []ocean.Item{it}} }
+
+func remove(it ocean.Item) ocean.Changes { return ocean.Changes{Delete: []ocean.Item{it}} }
+
+// validateProjectID requires the numeric project id that push, tag and
+// job payloads always carry.
+func validateProjectID(kind string) func(ev *ocean.Event) error {
+	return func(ev *ocean.Event) error {
+		if projectOf(ev.Payload) == "" {
+			return requireFields(ev.Payload, kind, [][]string{{"project_id"}}, nil)
+		}
+		return nil
+	}
+}
+
+func validateProjectRef(kind string) func(ev *ocean.Event) error {
+	return func(ev *ocean.Event) error {
+		if projectRefOf(ev.Payload) == "" {
+			return requireFields(ev.Payload, kind, [][]string{{"project_id"}}, nil)
+		}
+		return nil
+	}
+}
+
+// projectGate applies includeOnlyActiveProjects, fetching the project only
+// when the selector sets it. ok is false when the project's items are not
+// selected (or the project is gone).
+func (g *Integration) projectGate(ctx context.Context, pid string, active *bool) (ok bool, err error) {
+	if active == nil {
+		return true, nil
+	}
+	p, gone, err := g.getProject(ctx, pid)
+	if err != nil {
+		return false, err
+	}
+	return !gone && activeOK(active, projectActive(p)), nil
+}
+
+// eventProject is the payload's project object, carrying the
+// path_with_namespace __project is built from.
+func eventProject(p map[string]any) ocean.Item {
+	if m := object(p, "project"); m != nil {
+		return m
+	}
+	return ocean.Item{}
 }
