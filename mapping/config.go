@@ -799,3 +799,22 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// LiteralBlueprints returns the blueprints of a resource whose blueprint
+// mappings are all string literals ('"service"', "\"service\""), in
+// mappings order; ok is false when any is computed per item. Callers use it
+// to know, without mapping anything, which blueprints a resource writes.
+func (r *Resource) LiteralBlueprints() (blueprints []string, ok bool) {
+	for _, m := range r.Port.Entity.Mappings {
+		expr := strings.TrimSpace(m.Blueprint)
+		if len(expr) >= 2 && expr[0] == '\'' && expr[len(expr)-1] == '\'' {
+			expr = `"` + expr[1:len(expr)-1] + `"`
+		}
+		var s string
+		if err := json.Unmarshal([]byte(expr), &s); err != nil || s == "" {
+			return nil, false
+		}
+		blueprints = append(blueprints, s)
+	}
+	return blueprints, true
+}

@@ -333,3 +333,30 @@ func TestParseWarnsAboutUnknownNestedKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestLiteralBlueprints(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		bps  []string
+		want []string
+		ok   bool
+	}{
+		{"double quotes", []string{`"service"`}, []string{"service"}, true},
+		{"single quotes", []string{`'service'`, ` "team" `}, []string{"service", "team"}, true},
+		{"computed", []string{`"service"`, `.kind`}, nil, false},
+		{"empty string", []string{`""`}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &Resource{Kind: "k"}
+			for _, bp := range tt.bps {
+				r.Port.Entity.Mappings = append(r.Port.Entity.Mappings, EntityMapping{Blueprint: bp})
+			}
+			got, ok := r.LiteralBlueprints()
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}

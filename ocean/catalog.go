@@ -70,7 +70,7 @@ func newCatalogIndex(s *signer, merge bool, pac *mapping.Config) *catalogIndex {
 	}
 	for i := range pac.Resources {
 		res := &pac.Resources[i]
-		lits, ok := literalBlueprints(res)
+		lits, ok := res.LiteralBlueprints()
 		if !ok {
 			continue
 		}

@@ -268,7 +268,7 @@ func (r *resyncRun) recordWatermarks(ctx context.Context, kinds []*kindRun, fail
 	if r.quiet || r.plan != nil {
 		return
 	}
-	st := r.app.stateStore()
+	st := r.state
 	if st == nil {
 		return
 	}
@@ -293,7 +293,7 @@ func (r *resyncRun) sinceFor(ctx context.Context, kind Kind, k *kindRun) (time.T
 	if !r.incremental || !supportsSince(kind) {
 		return time.Time{}, false
 	}
-	st := r.app.stateStore()
+	st := r.state
 	if st == nil {
 		return time.Time{}, false
 	}
@@ -308,5 +308,5 @@ func (r *resyncRun) sinceFor(ctx context.Context, kind Kind, k *kindRun) (time.T
 	}
 	// Clocks drift and GitLab's updated_at is set when a write starts:
 	// overlap the windows so nothing falls between two runs.
-	return wm.Add(-r.app.cfg.Integration.IncrementalOverlap), true
+	return wm.Add(-r.incrementalOverlap), true
 }

@@ -51,10 +51,10 @@ func (e *WritesFailedError) Unwrap() error { return e.First }
 // blueprint computed per item is left to the writes to find out. When the
 // read itself fails the kinds run: their writes will say what is wrong.
 func (r *resyncRun) checkBlueprints(ctx context.Context, kinds []*kindRun) {
-	if r.app.port == nil {
+	if r.catalog == nil {
 		return
 	}
-	list, err := r.app.port.ListBlueprints(ctx)
+	list, err := r.catalog.ListBlueprints(ctx)
 	if err != nil {
 		r.log.Warn("could not read Port's blueprints to check the mapping against them", "error", err)
 		return
@@ -67,7 +67,7 @@ func (r *resyncRun) checkBlueprints(ctx context.Context, kinds []*kindRun) {
 		if k.report.Err != nil {
 			continue // already failed (its resource does not compile)
 		}
-		lits, ok := literalBlueprints(k.rm.Resource())
+		lits, ok := k.rm.Resource().LiteralBlueprints()
 		if !ok {
 			continue
 		}
