@@ -196,8 +196,9 @@ type EventListenerConfig struct {
 // ResyncConfig tunes the resync engine. These are oceankit's own settings
 // (OCEAN__RESYNC__…).
 type ResyncConfig struct {
-	// MapWorkers is the number of goroutines mapping pages; 0 means one
-	// per CPU.
+	// MapWorkers is the number of goroutines mapping pages, per kind; 0
+	// means one per CPU. Each page is mapped on one goroutine: this is the
+	// only knob for the mapping's parallelism.
 	MapWorkers int `ocean:"map_workers"`
 	// UpsertConcurrency is the number of bulk upserts in flight, across
 	// kinds.

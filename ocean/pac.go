@@ -81,9 +81,10 @@ func (a *App) compile(pac *mapping.Config) (*compiled, error) {
 	} else {
 		opts = append(opts, mapping.WithEnvAccess(false))
 	}
-	if a.cfg.Resync.MapWorkers > 0 {
-		opts = append(opts, mapping.WithWorkers(a.cfg.Resync.MapWorkers))
-	}
+	// The resync maps pages on MapWorkers goroutines; each page is mapped
+	// on the goroutine that took it, so that one knob owns the CPU (a
+	// second fan-out inside Map made MapWorkers² goroutines).
+	opts = append(opts, mapping.WithWorkers(1))
 	for _, prefix := range slices.Sorted(maps.Keys(a.provider.Resolvers)) {
 		opts = append(opts, mapping.WithResolver(prefix, a.provider.Resolvers[prefix]))
 	}
