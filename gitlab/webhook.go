@@ -259,13 +259,19 @@ func (p *hookProcessor) Handle(ctx context.Context, ev *ocean.Event, res ocean.R
 	return p.handle(ctx, ev, res)
 }
 
-// selector decodes a resource's selector; a broken one is not retried.
-func selector[S any](res ocean.Resource) (S, error) {
-	s, err := ocean.DecodeSelector[S](res.Selector)
-	if err != nil {
-		return s, ocean.Permanent(fmt.Errorf("%s[%d]: %w", res.Kind, res.Index, err))
+// withSelector adapts a handler that takes its resource's selector decoded
+// as S, as ocean.NewKind[S] does for a kind's list function: the decoding
+// is said once here rather than in every handler. A selector that does not
+// decode fails the event for good (ocean.Permanent): retrying cannot fix
+// it.
+func withSelector[S any](h func(ctx context.Context, ev *ocean.Event, sel S) (ocean.Changes, error)) func(context.Context, *ocean.Event, ocean.Resource) (ocean.Changes, error) {
+	return func(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
+		sel, err := ocean.DecodeSelector[S](res.Selector)
+		if err != nil {
+			return ocean.Changes{}, ocean.Permanent(fmt.Errorf("%s[%d]: %w", res.Kind, res.Index, err))
+		}
+		return h(ctx, ev, sel)
 	}
-	return s, nil
 }
 
 // timeField returns a versioning function reading the time at path.

@@ -23,17 +23,13 @@ func (g *Integration) tagProcessor(a *hookAuth) *hookProcessor {
 			return validateProjectID("tag push")(ev)
 		},
 		key:    func(ev *ocean.Event) string { return "tag:" + projectOf(ev.Payload) + ":" + tagName(ev.Payload) },
-		handle: g.handleTag,
+		handle: withSelector(g.handleTag),
 	}
 }
 
 func tagName(p map[string]any) string { return strings.TrimPrefix(strField(p, "ref"), "refs/tags/") }
 
-func (g *Integration) handleTag(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[ProjectSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleTag(ctx context.Context, ev *ocean.Event, sel ProjectSelector) (ocean.Changes, error) {
 	pid, name, proj := projectOf(ev.Payload), tagName(ev.Payload), eventProject(ev.Payload)
 	stub := ocean.Item{"name": name}
 	withProject(proj)(stub)
@@ -72,15 +68,11 @@ func (g *Integration) releaseProcessor(a *hookAuth) *hookProcessor {
 		key: func(ev *ocean.Event) string {
 			return "release:" + projectOf(ev.Payload) + ":" + strField(ev.Payload, "tag")
 		},
-		handle: g.handleRelease,
+		handle: withSelector(g.handleRelease),
 	}
 }
 
-func (g *Integration) handleRelease(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[ProjectSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleRelease(ctx context.Context, ev *ocean.Event, sel ProjectSelector) (ocean.Changes, error) {
 	pid, tag, proj := projectOf(ev.Payload), strField(ev.Payload, "tag"), eventProject(ev.Payload)
 	// The payload in the REST shape (tag_name), for mappings written for
 	// the resync's items.
@@ -107,7 +99,7 @@ func (g *Integration) pipelineProcessor(a *hookAuth) *hookProcessor {
 		key: func(ev *ocean.Event) string {
 			return "pipeline:" + projectOf(ev.Payload) + ":" + idField(ev.Payload, "object_attributes", "id")
 		},
-		handle: g.handlePipeline,
+		handle: withSelector(g.handlePipeline),
 	}
 }
 
@@ -115,11 +107,7 @@ func (g *Integration) pipelineProcessor(a *hookAuth) *hookProcessor {
 // list, which the resync reads; the single-pipeline answer has more.
 var pipelineListFields = []string{"id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url", "name"}
 
-func (g *Integration) handlePipeline(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[PipelineSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handlePipeline(ctx context.Context, ev *ocean.Event, sel PipelineSelector) (ocean.Changes, error) {
 	pid, id, proj := projectOf(ev.Payload), idField(ev.Payload, "object_attributes", "id"), eventProject(ev.Payload)
 	stub := ocean.Item{"id": jsonNumber(id), "project_id": jsonNumber(pid)}
 	for _, k := range []string{"iid", "sha", "ref", "status", "source", "created_at", "name"} {
@@ -219,15 +207,11 @@ func (g *Integration) jobProcessor(a *hookAuth) *hookProcessor {
 		key: func(ev *ocean.Event) string {
 			return "job:" + projectOf(ev.Payload) + ":" + idField(ev.Payload, "build_id")
 		},
-		handle: g.handleJob,
+		handle: withSelector(g.handleJob),
 	}
 }
 
-func (g *Integration) handleJob(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[JobSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleJob(ctx context.Context, ev *ocean.Event, sel JobSelector) (ocean.Changes, error) {
 	pid, id := projectOf(ev.Payload), idField(ev.Payload, "build_id")
 	stub := ocean.Item{"id": jsonNumber(id), "name": strField(ev.Payload, "build_name"), "status": strField(ev.Payload, "build_status"),
 		"stage": strField(ev.Payload, "build_stage"), "ref": strField(ev.Payload, "ref")}
@@ -260,15 +244,11 @@ func (g *Integration) deploymentProcessor(a *hookAuth) *hookProcessor {
 			return "deployment:" + projectOf(ev.Payload) + ":" + idField(ev.Payload, "deployment_id")
 		},
 		version: timeField("status_changed_at"),
-		handle:  g.handleDeployment,
+		handle:  withSelector(g.handleDeployment),
 	}
 }
 
-func (g *Integration) handleDeployment(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[DeploymentSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleDeployment(ctx context.Context, ev *ocean.Event, sel DeploymentSelector) (ocean.Changes, error) {
 	pid, id := projectOf(ev.Payload), idField(ev.Payload, "deployment_id")
 	stub := ocean.Item{"id": jsonNumber(id), "status": strField(ev.Payload, "status"), "ref": strField(ev.Payload, "ref"),
 		"environment": map[string]any{"name": strField(ev.Payload, "environment")}, "__project": eventProject(ev.Payload)}

@@ -49,32 +49,32 @@ type orderedPushProcessor struct{ *hookProcessor }
 func (orderedPushProcessor) Coalesce() bool { return false }
 
 func (g *Integration) fileProcessor(a *hookAuth) ocean.Processor {
-	return orderedPushProcessor{g.contentPushProcessor(a, "gitlab-file", KindFile, g.handleFilePush)}
+	return orderedPushProcessor{contentPushProcessor(g, a, "gitlab-file", KindFile, g.handleFilePush)}
 }
 
 func (g *Integration) skillProcessor(a *hookAuth) ocean.Processor {
-	return orderedPushProcessor{g.contentPushProcessor(a, "gitlab-skill", KindSkill, g.handleSkillPush)}
+	return orderedPushProcessor{contentPushProcessor(g, a, "gitlab-skill", KindSkill, g.handleSkillPush)}
 }
 
 func (g *Integration) folderProcessor(a *hookAuth) ocean.Processor {
-	return orderedPushProcessor{g.contentPushProcessor(a, "gitlab-folder", KindFolder, g.handleFolderPush)}
+	return orderedPushProcessor{contentPushProcessor(g, a, "gitlab-folder", KindFolder, g.handleFolderPush)}
 }
 
 func (g *Integration) pluginProcessor(a *hookAuth) ocean.Processor {
-	return orderedPushProcessor{g.contentPushProcessor(a, "gitlab-plugin", KindPlugin, g.handlePluginPush)}
+	return orderedPushProcessor{contentPushProcessor(g, a, "gitlab-plugin", KindPlugin, g.handlePluginPush)}
 }
 
 // contentPushProcessor is pushProcessor with the push's paths completed
 // through the compare API when GitLab cut its commit list.
-func (g *Integration) contentPushProcessor(a *hookAuth, name, kind string, handle func(context.Context, pushEvent, ocean.Resource) (ocean.Changes, error)) *hookProcessor {
+func contentPushProcessor[S any](g *Integration, a *hookAuth, name, kind string, handle func(context.Context, pushEvent, S) (ocean.Changes, error)) *hookProcessor {
 	p := pushProcessor(a, name, kind, handle)
-	p.handle = func(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
+	p.handle = withSelector(func(ctx context.Context, ev *ocean.Event, sel S) (ocean.Changes, error) {
 		push := parsePush(ev.Payload)
 		if err := g.completePush(ctx, ev.Payload, &push); err != nil {
 			return ocean.Changes{}, err
 		}
-		return handle(ctx, push, res)
-	}
+		return handle(ctx, push, sel)
+	})
 	return p
 }
 
@@ -189,10 +189,9 @@ func readableBefore(push pushEvent) bool { return push.Before != "" && !push.Cre
 
 // --- file ---
 
-func (g *Integration) handleFilePush(ctx context.Context, push pushEvent, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[FileSelector](res)
-	if err != nil || push.Deleted() {
-		return ocean.Changes{}, err
+func (g *Integration) handleFilePush(ctx context.Context, push pushEvent, sel FileSelector) (ocean.Changes, error) {
+	if push.Deleted() {
+		return ocean.Changes{}, nil
 	}
 	fq, err := newFileQuery(sel)
 	if err != nil {
@@ -292,10 +291,9 @@ func (r *contentRun) formerFiles(ctx context.Context, skipParsing bool, p ocean.
 
 // --- skill ---
 
-func (g *Integration) handleSkillPush(ctx context.Context, push pushEvent, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[SkillSelector](res)
-	if err != nil || push.Deleted() {
-		return ocean.Changes{}, err
+func (g *Integration) handleSkillPush(ctx context.Context, push pushEvent, sel SkillSelector) (ocean.Changes, error) {
+	if push.Deleted() {
+		return ocean.Changes{}, nil
 	}
 	var (
 		rules []skillRule
@@ -403,10 +401,9 @@ func (g *Integration) handleSkillPush(ctx context.Context, push pushEvent, res o
 // the push touched anything under a folder it selects (a folder's tree id
 // changes with its content), and deletes the selected folders that held
 // removed files and are gone now.
-func (g *Integration) handleFolderPush(ctx context.Context, push pushEvent, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[FolderSelector](res)
-	if err != nil || push.Deleted() || len(sel.Folders) == 0 {
-		return ocean.Changes{}, err
+func (g *Integration) handleFolderPush(ctx context.Context, push pushEvent, sel FolderSelector) (ocean.Changes, error) {
+	if push.Deleted() || len(sel.Folders) == 0 {
+		return ocean.Changes{}, nil
 	}
 	var (
 		rules []folderRule
@@ -497,10 +494,9 @@ func (g *Integration) handleFolderPush(ctx context.Context, push pushEvent, res 
 // touched a manifest or a file of a directory provider the resource reads.
 // A project left without a supported plugin is deleted as its plugin was
 // at `before` (else as a stub named after the project).
-func (g *Integration) handlePluginPush(ctx context.Context, push pushEvent, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[PluginSelector](res)
-	if err != nil || push.Deleted() || len(sel.Providers) == 0 {
-		return ocean.Changes{}, err
+func (g *Integration) handlePluginPush(ctx context.Context, push pushEvent, sel PluginSelector) (ocean.Changes, error) {
+	if push.Deleted() || len(sel.Providers) == 0 {
+		return ocean.Changes{}, nil
 	}
 	var (
 		manifests []string

@@ -21,7 +21,7 @@ func (g *Integration) projectProcessor(a *hookAuth) *hookProcessor {
 		when:     defaultBranchPushOr,
 		validate: validateProjectRef("project"),
 		key:      func(ev *ocean.Event) string { return "project:" + projectRefOf(ev.Payload) },
-		handle:   g.handleProject,
+		handle:   withSelector(g.handleProject),
 	}
 }
 
@@ -36,11 +36,7 @@ func defaultBranchPushOr(p map[string]any) bool {
 	return def != "" && strField(p, "ref") == "refs/heads/"+def
 }
 
-func (g *Integration) handleProject(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[ProjectSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleProject(ctx context.Context, ev *ocean.Event, sel ProjectSelector) (ocean.Changes, error) {
 	p, gone, err := g.getProject(ctx, projectRefOf(ev.Payload))
 	switch {
 	case err != nil:
@@ -62,15 +58,11 @@ func (g *Integration) projectMembersProcessor(a *hookAuth) *hookProcessor {
 		headers: []string{hookProject, hookMember}, events: append(slices.Clone(projectEvents), projectMemberEvent...),
 		validate: validateProjectRef("project"),
 		key:      func(ev *ocean.Event) string { return "project:" + projectRefOf(ev.Payload) },
-		handle:   g.handleProjectWithMembers,
+		handle:   withSelector(g.handleProjectWithMembers),
 	}
 }
 
-func (g *Integration) handleProjectWithMembers(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[ProjectMembersSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleProjectWithMembers(ctx context.Context, ev *ocean.Event, sel ProjectMembersSelector) (ocean.Changes, error) {
 	p, gone, err := g.getProject(ctx, projectRefOf(ev.Payload))
 	switch {
 	case err != nil:
@@ -100,9 +92,9 @@ func (g *Integration) groupProcessor(a *hookAuth, withMembers bool) *hookProcess
 		},
 		key: func(ev *ocean.Event) string { return "group:" + idField(ev.Payload, "group_id") },
 	}
-	p.handle = func(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-		return g.handleGroup(ctx, ev, res, withMembers)
-	}
+	p.handle = withSelector(func(ctx context.Context, ev *ocean.Event, sel GroupMembersSelector) (ocean.Changes, error) {
+		return g.handleGroup(ctx, ev, sel, withMembers)
+	})
 	if withMembers {
 		p.name, p.kind = "gitlab-group-with-members", KindGroupWithMembers
 		p.headers = []string{hookSubgroup, hookMember}
@@ -115,11 +107,7 @@ func (g *Integration) groupProcessor(a *hookAuth, withMembers bool) *hookProcess
 // (runners_token is a secret the listing never shows).
 var groupDetailOnly = []string{"projects", "shared_projects", "runners_token"}
 
-func (g *Integration) handleGroup(ctx context.Context, ev *ocean.Event, res ocean.Resource, withMembers bool) (ocean.Changes, error) {
-	sel, err := selector[GroupMembersSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleGroup(ctx context.Context, ev *ocean.Event, sel GroupMembersSelector, withMembers bool) (ocean.Changes, error) {
 	gid := idField(ev.Payload, "group_id")
 	grp, gone, err := g.getItem(ctx, "groups/"+gid, url.Values{"with_projects": {"false"}})
 	switch {
@@ -169,7 +157,7 @@ func (g *Integration) memberProcessor(a *hookAuth) *hookProcessor {
 		// Keyed by user: the member entity is the user (gitlab-v2's
 		// mapping keys it by username), whatever the group.
 		key:    func(ev *ocean.Event) string { return "user:" + idField(ev.Payload, "user_id") },
-		handle: g.handleMember,
+		handle: withSelector(g.handleMember),
 	}
 }
 
@@ -179,11 +167,7 @@ func (g *Integration) memberProcessor(a *hookAuth) *hookProcessor {
 // member kind has one entity per user). Only a user who is a member of no
 // listed group any more is deleted. Bots are deleted unless the selector
 // keeps them.
-func (g *Integration) handleMember(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[GroupMembersSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleMember(ctx context.Context, ev *ocean.Event, sel GroupMembersSelector) (ocean.Changes, error) {
 	gid, uid := idField(ev.Payload, "group_id"), idField(ev.Payload, "user_id")
 	stub := ocean.Item{
 		"id": jsonNumber(uid), "username": strField(ev.Payload, "user_username"),

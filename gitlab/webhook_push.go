@@ -66,7 +66,7 @@ func isBranchPush(payload map[string]any) bool {
 // pushProcessor builds a processor for branch pushes that writes kind.
 // Its key is the project and branch, so pushes to one branch are applied
 // in order and a burst collapses into its newest push.
-func pushProcessor(a *hookAuth, name, kind string, handle func(ctx context.Context, push pushEvent, res ocean.Resource) (ocean.Changes, error)) *hookProcessor {
+func pushProcessor[S any](a *hookAuth, name, kind string, handle func(ctx context.Context, push pushEvent, sel S) (ocean.Changes, error)) *hookProcessor {
 	return &hookProcessor{
 		name: name, kind: kind, auth: a,
 		headers: []string{hookPush}, events: []string{"push"}, when: isBranchPush,
@@ -74,9 +74,9 @@ func pushProcessor(a *hookAuth, name, kind string, handle func(ctx context.Conte
 		key: func(ev *ocean.Event) string {
 			return projectOf(ev.Payload) + ":" + strings.TrimPrefix(strField(ev.Payload, "ref"), "refs/heads/")
 		},
-		handle: func(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-			return handle(ctx, parsePush(ev.Payload), res)
-		},
+		handle: withSelector(func(ctx context.Context, ev *ocean.Event, sel S) (ocean.Changes, error) {
+			return handle(ctx, parsePush(ev.Payload), sel)
+		}),
 	}
 }
 
@@ -86,11 +86,7 @@ func (g *Integration) branchProcessor(a *hookAuth) *hookProcessor {
 	return pushProcessor(a, "gitlab-branch", KindBranch, g.handleBranch)
 }
 
-func (g *Integration) handleBranch(ctx context.Context, push pushEvent, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[BranchSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleBranch(ctx context.Context, push pushEvent, sel BranchSelector) (ocean.Changes, error) {
 	stub := ocean.Item{"name": push.Branch}
 	withProject(push.Project)(stub)
 	if push.Deleted() {

@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -187,4 +188,28 @@ func TestProcessorsAuthenticateFromHeaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A resource whose selector does not decode fails every processor's event
+// for good, before any request: retrying cannot fix the config.
+func TestProcessorsRefuseABrokenSelectorForGood(t *testing.T) {
+	t.Parallel()
+	g := &Integration{cfg: Config{WebhookSecret: "s"}} // no client: a request would panic
+	n := 0
+	for _, p := range g.processors() {
+		hp, ok := p.(*hookProcessor)
+		if op, isOrdered := p.(orderedPushProcessor); isOrdered {
+			hp, ok = op.hookProcessor, true
+		}
+		if !ok {
+			continue // the pipeline-run processor completes action runs; it has no selector
+		}
+		n++
+		res := ocean.Resource{Kind: hp.kind, Index: 2, Selector: json.RawMessage(`[1]`)}
+		_, err := hp.Handle(t.Context(), &ocean.Event{Payload: map[string]any{}}, res)
+		require.Error(t, err, hp.name)
+		assert.True(t, ocean.IsPermanent(err), "%s: %v", hp.name, err)
+		assert.Contains(t, err.Error(), hp.kind+"[2]", hp.name)
+	}
+	assert.Equal(t, 17, n, "every selector-taking processor is checked")
 }

@@ -26,7 +26,7 @@ func (g *Integration) mergeRequestProcessor(a *hookAuth) *hookProcessor {
 			return "mr:" + mrProject(ev.Payload) + ":" + idField(ev.Payload, "object_attributes", "iid")
 		},
 		version: timeField("object_attributes", "updated_at"),
-		handle:  g.handleMergeRequest,
+		handle:  withSelector(g.handleMergeRequest),
 	}
 }
 
@@ -56,11 +56,7 @@ func (g *Integration) listOne(ctx context.Context, path, iid string) (ocean.Item
 	return items[0], false, nil
 }
 
-func (g *Integration) handleMergeRequest(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[MergeRequestSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleMergeRequest(ctx context.Context, ev *ocean.Event, sel MergeRequestSelector) (ocean.Changes, error) {
 	mr, gone, err := g.listOne(ctx, "projects/"+mrProject(ev.Payload)+"/merge_requests", idField(ev.Payload, "object_attributes", "iid"))
 	switch {
 	case err != nil:
@@ -104,7 +100,7 @@ func (g *Integration) issueProcessor(a *hookAuth) *hookProcessor {
 			return "issue:" + issueProject(ev.Payload) + ":" + idField(ev.Payload, "object_attributes", "iid")
 		},
 		version: timeField("object_attributes", "updated_at"),
-		handle:  g.handleIssue,
+		handle:  withSelector(g.handleIssue),
 	}
 }
 
@@ -115,11 +111,7 @@ func issueProject(p map[string]any) string {
 	return projectOf(p)
 }
 
-func (g *Integration) handleIssue(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	sel, err := selector[IssueSelector](res)
-	if err != nil {
-		return ocean.Changes{}, err
-	}
+func (g *Integration) handleIssue(ctx context.Context, ev *ocean.Event, sel IssueSelector) (ocean.Changes, error) {
 	pid := issueProject(ev.Payload)
 	is, gone, err := g.listOne(ctx, "projects/"+pid+"/issues", idField(ev.Payload, "object_attributes", "iid"))
 	switch {
