@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -311,7 +312,7 @@ func refFor(p ocean.Item, branches ...string) string {
 // project the token lists.
 func (r *contentRun) projectsFor(ctx context.Context, repos []RepoRef, active *bool, fn func([]ocean.Item) error) error {
 	if len(repos) == 0 {
-		return r.g.eachProjectPage(ctx, active, fn)
+		return r.g.eachProjectPage(ctx, active, time.Time{}, fn)
 	}
 	var page []ocean.Item
 	seen := map[string]bool{}

@@ -19,12 +19,13 @@ import (
 // page is enriched (GraphQL batches, REST searches) while the next one is
 // being listed.
 func (g *Integration) listProjects(ctx context.Context, sel ProjectSelector, send ocean.Sender) error {
-	if since, ok := ocean.Since(ctx); ok {
-		ctx = context.WithValue(ctx, projectsSinceKey{}, since)
-	}
+	// Only this kind lists projects since the incremental window: the
+	// kinds that fan out over projects (pipelines, tags…) see every
+	// project.
+	since, _ := ocean.Since(ctx)
 	what := sel.enrichment()
 	if what.empty() {
-		return g.eachProjectPage(ctx, sel.IncludeOnlyActiveProjects, func(page []ocean.Item) error {
+		return g.eachProjectPage(ctx, sel.IncludeOnlyActiveProjects, since, func(page []ocean.Item) error {
 			return send.Send(ctx, page)
 		})
 	}
@@ -39,7 +40,7 @@ func (g *Integration) listProjects(ctx context.Context, sel ProjectSelector, sen
 	// Two pages in enrichment at once keep the list and the enrichment
 	// requests overlapping without holding more than a few pages.
 	eg.SetLimit(2)
-	listErr := g.eachProjectPage(ectx, sel.IncludeOnlyActiveProjects, func(page []ocean.Item) error {
+	listErr := g.eachProjectPage(ectx, sel.IncludeOnlyActiveProjects, since, func(page []ocean.Item) error {
 		eg.Go(func() error {
 			if err := g.enrich.enrich(ectx, page, what); err != nil {
 				return err

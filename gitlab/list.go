@@ -37,11 +37,14 @@ func setActive(q url.Values, active *bool) {
 // Past the first page the listing runs from both ends at once (see
 // keysetBothEnds), so pages come in no particular order; fn is never
 // called concurrently.
-func (g *Integration) eachProjectPage(ctx context.Context, active *bool, fn func([]ocean.Item) error) error {
+//
+// A non-zero since lists only the projects active since then (the project
+// kind's incremental window).
+func (g *Integration) eachProjectPage(ctx context.Context, active *bool, since time.Time, fn func([]ocean.Item) error) error {
 	q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
 	g.visibilityParams(ctx, q)
 	setActive(q, active)
-	if since, ok := ctx.Value(projectsSinceKey{}).(time.Time); ok {
+	if !since.IsZero() {
 		q.Set("last_activity_after", since.UTC().Format(time.RFC3339))
 	}
 	return listForbidden("projects", g.client.keysetBothEnds(ctx, "projects", q, func(page []ocean.Item) error {
@@ -189,7 +192,7 @@ func (g *Integration) fanOut(ctx context.Context, what string, list func(context
 
 func (g *Integration) projectLister(active *bool) func(context.Context, func([]ocean.Item) error) error {
 	return func(ctx context.Context, fn func([]ocean.Item) error) error {
-		return g.eachProjectPage(ctx, active, fn)
+		return g.eachProjectPage(ctx, active, time.Time{}, fn)
 	}
 }
 
@@ -270,11 +273,6 @@ func (g *Integration) visibilityFor(ctx context.Context) Visibility {
 	return v
 }
 
-// projectsSinceKey carries the incremental window of the project kind
-// only: the kinds that fan out over projects (pipelines, tags…) must still
-// see every project.
-type projectsSinceKey struct{}
-
 // laterOf returns the later of a GitLab timestamp parameter and since, so
 // that an incremental window never widens a selector's own window.
 func laterOf(param string, since time.Time) string {
@@ -294,5 +292,5 @@ func laterOf(param string, since time.Time) string {
 // Pages come in no particular order (the listing walks from both ends of
 // the id range at once); fn is never called concurrently.
 func (g *Integration) EachProject(ctx context.Context, fn func(page []ocean.Item) error) error {
-	return g.eachProjectPage(ctx, nil, fn)
+	return g.eachProjectPage(ctx, nil, time.Time{}, fn)
 }
