@@ -184,8 +184,8 @@ func (g *Integration) listMembers(ctx context.Context, sel GroupMembersSelector,
 }
 
 // daysAgo renders now − days for GitLab's updated_after.
-func daysAgo(days float64) string {
-	return time.Now().UTC().Add(-time.Duration(days * float64(24*time.Hour))).Format(time.RFC3339)
+func daysAgo(now time.Time, days float64) string {
+	return now.UTC().Add(-time.Duration(days * float64(24*time.Hour))).Format(time.RFC3339)
 }
 
 // forTopGroups runs fn for every top-level group, bounded.
@@ -201,7 +201,7 @@ func (g *Integration) forTopGroups(ctx context.Context, active *bool, fn func(co
 // listMergeRequests is the `merge-request` kind: per top-level group and
 // state, GitLab's group merge requests (subgroups included).
 func (g *Integration) listMergeRequests(ctx context.Context, sel MergeRequestSelector, send ocean.Sender) error {
-	after := daysAgo(sel.UpdatedAfter)
+	after := daysAgo(g.now(), sel.UpdatedAfter)
 	since, incremental := ocean.Since(ctx)
 	return g.forTopGroups(ctx, sel.IncludeOnlyActiveGroups, func(ctx context.Context, grp ocean.Item) error {
 		for _, state := range sel.States {
@@ -234,7 +234,7 @@ func (g *Integration) listIssues(ctx context.Context, sel IssueSelector, send oc
 		q.Set("state", *sel.State)
 	}
 	if sel.UpdatedAfter != nil {
-		q.Set("updated_after", daysAgo(*sel.UpdatedAfter))
+		q.Set("updated_after", daysAgo(g.now(), *sel.UpdatedAfter))
 	}
 	if since, ok := ocean.Since(ctx); ok {
 		q.Set("updated_after", laterOf(q.Get("updated_after"), since))

@@ -537,7 +537,7 @@ func TestMergeRequestsAndIssuesPerTopLevelGroup(t *testing.T) {
 	assert.Equal(t, int64(2*roots), mrRequests, "one list per top-level group and state (all fit in a page here)")
 	assert.Len(t, byID(mrs), len(mrs), "no duplicates")
 	opened := everyGroupWalk(t, srv, "merge_requests", url.Values{"state": {"opened"}})
-	merged := everyGroupWalk(t, srv, "merge_requests", url.Values{"state": {"merged"}, "updated_after": {daysAgo(30)}})
+	merged := everyGroupWalk(t, srv, "merge_requests", url.Values{"state": {"merged"}, "updated_after": {daysAgo(time.Now(), 30)}})
 	assert.Equal(t, sortedUnion(opened, merged), ids(mrs), "same merge requests as gitlab-v2's every-group walk")
 	cutoff := time.Now().Add(-31 * 24 * time.Hour)
 	for _, mr := range mrs {

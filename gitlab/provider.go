@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/oceankit/oceankit/ocean"
 )
@@ -73,6 +74,11 @@ func NewProvider(cfg Config, opts ...Option) (*ocean.Provider, error) {
 	}
 	return g.Provider(), nil
 }
+
+// now is the provider's clock: the client's, which tests replace
+// (withClock), so that time windows computed by the resync and by live
+// events agree with it.
+func (g *Integration) now() time.Time { return g.client.lim.now() }
 
 // Client returns the GitLab client the kinds use.
 func (g *Integration) Client() *Client { return g.client }

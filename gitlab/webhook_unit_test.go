@@ -89,7 +89,8 @@ func TestPipelineSelected(t *testing.T) {
 
 func TestIssueSelected(t *testing.T) {
 	t.Parallel()
-	is := ocean.Item{"state": "opened", "issue_type": "incident", "labels": []any{"Bug", "backend"}, "updated_at": time.Now().UTC().Format(time.RFC3339)}
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	is := ocean.Item{"state": "opened", "issue_type": "incident", "labels": []any{"Bug", "backend"}, "updated_at": now.Add(-23 * time.Hour).Format(time.RFC3339)}
 	tests := []struct {
 		name string
 		sel  IssueSelector
@@ -101,12 +102,13 @@ func TestIssueSelected(t *testing.T) {
 		{"all labels", IssueSelector{Labels: whPtr("bug, backend")}, true},
 		{"a missing label", IssueSelector{Labels: whPtr("bug,frontend")}, false},
 		{"recent", IssueSelector{UpdatedAfter: whPtr(1.0)}, true},
+		{"not recent enough", IssueSelector{UpdatedAfter: whPtr(0.5)}, false},
 	}
 	for _, tc := range tests {
-		assert.Equal(t, tc.want, issueSelected(tc.sel, is), tc.name)
+		assert.Equal(t, tc.want, issueSelected(tc.sel, is, now), tc.name)
 	}
 	old := ocean.Item{"state": "opened", "updated_at": "2020-01-01T00:00:00Z"}
-	assert.False(t, issueSelected(IssueSelector{UpdatedAfter: whPtr(30.0)}, old))
+	assert.False(t, issueSelected(IssueSelector{UpdatedAfter: whPtr(30.0)}, old, now))
 }
 
 func TestDeploymentSelected(t *testing.T) {
@@ -212,4 +214,19 @@ func TestProcessorsRefuseABrokenSelectorForGood(t *testing.T) {
 		assert.Contains(t, err.Error(), hp.kind+"[2]", hp.name)
 	}
 	assert.Equal(t, 17, n, "every selector-taking processor is checked")
+}
+
+// Live events judge "updated within N days" by the provider's clock (the
+// client's, which tests replace), as the resync's updated_after does.
+func TestUpdatedWithinUsesTheProvidersClock(t *testing.T) {
+	t.Parallel()
+	fixed := time.Date(2030, 1, 10, 0, 0, 0, 0, time.UTC)
+	g, err := New(Config{Host: "https://gitlab.example.com", Token: "t"}, withClock(nil, func() time.Time { return fixed }))
+	require.NoError(t, err)
+	require.Equal(t, fixed, g.now())
+	assert.Equal(t, "2030-01-09T00:00:00Z", daysAgo(g.now(), 1))
+	it := ocean.Item{"updated_at": "2030-01-08T12:00:00Z"}
+	assert.True(t, updatedWithin(it, 2, g.now()))
+	assert.False(t, updatedWithin(it, 1, g.now()))
+	assert.True(t, updatedWithin(ocean.Item{}, 1, g.now()), "an item without updated_at is kept")
 }

@@ -68,20 +68,20 @@ func (g *Integration) handleMergeRequest(ctx context.Context, ev *ocean.Event, s
 	if !slices.Contains(sel.States, state) {
 		return remove(mr), nil
 	}
-	if state != "opened" && !updatedWithin(mr, sel.UpdatedAfter) {
+	if state != "opened" && !updatedWithin(mr, sel.UpdatedAfter, g.now()) {
 		return remove(mr), nil
 	}
 	return upsert(mr), nil
 }
 
 // updatedWithin reports whether the item's updated_at is within the last
-// days, as the resync's updated_after filter selects it.
-func updatedWithin(it ocean.Item, days float64) bool {
+// days before now, as the resync's updated_after filter selects it.
+func updatedWithin(it ocean.Item, days float64, now time.Time) bool {
 	t, ok := parseTime(str(it["updated_at"]))
 	if !ok {
 		return true
 	}
-	return !t.Before(time.Now().Add(-time.Duration(days * float64(24*time.Hour))))
+	return !t.Before(now.Add(-time.Duration(days * float64(24*time.Hour))))
 }
 
 func (g *Integration) issueProcessor(a *hookAuth) *hookProcessor {
@@ -119,7 +119,7 @@ func (g *Integration) handleIssue(ctx context.Context, ev *ocean.Event, sel Issu
 		return ocean.Changes{}, err
 	case gone:
 		return remove(object(ev.Payload, "object_attributes")), nil
-	case !issueSelected(sel, is):
+	case !issueSelected(sel, is, g.now()):
 		return remove(is), nil
 	}
 	if sel.NonArchived {
@@ -137,8 +137,8 @@ func (g *Integration) handleIssue(ctx context.Context, ev *ocean.Event, sel Issu
 }
 
 // issueSelected applies the selector's filters the way GitLab's issue list
-// applies the query parameters the resync sends.
-func issueSelected(sel IssueSelector, is ocean.Item) bool {
+// applies the query parameters the resync sends, at time now.
+func issueSelected(sel IssueSelector, is ocean.Item, now time.Time) bool {
 	if sel.State != nil && str(is["state"]) != *sel.State {
 		return false
 	}
@@ -163,7 +163,7 @@ func issueSelected(sel IssueSelector, is ocean.Item) bool {
 			}
 		}
 	}
-	if sel.UpdatedAfter != nil && !updatedWithin(is, *sel.UpdatedAfter) {
+	if sel.UpdatedAfter != nil && !updatedWithin(is, *sel.UpdatedAfter, now) {
 		return false
 	}
 	return true
