@@ -91,13 +91,6 @@ type RunReporter interface {
 	Continue(f func(ctx context.Context, rep RunReporter) error)
 }
 
-// ActionPartitioner is implemented by executors whose runs must not
-// overlap when they touch the same object: runs with the same non-empty
-// key are executed one after the other, in claim order.
-type ActionPartitioner interface {
-	PartitionKey(run *ActionRun) string
-}
-
 // ActionRateLimiter is implemented by executors whose third-party API has
 // a budget. Before a run is acknowledged the framework asks how long to
 // wait; while the answer is positive it logs the delay to the run and
@@ -199,7 +192,6 @@ type actionRunner struct {
 	mu         sync.Mutex
 	cond       *sync.Cond
 	queue      []*queuedRun
-	busyKeys   map[string]bool
 	perAction  map[string]int // queued or running, by action
 	running    map[string]int // running, by action
 	buffered   int
@@ -215,13 +207,12 @@ type actionRunner struct {
 type queuedRun struct {
 	run  *ActionRun
 	exec ActionExecutor
-	key  string
 }
 
 func newActionRunner(a *App) (*actionRunner, error) {
 	r := &actionRunner{
 		app: a, log: a.log.With("component", "actions"), execs: map[string]ActionExecutor{},
-		busyKeys: map[string]bool{}, perAction: map[string]int{}, running: map[string]int{}, seen: map[string]bool{},
+		perAction: map[string]int{}, running: map[string]int{}, seen: map[string]bool{},
 		finished: map[string]bool{}, space: make(chan struct{}, 1), followCtx: context.Background(),
 	}
 	r.cond = sync.NewCond(&r.mu)
@@ -430,16 +421,10 @@ func (r *actionRunner) admit(run *ActionRun, ex ActionExecutor, hasExec bool) bo
 		r.remember(run.ID)
 		return true
 	}
-	key := ""
-	if p, ok := ex.(ActionPartitioner); ok {
-		if k := p.PartitionKey(run); k != "" {
-			key = run.Type + ":" + k
-		}
-	}
 	r.seen[run.ID] = true
 	r.buffered++
 	r.perAction[run.Action]++
-	r.queue = append(r.queue, &queuedRun{run: run, exec: ex, key: key})
+	r.queue = append(r.queue, &queuedRun{run: run, exec: ex})
 	r.cond.Signal()
 	return true
 }
@@ -467,7 +452,7 @@ func (r *actionRunner) reject(ctx context.Context, run *ActionRun) {
 	}
 }
 
-// next blocks for a run whose partition is free; ok is false once the
+// next blocks for a run to start; ok is false once the
 // runner is closed. Of the runs that may start, it takes the first one of
 // the action with the fewest runs executing, so that a flood of one action
 // cannot hold every worker while another action's runs wait.
@@ -480,9 +465,6 @@ func (r *actionRunner) next() (*queuedRun, bool) {
 		}
 		best := -1
 		for i, q := range r.queue {
-			if q.key != "" && r.busyKeys[q.key] {
-				continue
-			}
 			if best < 0 || r.running[q.run.Action] < r.running[r.queue[best].run.Action] {
 				best = i
 			}
@@ -490,9 +472,6 @@ func (r *actionRunner) next() (*queuedRun, bool) {
 		if best >= 0 {
 			q := r.queue[best]
 			r.queue = slices.Delete(r.queue, best, best+1)
-			if q.key != "" {
-				r.busyKeys[q.key] = true
-			}
 			r.running[q.run.Action]++
 			return q, true
 		}
@@ -500,7 +479,7 @@ func (r *actionRunner) next() (*queuedRun, bool) {
 	}
 }
 
-// done releases a run's place in the buffer and its partition.
+// done releases a run's place in the buffer.
 func (r *actionRunner) done(q *queuedRun) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -514,9 +493,6 @@ func (r *actionRunner) done(q *queuedRun) {
 	r.perAction[q.run.Action]--
 	if r.perAction[q.run.Action] <= 0 {
 		delete(r.perAction, q.run.Action)
-	}
-	if q.key != "" {
-		delete(r.busyKeys, q.key)
 	}
 	delete(r.seen, q.run.ID)
 	r.cond.Broadcast()

@@ -49,10 +49,6 @@ func (e *funcExecutor) executions(id string) int {
 	return int(n.(*atomic.Int32).Load())
 }
 
-type partitionedExecutor struct{ *funcExecutor }
-
-func (e partitionedExecutor) PartitionKey(run *ocean.ActionRun) string { return e.key(run) }
-
 type rateLimitedExecutor struct{ *funcExecutor }
 
 func (e rateLimitedExecutor) RateLimitWait(run *ocean.ActionRun) time.Duration { return e.wait(run) }
@@ -299,45 +295,6 @@ func TestManyRunsTwoPollers(t *testing.T) {
 	for _, id := range ids {
 		assert.Equal(t, 1, a.executions(id)+b.executions(id), "run %s", id)
 	}
-}
-
-func TestPartitionedRunsDoNotOverlap(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, 0)
-	h.cfg.ActionsProcessor.WorkersCount = 4
-	var mu sync.Mutex
-	running := map[string]int{}
-	overlap := false
-	var order []string
-	base := &funcExecutor{name: "deploy", fn: func(ctx context.Context, run *ocean.ActionRun, _ ocean.RunReporter) error {
-		key := run.Inputs["env"].(string)
-		mu.Lock()
-		running[key]++
-		if running[key] > 1 {
-			overlap = true
-		}
-		order = append(order, run.Inputs["n"].(string))
-		mu.Unlock()
-		time.Sleep(2 * time.Millisecond)
-		mu.Lock()
-		running[key]--
-		mu.Unlock()
-		return nil
-	}}
-	base.key = func(run *ocean.ActionRun) string { return run.Inputs["env"].(string) }
-	var ids []string
-	for i := range 6 {
-		ids = append(ids, h.newRun("deploy", map[string]any{"env": "prod", "n": fmt.Sprint(i)}))
-	}
-	stop := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, partitionedExecutor{base}))
-	for _, id := range ids {
-		assert.Equal(t, port.RunSuccess, waitRun(t, h.srv, id, nil).Status)
-	}
-	require.NoError(t, stop())
-	mu.Lock()
-	defer mu.Unlock()
-	assert.False(t, overlap, "runs with the same partition key never overlap")
-	assert.Equal(t, []string{"0", "1", "2", "3", "4", "5"}, order, "and run in claim order")
 }
 
 func TestPerActionShareOfTheBuffer(t *testing.T) {

@@ -153,6 +153,15 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 		cp.Version = "0.0.0"
 		p = &cp
 	}
+	// The App keeps its own copy: defaults filled in here must not show up
+	// in the caller's Config.
+	own := *cfg
+	cfg = &own
+	if t := cfg.Integration.Type; t != "" && t != p.Type {
+		// The type is part of the datasource that marks entities as this
+		// integration's: a mismatch would orphan them.
+		return nil, &ConfigError{Name: "OCEAN__INTEGRATION__TYPE", Reason: fmt.Sprintf("%q does not match the provider's type %q", t, p.Type)}
+	}
 	a := &App{cfg: cfg, provider: p, clock: clock.Real{}}
 	for _, o := range opts {
 		if err := o(a); err != nil {
@@ -479,7 +488,7 @@ func configSecrets(c *Config) []string {
 			out = append(out, s)
 		}
 	}
-	for _, s := range SecretsOf(c) {
+	for _, s := range secretValues(c) {
 		add(s)
 	}
 	collectSecrets(c.Integration.Config, false, add)

@@ -23,12 +23,6 @@ const (
 	ListenerWebhook      = "WEBHOOK"
 )
 
-// Port region base URLs.
-const (
-	PortBaseURLEU = "https://api.getport.io"
-	PortBaseURLUS = "https://api.us.getport.io"
-)
-
 // Config is the framework's configuration: every setting of Ocean that a
 // user can set, with Ocean's names, nesting and defaults. Load fills it from
 // OCEAN__… environment variables and an optional YAML file; a Go program
@@ -239,7 +233,7 @@ type LoadOptions struct {
 	// File is a YAML config file (Ocean's config.yaml, camelCase keys,
 	// `{{ from env NAME }}` values); empty means none.
 	File string
-	// Dotenv is a .env file (see ParseDotenv) whose variables apply below
+	// Dotenv is a .env file (see DotenvError) whose variables apply below
 	// the environment's; empty means none.
 	Dotenv string
 	// WorkingDirFiles reads .env and config.yaml from the working
@@ -265,7 +259,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	}
 	dotenv, dotenvOptional := opts.Dotenv, false
 	if dotenv == "" && opts.WorkingDirFiles {
-		dotenv, dotenvOptional = filepath.Join(opts.Dir, DotenvFile), true
+		dotenv, dotenvOptional = filepath.Join(opts.Dir, dotenvFile), true
 	}
 	if dotenv != "" {
 		if _, present, err := readOptional(dotenv, dotenvOptional); err != nil || present {
@@ -601,10 +595,6 @@ func looksSecret(key string) bool {
 	}
 	return false
 }
-
-// SecretsOf returns the values of every secret field of a config struct
-// (fields of type Secret or tagged `secret`), for log redaction.
-func SecretsOf(v any) []string { return secretValues(v) }
 
 // Secrets returns every secret value the configuration holds or was loaded
 // with: its Secret fields, the provider's settings whose names say they are

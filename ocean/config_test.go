@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -64,7 +65,7 @@ func TestLoadFromEnvironmentWithOceansNames(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "cid", c.Port.ClientID.Value())
 	assert.Equal(t, "csecret-value", c.Port.ClientSecret.Value())
-	assert.Equal(t, ocean.PortBaseURLUS, c.Port.BaseURL)
+	assert.Equal(t, port.USBaseURL, c.Port.BaseURL)
 	assert.Equal(t, ocean.ListenerOnce, c.EventListener.Type)
 	assert.False(t, c.InitializePortResources)
 	assert.False(t, c.SendRawDataExamples)
@@ -245,4 +246,20 @@ func TestSecretsAreRedacted(t *testing.T) {
 	assert.NotContains(t, buf.String(), "glpat-secret-token")
 	assert.NotContains(t, buf.String(), "client-secret-value")
 	assert.Contains(t, buf.String(), "[REDACTED]")
+}
+
+func TestNewKeepsTheCallersConfigAndChecksTheType(t *testing.T) {
+	t.Parallel()
+	cfg := &ocean.Config{}
+	cfg.EventListener.Type = ocean.ListenerOnce
+	_, err := ocean.New(cfg, &ocean.Provider{Type: "widgets"}, ocean.WithDryRun(&bytes.Buffer{}), ocean.WithLogger(quietLogger()))
+	require.NoError(t, err)
+	assert.Empty(t, cfg.Integration.Type, "defaults are filled in the App's copy")
+
+	cfg = ocean.Default("gadgets")
+	_, err = ocean.New(cfg, &ocean.Provider{Type: "widgets"}, ocean.WithDryRun(&bytes.Buffer{}))
+	var ce *ocean.ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "OCEAN__INTEGRATION__TYPE", ce.Name)
+	assert.Contains(t, ce.Error(), `"gadgets" does not match the provider's type "widgets"`)
 }

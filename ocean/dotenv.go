@@ -12,7 +12,7 @@ import (
 // The files Ocean reads from its working directory when they exist: a .env
 // file below the environment, and config.yaml below both.
 const (
-	DotenvFile = ".env"
+	dotenvFile = ".env"
 	ConfigFile = "config.yaml"
 )
 
@@ -28,7 +28,7 @@ func (e *DotenvError) Error() string {
 	return fmt.Sprintf("%s line %d: %s", e.Path, e.Line, e.Reason)
 }
 
-// ParseDotenv parses a .env file as python-dotenv (which Ocean's settings
+// parseDotenv parses a .env file as python-dotenv (which Ocean's settings
 // use) reads one: KEY=VALUE lines, blank lines and # comments, an optional
 // `export ` prefix, 'single-quoted' values taken literally, "double-quoted"
 // values with backslash escapes, either kind spanning lines, unquoted values
@@ -38,7 +38,7 @@ func (e *DotenvError) Error() string {
 // order. Unlike python-dotenv, which skips a line it cannot parse with a
 // warning, a bad line is an error: a skipped line is a setting silently
 // lost. path only names the file in errors.
-func ParseDotenv(path string, data []byte, environ []string) ([]string, error) {
+func parseDotenv(path string, data []byte, environ []string) ([]string, error) {
 	env := map[string]string{}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -252,7 +252,7 @@ func withDotenv(path string, environ []string) ([]string, error) {
 	if err != nil {
 		return nil, &ConfigError{Name: ".env file " + path, Reason: "cannot read", Err: err}
 	}
-	vars, err := ParseDotenv(path, data, environ)
+	vars, err := parseDotenv(path, data, environ)
 	if err != nil {
 		return nil, &ConfigError{Name: ".env file " + path, Reason: "does not parse", Err: err}
 	}

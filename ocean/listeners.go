@@ -198,14 +198,6 @@ func (s *scheduler) run(ctx context.Context) {
 	}
 }
 
-// LastResync returns the report of the last finished resync run by the
-// App's scheduler, or nil.
-func (a *App) LastResync() *ResyncReport {
-	a.sched.mu.Lock()
-	defer a.sched.mu.Unlock()
-	return a.sched.last
-}
-
 // ResyncDone delivers the report of every resync the scheduler finishes
 // (dropping reports nobody reads).
 func (a *App) ResyncDone() <-chan *ResyncReport { return a.sched.done }

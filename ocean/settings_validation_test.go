@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/port"
 )
 
 // configErrorNames returns the variables named by the ConfigErrors in err.
@@ -223,7 +224,7 @@ func TestSecretsAreTrimmedAtLoad(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "client-id-value", c.Port.ClientID.Value())
 	assert.Equal(t, "client-secret-value", c.Port.ClientSecret.Value())
-	assert.Equal(t, ocean.PortBaseURLUS, c.Port.BaseURL)
+	assert.Equal(t, port.USBaseURL, c.Port.BaseURL)
 	var pc providerConfig
 	require.NoError(t, ocean.DecodeIntegrationConfig(c, &pc))
 	assert.Equal(t, "glpat-token-value", pc.Token.Value())

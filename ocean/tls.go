@@ -10,12 +10,12 @@ import (
 	"sort"
 )
 
-// HelmCADir is where Port's port-ocean Helm chart mounts a private or
+// helmCADir is where Port's port-ocean Helm chart mounts a private or
 // self-signed CA certificate (selfSignedCertificate.enabled). Ocean's image
 // merges that folder into its bundle at start; Go reads neither it nor
 // SSL_CERT_FILE's replacement of it, so Load trusts its *.crt files itself
 // (SSLConfig.ExtraCADir, OCEAN__SSL__CA_DIR, whose default this is).
-const HelmCADir = "/usr/local/share/ca-certificates"
+const helmCADir = "/usr/local/share/ca-certificates"
 
 // SSLConfig is OCEAN__SSL__…: TLS verification for the Port client and for
 // third-party clients (GitLab), as Ocean's ssl.port and ssl.third_party.
@@ -24,7 +24,7 @@ type SSLConfig struct {
 	ThirdParty SSLSideConfig `ocean:"third_party"`
 	// ExtraCADir is a folder whose *.crt files (PEM) are trusted on both
 	// sides, beside the system's roots (OCEAN__SSL__CA_DIR, not in Ocean).
-	// Load defaults it to HelmCADir, where Port's chart mounts a private
+	// Load defaults it to helmCADir, where Port's chart mounts a private
 	// CA; a Config built in code reads no folder unless it is set. A
 	// missing folder is not an error.
 	ExtraCADir string `ocean:"ca_dir,default=/usr/local/share/ca-certificates" json:"-"`

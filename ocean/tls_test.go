@@ -61,7 +61,7 @@ func TestSSLSettings(t *testing.T) {
 			t.Parallel()
 			cfg, err := ocean.Load(ocean.LoadOptions{Environ: tt.env, ProviderType: "t"})
 			require.NoError(t, err)
-			assert.Equal(t, ocean.HelmCADir, cfg.SSL.ExtraCADir, "Load trusts the Helm chart's folder")
+			assert.Equal(t, "/usr/local/share/ca-certificates", cfg.SSL.ExtraCADir, "Load trusts the Helm chart's folder")
 			cfg.SSL.ExtraCADir = tt.caDir
 			tc, err := tt.side(cfg.SSL)
 			if tt.configErr != "" {
