@@ -14,6 +14,7 @@ import (
 
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/ocean"
 )
 
@@ -225,7 +226,7 @@ func (t *TriggerPipeline) follow(ctx context.Context, rep ocean.RunReporter, pl 
 		if left := time.Until(deadline); left < wait {
 			wait = max(left, 0)
 		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := httpx.Sleep(ctx, wait); err != nil {
 			return err
 		}
 		if st, err := rep.Status(ctx); err == nil && st.Terminal() {
@@ -313,10 +314,7 @@ func (c *Client) triggerPipeline(ctx context.Context, project, ref string, vars 
 			status = resp.StatusCode
 		}
 		if status == http.StatusTooManyRequests && attempt < c.cfg.MaxRetries {
-			wait := min(headerDelay(resp.Header, c.lim.now()), c.cfg.MaxRetryWait)
-			if wait <= 0 {
-				wait = backoff(attempt)
-			}
+			wait := c.retryWait(resp.Header, attempt)
 			c.lim.pauseFor(classDefault, wait)
 			c.retries.Add(1)
 			continue

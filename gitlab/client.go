@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +23,7 @@ import (
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/internal/httpcheck"
 	"github.com/oceankit/oceankit/ocean"
 )
@@ -147,7 +147,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
-	o := options{logger: slog.Default(), sleep: sleepCtx, now: time.Now, userAgent: "oceankit-gitlab/" + Version}
+	o := options{logger: slog.Default(), sleep: httpx.Sleep, now: time.Now, userAgent: "oceankit-gitlab/" + Version}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -345,7 +345,7 @@ func (c *Client) do(ctx context.Context, method, path string, build func() (*ret
 		var be *bodyError
 		if errors.As(err, &be) {
 			retry = be.retryable() && isRead(method, path)
-			wait = min(backoff(attempt), c.cfg.MaxRetryWait)
+			wait = c.backoff(attempt)
 		}
 		if !retry || attempt >= c.cfg.MaxRetries {
 			return resp, c.wrapErr(method, path, status, err)
@@ -455,55 +455,37 @@ func (c *Client) wrapErr(method, path string, status int, err error) error {
 
 // retryDelay decides whether an attempt is retried and after how long.
 func (c *Client) retryDelay(resp *glapi.Response, status, attempt int) (time.Duration, bool) {
-	var d time.Duration
 	switch {
-	case status == http.StatusTooManyRequests:
-		d = headerDelay(resp.Header, c.lim.now())
-	case status == http.StatusRequestTimeout, status == http.StatusInternalServerError,
-		status == http.StatusBadGateway, status == http.StatusServiceUnavailable,
-		status == http.StatusGatewayTimeout:
-		d = headerDelay(resp.Header, c.lim.now())
+	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout,
+		status == http.StatusInternalServerError, status == http.StatusBadGateway,
+		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
+		return c.retryWait(resp.Header, attempt), true
 	case status == 0:
 		// Transport error or an unreadable body: the request is a read
 		// (GET, or a GraphQL query), so repeating it is safe.
-	default:
-		return 0, false
+		return c.backoff(attempt), true
 	}
-	if d <= 0 {
-		d = backoff(attempt)
-	}
-	return min(d, c.cfg.MaxRetryWait), true
+	return 0, false
 }
 
-// backoff is exponential from 500 ms, capped at 30 s, with ±20% jitter.
-func backoff(attempt int) time.Duration {
-	d := 500 * time.Millisecond << min(attempt, 6)
-	d = min(d, 30*time.Second)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+// retryWait is the wait before retrying an answer: as long as GitLab asked
+// (Retry-After, else RateLimit-Reset once the quota is spent, else
+// RateLimit-ResetTime), even when that is shorter than the backoff, since
+// GitLab's reset is exact; the backoff when it did not say. Never more
+// than Config.MaxRetryWait.
+func (c *Client) retryWait(h http.Header, attempt int) time.Duration {
+	if d, ok := httpx.RetryAfter(h, c.lim.now()); ok && d > 0 {
+		return min(d, c.cfg.MaxRetryWait)
+	}
+	return c.backoff(attempt)
 }
 
-// headerDelay reads Retry-After (seconds or HTTP date), then RateLimit-Reset
-// (Unix time), then RateLimit-ResetTime (HTTP date).
-func headerDelay(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
-			return time.Duration(n * float64(time.Second))
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return t.Sub(now)
-		}
-	}
-	if v := strings.TrimSpace(h.Get("RateLimit-Reset")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(n, 0).Sub(now)
-		}
-	}
-	if v := strings.TrimSpace(h.Get("RateLimit-ResetTime")); v != "" {
-		if t, err := http.ParseTime(v); err == nil {
-			return t.Sub(now)
-		}
-	}
-	return 0
+// backoff is the wait before retrying attempt (0 for the first try) when
+// GitLab did not say how long: exponential from 500 ms, jittered, at most
+// 30 s and Config.MaxRetryWait.
+func (c *Client) backoff(attempt int) time.Duration {
+	p := httpx.RetryPolicy{BaseDelay: 500 * time.Millisecond, MaxDelay: min(30*time.Second, c.cfg.MaxRetryWait)}
+	return p.Delay(attempt+1, 0)
 }
 
 func withQuery(q url.Values) glapi.RequestOptionFunc {

@@ -592,3 +592,33 @@ func TestCheckRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestRetryWait(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := NewClient(Config{Host: "https://gitlab.example.com", Token: "t", MaxRetryWait: 90 * time.Second},
+		withClock(nil, func() time.Time { return now }))
+	require.NoError(t, err)
+	h := func(kv ...string) http.Header {
+		h := http.Header{}
+		for i := 0; i < len(kv); i += 2 {
+			h.Set(kv[i], kv[i+1])
+		}
+		return h
+	}
+	reset := strconv.FormatInt(now.Add(42*time.Second).Unix(), 10)
+	assert.Equal(t, 2*time.Second, c.retryWait(h("Retry-After", "2"), 5), "GitLab's wait, even below the backoff")
+	assert.Equal(t, 42*time.Second, c.retryWait(h("RateLimit-Reset", reset, "RateLimit-Remaining", "0"), 0))
+	assert.Equal(t, 42*time.Second, c.retryWait(h("RateLimit-ResetTime", now.Add(42*time.Second).Format(http.TimeFormat)), 0))
+	assert.Equal(t, 90*time.Second, c.retryWait(h("Retry-After", "3600"), 0), "capped by MaxRetryWait")
+	// A reset while quota remains is not a reason to wait for it.
+	assert.Less(t, c.retryWait(h("RateLimit-Reset", reset, "RateLimit-Remaining", "100"), 0), time.Second)
+	for attempt, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 30 * time.Second} {
+		if attempt == 3 {
+			attempt = 20
+		}
+		got := c.retryWait(http.Header{}, attempt)
+		assert.InDelta(t, want.Seconds(), got.Seconds(), want.Seconds()/4, "attempt %d: exponential from 500 ms with jitter", attempt)
+		assert.LessOrEqual(t, got, 30*time.Second, "the backoff stays under 30 s")
+	}
+}

@@ -211,21 +211,6 @@ func (l *limiter) globalPerMinute() float64 {
 	return 0
 }
 
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // windowSlots caps the admission times a window remembers; a limit above
 // it is kept as the same rate over a proportionally shorter period.
 const windowSlots = 10000
