@@ -37,7 +37,7 @@ const (
 
 // Config is the GitLab provider's configuration: gitlab-v2's integration
 // config (OCEAN__INTEGRATION__CONFIG__…) plus oceankit's own tuning knobs.
-// Build it with LoadConfig, or in code and pass it to NewProvider.
+// Build it with LoadConfig, or in code and pass it to New.
 type Config struct {
 	// Host is the GitLab instance root (gitlabHost), with or without a path
 	// prefix, without /api/v4. Empty means GitLab.com.

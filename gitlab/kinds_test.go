@@ -793,7 +793,7 @@ func unquote(s string) string {
 	return u
 }
 
-func ExampleNewProvider() {
+func ExampleIntegration_Provider() {
 	cfg := Config{
 		Host:  "https://gitlab.example.com",
 		Token: ocean.Secret("glpat-xxxxxxxxxxxxxxxxxxxx"),
@@ -802,11 +802,12 @@ func ExampleNewProvider() {
 		RequestsPerMinute: 600,
 		UseGraphQL:        true,
 	}
-	p, err := NewProvider(cfg)
+	g, err := New(cfg)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	p := g.Provider() // what ocean.New takes, alone or beside other providers' kinds
 	fmt.Println(p.Type, len(p.Kinds), p.TopLevelKeys)
 	// Output: gitlab-v2 17 [visibility]
 }

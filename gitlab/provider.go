@@ -65,16 +65,6 @@ func New(cfg Config, opts ...Option) (*Integration, error) {
 	return g, nil
 }
 
-// NewProvider builds the GitLab provider and returns it in the framework's
-// form.
-func NewProvider(cfg Config, opts ...Option) (*ocean.Provider, error) {
-	g, err := New(cfg, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return g.Provider(), nil
-}
-
 // now is the provider's clock: the client's, which tests replace
 // (withClock), so that time windows computed by the resync and by live
 // events agree with it.
