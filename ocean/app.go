@@ -66,6 +66,8 @@ type App struct {
 	actions    *actionRunner
 	actionPoll time.Duration
 	ready      atomic.Bool
+	// queueRunning is set while Run's live-event workers run.
+	queueRunning atomic.Bool
 	listenMu   sync.Mutex
 	listenURL  string
 
@@ -364,7 +366,11 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	shouldResync := typ != ListenerWebhooksOnly && typ != ListenerActionsOnly
 	if typ != ListenerActionsOnly {
-		untilDone("live-event queue", func(ctx context.Context) error { return a.queue.Run(ctx, a.applyQueued) })
+		a.queueRunning.Store(true)
+		untilDone("live-event queue", func(ctx context.Context) error {
+			defer a.queueRunning.Store(false)
+			return a.queue.Run(ctx, a.applyQueued)
+		})
 	}
 	if a.provider.Start != nil {
 		env := StartEnv{BaseURL: a.cfg.BaseURL, ListenerType: typ, Logger: a.log}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/oceankit/oceankit/mapping"
 )
 
 // Item is one raw item of a third-party system, as decoded JSON. It is what
@@ -54,6 +56,15 @@ type Defaulter interface{ Default() }
 // itself after decoding; the error is reported as a misconfigured resource.
 type Validator interface{ Validate() error }
 
+// ItemMatcher is implemented by a selector type (on its value or pointer)
+// whose list call filters in the API (a status, a date, a label): MatchItem
+// says whether one item is one the call would return. The framework
+// applies it to live events' items and RegisterRaw's, so that a webhook
+// never writes what no resync lists; an item that does not match is
+// deleted if this integration owns its entity, as one the selector query
+// rejects.
+type ItemMatcher interface{ MatchItem(Item) bool }
+
 // BaseSelector is the selector every kind understands. Providers embed it
 // in their own selector types when they want the query at hand; the
 // framework applies it either way.
@@ -96,6 +107,22 @@ func (k *typedKind[S]) Fetch(ctx context.Context, raw json.RawMessage, send Send
 	return k.list(ctx, sel, send)
 }
 
+// itemMatcher decodes a resource's selector and returns its MatchItem, if
+// the selector type has one.
+func (k *typedKind[S]) itemMatcher(raw json.RawMessage) (func(Item) bool, error) {
+	sel, err := DecodeSelector[S](raw)
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := any(sel).(ItemMatcher); ok {
+		return m.MatchItem, nil
+	}
+	if m, ok := any(&sel).(ItemMatcher); ok {
+		return m.MatchItem, nil
+	}
+	return nil, nil
+}
+
 // SelectorError reports a selector that does not decode or validate.
 type SelectorError struct {
 	Err error
@@ -131,6 +158,27 @@ func DecodeSelector[S any](raw json.RawMessage) (S, error) {
 // front (every kind built with NewKind).
 type selectorChecker interface {
 	checkSelector(raw json.RawMessage) error
+}
+
+type itemMatching interface {
+	itemMatcher(raw json.RawMessage) (func(Item) bool, error)
+}
+
+// itemMatcher returns the MatchItem of a resource's selector, or nil.
+func (a *App) itemMatcher(rm *mapping.ResourceMapper) func(Item) bool {
+	k := a.provider.kind(rm.Kind())
+	if w, ok := k.(incrementalKind); ok {
+		k = w.Kind
+	}
+	m, ok := k.(itemMatching)
+	if !ok {
+		return nil
+	}
+	f, err := m.itemMatcher(rm.Resource().Selector.Raw)
+	if err != nil {
+		return nil // reported with the mapping's errors
+	}
+	return f
 }
 
 func checkSelector(k Kind, raw json.RawMessage) error {

@@ -370,14 +370,11 @@ func (a *App) applyQueued(ctx context.Context, qe *QueuedEvent) {
 			}
 		}
 	}
-	retries, base := 3, time.Second
-	if a.eventRetryBase > 0 {
-		retries, base = a.eventRetries, a.eventRetryBase
-	}
+	retries, base := a.eventRetryPolicy()
 	timeout := time.Duration(a.cfg.MaxEventProcessingSeconds * float64(time.Second))
 	ectx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := a.applyEvent(ectx, p, ev, retries, base); err != nil {
+	if err := a.applyEvent(ectx, p, ev, retries, base, nil); err != nil {
 		if ctx.Err() != nil {
 			// Cut short by shutdown, not failed: the queue reports it with
 			// the events it could not start.
@@ -395,20 +392,33 @@ func (a *App) applyQueued(ctx context.Context, qe *QueuedEvent) {
 
 // applyEvent maps the processor's changes with every resource of the kinds
 // the event affects and writes them to Port.
-func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries int, base time.Duration) error {
+func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries int, base time.Duration, rec *EventResult) error {
 	if rp, ok := proc.(RunEventProcessor); ok {
 		return a.applyRunEvent(ctx, rp, ev, retries, base)
 	}
+	matched, err := a.applyToKinds(ctx, proc.Kinds(ev), rec, func(ctx context.Context, res Resource) (Changes, error) {
+		return handleWithRetry(ctx, proc, ev, res, retries, base)
+	})
+	if !matched {
+		a.log.Debug("live event for kinds the mapping does not include", "event", ev.ID, "kinds", proc.Kinds(ev))
+	}
+	return err
+}
+
+// applyToKinds maps the changes changesFor gives, with every resource of
+// the port app config of the given kinds, and writes them (see
+// writeChanges). matched is false when the config has no such resource.
+func (a *App) applyToKinds(ctx context.Context, kindNames []string, rec *EventResult, changesFor func(context.Context, Resource) (Changes, error)) (matched bool, err error) {
 	pac, err := a.portAppConfig(ctx, false)
 	if err != nil {
-		return err
+		return false, err
 	}
 	mapper, err := a.compile(pac)
 	if err != nil {
-		return fmt.Errorf("port app config: %w", err)
+		return false, fmt.Errorf("port app config: %w", err)
 	}
 	kinds := map[string]bool{}
-	for _, k := range proc.Kinds(ev) {
+	for _, k := range kindNames {
 		kinds[k] = true
 	}
 	opts := port.UpsertOptions{
@@ -417,7 +427,6 @@ func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries
 		EventType:                    "http_request",
 	}
 	var errs []error
-	matched := false
 	for _, rm := range mapper.Resources() {
 		if !kinds[rm.Kind()] {
 			continue
@@ -429,19 +438,16 @@ func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries
 			continue
 		}
 		res := Resource{Kind: rm.Kind(), Index: rm.Index(), Selector: rm.Resource().Selector.Raw}
-		changes, err := handleWithRetry(withPortAppConfig(ctx, pac), proc, ev, res, retries, base)
+		changes, err := changesFor(withPortAppConfig(ctx, pac), res)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s[%d]: %w", rm.Kind(), rm.Index(), err))
 			continue
 		}
-		if err := a.writeChanges(ctx, rm, changes, opts, pac.DeleteDependentEntities); err != nil {
+		if err := a.writeChanges(ctx, rm, changes, opts, pac.DeleteDependentEntities, rec); err != nil {
 			errs = append(errs, fmt.Errorf("%s[%d]: %w", rm.Kind(), rm.Index(), err))
 		}
 	}
-	if !matched {
-		a.log.Debug("live event for kinds the mapping does not include", "event", ev.ID, "kinds", proc.Kinds(ev))
-	}
-	return errors.Join(errs...)
+	return matched, errors.Join(errs...)
 }
 
 func handleWithRetry(ctx context.Context, p Processor, ev *Event, res Resource, retries int, base time.Duration) (Changes, error) {
@@ -468,10 +474,23 @@ func handleWithRetry(ctx context.Context, p Processor, ev *Event, res Resource, 
 // writeChanges upserts what passes the resource's selector and deletes, if
 // this integration owns them, the entities of items deleted at the source
 // or no longer selected.
-func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch Changes, opts port.UpsertOptions, deleteDependents bool) error {
+func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch Changes, opts port.UpsertOptions, deleteDependents bool, rec *EventResult) error {
 	var errs []error
 	upserted := map[entityKey]bool{}
 	var toDelete []port.Entity
+	// A selector type that judges items (ItemMatcher) rules out what its
+	// list call would not return: those items go as rejected ones do.
+	if m := a.itemMatcher(rm); m != nil && len(ch.Upsert) > 0 {
+		var keep []Item
+		for _, it := range ch.Upsert {
+			if m(it) {
+				keep = append(keep, it)
+			} else {
+				ch.Delete = append(ch.Delete, it)
+			}
+		}
+		ch.Upsert = keep
+	}
 	if len(ch.Upsert) > 0 {
 		res, err := rm.MapAll(ctx, ch.Upsert)
 		if err != nil {
@@ -497,12 +516,15 @@ func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch C
 				continue
 			}
 			ok := 0
-			for _, r := range results {
+			for i, r := range results {
 				if r.Err != nil {
 					errs = append(errs, fmt.Errorf("upsert to %s: %w", bp, r.Err))
 					continue
 				}
 				ok++
+				if rec != nil && i < len(ents) {
+					rec.Upserted = append(rec.Upserted, bp+"/"+ents[i].ID())
+				}
 			}
 			a.metrics.entitiesWritten(rm.Kind(), ok, len(results)-ok)
 		}
@@ -521,7 +543,7 @@ func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch C
 			toDelete = append(toDelete, toPortEntity(e))
 		}
 	}
-	if err := a.deleteOwned(ctx, toDelete, upserted, deleteDependents); err != nil {
+	if err := a.deleteOwned(ctx, toDelete, upserted, deleteDependents, rec); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -529,7 +551,7 @@ func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch C
 
 // deleteOwned deletes the entities among ents that this integration owns in
 // Port, never touching another integration's entities or one just upserted.
-func (a *App) deleteOwned(ctx context.Context, ents []port.Entity, keep map[entityKey]bool, deleteDependents bool) error {
+func (a *App) deleteOwned(ctx context.Context, ents []port.Entity, keep map[entityKey]bool, deleteDependents bool, rec *EventResult) error {
 	byBP := map[string][]string{}
 	for _, e := range ents {
 		id := e.ID()
@@ -569,6 +591,11 @@ func (a *App) deleteOwned(ctx context.Context, ents []port.Entity, keep map[enti
 		}
 		n, err := a.writer.delete(ctx, bp, owned, port.DeleteOptions{DeleteDependents: deleteDependents})
 		a.metrics.entitiesDeleted(bp, n)
+		if rec != nil && err == nil {
+			for _, id := range owned {
+				rec.Deleted = append(rec.Deleted, bp+"/"+id)
+			}
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("delete from %s: %w", bp, err))
 		}

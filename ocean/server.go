@@ -146,7 +146,10 @@ func (a *App) intake() *webhookIntake {
 //
 // Run serves it on APPLICATION__PORT with the read and idle timeouts of
 // WebhookLimits; a program that has its own server can mount it instead,
-// and should set such timeouts on that server.
+// and should set such timeouts on that server. Live events are applied by
+// Run's workers: with the in-process queue, while Run is not running, the
+// webhook route answers 503 ("not running"). HandleEvent applies one
+// delivery without Run.
 func (a *App) Handler() http.Handler {
 	a.intake()
 	mux := http.NewServeMux()
@@ -274,62 +277,28 @@ func resyncTokenOK(h http.Header, want string) bool {
 //  4. the queue: each processor's job is queued with the raw body only,
 //     and the sender gets 202.
 func (a *App) handleEvent(w http.ResponseWriter, r *http.Request) {
-	in := a.intake()
-	a.metrics.eventReceived()
-	candidates := make([]Processor, 0, len(a.provider.Processors))
-	for _, p := range a.provider.Processors {
-		if m, ok := p.(HeaderMatcher); ok && !m.MatchHeaders(r.Header) {
-			continue
-		}
-		if ha, ok := p.(HeaderAuthenticator); ok {
-			if err := ha.AuthenticateHeaders(r.Context(), r.Header); err != nil {
-				in.rejects.warn("live event rejected: authentication failed", "processor", p.Name(), "remote", r.RemoteAddr)
-				a.reject(w, http.StatusUnauthorized, "unauthorized")
-				return
-			}
-		}
-		candidates = append(candidates, p)
-	}
-	if len(candidates) == 0 {
-		a.ignore(w)
-		return
-	}
-	lim := in.resolved
-	if r.ContentLength > lim.MaxBodyBytes {
-		in.rejects.warn("live event rejected: body too large", "bytes", r.ContentLength, "limit", lim.MaxBodyBytes, "remote", r.RemoteAddr)
-		a.reject(w, http.StatusRequestEntityTooLarge, "body too large")
-		return
-	}
-	weight := r.ContentLength
-	if weight < 0 {
-		weight = lim.MaxBodyBytes
-	}
-	if !in.acquire(r.Context(), weight) {
-		in.rejects.warn("live event rejected: too many deliveries being read", "remote", r.RemoteAddr)
-		w.Header().Set("Retry-After", "5")
-		a.reject(w, http.StatusServiceUnavailable, "busy")
-		return
-	}
-	body, status, err := readBody(w, r, lim.MaxBodyBytes)
-	if err != nil {
-		in.inflight.Release(weight)
-		in.rejects.warn("live event rejected: cannot read body", "error", err, "remote", r.RemoteAddr)
-		a.reject(w, status, http.StatusText(status))
-		return
-	}
-	a.logPayload(r, body)
-	jobs, ev, status, msg := a.intakeBody(r, candidates, body)
-	in.inflight.Release(weight)
+	jobs, ev, status, msg := a.admitEvent(w, r)
 	switch {
 	case status == http.StatusOK:
 		a.ignore(w)
 		return
 	case status != 0:
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "5")
+		}
 		a.reject(w, status, msg)
 		return
 	}
+	if _, inProcess := a.queue.(*memoryQueue); inProcess && !a.queueRunning.Load() {
+		// Mounted in another server without Run: nothing would apply it.
+		// (A shared queue, such as Redis, is read by other replicas.)
+		a.intake().rejects.warn("live event rejected: the App is not running (call Run, or HandleEvent for one event)")
+		w.Header().Set("Retry-After", "5")
+		a.reject(w, http.StatusServiceUnavailable, "not running")
+		return
+	}
 	if err := a.queue.Enqueue(r.Context(), jobs); err != nil {
-		in.rejects.warn("live event rejected: not queued", "error", err)
+		a.intake().rejects.warn("live event rejected: not queued", "error", err)
 		w.Header().Set("Retry-After", "5")
 		msg := "queue full"
 		if !errors.Is(err, ErrQueueFull) {
@@ -341,6 +310,52 @@ func (a *App) handleEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "id": ev.ID})
+}
+
+// admitEvent takes a delivery through the intake: processors chosen and
+// authenticated from the headers, the body read within its limits,
+// decoded and validated. status is 0 when jobs are ready, 200 when no
+// processor takes the event, and the status to answer otherwise.
+func (a *App) admitEvent(w http.ResponseWriter, r *http.Request) (jobs []*QueuedEvent, ev *Event, status int, msg string) {
+	in := a.intake()
+	a.metrics.eventReceived()
+	candidates := make([]Processor, 0, len(a.provider.Processors))
+	for _, p := range a.provider.Processors {
+		if m, ok := p.(HeaderMatcher); ok && !m.MatchHeaders(r.Header) {
+			continue
+		}
+		if ha, ok := p.(HeaderAuthenticator); ok {
+			if err := ha.AuthenticateHeaders(r.Context(), r.Header); err != nil {
+				in.rejects.warn("live event rejected: authentication failed", "processor", p.Name(), "remote", r.RemoteAddr)
+				return nil, nil, http.StatusUnauthorized, "unauthorized"
+			}
+		}
+		candidates = append(candidates, p)
+	}
+	if len(candidates) == 0 {
+		return nil, nil, http.StatusOK, ""
+	}
+	lim := in.resolved
+	if r.ContentLength > lim.MaxBodyBytes {
+		in.rejects.warn("live event rejected: body too large", "bytes", r.ContentLength, "limit", lim.MaxBodyBytes, "remote", r.RemoteAddr)
+		return nil, nil, http.StatusRequestEntityTooLarge, "body too large"
+	}
+	weight := r.ContentLength
+	if weight < 0 {
+		weight = lim.MaxBodyBytes
+	}
+	if !in.acquire(r.Context(), weight) {
+		in.rejects.warn("live event rejected: too many deliveries being read", "remote", r.RemoteAddr)
+		return nil, nil, http.StatusServiceUnavailable, "busy"
+	}
+	defer in.inflight.Release(weight)
+	body, status, err := readBody(w, r, lim.MaxBodyBytes)
+	if err != nil {
+		in.rejects.warn("live event rejected: cannot read body", "error", err, "remote", r.RemoteAddr)
+		return nil, nil, status, http.StatusText(status)
+	}
+	a.logPayload(r, body)
+	return a.intakeBody(r, candidates, body)
 }
 
 // intakeBody decodes the body and hands it to the candidates. status is 0

@@ -1,0 +1,90 @@
+package ocean
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// EventResult is what HandleEvent, RegisterRaw or UnregisterRaw did.
+type EventResult struct {
+	// Status is what POST /integration/webhook answers for the delivery:
+	// 202 when it was applied, 200 when no processor takes it, 400, 401,
+	// 413 or 503 when it is refused. RegisterRaw and UnregisterRaw set 202.
+	Status int
+	// Upserted and Deleted name the entities written and deleted, as
+	// "blueprint/identifier".
+	Upserted, Deleted []string
+}
+
+// HandleEvent takes one webhook delivery as the webhook route does —
+// processors chosen and authenticated from the headers, the body read
+// within its limits, decoded and validated — and applies it at once,
+// without the queue, whether or not Run runs. It is the synchronous path
+// for a processor's tests, and for a program that receives events some
+// other way. The error is from applying the event; a refused delivery is
+// a Status, not an error.
+func (a *App) HandleEvent(ctx context.Context, r *http.Request) (*EventResult, error) {
+	jobs, _, status, msg := a.admitEvent(nil, r.WithContext(ctx))
+	res := &EventResult{Status: status}
+	switch {
+	case status == http.StatusOK:
+		return res, nil
+	case status != 0:
+		a.log.Debug("live event refused", "status", status, "reason", msg)
+		return res, nil
+	}
+	res.Status = http.StatusAccepted
+	var errs []error
+	for _, job := range jobs {
+		p := a.processor(job.Processor)
+		ev := *job.Event
+		if err := json.Unmarshal(ev.Body, &ev.Payload); err != nil {
+			return res, fmt.Errorf("ocean: event body: %w", err)
+		}
+		retries, base := a.eventRetryPolicy()
+		if err := a.applyEvent(ctx, p, &ev, retries, base, res); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", job.Processor, err))
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// RegisterRaw maps raw items of a kind with the current port app config's
+// resources of that kind and writes them as a live event would: an item
+// its resource's selector rejects is deleted if this integration owns it.
+// It is Ocean's register_raw: a way to push items from a queue the
+// integration reads, a poll of its own or a command, without a resync or
+// a webhook.
+func (a *App) RegisterRaw(ctx context.Context, kind string, items []Item) (*EventResult, error) {
+	return a.applyRaw(ctx, kind, Changes{Upsert: items})
+}
+
+// UnregisterRaw deletes the entities of raw items of a kind, mapped with
+// the current port app config, among those this integration owns (Ocean's
+// unregister_raw).
+func (a *App) UnregisterRaw(ctx context.Context, kind string, items []Item) (*EventResult, error) {
+	return a.applyRaw(ctx, kind, Changes{Delete: items})
+}
+
+func (a *App) applyRaw(ctx context.Context, kind string, ch Changes) (*EventResult, error) {
+	res := &EventResult{Status: http.StatusAccepted}
+	matched, err := a.applyToKinds(ctx, []string{kind}, res, func(context.Context, Resource) (Changes, error) {
+		return ch, nil
+	})
+	if err == nil && !matched {
+		err = fmt.Errorf("ocean: the port app config has no resource of kind %q", kind)
+	}
+	return res, err
+}
+
+// eventRetryPolicy is how failing live events are retried (WithEventRetry).
+func (a *App) eventRetryPolicy() (retries int, base time.Duration) {
+	if a.eventRetryBase > 0 {
+		return a.eventRetries, a.eventRetryBase
+	}
+	return 3, time.Second
+}
