@@ -68,8 +68,8 @@ type App struct {
 	ready      atomic.Bool
 	// queueRunning is set while Run's live-event workers run.
 	queueRunning atomic.Bool
-	listenMu   sync.Mutex
-	listenURL  string
+	listenMu     sync.Mutex
+	listenURL    string
 
 	// telemetry: logs and sync metrics shipped to Port (logship.go, syncmetrics.go)
 	telemetry  *ingestURLs
