@@ -83,6 +83,11 @@ type Client struct {
 
 	graphQLOff   atomic.Bool  // GraphQL answered as unavailable
 	groupsKeyset atomic.Int32 // 0 untried, 1 works, 2 unsupported
+	// noGroupSearch holds the top-level groups (by full path) whose blob
+	// search GitLab refused for want of Advanced Search: the enrichment's
+	// __searchQueries and the file kind then search their projects one by
+	// one, without asking again for the life of the client.
+	noGroupSearch sync.Map
 
 	versionMu sync.Mutex
 	version   *serverVersion // nil until GET /version has answered
@@ -266,6 +271,12 @@ type Stats struct {
 // Stats returns the client's request counters.
 func (c *Client) Stats() Stats {
 	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load()}
+}
+
+// groupSearchOff reports whether GitLab refused the group's blob search.
+func (c *Client) groupSearchOff(fullPath string) bool {
+	_, off := c.noGroupSearch.Load(fullPath)
+	return off
 }
 
 // GraphQLEnabled reports whether enrichments are batched through GraphQL:

@@ -32,13 +32,6 @@ func (g *Integration) contentKinds() []ocean.Kind {
 	}
 }
 
-// contentState is what the content kinds remember for the life of the
-// provider: the groups GitLab answered have no Advanced Search (asking
-// again every resync only costs a request and a 400).
-type contentState struct {
-	noAdvancedSearch sync.Map // group id → struct{}
-}
-
 // memo runs fn once per key; concurrent callers of the same key wait for
 // the first one.
 type memo[K comparable, V any] struct {

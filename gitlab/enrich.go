@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
@@ -50,9 +49,6 @@ type enricher struct {
 	// batch is the current upper bound on projects per GraphQL query; it
 	// halves when GitLab rejects a query as too complex.
 	batch atomic.Int32
-	// noGroupSearch remembers top-level groups whose blob search GitLab
-	// refuses (no Advanced Search): their projects are searched one by one.
-	noGroupSearch sync.Map
 }
 
 func newEnricher(c *Client, fanout int) *enricher {
@@ -501,7 +497,7 @@ func rootGroup(p ocean.Item, withArchived bool) string {
 // ok is false when GitLab does not offer group blob search there.
 // withArchived asks for archived projects too (GitLab 18.9 and later).
 func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery, withArchived bool) (map[string]struct{}, bool, error) {
-	if _, no := e.noGroupSearch.Load(root); no {
+	if e.c.groupSearchOff(root) {
 		return nil, false, nil
 	}
 	type result struct {
@@ -528,8 +524,11 @@ func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery, w
 			return result{hits: hits, ok: true}, nil
 		case ctx.Err() != nil:
 			return result{}, ctx.Err()
-		case noAdvancedSearch(err) || isInaccessible(err):
-			e.noGroupSearch.Store(root, struct{}{})
+		case noAdvancedSearch(err):
+			e.c.noGroupSearch.Store(root, struct{}{})
+			return result{}, nil
+		case isInaccessible(err):
+			// Remembered for this resync only (Memo): access may change.
 			return result{}, nil
 		default:
 			// Anything else: search the group's projects one by one.

@@ -168,7 +168,7 @@ func (r *contentRun) searchGroups(ctx context.Context, fq fileQuery, emit emitFu
 		return f(roots)
 	}
 	err = r.g.fanOut(ctx, "group", list, func(ctx context.Context, grp ocean.Item) error {
-		return r.searchGroup(ctx, idString(grp["id"]), fq, counted)
+		return r.searchGroup(ctx, idString(grp["id"]), str(grp["full_path"]), fq, counted)
 	}, nil)
 	if err != nil {
 		return err
@@ -181,8 +181,13 @@ func (r *contentRun) searchGroups(ctx context.Context, fq fileQuery, emit emitFu
 	return nil
 }
 
-func (r *contentRun) searchGroup(ctx context.Context, gid string, fq fileQuery, emit emitFunc) error {
-	if _, ok := r.g.content.noAdvancedSearch.Load(gid); ok {
+// fullPath keys the client's memory of groups without Advanced Search,
+// which the enrichment's searches share.
+func (r *contentRun) searchGroup(ctx context.Context, gid, fullPath string, fq fileQuery, emit emitFunc) error {
+	if fullPath == "" {
+		fullPath = gid // GitLab always sends full_path; this only keeps keys apart
+	}
+	if r.g.client.groupSearchOff(fullPath) {
 		return r.searchGroupProjects(ctx, gid, fq, emit)
 	}
 	var hits []searchHit
@@ -197,7 +202,7 @@ func (r *contentRun) searchGroup(ctx context.Context, gid string, fq fileQuery, 
 			return nil
 		})
 		if noAdvancedSearch(err) && ctx.Err() == nil {
-			r.g.content.noAdvancedSearch.Store(gid, struct{}{})
+			r.g.client.noGroupSearch.Store(fullPath, struct{}{})
 			r.g.log.InfoContext(ctx, "gitlab: group blob search unavailable, searching its projects one by one", "group", gid)
 			return r.searchGroupProjects(ctx, gid, fq, emit)
 		}

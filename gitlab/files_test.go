@@ -381,6 +381,18 @@ func TestFileKindGroupSearchFallbacks(t *testing.T) {
 	n := without.RouteRequests("GET /groups/:id/search")
 	fetchContent(t, g2, KindFile, sel)
 	assert.Equal(t, n, without.RouteRequests("GET /groups/:id/search"))
+	// And shared: the projects' __searchQueries do not ask those groups
+	// either.
+	roots, err := g2.topLevelGroups(t.Context(), nil) // the groups the file kind searched
+	require.NoError(t, err)
+	n = without.RouteRequests("GET /groups/:id/search")
+	for _, grp := range roots {
+		_, ok, err := g2.enrich.groupHits(t.Context(), str(grp["full_path"]), SearchQuery{Query: "port"}, false)
+		require.NoError(t, err)
+		assert.False(t, ok, "%s has no group search", grp["full_path"])
+	}
+	require.NotEmpty(t, roots)
+	assert.Equal(t, n, without.RouteRequests("GET /groups/:id/search"))
 }
 
 func TestFolderKind(t *testing.T) {

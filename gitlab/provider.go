@@ -36,8 +36,6 @@ type Integration struct {
 	fanout int
 	enrich *enricher
 	vis    atomic.Pointer[Visibility]
-	// content is the content kinds' process-wide memory.
-	content contentState
 	// trigger is the trigger_pipeline action executor.
 	trigger *TriggerPipeline
 	// liveEvents is set once webhooks are registered: Pipeline Hooks then
