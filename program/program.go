@@ -56,7 +56,9 @@ type Spec struct {
 	// OCEAN__INTEGRATION__CONFIG__… variables, with their defaults.
 	Settings any
 	// Help describes settings by variable name. It adds to, and
-	// overrides, the program's descriptions of the framework's settings.
+	// overrides, the program's descriptions of the framework's settings
+	// and the `help` tags of Settings' fields
+	// (`ocean:"trackerUrl,required" help:"the tracker's API"`).
 	Help map[string]string
 	// Defaults are defaults computed at run time, by variable name, shown
 	// in --help instead of the struct tag's.

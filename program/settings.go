@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
+	"unicode"
 
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
@@ -115,6 +117,7 @@ func Settings(spec Spec) []Setting {
 		defaults["OCEAN__INTEGRATION__TYPE"] = spec.Type
 		defaults["OCEAN__INTEGRATION__IDENTIFIER"] = "my-" + spec.Type + "-integration"
 	}
+	tagHelp := helpTags(spec.Settings, "OCEAN__INTEGRATION__CONFIG__")
 	out := make([]Setting, 0, len(all))
 	for _, s := range all {
 		def := s.Default
@@ -126,6 +129,9 @@ func Settings(spec Spec) []Setting {
 		}
 		h, ok := spec.Help[s.Env]
 		if !ok {
+			h, ok = tagHelp[s.Env]
+		}
+		if !ok {
 			h = frameworkHelp[s.Env]
 		}
 		out = append(out, Setting{Env: s.Env, Default: def, Help: h, Required: s.Required})
@@ -135,6 +141,42 @@ func Settings(spec Spec) []Setting {
 		out = append(out, Setting{Env: rs.Env, Default: rs.Default, Help: rs.Help})
 	}
 	return out
+}
+
+// helpTags returns the descriptions in the `help` tags of the fields of
+// the struct v points to, by variable name: a field tagged
+// `ocean:"trackerUrl" help:"the tracker's API"` describes
+// PREFIX + TRACKER_URL.
+func helpTags(v any, prefix string) map[string]string {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	out := map[string]string{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("ocean"), ",")
+		if h := f.Tag.Get("help"); name != "" && h != "" {
+			out[prefix+upperSnake(name)] = h
+		}
+	}
+	return out
+}
+
+// upperSnake turns a camelCase setting name into its variable's form:
+// trackerUrl → TRACKER_URL, useGraphQL → USE_GRAPH_QL.
+func upperSnake(name string) string {
+	var b strings.Builder
+	r := []rune(name)
+	for i, c := range r {
+		if i > 0 && unicode.IsUpper(c) && (!unicode.IsUpper(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(c))
+	}
+	return b.String()
 }
 
 // helpWidth is the width --help fits in.

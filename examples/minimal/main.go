@@ -1,0 +1,100 @@
+// Command minimal syncs a ticket tracker's people and tickets (related to
+// their assignee, filtered by status in the API call) into Port, and keeps
+// them current from the tracker's webhooks. Run it with --help.
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"slices"
+
+	"github.com/oceankit/oceankit/httpx"
+	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/program"
+)
+
+//go:embed defaults
+var defaults embed.FS
+
+// config is the tracker's settings: OCEAN__INTEGRATION__CONFIG__TRACKER_URL, ….
+type config struct {
+	TrackerURL    string       `ocean:"trackerUrl,required" help:"the tracker's API, e.g. https://tracker.example.com/api"`
+	TrackerToken  ocean.Secret `ocean:"trackerToken,required" help:"an API token of the tracker (secret)"`
+	WebhookSecret ocean.Secret `ocean:"webhookSecret" help:"the X-Tracker-Token of the tracker's webhooks; unset, webhooks are refused"`
+}
+
+// ticketSelector is the ticket kind's selector: `status: [open]`.
+type ticketSelector struct {
+	ocean.BaseSelector
+	Status []string `json:"status"`
+}
+
+func main() { program.Main(spec()) }
+
+func spec() program.Spec {
+	return program.Spec{Name: "tracker-sync", Type: "tracker", Provider: newProvider, Settings: &config{}}
+}
+
+func newProvider(cfg *ocean.Config, _ *slog.Logger) (*ocean.Provider, error) {
+	var c config
+	if err := ocean.DecodeIntegrationConfig(cfg, &c); err != nil {
+		return nil, err
+	}
+	return provider(c, httpx.WithBearerToken(string(c.TrackerToken)))
+}
+
+// provider is the tracker's kinds, webhook processor and defaults; opts
+// configure its API client (tests pass a mock transport).
+func provider(c config, opts ...httpx.Option) (*ocean.Provider, error) {
+	api, err := httpx.New(c.TrackerURL, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defs, _ := fs.Sub(defaults, "defaults")
+	return &ocean.Provider{Type: "tracker", Defaults: defs, Processors: []ocean.Processor{ticketHook{string(c.WebhookSecret)}},
+		Kinds: []ocean.Kind{
+			ocean.NewKind("person", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
+				return api.Pages(ctx, "/people", nil, func(page []ocean.Item) error { return send.Send(ctx, page) })
+			}),
+			ocean.NewKind("ticket", func(ctx context.Context, sel ticketSelector, send ocean.Sender) error {
+				return api.Pages(ctx, "/tickets", url.Values{"status": sel.Status}, func(page []ocean.Item) error { return send.Send(ctx, page) },
+					httpx.ItemsAt("data"), httpx.Cursor("cursor", "next_cursor"))
+			}),
+		}}, nil
+}
+
+// ticketHook applies the tracker's webhooks: {"action": "updated" or "deleted", "ticket": {…}}.
+type ticketHook struct{ secret string }
+
+func (ticketHook) Name() string                { return "tracker-ticket" }
+func (ticketHook) Match(ev *ocean.Event) bool  { return ev.Headers.Get("X-Tracker-Event") == "ticket" }
+func (ticketHook) Kinds(*ocean.Event) []string { return []string{"ticket"} }
+func (h ticketHook) Authenticate(_ context.Context, ev *ocean.Event) error {
+	if h.secret == "" || subtle.ConstantTimeCompare([]byte(ev.Headers.Get("X-Tracker-Token")), []byte(h.secret)) != 1 {
+		return ocean.ErrUnauthorized
+	}
+	return nil
+}
+func (ticketHook) Validate(ev *ocean.Event) error {
+	if _, ok := ev.Payload["ticket"].(map[string]any); !ok {
+		return errors.New(`no "ticket" object`)
+	}
+	return nil
+}
+func (ticketHook) Handle(_ context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
+	ticket, _ := ev.Payload["ticket"].(map[string]any)
+	sel, err := ocean.DecodeSelector[ticketSelector](res.Selector)
+	if err != nil {
+		return ocean.Changes{}, ocean.Permanent(err)
+	}
+	// A ticket the selector leaves out (closed, say) leaves the catalog.
+	if status, _ := ticket["status"].(string); ev.Payload["action"] == "deleted" || len(sel.Status) > 0 && !slices.Contains(sel.Status, status) {
+		return ocean.Changes{Delete: []ocean.Item{ticket}}, nil
+	}
+	return ocean.Changes{Upsert: []ocean.Item{ticket}}, nil
+}
