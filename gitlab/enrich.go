@@ -78,7 +78,7 @@ func (e *enricher) enrich(ctx context.Context, projects []ocean.Item, what proje
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if langs != nil || files != nil {
-		g.Go(func() error { return e.content(gctx, projects, what, langs, files) })
+		g.Go(func() error { return e.content(gctx, contentJob{projects, what, langs, files}) })
 	}
 	if searches != nil {
 		g.Go(func() error { return e.search(gctx, projects, what.searches, searches) })
@@ -100,15 +100,24 @@ func (e *enricher) enrich(ctx context.Context, projects []ocean.Item, what proje
 	return nil
 }
 
+// contentJob is one page's languages and included files: the projects,
+// what to fetch, and where the answers go (langs[i] and files[i] are
+// projects[i]'s; a nil slice is not fetched).
+type contentJob struct {
+	projects     []ocean.Item
+	what         projectEnrichment
+	langs, files []map[string]any
+}
+
 // content fills languages and files, through GraphQL where possible.
-func (e *enricher) content(ctx context.Context, projects []ocean.Item, what projectEnrichment, langs, files []map[string]any) error {
-	pending := make([]int, len(projects))
+func (e *enricher) content(ctx context.Context, job contentJob) error {
+	pending := make([]int, len(job.projects))
 	for i := range pending {
 		pending[i] = i
 	}
-	if e.c.GraphQLEnabled() && len(what.files) <= gqlMaxPaths {
+	if e.c.GraphQLEnabled() && len(job.what.files) <= gqlMaxPaths {
 		var err error
-		pending, err = e.graphQLContent(ctx, projects, pending, what, langs, files)
+		pending, err = e.graphQLContent(ctx, job, pending)
 		if err != nil {
 			return err
 		}
@@ -116,15 +125,15 @@ func (e *enricher) content(ctx context.Context, projects []ocean.Item, what proj
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.fanout)
 	for _, i := range pending {
-		g.Go(func() error { return e.restContent(gctx, projects[i], what, langs, files, i) })
+		g.Go(func() error { return e.restContent(gctx, job, i) })
 	}
 	return g.Wait()
 }
 
-// graphQLContent answers what it can through batched GraphQL queries and
-// returns the indexes left for REST.
-func (e *enricher) graphQLContent(ctx context.Context, projects []ocean.Item, idx []int, what projectEnrichment, langs, files []map[string]any) ([]int, error) {
-	batches := e.plan(projects, idx, what)
+// graphQLContent answers what it can of the projects at idx through
+// batched GraphQL queries and returns the indexes left for REST.
+func (e *enricher) graphQLContent(ctx context.Context, job contentJob, idx []int) ([]int, error) {
+	batches := e.plan(job.projects, idx, job.what)
 	var (
 		g, gctx = errgroup.WithContext(ctx)
 		rest    = make([][]int, len(batches))
@@ -132,7 +141,7 @@ func (e *enricher) graphQLContent(ctx context.Context, projects []ocean.Item, id
 	g.SetLimit(e.fanout)
 	for bi, b := range batches {
 		g.Go(func() error {
-			r, err := e.runBatch(gctx, projects, b, what, langs, files)
+			r, err := e.runBatch(gctx, job, b)
 			rest[bi] = r
 			return err
 		})
@@ -246,12 +255,13 @@ type gqlContent struct {
 	} `json:"repository"`
 }
 
-// runBatch runs one batch and returns the projects it could not answer.
-func (e *enricher) runBatch(ctx context.Context, projects []ocean.Item, batch []int, what projectEnrichment, langs, files []map[string]any) ([]int, error) {
+// runBatch runs one batch (indexes into job.projects) and returns the
+// projects it could not answer.
+func (e *enricher) runBatch(ctx context.Context, job contentJob, batch []int) ([]int, error) {
 	if !e.c.GraphQLEnabled() {
 		return batch, nil
 	}
-	query, vars := buildContentQuery(projects, batch, what)
+	query, vars := buildContentQuery(job.projects, batch, job.what)
 	resp, err := e.c.GraphQL(ctx, query, vars)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -276,32 +286,18 @@ func (e *enricher) runBatch(ctx context.Context, projects []ocean.Item, batch []
 			return batch, nil
 		}
 	}
-	failed := map[int]bool{}
-	whole := data == nil
-	for _, ge := range resp.Errors {
-		alias, ok := "", len(ge.Path) > 0
-		if ok {
-			alias, ok = ge.Path[0].(string)
-		}
-		k, err := strconv.Atoi(strings.TrimPrefix(alias, "p"))
-		if !ok || !strings.HasPrefix(alias, "p") || err != nil || k < 0 || k >= len(batch) {
-			whole = true
-			if tooComplex(ge.Message) && len(batch) > 1 {
-				// Learn the server's real bound for the batches to come.
-				e.batch.Store(int32(learnBatch(ge.Message, len(batch))))
-			}
-			continue
-		}
-		failed[k] = true
-	}
+	failed, whole := failedAliases(resp.Errors, "p", len(batch))
 	if whole {
+		e.learnComplexity(resp.Errors, len(batch))
+	}
+	if whole || data == nil {
 		if len(batch) > 1 {
 			h := len(batch) / 2
-			r1, err := e.runBatch(ctx, projects, batch[:h], what, langs, files)
+			r1, err := e.runBatch(ctx, job, batch[:h])
 			if err != nil {
 				return nil, err
 			}
-			r2, err := e.runBatch(ctx, projects, batch[h:], what, langs, files)
+			r2, err := e.runBatch(ctx, job, batch[h:])
 			return append(r1, r2...), err
 		}
 		return batch, nil
@@ -313,16 +309,16 @@ func (e *enricher) runBatch(ctx context.Context, projects []ocean.Item, batch []
 			rest = append(rest, i)
 			continue
 		}
-		if langs != nil {
+		if job.langs != nil {
 			m := make(map[string]any, len(pc.Languages))
 			for _, l := range pc.Languages {
 				m[l.Name] = l.Share
 			}
-			langs[i] = m
+			job.langs[i] = m
 		}
-		if files != nil {
-			m := make(map[string]any, len(what.files))
-			for _, f := range what.files {
+		if job.files != nil {
+			m := make(map[string]any, len(job.what.files))
+			for _, f := range job.what.files {
 				m[f] = nil
 			}
 			if pc.Repository != nil && pc.Repository.Blobs != nil {
@@ -332,10 +328,44 @@ func (e *enricher) runBatch(ctx context.Context, projects []ocean.Item, batch []
 					}
 				}
 			}
-			files[i] = m
+			job.files[i] = m
 		}
 	}
 	return rest, nil
+}
+
+// failedAliases sorts the errors of a batched GraphQL answer whose blocks
+// are aliased prefix+k (p0, p1, … or b0, b1, …) for k < n: an error on one
+// block marks that block failed, to be read another way; any other error
+// (no path, an unknown alias) fails the whole query.
+func failedAliases(errs []GraphQLError, prefix string, n int) (failed map[int]bool, whole bool) {
+	failed = map[int]bool{}
+	for _, ge := range errs {
+		alias := ""
+		if len(ge.Path) > 0 {
+			alias, _ = ge.Path[0].(string)
+		}
+		k, err := strconv.Atoi(strings.TrimPrefix(alias, prefix))
+		if !strings.HasPrefix(alias, prefix) || err != nil || k < 0 || k >= n {
+			whole = true
+			continue
+		}
+		failed[k] = true
+	}
+	return failed, whole
+}
+
+// learnComplexity adopts the batch size a "too complex" error of a query
+// of n blocks implies, for the batches to come.
+func (e *enricher) learnComplexity(errs []GraphQLError, n int) {
+	if n < 2 {
+		return
+	}
+	for _, ge := range errs {
+		if tooComplex(ge.Message) {
+			e.batch.Store(int32(learnBatch(ge.Message, n)))
+		}
+	}
 }
 
 var complexityMsg = regexp.MustCompile(`complexity of (\d+), which exceeds max complexity of (\d+)`)
@@ -359,8 +389,9 @@ func tooComplex(msg string) bool {
 	return strings.Contains(m, "complexity") || strings.Contains(m, "too large") || strings.Contains(m, "max length") || strings.Contains(m, "exceeds")
 }
 
-// restContent fetches one project's languages and files over REST.
-func (e *enricher) restContent(ctx context.Context, p ocean.Item, what projectEnrichment, langs, files []map[string]any, i int) error {
+// restContent fetches project i's languages and files over REST.
+func (e *enricher) restContent(ctx context.Context, job contentJob, i int) error {
+	p, what, langs, files := job.projects[i], job.what, job.langs, job.files
 	id := projectRef(p)
 	if langs != nil {
 		m := map[string]any{}

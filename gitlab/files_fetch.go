@@ -441,24 +441,11 @@ func (r *contentRun) runBlobBatch(ctx context.Context, blocks []blobBlock, batch
 			return toREST()
 		}
 	}
-	failed := map[int]bool{}
-	whole := data == nil
-	for _, ge := range resp.Errors {
-		alias := ""
-		if len(ge.Path) > 0 {
-			alias, _ = ge.Path[0].(string)
-		}
-		k, err := strconv.Atoi(strings.TrimPrefix(alias, "b"))
-		if !strings.HasPrefix(alias, "b") || err != nil || k < 0 || k >= len(batch) {
-			whole = true
-			if tooComplex(ge.Message) && len(batch) > 1 {
-				r.g.enrich.batch.Store(int32(learnBatch(ge.Message, len(batch))))
-			}
-			continue
-		}
-		failed[k] = true
-	}
+	failed, whole := failedAliases(resp.Errors, "b", len(batch))
 	if whole {
+		r.g.enrich.learnComplexity(resp.Errors, len(batch))
+	}
+	if whole || data == nil {
 		if len(batch) == 1 {
 			return toREST()
 		}
