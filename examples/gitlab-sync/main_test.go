@@ -166,14 +166,15 @@ func TestHelpDocumentsEverySetting(t *testing.T) {
 	}
 }
 
-// TestReadmeDocumentsEverySetting keeps the README's configuration
-// reference true: every variable the program reads is listed there.
-func TestReadmeDocumentsEverySetting(t *testing.T) {
+// TestDocsDocumentEverySetting keeps the configuration reference
+// (docs/configuration.md) true: every variable the program reads is
+// listed there.
+func TestDocsDocumentEverySetting(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
+	doc, err := os.ReadFile("../../docs/configuration.md")
 	require.NoError(t, err)
 	for _, s := range settings() {
-		assert.Contains(t, string(readme), "`"+s.Env+"`", "README.md does not document %s", s.Env)
+		assert.Contains(t, string(doc), "`"+s.Env+"`", "docs/configuration.md does not document %s", s.Env)
 	}
 }
 
