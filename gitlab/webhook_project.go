@@ -37,14 +37,9 @@ func defaultBranchPushOr(p map[string]any) bool {
 }
 
 func (g *Integration) handleProject(ctx context.Context, ev *ocean.Event, sel ProjectSelector) (ocean.Changes, error) {
-	p, gone, err := g.getProject(ctx, projectRefOf(ev.Payload))
-	switch {
-	case err != nil:
-		return ocean.Changes{}, err
-	case gone:
-		return remove(deletedProjectStub(ev.Payload)), nil
-	case pendingDeletion(p, "marked_for_deletion_at"), !activeOK(sel.IncludeOnlyActiveProjects, projectActive(p)):
-		return remove(p), nil
+	p, drop, err := g.refetchProject(ctx, ev, sel.IncludeOnlyActiveProjects)
+	if err != nil || p == nil {
+		return drop, err
 	}
 	if err := g.enrich.enrich(ctx, []ocean.Item{p}, sel.enrichment()); err != nil {
 		return ocean.Changes{}, err
@@ -63,24 +58,42 @@ func (g *Integration) projectMembersProcessor(a *hookAuth) *hookProcessor {
 }
 
 func (g *Integration) handleProjectWithMembers(ctx context.Context, ev *ocean.Event, sel ProjectMembersSelector) (ocean.Changes, error) {
-	p, gone, err := g.getProject(ctx, projectRefOf(ev.Payload))
-	switch {
-	case err != nil:
-		return ocean.Changes{}, err
-	case gone:
-		return remove(deletedProjectStub(ev.Payload)), nil
-	case pendingDeletion(p, "marked_for_deletion_at"), !activeOK(sel.IncludeOnlyActiveProjects, projectActive(p)):
-		return remove(p), nil
+	p, drop, err := g.refetchProject(ctx, ev, sel.IncludeOnlyActiveProjects)
+	if err != nil || p == nil {
+		return drop, err
 	}
-	rows, err := g.memberRows(ctx, "projects/"+idString(p["id"]), sel.IncludeInheritedMembers, sel.IncludeBotMembers)
+	rows, err := g.liveMembers(ctx, "projects/"+idString(p["id"]), sel.IncludeInheritedMembers, sel.IncludeBotMembers)
 	if err != nil {
-		if !isInaccessible(err) || ctx.Err() != nil {
-			return ocean.Changes{}, err
-		}
-		rows = []any{}
+		return ocean.Changes{}, err
 	}
 	p["__members"] = rows
 	return upsert(p), nil
+}
+
+// refetchProject refetches the project a project or member event names. When
+// the project is gone, pending deletion or not selected, p is nil and drop
+// deletes its entity.
+func (g *Integration) refetchProject(ctx context.Context, ev *ocean.Event, active *bool) (p ocean.Item, drop ocean.Changes, err error) {
+	p, gone, err := g.getProject(ctx, projectRefOf(ev.Payload))
+	switch {
+	case err != nil:
+		return nil, ocean.Changes{}, err
+	case gone:
+		return nil, remove(deletedProjectStub(ev.Payload)), nil
+	case pendingDeletion(p, "marked_for_deletion_at"), !activeOK(active, projectActive(p)):
+		return nil, remove(p), nil
+	}
+	return p, ocean.Changes{}, nil
+}
+
+// liveMembers is __members for a live event: an owner whose members the
+// token may not read gets none, as in the resync.
+func (g *Integration) liveMembers(ctx context.Context, owner string, inherited, bots bool) ([]any, error) {
+	rows, err := g.memberRows(ctx, owner, inherited, bots)
+	if err != nil && isInaccessible(err) && ctx.Err() == nil {
+		return []any{}, nil
+	}
+	return rows, err
 }
 
 func (g *Integration) groupProcessor(a *hookAuth, withMembers bool) *hookProcessor {
@@ -122,12 +135,9 @@ func (g *Integration) handleGroup(ctx context.Context, ev *ocean.Event, sel Grou
 		delete(grp, k)
 	}
 	if withMembers {
-		rows, err := g.memberRows(ctx, "groups/"+gid, sel.IncludeInheritedMembers, sel.IncludeBotMembers)
+		rows, err := g.liveMembers(ctx, "groups/"+gid, sel.IncludeInheritedMembers, sel.IncludeBotMembers)
 		if err != nil {
-			if !isInaccessible(err) || ctx.Err() != nil {
-				return ocean.Changes{}, err
-			}
-			rows = []any{}
+			return ocean.Changes{}, err
 		}
 		grp["__members"] = rows
 	}
