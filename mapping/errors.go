@@ -1,9 +1,12 @@
 package mapping
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/itchyny/gojq"
 )
@@ -85,7 +88,14 @@ type TypeError struct {
 }
 
 func (e *TypeError) Error() string {
-	return fmt.Sprintf("%s must be %s, got %s", e.Field, e.Want, preview(e.Got))
+	msg := fmt.Sprintf("%s must be %s, got %s", e.Field, e.Want, preview(e.Got))
+	switch e.Got.(type) {
+	case float64, int, json.Number, *big.Int:
+		if e.Field == "identifier" || strings.HasPrefix(e.Field, "relations.") || e.Field == "blueprint" {
+			msg += "; make it a string in the mapping with tostring (for example .id | tostring)"
+		}
+	}
+	return msg
 }
 
 // PanicError is a panic recovered while evaluating an item.

@@ -685,3 +685,11 @@ func deepCopy(v []map[string]any) []map[string]any {
 	_ = json.Unmarshal(b, &out)
 	return out
 }
+
+func TestNumericIdentifierErrorSaysHowToFixIt(t *testing.T) {
+	t.Parallel()
+	r := resource(t, "", "", "identifier: .id\nblueprint: '\"b\"'")
+	res := mapOK(t, r, items(t, `[{"id":5}]`))
+	require.Len(t, res.Misconfigured, 1)
+	assert.ErrorContains(t, res.Misconfigured[0].Err, ".id | tostring")
+}

@@ -263,3 +263,46 @@ func TestNewKeepsTheCallersConfigAndChecksTheType(t *testing.T) {
 	assert.Equal(t, "OCEAN__INTEGRATION__TYPE", ce.Name)
 	assert.Contains(t, ce.Error(), `"gadgets" does not match the provider's type "widgets"`)
 }
+
+func TestDecodeIntegrationConfigTakesBothSpellings(t *testing.T) {
+	t.Parallel()
+	type trackerConfig struct {
+		TrackerURL string            `ocean:"trackerUrl,required"`
+		PageSize   int               `ocean:"pageSize,default=50"`
+		Teams      map[string]string `ocean:"teams"`
+	}
+	for name, in := range map[string]map[string]any{
+		"camelCase":  {"trackerUrl": "https://t.example", "pageSize": 10, "teams": map[string]any{"QA-Team": "qa"}},
+		"snake_case": {"tracker_url": "https://t.example", "page_size": 10, "teams": map[string]any{"QA-Team": "qa"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := ocean.Default("tracker")
+			cfg.Integration.Config = in
+			var tc trackerConfig
+			require.NoError(t, ocean.DecodeIntegrationConfig(cfg, &tc))
+			assert.Equal(t, "https://t.example", tc.TrackerURL)
+			assert.Equal(t, 10, tc.PageSize)
+			assert.Equal(t, map[string]string{"QA-Team": "qa"}, tc.Teams, "nested keys are data, not field names")
+		})
+	}
+}
+
+func TestSelectorErrorsSpeakYAML(t *testing.T) {
+	t.Parallel()
+	type ticketSelector struct {
+		ocean.BaseSelector
+		Status []string `json:"status"`
+		Limit  int      `json:"limit"`
+	}
+	tests := []struct{ raw, want string }{
+		{`{"status":"open"}`, "invalid selector: status must be a list of strings, not a string"},
+		{`{"limit":"ten"}`, "invalid selector: limit must be a whole number, not a string"},
+		{`{"status":{"a":1}}`, "invalid selector: status must be a list of strings, not a mapping"},
+	}
+	for _, tt := range tests {
+		_, err := ocean.DecodeSelector[ticketSelector]([]byte(tt.raw))
+		require.Error(t, err, tt.raw)
+		assert.Equal(t, tt.want, err.Error(), tt.raw)
+	}
+}

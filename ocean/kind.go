@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/oceankit/oceankit/mapping"
 )
@@ -128,7 +131,55 @@ type SelectorError struct {
 	Err error
 }
 
-func (e *SelectorError) Error() string { return "invalid selector: " + e.Err.Error() }
+func (e *SelectorError) Error() string {
+	// Say it in the terms of the YAML the user wrote, not Go's.
+	var te *json.UnmarshalTypeError
+	if errors.As(e.Err, &te) && te.Field != "" {
+		return fmt.Sprintf("invalid selector: %s must be %s, not %s", te.Field, yamlType(te.Type), yamlValue(te.Value))
+	}
+	var se *json.SyntaxError
+	if errors.As(e.Err, &se) {
+		return "invalid selector: not valid YAML/JSON: " + se.Error()
+	}
+	return "invalid selector: " + e.Err.Error()
+}
+
+// yamlType names a Go type as a YAML value.
+func yamlType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(yamlType(t.Elem()), "a "), "an ") + "s"
+	case reflect.Map, reflect.Struct:
+		return "a mapping (key: value lines)"
+	case reflect.Pointer:
+		return yamlType(t.Elem())
+	}
+	return "a " + t.String()
+}
+
+// yamlValue names a JSON value kind as a YAML one.
+func yamlValue(v string) string {
+	switch v {
+	case "array":
+		return "a list"
+	case "object":
+		return "a mapping"
+	case "bool":
+		return "true or false"
+	case "number", "string":
+		return "a " + v
+	}
+	return v
+}
 func (e *SelectorError) Unwrap() error { return e.Err }
 
 // DecodeSelector decodes a resource's selector JSON into S, applying S's

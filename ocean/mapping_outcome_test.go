@@ -251,3 +251,36 @@ resources:
 	_, ok := lh.srv.Entity("widget", "w-00007")
 	assert.True(t, ok, "a selector error is not a reason to delete")
 }
+
+// A dry run says what it would write, and does not warn about a catalog it
+// has no credentials to read.
+func TestDryRunLogsSayWould(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 3)
+	var logs syncBuffer
+	a, err := ocean.New(h.cfg, h.prov, ocean.WithDryRun(&bytes.Buffer{}), ocean.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	rep, err := h.resync(a)
+	require.NoError(t, err)
+	assert.True(t, rep.DryRun)
+	assert.Contains(t, logs.String(), "would_upsert=3")
+	assert.NotContains(t, logs.String(), " upserted=")
+	assert.NotContains(t, logs.String(), "could not read the catalog")
+}
+
+// A kind the provider does not have is named at start, with the nearest
+// kind it has, and fails in each resync.
+func TestUnknownKindIsReportedWithASuggestion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 3)
+	cfg, err := mapping.Parse([]byte("resources:\n  - kind: widgit\n    port:\n      entity:\n        mappings:\n          identifier: .id\n          blueprint: '\"widget\"'\n"))
+	require.NoError(t, err)
+	var logs syncBuffer
+	a, err := ocean.New(h.cfg, h.prov, ocean.WithPortClient(h.client), ocean.WithPortAppConfig(cfg),
+		ocean.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	assert.Contains(t, logs.String(), `kind \"widgit\" is not provided by widgets: did you mean \"widget\"?`)
+	rep, err := h.resync(a)
+	require.Error(t, err)
+	assert.ErrorContains(t, rep.Kinds[0].Err, `did you mean "widget"?`)
+}

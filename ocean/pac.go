@@ -57,10 +57,21 @@ func (a *App) parseConfig(raw []byte) (*mapping.Config, error) {
 type compiled struct {
 	*mapping.Mapper
 	broken map[int]error
+	// unlisted holds the resources whose kind the provider cannot list:
+	// they fail in resyncs, and live events still map them.
+	unlisted map[int]error
 }
 
 // resourceErr returns why resource i cannot run, or nil.
 func (c *compiled) resourceErr(i int) error { return c.broken[i] }
+
+// resyncErr returns why a resync cannot sync resource i, or nil.
+func (c *compiled) resyncErr(i int) error {
+	if err := c.broken[i]; err != nil {
+		return err
+	}
+	return c.unlisted[i]
+}
 
 // compile compiles a port app config, reusing the last result when the
 // config did not change (live events compile once per config, not per
@@ -92,16 +103,22 @@ func (a *App) compile(pac *mapping.Config) (*compiled, error) {
 	if m == nil {
 		return nil, err
 	}
-	c := &compiled{Mapper: m, broken: map[int]error{}}
+	c := &compiled{Mapper: m, broken: map[int]error{}, unlisted: map[int]error{}}
 	for _, rm := range m.Resources() {
 		if err := rm.Err(); err != nil {
 			c.broken[rm.Index()] = &ResourceError{Kind: rm.Kind(), Index: rm.Index(), Err: err}
 			continue
 		}
-		if k := a.provider.kind(rm.Kind()); k != nil {
-			if err := checkSelector(k, rm.Resource().Selector.Raw); err != nil {
-				c.broken[rm.Index()] = &ResourceError{Kind: rm.Kind(), Index: rm.Index(), Err: fmt.Errorf(".selector: %w", err)}
-			}
+		k := a.provider.kind(rm.Kind())
+		if k == nil {
+			// Resyncs cannot list it; live events may still map it.
+			err := &ResourceError{Kind: rm.Kind(), Index: rm.Index(), Err: a.unknownKind(rm.Kind())}
+			c.unlisted[rm.Index()] = err
+			a.log.Warn("port app config: no resync lists this resource", "error", err)
+			continue
+		}
+		if err := checkSelector(k, rm.Resource().Selector.Raw); err != nil {
+			c.broken[rm.Index()] = &ResourceError{Kind: rm.Kind(), Index: rm.Index(), Err: fmt.Errorf(".selector: %w", err)}
 		}
 	}
 	for _, i := range slices.Sorted(maps.Keys(c.broken)) {
@@ -151,4 +168,43 @@ func withPortAppConfig(ctx context.Context, pac *mapping.Config) context.Context
 func PortAppConfigFrom(ctx context.Context) *mapping.Config {
 	pac, _ := ctx.Value(pacKey{}).(*mapping.Config)
 	return pac
+}
+
+// unknownKind says that the provider has no such kind, with the nearest
+// name it has.
+func (a *App) unknownKind(name string) error {
+	best, bestD := "", len(name)/2+2
+	var names []string
+	for _, k := range a.provider.Kinds {
+		names = append(names, k.Name())
+		if d := editDistance(name, k.Name()); d < bestD {
+			best, bestD = k.Name(), d
+		}
+	}
+	msg := fmt.Sprintf("kind %q is not provided by %s", name, a.provider.Type)
+	if best != "" {
+		return fmt.Errorf("%s: did you mean %q?", msg, best)
+	}
+	return fmt.Errorf("%s (its kinds: %s)", msg, strings.Join(names, ", "))
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

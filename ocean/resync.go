@@ -105,6 +105,9 @@ type ResyncReport struct {
 	Kinds   []*KindReport `json:"kinds"`
 	// Incremental is true for an incremental resync.
 	Incremental bool `json:"incremental,omitempty"`
+	// DryRun is true for a dry run or a plan: Upserted and Deleted count
+	// what would have been written.
+	DryRun bool `json:"dryRun,omitempty"`
 	// Deleted counts stale entities deleted.
 	Deleted int `json:"deleted"`
 	// StaleFound counts entities Port held that the resync did not produce.
@@ -270,7 +273,8 @@ type runMode struct {
 }
 
 func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (*ResyncReport, error) {
-	rep := &ResyncReport{ID: newID(), Trigger: opts.Trigger, Start: a.clock.Now(), Status: StateRunning, Incremental: opts.Incremental && mode.plan == nil}
+	rep := &ResyncReport{ID: newID(), Trigger: opts.Trigger, Start: a.clock.Now(), Status: StateRunning,
+		Incremental: opts.Incremental && mode.plan == nil, DryRun: mode.quiet}
 	log := a.log.With("resync", rep.ID)
 	if opts.Trigger != "" {
 		log = log.With("trigger", opts.Trigger)
@@ -382,7 +386,7 @@ func (r *resyncRun) run(ctx context.Context) error {
 			return err
 		}
 		close(r.existingReady)
-	case r.cfg.SkipUnchanged && !r.incremental:
+	case r.cfg.SkipUnchanged && !r.incremental && r.catalog != nil:
 		// The catalog is read while the kinds start fetching; entities are
 		// compared once it is in. Only entities last written before the
 		// resync started count: one a live event writes meanwhile is newer
@@ -399,7 +403,7 @@ func (r *resyncRun) run(ctx context.Context) error {
 	}
 	kinds := make([]*kindRun, len(r.mapper.Resources()))
 	for i, rm := range r.mapper.Resources() {
-		kinds[i] = &kindRun{rm: rm, report: &KindReport{Kind: rm.Kind(), Index: rm.Index(), Err: r.mapper.resourceErr(rm.Index())}}
+		kinds[i] = &kindRun{rm: rm, report: &KindReport{Kind: rm.Kind(), Index: rm.Index(), Err: r.mapper.resyncErr(rm.Index())}}
 		r.report.Kinds = append(r.report.Kinds, kinds[i].report)
 	}
 	r.syncMetrics.announce(r.report)

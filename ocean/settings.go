@@ -656,13 +656,23 @@ func secretValues(v any) []string {
 // `ocean` tag in camelCase, as in Ocean's spec.yaml (`ocean:"gitlabHost"`),
 // and set by OCEAN__INTEGRATION__CONFIG__GITLAB_HOST, by the whole
 // OCEAN__INTEGRATION__CONFIG as a JSON object, or by the YAML file's
-// integration.config. Tag options: `required`, `secret` (implied by the
-// Secret type), `default=VALUE`. Every missing or malformed field is
-// reported, each naming its variable.
+// integration.config. Keys set in Go (Config.Integration.Config) may be
+// camelCase, as the tag is, or snake_case. Tag options: `required`,
+// `secret` (implied by the Secret type), `default=VALUE`. Every missing or
+// malformed field is reported, each naming its variable.
 func DecodeIntegrationConfig(c *Config, dst any) error {
-	raw := c.Integration.Config
-	if raw == nil {
-		raw = tree{}
+	// Top-level keys only: nested values may be maps whose keys are data
+	// (a token mapping), not field names. A snake_case key wins over its
+	// camelCase twin.
+	raw := tree{}
+	for k, v := range c.Integration.Config {
+		if sk := snake(k); sk != k {
+			if _, twin := c.Integration.Config[sk]; !twin {
+				raw[sk] = v
+			}
+			continue
+		}
+		raw[k] = v
 	}
 	return decodeTree(raw, dst, "OCEAN__INTEGRATION__CONFIG__")
 }

@@ -87,10 +87,14 @@ func (r *resyncRun) logProgress(kinds []*kindRun) (stop func()) {
 // log writes a finished resync's summary: a line per kind (with its
 // mapping errors), then the outcome.
 func (rep *ResyncReport) log(log *slog.Logger) {
+	upserted, deleted := "upserted", "deleted"
+	if rep.DryRun {
+		upserted, deleted = "would_upsert", "would_delete"
+	}
 	for _, k := range rep.Kinds {
 		attrs := []any{"kind", k.Kind, "index", k.Index, "fetched", k.Fetched, "filtered", k.Filtered,
-			"misconfigured", k.Misconfigured, "upserted", k.Upserted, "skipped", k.Skipped,
-			"failed", k.Failed, "deleted", k.Deleted, "duration", k.Duration.Round(time.Millisecond),
+			"misconfigured", k.Misconfigured, upserted, k.Upserted, "skipped", k.Skipped,
+			"failed", k.Failed, deleted, k.Deleted, "duration", k.Duration.Round(time.Millisecond),
 			"fetch", k.Timings.Fetch.Round(time.Millisecond), "map", k.Timings.Map.Round(time.Millisecond),
 			"write", k.Timings.Write.Round(time.Millisecond)}
 		logMappingErrors(log, k)
@@ -103,7 +107,7 @@ func (rep *ResyncReport) log(log *slog.Logger) {
 		}
 	}
 	attrs := []any{"status", rep.Status, "duration", rep.End.Sub(rep.Start).Round(time.Millisecond),
-		"upserted", rep.Upserted(), "deleted", rep.Deleted}
+		upserted, rep.Upserted(), deleted, rep.Deleted}
 	if rep.DeletionSkipped != "" {
 		attrs = append(attrs, "deletion_skipped", rep.DeletionSkipped)
 	}
