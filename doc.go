@@ -16,13 +16,25 @@
 //     event listeners and the live-events server.
 //   - gitlab: the GitLab provider (kinds, selectors, enrichments, webhooks).
 //   - gitlab/gitlabtest: an in-memory GitLab REST and GraphQL API.
+//   - program: the command line around a provider: flags, settings, logs,
+//     signals, exit codes (a custom sync's main is one call).
+//   - httpx: an HTTP client toolkit for a provider's third-party API.
 //
-// A five-line quickstart of a custom sync:
+// A quickstart of a custom sync (the package's Example runs it):
 //
-//	kind := ocean.NewKind("widget", func(ctx context.Context, sel ocean.BaseSelector, send ocean.Sender) error {
-//		return send.Send(ctx, []map[string]any{{"id": "w1", "name": "Widget"}})
-//	})
-//	app, err := ocean.New(cfg, ocean.Provider{Type: "widgets", Kinds: []ocean.Kind{kind}})
-//	if err != nil { return err }
-//	return app.Run(ctx)
+//	func widgets(*ocean.Config, *slog.Logger) (*ocean.Provider, error) {
+//		kind := ocean.NewKind("widget", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
+//			return send.Send(ctx, []ocean.Item{{"id": "w1", "name": "Widget"}})
+//		})
+//		return &ocean.Provider{Type: "widgets", Kinds: []ocean.Kind{kind}}, nil
+//	}
+//
+//	func main() {
+//		program.Main(program.Spec{Name: "widget-sync", Type: "widgets", Provider: widgets})
+//	}
+//
+// Run it with --help for its flags and settings, or --dry-run --config
+// mapping.yml to see the entities it would write. examples/minimal is a
+// whole one: two kinds of a real-looking API, a relation, pagination, a
+// selector and a webhook processor in 100 lines.
 package oceankit
