@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -542,7 +543,7 @@ func (r *actionRunner) execute(ctx context.Context, q *queuedRun) {
 			if err := r.app.port.PostRunLog(ctx, run.ID, "Delayed due to low remaining rate limit. Will attempt to re-run in "+roundWait(d)); err != nil {
 				log.Debug("could not log the delay to the run", "error", err)
 			}
-			if err := sleepCtx(ctx, d); err != nil {
+			if err := httpx.Sleep(ctx, d); err != nil {
 				// Not acknowledged: Port hands the run out again.
 				r.forget(run.ID)
 				return
@@ -593,17 +594,6 @@ func safeExecute(ctx context.Context, ex ActionExecutor, run *ActionRun, rep Run
 	return ex.Execute(ctx, run, rep)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // ByExternalID implements ActionRuns.
 func (r *actionRunner) ByExternalID(ctx context.Context, externalRunID string) (*ActionRun, RunReporter, error) {
 	pr, err := r.app.port.FindRunByExternalID(ctx, externalRunID)
@@ -627,7 +617,7 @@ func (a *App) applyRunEvent(ctx context.Context, p RunEventProcessor, ev *Event,
 		if err == nil || IsPermanent(err) || attempt >= retries || ctx.Err() != nil {
 			return err
 		}
-		if err := sleepCtx(ctx, delay); err != nil {
+		if err := httpx.Sleep(ctx, delay); err != nil {
 			return err
 		}
 		delay = min(delay*2, 30*time.Second)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/port"
 )
@@ -451,23 +452,18 @@ func (a *App) applyToKinds(ctx context.Context, kindNames []string, rec *EventRe
 }
 
 func handleWithRetry(ctx context.Context, p Processor, ev *Event, res Resource, retries int, base time.Duration) (Changes, error) {
-	delay := base
-	for attempt := 0; ; attempt++ {
+	policy := httpx.RetryPolicy{MaxAttempts: retries + 1, BaseDelay: base, MaxDelay: 30 * time.Second}
+	for attempt := 1; ; attempt++ {
 		ch, err := p.Handle(ctx, ev, res)
 		if err == nil {
 			return ch, nil
 		}
-		if IsPermanent(err) || attempt >= retries || ctx.Err() != nil {
+		if IsPermanent(err) || attempt >= policy.MaxAttempts || ctx.Err() != nil {
 			return Changes{}, err
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Changes{}, ctx.Err()
-		case <-t.C:
+		if err := httpx.Sleep(ctx, policy.Delay(attempt, 0)); err != nil {
+			return Changes{}, err
 		}
-		delay = min(delay*2, 30*time.Second)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/oceankit/oceankit/httpx"
 )
 
 // Port's regional API hosts. The client appends /v1.
@@ -173,7 +175,7 @@ func New(baseURL, clientID, clientSecret string, opts ...Option) (*Client, error
 		userAgent:    defaultUserAgent,
 		retry:        DefaultRetryPolicy(),
 		now:          time.Now,
-		sleep:        sleepCtx,
+		sleep:        httpx.Sleep,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {
@@ -538,18 +540,4 @@ func (c *Client) throttle(ctx context.Context, class int) error {
 		c.stats.throttled.Add(1)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

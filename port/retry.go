@@ -3,13 +3,13 @@ package port
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/internal/httpcheck"
 )
 
@@ -32,19 +32,7 @@ func DefaultRetryPolicy() RetryPolicy {
 }
 
 func (p RetryPolicy) backoff(attempt int, hint time.Duration) time.Duration {
-	d := p.BaseDelay
-	for i := 1; i < attempt && d < p.MaxDelay; i++ {
-		d *= 2
-	}
-	if d > 0 {
-		// ±25 % jitter so that many goroutines failing together do not retry together.
-		d = d*3/4 + time.Duration(rand.Int64N(int64(d)/2+1))
-	}
-	d = max(d, hint)
-	if d > p.MaxDelay {
-		d = p.MaxDelay
-	}
-	return d
+	return httpx.RetryPolicy(p).Delay(attempt, hint)
 }
 
 // retryableStatus: timeouts, rate limits and gateway errors. 500 is not retried: Port
