@@ -32,6 +32,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/port/porttest"
+	"github.com/oceankit/oceankit/program"
 )
 
 func main() {
@@ -158,10 +159,7 @@ func syncOnce(ctx context.Context, cfg *ocean.Config, prov *ocean.Provider, log 
 
 func printReport(out io.Writer, integration string, rep *ocean.ResyncReport) {
 	fmt.Fprintf(out, "%s: resync %s\n", integration, rep.Status)
-	fmt.Fprintf(out, "  %-20s %8s %9s %7s\n", "kind", "fetched", "upserted", "failed")
-	for _, k := range rep.Kinds {
-		fmt.Fprintf(out, "  %-20s %8d %9d %7d\n", k.Kind, k.Fetched, k.Upserted, k.Failed)
-	}
+	_ = program.WriteReport(out, rep) // the demo's table
 	fmt.Fprintln(out)
 }
 

@@ -293,8 +293,9 @@ func TestRunOffline(t *testing.T) {
 	s := out.String()
 	assert.Contains(t, s, "my-gitlab-v2-integration: resync completed")
 	assert.Contains(t, s, "my-statuspage-integration: resync completed")
-	assert.Regexp(t, `(?m)^\s+environment\s+[1-9]\d*\s+[1-9]\d*\s+0$`, s)
-	assert.Regexp(t, `(?m)^\s+component\s+6\s+6\s+0$`, s)
+	// kind, fetched, filtered, misconfigured, upserted, unchanged, failed, deleted
+	assert.Regexp(t, `(?m)^\s+environment\s+[1-9]\d*\s+0\s+0\s+[1-9]\d*\s+0\s+0\s+0\s`, s)
+	assert.Regexp(t, `(?m)^\s+component\s+6\s+0\s+0\s+6\s+0\s+0\s+0\s`, s)
 	assert.Regexp(t, `gitlabEnvironment\s+[1-9]\d* entities`, s)
 }
 

@@ -5,12 +5,20 @@
 // events — and prints what happened.
 //
 //	go run ./examples/demo
+//
+// With -serve it starts the same fakes, creates the integration, its
+// default blueprints and mapping in the fake Port, prints the variables
+// that point gitlab-sync at them, and serves until interrupted: a way to
+// try `gitlab-sync --plan`, `--dry-run` or `--once` offline.
+//
+//	go run ./examples/demo -serve
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,12 +36,19 @@ import (
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/port/porttest"
+	"github.com/oceankit/oceankit/program"
 )
 
 func main() {
+	serveFakes := flag.Bool("serve", false, "serve the fakes and print the variables that point gitlab-sync at them")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Stdout, os.Stderr); err != nil {
+	do := run
+	if *serveFakes {
+		do = serve
+	}
+	if err := do(ctx, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -132,6 +147,42 @@ func run(ctx context.Context, stdout, logs io.Writer) error {
 }
 
 const webhookSecret = "demo-webhook-secret"
+
+// serve starts the fakes, creates the integration and its defaults in the
+// fake Port (so that --plan and --dry-run read the mapping from it), prints
+// the environment for gitlab-sync and waits until ctx is done.
+func serve(ctx context.Context, stdout, logs io.Writer) error {
+	size := gitlabtest.SizeSmall
+	size.Now = time.Now()
+	gl := gitlabtest.New(gitlabtest.WithDataset(gitlabtest.Generate(42, size)))
+	defer gl.Close()
+	pt := porttest.New(porttest.WithoutRequestLog())
+	defer pt.Close()
+	env := append(pt.Env(),
+		"OCEAN__INTEGRATION__IDENTIFIER=demo-gitlab",
+		"OCEAN__INTEGRATION__CONFIG__GITLAB_URL="+gl.URL,
+		"OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN="+gl.Token,
+	)
+	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: gitlab.ProviderType, Environ: env})
+	if err != nil {
+		return err
+	}
+	app, _, err := gitlab.NewApp(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	if err := app.InitializePortResources(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# An in-memory GitLab (%d projects) and Port are serving until Ctrl-C. In another shell:\n",
+		len(gl.Dataset().Projects()))
+	for _, kv := range env {
+		fmt.Fprintf(stdout, "export %s\n", kv)
+	}
+	fmt.Fprintln(stdout, "go run ./examples/gitlab-sync --plan      # or --dry-run, or --once")
+	<-ctx.Done()
+	return nil
+}
 
 // liveEvents runs the App's live-event server and sends it what GitLab
 // would: a merge request renamed, then closed (the default mapping keeps
@@ -270,14 +321,6 @@ func waitFor(ctx context.Context, cond func() bool) error {
 func step(w io.Writer, s string) { fmt.Fprintln(w, s) }
 
 func printReport(w io.Writer, rep *ocean.ResyncReport) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tfetched\tupserted\tunchanged\tdeleted\ttime\t")
-	var unchanged int64
-	for _, k := range rep.Kinds {
-		unchanged += k.Skipped
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", k.Kind, k.Fetched, k.Upserted, k.Skipped, k.Deleted, k.Duration.Round(time.Millisecond))
-	}
-	fmt.Fprintf(tw, "resync %s\t\t%d\t%d\t%d\t%s\t\n", rep.Status, rep.Upserted(), unchanged, rep.Deleted, rep.End.Sub(rep.Start).Round(time.Millisecond))
-	_ = tw.Flush()
+	_ = program.WriteReport(w, rep)
 	fmt.Fprintln(w)
 }
