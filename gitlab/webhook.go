@@ -53,7 +53,7 @@ const zeroSHA = "0000000000000000000000000000000000000000"
 // parsed push, is appended to this list.
 func (g *Integration) processors() []ocean.Processor {
 	a := &hookAuth{secret: g.cfg.WebhookSecret, allowUnsigned: g.cfg.AllowUnauthenticatedWebhooks}
-	return []ocean.Processor{
+	hooks := []*hookProcessor{
 		g.projectProcessor(a),
 		g.projectMembersProcessor(a),
 		g.groupProcessor(a, false),
@@ -67,8 +67,13 @@ func (g *Integration) processors() []ocean.Processor {
 		g.pipelineProcessor(a),
 		g.jobProcessor(a),
 		g.deploymentProcessor(a),
-		pipelineRunHook{g.pipelineRunProcessor(a)}, g.fileProcessor(a), g.folderProcessor(a), g.skillProcessor(a), g.pluginProcessor(a),
+		g.fileProcessor(a), g.folderProcessor(a), g.skillProcessor(a), g.pluginProcessor(a),
 	}
+	out := make([]ocean.Processor, 0, len(hooks)+1)
+	for _, h := range hooks {
+		out = append(out, h.funcs())
+	}
+	return append(out, pipelineRunHook{g.pipelineRunProcessor(a)})
 }
 
 // pipelineRunHook gives the run processor (actions.go) header routing and
@@ -78,7 +83,6 @@ type pipelineRunHook struct{ *pipelineRunProcessor }
 
 var (
 	_ ocean.RunEventProcessor   = pipelineRunHook{}
-	_ ocean.Keyer               = pipelineRunHook{}
 	_ ocean.HeaderMatcher       = pipelineRunHook{}
 	_ ocean.HeaderAuthenticator = pipelineRunHook{}
 )
@@ -185,16 +189,22 @@ type hookProcessor struct {
 	key      func(ev *ocean.Event) string
 	version  func(ev *ocean.Event) (time.Time, bool)
 	handle   func(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error)
+	// ordered applies every event of a key in turn instead of collapsing
+	// a burst into its newest (see contentPushProcessor).
+	ordered bool
 }
 
-var (
-	_ ocean.Processor           = (*hookProcessor)(nil)
-	_ ocean.Keyer               = (*hookProcessor)(nil)
-	_ ocean.Versioner           = (*hookProcessor)(nil)
-	_ ocean.Coalescer           = (*hookProcessor)(nil)
-	_ ocean.HeaderMatcher       = (*hookProcessor)(nil)
-	_ ocean.HeaderAuthenticator = (*hookProcessor)(nil)
-)
+// funcs is the processor as the framework takes it. Every processor but
+// the content kinds' coalesces: each either refetches the object's
+// current state or deletes it, so the newest queued event for an object
+// says all the older ones would.
+func (p *hookProcessor) funcs() *ocean.ProcessorFuncs {
+	return &ocean.ProcessorFuncs{
+		ID: p.name, HeadersMatch: p.MatchHeaders, HeadersAuth: p.AuthenticateHeaders,
+		Matches: p.Match, Auth: p.Authenticate, Check: p.Validate, KindNames: []string{p.kind},
+		Apply: p.Handle, Key: p.key, Version: p.version, Coalesce: !p.ordered,
+	}
+}
 
 func (p *hookProcessor) Name() string { return p.name }
 
@@ -239,21 +249,6 @@ func (p *hookProcessor) Validate(ev *ocean.Event) error {
 }
 
 func (p *hookProcessor) Kinds(*ocean.Event) []string { return []string{p.kind} }
-
-func (p *hookProcessor) Key(ev *ocean.Event) string { return p.key(ev) }
-
-// Version returns the payload's update time where it has one.
-func (p *hookProcessor) Version(ev *ocean.Event) (time.Time, bool) {
-	if p.version == nil {
-		return time.Time{}, false
-	}
-	return p.version(ev)
-}
-
-// Coalesce is true for every processor: each either refetches the object's
-// current state or deletes it, so the newest queued event for an object
-// says all the older ones would.
-func (p *hookProcessor) Coalesce() bool { return true }
 
 func (p *hookProcessor) Handle(ctx context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
 	return p.handle(ctx, ev, res)

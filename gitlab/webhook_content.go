@@ -35,33 +35,29 @@ import (
 // Branch deletions change nothing, as in gitlab-v2: the kinds read one
 // branch per project, normally the default one, which cannot be deleted.
 
-// orderedPushProcessor applies every push of a key (project and branch)
-// in turn instead of collapsing a burst into its newest push. Every
+// The content kinds' processors apply every push of a key (project and
+// branch) in turn instead of collapsing a burst into its newest push. Every
 // content handler decides from the paths a push's commits name (what to
 // read, whether a folder or plugin needs rebuilding, what was removed), and
 // the newest push of a burst does not say what the older ones changed:
 // collapsing would lose their files until the next resync. A push that
 // touches nothing a resource selects costs no request, so bursts stay
 // cheap.
-type orderedPushProcessor struct{ *hookProcessor }
 
-// Coalesce is false: see orderedPushProcessor.
-func (orderedPushProcessor) Coalesce() bool { return false }
-
-func (g *Integration) fileProcessor(a *hookAuth) ocean.Processor {
-	return orderedPushProcessor{contentPushProcessor(g, a, "gitlab-file", KindFile, g.handleFilePush)}
+func (g *Integration) fileProcessor(a *hookAuth) *hookProcessor {
+	return contentPushProcessor(g, a, "gitlab-file", KindFile, g.handleFilePush)
 }
 
-func (g *Integration) skillProcessor(a *hookAuth) ocean.Processor {
-	return orderedPushProcessor{contentPushProcessor(g, a, "gitlab-skill", KindSkill, g.handleSkillPush)}
+func (g *Integration) skillProcessor(a *hookAuth) *hookProcessor {
+	return contentPushProcessor(g, a, "gitlab-skill", KindSkill, g.handleSkillPush)
 }
 
-func (g *Integration) folderProcessor(a *hookAuth) ocean.Processor {
-	return orderedPushProcessor{contentPushProcessor(g, a, "gitlab-folder", KindFolder, g.handleFolderPush)}
+func (g *Integration) folderProcessor(a *hookAuth) *hookProcessor {
+	return contentPushProcessor(g, a, "gitlab-folder", KindFolder, g.handleFolderPush)
 }
 
-func (g *Integration) pluginProcessor(a *hookAuth) ocean.Processor {
-	return orderedPushProcessor{contentPushProcessor(g, a, "gitlab-plugin", KindPlugin, g.handlePluginPush)}
+func (g *Integration) pluginProcessor(a *hookAuth) *hookProcessor {
+	return contentPushProcessor(g, a, "gitlab-plugin", KindPlugin, g.handlePluginPush)
 }
 
 // contentPushProcessor is pushProcessor with the push's paths completed
@@ -75,6 +71,7 @@ func contentPushProcessor[S any](g *Integration, a *hookAuth, name, kind string,
 		}
 		return handle(ctx, push, sel)
 	})
+	p.ordered = true
 	return p
 }
 

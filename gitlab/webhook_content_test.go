@@ -431,9 +431,9 @@ func TestWebhookContentBurst(t *testing.T) {
 	e := newContentEnv(t)
 	for _, p := range e.procs {
 		if slices.Contains([]string{"gitlab-file", "gitlab-folder", "gitlab-skill", "gitlab-plugin"}, p.Name()) {
-			c, ok := p.(ocean.Coalescer)
+			c, ok := p.(*ocean.ProcessorFuncs)
 			require.True(t, ok, p.Name())
-			assert.False(t, c.Coalesce(), p.Name())
+			assert.False(t, c.Coalesce, p.Name())
 		}
 	}
 	require.NoError(t, e.ds.PutFile(whProjectID, "main", "services/alpha/port.yml", []byte("identifier: alpha\n")))

@@ -43,11 +43,13 @@ func FuzzGitLabWebhookPayload(f *testing.F) {
 				continue
 			}
 			_ = p.Kinds(ev)
-			if k, ok := p.(ocean.Keyer); ok {
-				_ = k.Key(ev)
-			}
-			if v, ok := p.(ocean.Versioner); ok {
-				_, _ = v.Version(ev)
+			if f, ok := p.(*ocean.ProcessorFuncs); ok {
+				if f.Key != nil {
+					_ = f.Key(ev)
+				}
+				if f.Version != nil {
+					_, _ = f.Version(ev)
+				}
 			}
 		}
 		_ = parsePush(payload)

@@ -452,7 +452,7 @@ func TestWebhookDeployment(t *testing.T) {
 	assert.Equal(t, "failed", e.entity("whDeployment", "1")["status"])
 	assert.Nil(t, e.entity("whDeploymentOK", "1"), "status: success no longer selects it")
 
-	// An older delivery after a newer one is skipped (Versioner).
+	// An older delivery after a newer one is skipped (ProcessorFuncs.Version).
 	stale := e.metrics(t)[`ocean_events_processed_total{result="stale"}`]
 	_, err = e.ds.UpdateDeployment(whProjectID, 1, func(d *gitlabtest.Deployment) { d.Status = "success" })
 	require.NoError(t, err)

@@ -199,19 +199,17 @@ func TestProcessorsRefuseABrokenSelectorForGood(t *testing.T) {
 	g := &Integration{cfg: Config{WebhookSecret: "s"}} // no client: a request would panic
 	n := 0
 	for _, p := range g.processors() {
-		hp, ok := p.(*hookProcessor)
-		if op, isOrdered := p.(orderedPushProcessor); isOrdered {
-			hp, ok = op.hookProcessor, true
-		}
+		pf, ok := p.(*ocean.ProcessorFuncs)
 		if !ok {
 			continue // the pipeline-run processor completes action runs; it has no selector
 		}
 		n++
-		res := ocean.Resource{Kind: hp.kind, Index: 2, Selector: json.RawMessage(`[1]`)}
-		_, err := hp.Handle(t.Context(), &ocean.Event{Payload: map[string]any{}}, res)
-		require.Error(t, err, hp.name)
-		assert.True(t, ocean.IsPermanent(err), "%s: %v", hp.name, err)
-		assert.Contains(t, err.Error(), hp.kind+"[2]", hp.name)
+		kind := pf.KindNames[0]
+		res := ocean.Resource{Kind: kind, Index: 2, Selector: json.RawMessage(`[1]`)}
+		_, err := pf.Handle(t.Context(), &ocean.Event{Payload: map[string]any{}}, res)
+		require.Error(t, err, pf.ID)
+		assert.True(t, ocean.IsPermanent(err), "%s: %v", pf.ID, err)
+		assert.Contains(t, err.Error(), kind+"[2]", pf.ID)
 	}
 	assert.Equal(t, 17, n, "every selector-taking processor is checked")
 }

@@ -71,7 +71,7 @@ func WithEventQueue(q EventQueue) Option {
 // memoryQueue is the in-process EventQueue. Events with the same key are
 // applied one at a time in arrival order; different keys run in parallel on
 // EventWorkersCount workers; a run of queued events for one key of a
-// Coalescer collapses into the newest.
+// Coalesce collapses into the newest.
 //
 // It is bounded by count (jobs) and by bytes: the jobs of one delivery share
 // its Event, which counts once, for as long as one of them is queued.
@@ -327,8 +327,8 @@ func (a *App) processor(name string) Processor {
 }
 
 func (a *App) coalesces(name string) bool {
-	c, ok := a.processor(name).(Coalescer)
-	return ok && c.Coalesce()
+	f, ok := a.processor(name).(*ProcessorFuncs)
+	return ok && f.Coalesce
 }
 
 // applyQueued applies one queued event: it drops an event older than one
@@ -352,23 +352,21 @@ func (a *App) applyQueued(ctx context.Context, qe *QueuedEvent) {
 		a.metrics.eventProcessed("failed")
 		return
 	}
-	if v, ok := p.(Versioner); ok {
-		if ver, ok := v.Version(ev); ok {
-			a.versionsMu.Lock()
-			prev, seen := a.versions[qe.Key]
-			stale := seen && ver.Before(prev)
-			if !stale {
-				if len(a.versions) >= maxVersions {
-					a.versions = map[string]time.Time{}
-				}
-				a.versions[qe.Key] = ver
+	if ver, ok := eventVersion(p, ev); ok {
+		a.versionsMu.Lock()
+		prev, seen := a.versions[qe.Key]
+		stale := seen && ver.Before(prev)
+		if !stale {
+			if len(a.versions) >= maxVersions {
+				a.versions = map[string]time.Time{}
 			}
-			a.versionsMu.Unlock()
-			if stale {
-				log.Info("skipping an event older than one already applied", "key", qe.Key)
-				a.metrics.eventProcessed("stale")
-				return
-			}
+			a.versions[qe.Key] = ver
+		}
+		a.versionsMu.Unlock()
+		if stale {
+			log.Info("skipping an event older than one already applied", "key", qe.Key)
+			a.metrics.eventProcessed("stale")
+			return
 		}
 	}
 	retries, base := a.eventRetryPolicy()

@@ -32,6 +32,13 @@ type widgetHook struct {
 
 func (p *widgetHook) Name() string { return "widget-hook" }
 
+// funcs is the hook as a ProcessorFuncs, with its events keyed by widget
+// and versioned by updated_at.
+func (p *widgetHook) funcs() *ocean.ProcessorFuncs {
+	return &ocean.ProcessorFuncs{ID: p.Name(), Matches: p.Match, Auth: p.Authenticate, Check: p.Validate,
+		KindNames: []string{"widget"}, Apply: p.Handle, Key: p.Key, Version: p.Version}
+}
+
 func (p *widgetHook) Match(ev *ocean.Event) bool { return ev.Headers.Get("X-Widget-Event") != "" }
 
 func (p *widgetHook) Authenticate(_ context.Context, ev *ocean.Event) error {
@@ -103,7 +110,7 @@ func newLive(t *testing.T, configure func(*liveHarness)) *liveHarness {
 	if configure != nil {
 		configure(lh)
 	}
-	h.prov.Processors = []ocean.Processor{lh.hook}
+	h.prov.Processors = []ocean.Processor{lh.hook.funcs()}
 	lh.app = h.app(ocean.WithEventRetry(3, time.Millisecond))
 	lh.stop = runApp(t, lh.app)
 	lh.url = waitHealthy(t, lh.app)

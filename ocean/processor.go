@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -102,28 +103,117 @@ type HeaderAuthenticator interface {
 	AuthenticateHeaders(ctx context.Context, h http.Header) error
 }
 
-// Keyer is implemented by processors that can name the object an event is
-// about (a project, a merge request). Events with the same key are applied
-// in the order they arrived; a processor without it orders all its events
-// on one key.
-type Keyer interface {
-	Key(ev *Event) string
+// ProcessorFuncs is a Processor made of functions — the way most
+// processors are written. ID, Matches, KindNames and Apply are required;
+// every other field is optional, and a nil one turns its feature off.
+// Only a ProcessorFuncs can say how its events relate (Key, Version,
+// Coalesce); a Processor of another type has its events applied one at a
+// time in arrival order.
+type ProcessorFuncs struct {
+	// ID names the processor in logs and metrics.
+	ID string
+	// HeadersMatch rules a delivery out from its headers alone, before its
+	// body is read (see HeaderMatcher).
+	HeadersMatch func(h http.Header) bool
+	// HeadersAuth checks credentials carried in headers before the body
+	// is read; an error answers 401 (see HeaderAuthenticator).
+	HeadersAuth func(ctx context.Context, h http.Header) error
+	// Matches says whether the processor handles the event.
+	Matches func(ev *Event) bool
+	// Auth checks the event's credentials once its body is read (an HMAC
+	// over it); an error answers 401. A processor with neither Auth nor
+	// HeadersAuth refuses every delivery: a webhook route must not take
+	// writes from anyone who knows its URL.
+	Auth func(ctx context.Context, ev *Event) error
+	// Check validates the payload; an error answers 400.
+	Check func(ev *Event) error
+	// KindNames are the kinds the processor's events affect.
+	KindNames []string
+	// Apply returns the raw items to upsert and to delete for one resource
+	// (see Processor.Handle).
+	Apply func(ctx context.Context, ev *Event, res Resource) (Changes, error)
+	// Key names the object an event is about (a project, a merge
+	// request): events with the same key are applied in arrival order,
+	// others concurrently. Nil puts all the processor's events on one key.
+	Key func(ev *Event) string
+	// Version returns the object's last-update time the event carries:
+	// an event older than one already applied for its key is skipped, so
+	// an out-of-order delivery never leaves an older state in the catalog.
+	Version func(ev *Event) (time.Time, bool)
+	// Coalesce, for a processor whose Apply fetches the object's current
+	// state, handles only the newest of the queued events for one key.
+	Coalesce bool
 }
 
-// Versioner is implemented by processors whose events carry the object's
-// last-update time. The framework keeps the newest version it applied per
-// key and skips an event older than it, so an out-of-order delivery never
-// leaves an older state in the catalog.
-type Versioner interface {
-	Version(ev *Event) (time.Time, bool)
+var (
+	_ Processor           = (*ProcessorFuncs)(nil)
+	_ HeaderMatcher       = (*ProcessorFuncs)(nil)
+	_ HeaderAuthenticator = (*ProcessorFuncs)(nil)
+)
+
+// Name returns ID.
+func (p *ProcessorFuncs) Name() string { return p.ID }
+
+// MatchHeaders calls HeadersMatch; without it every delivery may match.
+func (p *ProcessorFuncs) MatchHeaders(h http.Header) bool {
+	return p.HeadersMatch == nil || p.HeadersMatch(h)
 }
 
-// Coalescer is implemented by processors whose Handle fetches the object's
-// current state instead of trusting the payload. When several events for one
-// key are queued, only the newest is handled: the older ones would fetch the
-// same state.
-type Coalescer interface {
-	Coalesce() bool
+// AuthenticateHeaders calls HeadersAuth, if set.
+func (p *ProcessorFuncs) AuthenticateHeaders(ctx context.Context, h http.Header) error {
+	if p.HeadersAuth == nil {
+		return nil
+	}
+	return p.HeadersAuth(ctx, h)
+}
+
+// Match calls Matches.
+func (p *ProcessorFuncs) Match(ev *Event) bool { return p.Matches != nil && p.Matches(ev) }
+
+// Authenticate calls Auth; with neither Auth nor HeadersAuth it refuses.
+func (p *ProcessorFuncs) Authenticate(ctx context.Context, ev *Event) error {
+	switch {
+	case p.Auth != nil:
+		return p.Auth(ctx, ev)
+	case p.HeadersAuth != nil:
+		return nil // checked before the body was read
+	}
+	return ErrUnauthorized
+}
+
+// Validate calls Check, if set.
+func (p *ProcessorFuncs) Validate(ev *Event) error {
+	if p.Check == nil {
+		return nil
+	}
+	return p.Check(ev)
+}
+
+// Kinds returns KindNames.
+func (p *ProcessorFuncs) Kinds(*Event) []string { return p.KindNames }
+
+// Handle calls Apply.
+func (p *ProcessorFuncs) Handle(ctx context.Context, ev *Event, res Resource) (Changes, error) {
+	if p.Apply == nil {
+		return Changes{}, Permanent(fmt.Errorf("processor %s has no Apply", p.ID))
+	}
+	return p.Apply(ctx, ev, res)
+}
+
+// eventKey is the queue key of an event for processor p.
+func eventKey(p Processor, ev *Event) string {
+	if f, ok := p.(*ProcessorFuncs); ok && f.Key != nil {
+		return p.Name() + "/" + f.Key(ev)
+	}
+	return p.Name()
+}
+
+// eventVersion is the object's version an event carries, if p says.
+func eventVersion(p Processor, ev *Event) (time.Time, bool) {
+	if f, ok := p.(*ProcessorFuncs); ok && f.Version != nil {
+		return f.Version(ev)
+	}
+	return time.Time{}, false
 }
 
 // ErrUnauthorized is returned by Authenticate implementations for a missing

@@ -51,7 +51,7 @@ func TestCustomEventQueue(t *testing.T) {
 	h := newHarness(t, 0)
 	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
 	hook := &widgetHook{}
-	h.prov.Processors = []ocean.Processor{hook}
+	h.prov.Processors = []ocean.Processor{hook.funcs()}
 	lh := &liveHarness{harness: h, hook: hook}
 	lh.app = h.app(ocean.WithEventQueue(q))
 	lh.stop = runApp(t, lh.app)

@@ -392,10 +392,7 @@ func (a *App) intakeBody(r *http.Request, candidates []Processor, body []byte) (
 			rejects.warn("live event rejected: invalid payload", "event", ev.ID, "processor", p.Name(), "error", err)
 			return nil, nil, http.StatusBadRequest, "invalid payload: " + err.Error()
 		}
-		key := p.Name()
-		if k, ok := p.(Keyer); ok {
-			key += "/" + k.Key(ev)
-		}
+		key := eventKey(p, ev)
 		jobs = append(jobs, &QueuedEvent{Key: key, Processor: p.Name(), Event: queued})
 	}
 	if len(jobs) == 0 {

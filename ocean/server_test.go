@@ -320,7 +320,7 @@ func TestLiveEventQueueIsBoundedInBytes(t *testing.T) {
 	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
 	h.cfg.EventWorkersCount = 1
 	hook := &widgetHook{gate: gate}
-	h.prov.Processors = []ocean.Processor{hook}
+	h.prov.Processors = []ocean.Processor{hook.funcs()}
 	// Each event below counts about 2.3 KB: the queue holds one or two
 	// besides the one being applied, far below its count bound.
 	a := h.app(ocean.WithEventRetry(3, time.Millisecond), ocean.WithWebhookLimits(ocean.WebhookLimits{QueueBytes: 5000}))
@@ -349,7 +349,7 @@ func TestShutdownReportsUnappliedEventsOnce(t *testing.T) {
 	h.cfg.EventWorkersCount = 1
 	h.cfg.MaxWaitSecondsBeforeShutdown = 5
 	hook := &widgetHook{gate: make(chan struct{})} // never opened: Handle waits for cancellation
-	h.prov.Processors = []ocean.Processor{hook}
+	h.prov.Processors = []ocean.Processor{hook.funcs()}
 	logs := &logRecorder{}
 	clk := clock.NewFake(fakeStart)
 	a := h.app(ocean.WithEventRetry(3, time.Millisecond), ocean.WithClock(clk), ocean.WithLogger(slog.New(logs)))

@@ -280,6 +280,12 @@ func (p *widgetHook) Validate(ev *ocean.Event) error {
 	return nil
 }
 
+// funcs is the hook as a ProcessorFuncs, keyed and versioned.
+func (p *widgetHook) funcs() *ocean.ProcessorFuncs {
+	return &ocean.ProcessorFuncs{ID: p.Name(), Matches: p.Match, Auth: p.Authenticate, Check: p.Validate,
+		KindNames: p.Kinds(nil), Apply: p.Handle, Key: p.Key, Version: p.Version}
+}
+
 func (p *widgetHook) Key(ev *ocean.Event) string {
 	return ev.Payload["widget"].(map[string]any)["id"].(string)
 }
@@ -375,7 +381,7 @@ func (c *cluster) start(name string, shards int, hook *widgetHook) *replica {
 	prov := &ocean.Provider{
 		Type: "widgets", Version: "1.0.0",
 		Kinds:      []ocean.Kind{ocean.NewKind("widget", func(context.Context, ocean.BaseSelector, ocean.Sender) error { return nil })},
-		Processors: []ocean.Processor{hook},
+		Processors: []ocean.Processor{hook.funcs()},
 	}
 	app, err := ocean.New(cfg, prov, ocean.WithPortClient(client), ocean.WithLogger(testLogger(t)),
 		ocean.WithEventQueue(q), ocean.WithEventRetry(1, time.Millisecond))
