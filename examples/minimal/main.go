@@ -1,6 +1,5 @@
-// Command minimal syncs a ticket tracker's people and tickets (related to
-// their assignee, filtered by status in the API call) into Port, and keeps
-// them current from the tracker's webhooks. Run it with --help.
+// Command minimal syncs a ticket tracker's people and tickets (related to their assignee, filtered by
+// status in the API call) into Port, and keeps them current from its webhooks. Run it with --help.
 package main
 
 import (
@@ -56,7 +55,7 @@ func provider(c config, opts ...httpx.Option) (*ocean.Provider, error) {
 		return nil, err
 	}
 	defs, _ := fs.Sub(defaults, "defaults")
-	return &ocean.Provider{Type: "tracker", Defaults: defs, Processors: []ocean.Processor{ticketHook{string(c.WebhookSecret)}},
+	return &ocean.Provider{Type: "tracker", Defaults: defs, Processors: []ocean.Processor{ticketHook(string(c.WebhookSecret))},
 		Kinds: []ocean.Kind{
 			ocean.NewKind("person", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
 				return api.Pages(ctx, "/people", nil, func(page []ocean.Item) error { return send.Send(ctx, page) })
@@ -68,33 +67,34 @@ func provider(c config, opts ...httpx.Option) (*ocean.Provider, error) {
 		}}, nil
 }
 
-// ticketHook applies the tracker's webhooks: {"action": "updated" or "deleted", "ticket": {…}}.
-type ticketHook struct{ secret string }
+// MatchItem judges a webhook's ticket as the API call would: one the selector leaves out leaves the catalog.
+func (s ticketSelector) MatchItem(t ocean.Item) bool {
+	status, _ := t["status"].(string)
+	return len(s.Status) == 0 || slices.Contains(s.Status, status)
+}
 
-func (ticketHook) Name() string                { return "tracker-ticket" }
-func (ticketHook) Match(ev *ocean.Event) bool  { return ev.Headers.Get("X-Tracker-Event") == "ticket" }
-func (ticketHook) Kinds(*ocean.Event) []string { return []string{"ticket"} }
-func (h ticketHook) Authenticate(_ context.Context, ev *ocean.Event) error {
-	if h.secret == "" || subtle.ConstantTimeCompare([]byte(ev.Headers.Get("X-Tracker-Token")), []byte(h.secret)) != 1 {
-		return ocean.ErrUnauthorized
+// ticketHook applies the tracker's webhooks: {"action": "updated" or "deleted", "ticket": {…}}.
+func ticketHook(secret string) *ocean.ProcessorFuncs {
+	ticket := func(ev *ocean.Event) ocean.Item { t, _ := ev.Payload["ticket"].(map[string]any); return t }
+	return &ocean.ProcessorFuncs{ID: "tracker-ticket", KindNames: []string{"ticket"},
+		Matches: func(ev *ocean.Event) bool { return ev.Headers.Get("X-Tracker-Event") == "ticket" },
+		Auth: func(_ context.Context, ev *ocean.Event) error {
+			if secret == "" || subtle.ConstantTimeCompare([]byte(ev.Headers.Get("X-Tracker-Token")), []byte(secret)) != 1 {
+				return ocean.ErrUnauthorized
+			}
+			return nil
+		},
+		Check: func(ev *ocean.Event) error {
+			if ticket(ev) == nil {
+				return errors.New(`no "ticket" object`)
+			}
+			return nil
+		},
+		Apply: func(_ context.Context, ev *ocean.Event, _ ocean.Resource) (ocean.Changes, error) {
+			if ev.Payload["action"] == "deleted" {
+				return ocean.Changes{Delete: []ocean.Item{ticket(ev)}}, nil
+			}
+			return ocean.Changes{Upsert: []ocean.Item{ticket(ev)}}, nil
+		},
 	}
-	return nil
-}
-func (ticketHook) Validate(ev *ocean.Event) error {
-	if _, ok := ev.Payload["ticket"].(map[string]any); !ok {
-		return errors.New(`no "ticket" object`)
-	}
-	return nil
-}
-func (ticketHook) Handle(_ context.Context, ev *ocean.Event, res ocean.Resource) (ocean.Changes, error) {
-	ticket, _ := ev.Payload["ticket"].(map[string]any)
-	sel, err := ocean.DecodeSelector[ticketSelector](res.Selector)
-	if err != nil {
-		return ocean.Changes{}, ocean.Permanent(err)
-	}
-	// A ticket the selector leaves out (closed, say) leaves the catalog.
-	if status, _ := ticket["status"].(string); ev.Payload["action"] == "deleted" || len(sel.Status) > 0 && !slices.Contains(sel.Status, status) {
-		return ocean.Changes{Delete: []ocean.Item{ticket}}, nil
-	}
-	return ocean.Changes{Upsert: []ocean.Item{ticket}}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
@@ -123,42 +124,46 @@ func TestTicketKindPages(t *testing.T) {
 	assert.Equal(t, 2, mt.GetTotalCallCount())
 }
 
+// TestTicketHook sends the tracker's webhooks through the framework,
+// synchronously (App.HandleEvent), and checks what Port holds.
 func TestTicketHook(t *testing.T) {
 	t.Parallel()
-	hook := ticketHook{secret: "hook-secret"}
-	openOnly := ocean.Resource{Kind: "ticket", Selector: json.RawMessage(`{"status":["open"]}`)}
+	pt := porttest.NewServer(t)
+	cfg, err := ocean.Load(ocean.LoadOptions{Environ: pt.Env(), ProviderType: "tracker"})
+	require.NoError(t, err)
+	prov, err := provider(config{TrackerURL: "https://tracker.example.com/api", WebhookSecret: "hook-secret"})
+	require.NoError(t, err)
+	app, err := ocean.New(cfg, prov)
+	require.NoError(t, err)
+	require.NoError(t, app.InitializePortResources(t.Context()))
+	send := func(token, body string) *ocean.EventResult {
+		r := httptest.NewRequest(http.MethodPost, "/integration/webhook", strings.NewReader(body))
+		r.Header.Set("X-Tracker-Event", "ticket")
+		r.Header.Set("X-Tracker-Token", token)
+		res, err := app.HandleEvent(t.Context(), r)
+		require.NoError(t, err)
+		return res
+	}
 	tests := []struct {
-		name        string
-		body        string
-		res         ocean.Resource
-		wantUpsert  int
-		wantDelete  int
-		wantInvalid bool
+		name, token, body string
+		wantStatus        int
+		wantUpserted      []string
+		wantDeleted       []string
 	}{
-		{"an open ticket is upserted", `{"action":"updated","ticket":{"key":"T-1","status":"open"}}`, openOnly, 1, 0, false},
-		{"a ticket the selector leaves out is deleted", `{"action":"updated","ticket":{"key":"T-1","status":"closed"}}`, openOnly, 0, 1, false},
-		{"a deleted ticket is deleted", `{"action":"deleted","ticket":{"key":"T-1","status":"open"}}`, openOnly, 0, 1, false},
-		{"without a status selector every ticket is kept", `{"action":"updated","ticket":{"key":"T-3","status":"closed"}}`, ocean.Resource{Kind: "ticket", Selector: json.RawMessage(`{}`)}, 1, 0, false},
-		{"no ticket is a bad request", `{"action":"updated"}`, openOnly, 0, 0, true},
+		{"an open ticket is upserted", "hook-secret", `{"action":"updated","ticket":{"key":"T-1","status":"open","assignee":"ada"}}`, 202, []string{"trackerTicket/T-1"}, nil},
+		{"a ticket the selector leaves out is deleted", "hook-secret", `{"action":"updated","ticket":{"key":"T-1","status":"closed"}}`, 202, nil, []string{"trackerTicket/T-1"}},
+		{"another open ticket is upserted", "hook-secret", `{"action":"updated","ticket":{"key":"T-2","status":"open"}}`, 202, []string{"trackerTicket/T-2"}, nil},
+		{"a deleted ticket is deleted", "hook-secret", `{"action":"deleted","ticket":{"key":"T-2","status":"open"}}`, 202, nil, []string{"trackerTicket/T-2"}},
+		{"a wrong token is refused", "guess", `{"action":"updated","ticket":{"key":"T-3","status":"open"}}`, 401, nil, nil},
+		{"no ticket is a bad request", "hook-secret", `{"action":"updated"}`, 400, nil, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ev := &ocean.Event{Headers: http.Header{"X-Tracker-Event": {"ticket"}, "X-Tracker-Token": {"hook-secret"}}, Body: []byte(tt.body)}
-			require.NoError(t, json.Unmarshal(ev.Body, &ev.Payload))
-			require.True(t, hook.Match(ev))
-			require.NoError(t, hook.Authenticate(t.Context(), ev))
-			if tt.wantInvalid {
-				assert.Error(t, hook.Validate(ev))
-				return
-			}
-			require.NoError(t, hook.Validate(ev))
-			ch, err := hook.Handle(t.Context(), ev, tt.res)
-			require.NoError(t, err)
-			assert.Len(t, ch.Upsert, tt.wantUpsert)
-			assert.Len(t, ch.Delete, tt.wantDelete)
-		})
+	for _, tt := range tests { // in order: they build on each other
+		res := send(tt.token, tt.body)
+		assert.Equal(t, tt.wantStatus, res.Status, tt.name)
+		assert.Equal(t, tt.wantUpserted, res.Upserted, tt.name)
+		assert.Equal(t, tt.wantDeleted, res.Deleted, tt.name)
 	}
+	assert.Zero(t, pt.EntityCount("trackerTicket"))
 }
 
 func TestTicketHookAuthenticates(t *testing.T) {
@@ -174,7 +179,7 @@ func TestTicketHookAuthenticates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		ev := &ocean.Event{Headers: http.Header{"X-Tracker-Token": {tt.sent}}}
-		err := ticketHook{secret: tt.secret}.Authenticate(t.Context(), ev)
+		err := ticketHook(tt.secret).Authenticate(t.Context(), ev)
 		assert.Equal(t, tt.wantErr, err != nil, tt.name)
 	}
 }
