@@ -76,23 +76,43 @@ type App struct {
 	logShipper *logShipper
 }
 
-// Option configures an App.
+// Option configures an App. Options check what they are given: New
+// returns the first error, as port's options do.
 type Option func(*App) error
 
-// WithLogger sets the logger (slog.Default() otherwise).
+// WithLogger sets the logger (slog.Default() when the option is not
+// given).
 func WithLogger(l *slog.Logger) Option {
-	return func(a *App) error { a.log = l; return nil }
+	return func(a *App) error {
+		if l == nil {
+			return errors.New("ocean: WithLogger(nil): leave the option out for slog.Default()")
+		}
+		a.log = l
+		return nil
+	}
 }
 
 // WithClock sets the time source.
 func WithClock(c Clock) Option {
-	return func(a *App) error { a.clock = c; return nil }
+	return func(a *App) error {
+		if c == nil {
+			return errors.New("ocean: WithClock(nil)")
+		}
+		a.clock = c
+		return nil
+	}
 }
 
 // WithPortClient uses a Port client built by the caller instead of one built
 // from the config.
 func WithPortClient(c *port.Client) Option {
-	return func(a *App) error { a.port = c; return nil }
+	return func(a *App) error {
+		if c == nil {
+			return errors.New("ocean: WithPortClient(nil)")
+		}
+		a.port = c
+		return nil
+	}
 }
 
 // WithPortAppConfig uses this port app config (the mapping) instead of the
@@ -110,7 +130,14 @@ func WithEnviron(env []string) Option {
 // to Port. Port is still read (the mapping, the entities it holds) when a
 // client is configured; nothing in it changes.
 func WithDryRun(w io.Writer) Option {
-	return func(a *App) error { a.writer = newDryRunWriter(w); a.dryRun = true; return nil }
+	return func(a *App) error {
+		if w == nil {
+			return errors.New("ocean: WithDryRun(nil): pass io.Discard to drop the records")
+		}
+		a.writer = newDryRunWriter(w)
+		a.dryRun = true
+		return nil
+	}
 }
 
 // Listener is an event listener the framework does not build in (KAFKA
@@ -130,6 +157,9 @@ type Trigger interface {
 // WithListener registers a listener for a listener type.
 func WithListener(typ string, l Listener) Option {
 	return func(a *App) error {
+		if typ == "" || l == nil {
+			return errors.New("ocean: WithListener needs a listener type and a listener")
+		}
 		if a.listeners == nil {
 			a.listeners = map[string]Listener{}
 		}

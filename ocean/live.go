@@ -65,7 +65,13 @@ type EventQueueHealth interface {
 
 // WithEventQueue replaces the in-process live-event queue.
 func WithEventQueue(q EventQueue) Option {
-	return func(a *App) error { a.queue = q; return nil }
+	return func(a *App) error {
+		if q == nil {
+			return errors.New("ocean: WithEventQueue(nil): leave the option out for the in-process queue")
+		}
+		a.queue = q
+		return nil
+	}
 }
 
 // memoryQueue is the in-process EventQueue. Events with the same key are
@@ -107,6 +113,9 @@ func newMemoryQueue(a *App) *memoryQueue {
 // first backoff (doubling, capped at 30 s). Ocean's defaults are 3 and 1 s.
 func WithEventRetry(retries int, base time.Duration) Option {
 	return func(a *App) error {
+		if retries < 0 || base <= 0 {
+			return fmt.Errorf("ocean: WithEventRetry(%d, %s): retries must not be negative and the backoff positive", retries, base)
+		}
 		a.eventRetries, a.eventRetryBase = retries, base
 		return nil
 	}
