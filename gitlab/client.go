@@ -34,8 +34,10 @@ const Version = "0.1.0"
 // perPage is GitLab's maximum page size.
 const perPage = "100"
 
-// Option adjusts a Client or provider beyond what Config holds.
-type Option func(*options)
+// Option adjusts a Client or provider beyond what Config holds. Options
+// check what they are given (the constructors return the error), as
+// port's and ocean's do.
+type Option func(*options) error
 
 type options struct {
 	logger     *slog.Logger
@@ -46,19 +48,43 @@ type options struct {
 }
 
 // WithLogger sets the logger (slog.Default() otherwise).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("gitlab: WithLogger(nil): leave the option out for slog.Default()")
+		}
+		o.logger = l
+		return nil
+	}
+}
 
 // WithHTTPClient sets the HTTP client under client-go (for proxies, custom
 // TLS, or the framework's timeout).
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("gitlab: WithHTTPClient(nil)")
+		}
+		o.httpClient = c
+		return nil
+	}
+}
 
 // WithUserAgent sets the User-Agent sent to GitLab.
-func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
+func WithUserAgent(ua string) Option {
+	return func(o *options) error {
+		if strings.TrimSpace(ua) == "" {
+			return errors.New("gitlab: WithUserAgent: empty")
+		}
+		o.userAgent = ua
+		return nil
+	}
+}
 
 // withClock replaces the waits before retries and during pauses, and the
 // clock they are computed with (tests record waits instead of sleeping).
 func withClock(sleep func(context.Context, time.Duration) error, now func() time.Time) Option {
-	return func(o *options) { o.sleep, o.now = sleep, now }
+	return func(o *options) error { o.sleep, o.now = sleep, now; return nil }
 }
 
 // Client is a GitLab API client for resyncs: it returns the API's raw JSON
@@ -154,7 +180,9 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 	o := options{logger: slog.Default(), sleep: httpx.Sleep, now: time.Now, userAgent: "oceankit-gitlab/" + Version}
 	for _, f := range opts {
-		f(&o)
+		if err := f(&o); err != nil {
+			return nil, err
+		}
 	}
 	endpointLimits := cfg.IsGitLabCom()
 	if cfg.EndpointLimits != nil {

@@ -622,3 +622,16 @@ func TestRetryWait(t *testing.T) {
 		assert.LessOrEqual(t, got, 30*time.Second, "the backoff stays under 30 s")
 	}
 }
+
+func TestOptionsAreChecked(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Token: "glpat-0123456789abcdefghij"}
+	for name, o := range map[string]Option{
+		"nil logger":      WithLogger(nil),
+		"nil http client": WithHTTPClient(nil),
+		"empty agent":     WithUserAgent(" "),
+	} {
+		_, err := New(cfg, o)
+		assert.Error(t, err, name)
+	}
+}
