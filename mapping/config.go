@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	suggestpkg "github.com/oceankit/oceankit/internal/suggest"
 )
 
 // Defaults Ocean applies to a port app config.
@@ -763,41 +765,10 @@ func keysOf(m map[string]bool) []string { return sortedKeys(m) }
 
 // suggest returns ` (did you mean "x"?)` for the closest known key, if close.
 func suggest(k string, known []string) string {
-	best, bestD := "", 4
-	lk := strings.ToLower(k)
-	for _, c := range known {
-		d := editDistance(lk, strings.ToLower(c))
-		if d < bestD {
-			best, bestD = c, d
-		}
+	if best := suggestpkg.Nearest(k, known, 3); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 30
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // LiteralBlueprints returns the blueprints of a resource whose blueprint

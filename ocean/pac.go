@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/oceankit/oceankit/internal/suggest"
 	"github.com/oceankit/oceankit/mapping"
 )
 
@@ -173,38 +174,13 @@ func PortAppConfigFrom(ctx context.Context) *mapping.Config {
 // unknownKind says that the provider has no such kind, with the nearest
 // name it has.
 func (a *App) unknownKind(name string) error {
-	best, bestD := "", len(name)/2+2
 	var names []string
 	for _, k := range a.provider.Kinds {
 		names = append(names, k.Name())
-		if d := editDistance(name, k.Name()); d < bestD {
-			best, bestD = k.Name(), d
-		}
 	}
 	msg := fmt.Sprintf("kind %q is not provided by %s", name, a.provider.Type)
-	if best != "" {
+	if best := suggest.Nearest(name, names, len(name)/2+1); best != "" {
 		return fmt.Errorf("%s: did you mean %q?", msg, best)
 	}
 	return fmt.Errorf("%s (its kinds: %s)", msg, strings.Join(names, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
