@@ -1,13 +1,11 @@
 package gitlab
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,8 @@ import (
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
+
+	"github.com/oceankit/oceankit/internal/logtest"
 )
 
 func TestParseSearchValue(t *testing.T) {
@@ -47,23 +47,8 @@ func TestParseSearchValue(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the concurrent writers of a resync.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer = logtest.Buffer
 
 // resolverMapping uses gitlab-v2's deprecated value forms on projects
 // and on files (whose item carries the project under .repo).

@@ -1,13 +1,11 @@
 package ocean
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,27 +15,14 @@ import (
 	"github.com/oceankit/oceankit/internal/clock"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
+
+	"github.com/oceankit/oceankit/internal/logtest"
 )
 
 const shipID = "ship-test"
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer = logtest.Buffer
 
 type shipFixture struct {
 	srv     *porttest.Server

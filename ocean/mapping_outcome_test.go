@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,25 +13,12 @@ import (
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+
+	"github.com/oceankit/oceankit/internal/logtest"
 )
 
-// syncBuffer is a log sink safe for the App's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer = logtest.Buffer
 
 // A property whose jq fails for an item is null in that entity, which is
 // still written (Ocean's rule): the entity keeps updating in Port. The

@@ -1,7 +1,6 @@
 package port_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
+
+	"github.com/oceankit/oceankit/internal/logtest"
 )
 
 var testDS = port.Datasource{Type: "GitLab-v2", Version: "0.9.30", Identifier: "my-gitlab"}
@@ -68,22 +69,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = logtest.Buffer
 
 func debugLogger(b *syncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
