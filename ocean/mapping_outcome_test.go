@@ -2,7 +2,6 @@ package ocean_test
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -121,14 +120,7 @@ func TestBrokenResourceFailsAlone(t *testing.T) {
 		it["team"] = team
 		h.src.put(it)
 	}
-	teams := []string{"t1", "t2"}
-	h.prov.Kinds = append(h.prov.Kinds, ocean.NewKind("team", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
-		items := []ocean.Item{}
-		for _, id := range teams {
-			items = append(items, ocean.Item{"id": id})
-		}
-		return send.Send(ctx, items)
-	}))
+	h.prov.Kinds = append(h.prov.Kinds, teamsKind("t1", "t2"))
 	a := h.app()
 	_, err := h.resync(a)
 	require.NoError(t, err)
@@ -137,7 +129,7 @@ func TestBrokenResourceFailsAlone(t *testing.T) {
 	// The team resource breaks (a typo in Port's UI); a team and a widget
 	// go at the source.
 	h.setMapping(strings.Replace(widgetsThenTeams, "title: .id\n", "title: .id.\n", 1))
-	teams = []string{"t2"}
+	h.prov.Kinds[1] = teamsKind("t2")
 	h.src.remove("w-00002")
 	rep, err := h.resync(a)
 	var kf *ocean.KindsFailedError
