@@ -16,19 +16,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/oceankit/oceankit/internal/clock"
+	"github.com/oceankit/oceankit/clock"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/port"
 )
-
-// Clock is the framework's time source; tests inject a fake one so that
-// schedules run without sleeping.
-type Clock = clock.Clock
-
-// Ticker is a Clock's ticker.
-type Ticker = clock.Ticker
 
 // App is a running integration: one provider, one Port installation.
 type App struct {
@@ -37,7 +30,7 @@ type App struct {
 	port     *port.Client
 	writer   entityWriter
 	log      *slog.Logger
-	clock    Clock
+	clock    clock.Clock
 	metrics  *metrics
 	environ  []string
 
@@ -92,8 +85,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock sets the time source.
-func WithClock(c Clock) Option {
+// WithClock sets the time source (package clock has the real one and a
+// fake that tests advance by hand).
+func WithClock(c clock.Clock) Option {
 	return func(a *App) error {
 		if c == nil {
 			return errors.New("ocean: WithClock(nil)")

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -314,7 +315,7 @@ type instantClock struct{}
 
 func (instantClock) Now() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 
-func (instantClock) NewTicker(time.Duration) ocean.Ticker { return instantTicker{} }
+func (instantClock) NewTicker(time.Duration) clock.Ticker { return instantTicker{} }
 
 type instantTicker struct{}
 

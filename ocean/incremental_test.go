@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oceankit/oceankit/internal/clock"
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/port/porttest"
 )

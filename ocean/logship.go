@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oceankit/oceankit/internal/clock"
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -50,7 +50,7 @@ type logIngester interface {
 // logShipper buffers log records and sends them to Port in batches.
 type logShipper struct {
 	level   slog.Level
-	clock   Clock
+	clock   clock.Clock
 	port    logIngester
 	urls    *ingestURLs
 	metrics *metrics
@@ -67,7 +67,7 @@ type logShipper struct {
 	done    chan struct{}
 }
 
-func newLogShipper(level slog.Level, clk Clock, p logIngester, urls *ingestURLs, m *metrics, warn *slog.Logger) *logShipper {
+func newLogShipper(level slog.Level, clk clock.Clock, p logIngester, urls *ingestURLs, m *metrics, warn *slog.Logger) *logShipper {
 	return &logShipper{level: level, clock: clk, port: p, urls: urls, metrics: m, warn: warn, kick: make(chan struct{}, 1)}
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/oceankit/oceankit/internal/clock"
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/port"
 )

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/oceankit/oceankit/clock"
 )
 
 // WebhookLimits bounds what the live-event route may cost: per delivery,
@@ -455,7 +457,7 @@ func (a *App) reject(w http.ResponseWriter, status int, msg string) {
 // the number of rejections not logged since the previous line. The
 // messages are a fixed set, so the map stays small.
 type rejectLog struct {
-	clock Clock
+	clock clock.Clock
 	every time.Duration
 	log   *slog.Logger
 

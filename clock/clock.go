@@ -1,5 +1,6 @@
-// Package clock is the time source of the framework: the real one, and a
-// fake that tests advance by hand so that schedules run without sleeping.
+// Package clock is the time source of the ocean framework (ocean.WithClock):
+// the real one, and a fake that tests advance by hand so that schedules run
+// without sleeping.
 package clock
 
 import (
