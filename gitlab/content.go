@@ -10,6 +10,7 @@ import (
 
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/oceankit/oceankit/internal/flight"
 	"github.com/oceankit/oceankit/ocean"
 )
 
@@ -33,78 +34,19 @@ func (g *Integration) contentKinds() []ocean.Kind {
 }
 
 // memo runs fn once per key; concurrent callers of the same key wait for
-// the first one.
-type memo[K comparable, V any] struct {
-	mu sync.Mutex
-	m  map[K]*memoEntry[V]
-}
-
-type memoEntry[V any] struct {
-	done chan struct{}
-	v    V
-	err  error
-}
+// the first one. A lookup cut short by its context is not remembered as
+// the answer.
+type memo[K comparable, V any] struct{ g flight.Group[K, V] }
 
 func (m *memo[K, V]) get(ctx context.Context, k K, fn func() (V, error)) (V, error) {
-	m.mu.Lock()
-	if m.m == nil {
-		m.m = map[K]*memoEntry[V]{}
-	}
-	e, ok := m.m[k]
-	if !ok {
-		e = &memoEntry[V]{done: make(chan struct{})}
-		m.m[k] = e
-		m.mu.Unlock()
-		e.v, e.err = fn()
-		if e.err != nil && ctx.Err() != nil {
-			// A cancelled lookup must not be remembered as the answer.
-			m.mu.Lock()
-			delete(m.m, k)
-			m.mu.Unlock()
-		}
-		close(e.done)
-		return e.v, e.err
-	}
-	m.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.v, e.err
-	case <-ctx.Done():
-		var zero V
-		return zero, ctx.Err()
-	}
+	return m.g.Do(ctx, k, fn, func(error) bool { return ctx.Err() != nil })
 }
 
 // peek returns a value already computed, without waiting.
-func (m *memo[K, V]) peek(k K) (V, bool) {
-	m.mu.Lock()
-	e, ok := m.m[k]
-	m.mu.Unlock()
-	if ok {
-		select {
-		case <-e.done:
-			return e.v, e.err == nil
-		default:
-		}
-	}
-	var zero V
-	return zero, false
-}
+func (m *memo[K, V]) peek(k K) (V, bool) { return m.g.Peek(k) }
 
 // put stores a known value.
-func (m *memo[K, V]) put(k K, v V) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = map[K]*memoEntry[V]{}
-	}
-	if _, ok := m.m[k]; ok {
-		return
-	}
-	e := &memoEntry[V]{done: make(chan struct{}), v: v}
-	close(e.done)
-	m.m[k] = e
-}
+func (m *memo[K, V]) put(k K, v V) { m.g.Put(k, v) }
 
 // contentRun is the state of one content kind's fetch: the caches that
 // keep its requests proportional to what matches. It lives as long as the

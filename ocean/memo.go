@@ -3,7 +3,8 @@ package ocean
 import (
 	"context"
 	"errors"
-	"sync"
+
+	"github.com/oceankit/oceankit/internal/flight"
 )
 
 // A resync's memo lets kinds share what they fetch: gitlab-v2's `member`
@@ -12,16 +13,8 @@ import (
 
 type memoKey struct{}
 
-type memo struct {
-	mu sync.Mutex
-	m  map[string]*memoEntry
-}
-
-type memoEntry struct {
-	done chan struct{}
-	v    any
-	err  error
-}
+// memo is one resync's shared results.
+type memo = flight.Group[string, any]
 
 func withMemo(ctx context.Context, m *memo) context.Context {
 	return context.WithValue(ctx, memoKey{}, m)
@@ -37,39 +30,18 @@ func Memo[T any](ctx context.Context, key string, fn func(context.Context) (T, e
 	if m == nil {
 		return fn(ctx)
 	}
-	m.mu.Lock()
-	e, ok := m.m[key]
-	if !ok {
-		e = &memoEntry{done: make(chan struct{})}
-		m.m[key] = e
-		m.mu.Unlock()
-		v, err := fn(ctx)
-		e.v, e.err = v, err
-		if err != nil {
-			m.mu.Lock()
-			delete(m.m, key)
-			m.mu.Unlock()
-		}
-		close(e.done)
-		return v, err
-	}
-	m.mu.Unlock()
-	select {
-	case <-e.done:
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
-	if e.err != nil {
+	forget := func(error) bool { return true }
+	v, err := m.Do(ctx, key, func() (any, error) { return fn(ctx) }, forget)
+	if err != nil {
 		// The computing caller's own context may have ended (its kind
 		// failed): that is no reason for this one to fail.
-		if errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded) {
+		if ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			return fn(ctx)
 		}
 		var zero T
-		return zero, e.err
+		return zero, err
 	}
-	return e.v.(T), nil
+	return v.(T), nil
 }
 
 // Memoized reports whether ctx belongs to a resync whose Memo shares

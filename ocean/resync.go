@@ -366,7 +366,7 @@ func (a *App) newResyncRun(rep *ResyncReport, log *slog.Logger, mode runMode, pa
 		log:           log,
 		seen:          map[uint64]uint64{},
 		existingReady: make(chan struct{}),
-		memo:          &memo{m: map[string]*memoEntry{}},
+		memo:          &memo{},
 		relTargets:    map[uint64]struct{}{},
 		upsertOpts: port.UpsertOptions{
 			Merge:                        pac.EnableMergeEntity,
