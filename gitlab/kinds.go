@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -81,8 +82,15 @@ func (g *Integration) eachMemberPage(ctx context.Context, owner string, inherite
 		path += "/all"
 	}
 	// `member` and `group-with-members` both list every group's members:
-	// within a resync the lists are fetched once and shared (read only).
-	pages, err := ocean.Memo(ctx, "gitlab:"+path, func(ctx context.Context) ([][]ocean.Item, error) {
+	// within a resync the lists are fetched once and shared (read only),
+	// the latest memberCacheLists of them at a time (see memberCache).
+	cache, err := ocean.Memo(ctx, "gitlab:member-lists", func(context.Context) (*memberCache, error) {
+		return newMemberCache(memberCacheLists), nil
+	})
+	if err != nil {
+		return err
+	}
+	pages, err := cache.get(ctx, path, func(ctx context.Context) ([][]ocean.Item, error) {
 		var pages [][]ocean.Item
 		err := g.client.Pages(ctx, path, nil, func(page []ocean.Item) error {
 			pages = append(pages, page)
@@ -360,4 +368,67 @@ func (g *Integration) listBranches(ctx context.Context, sel BranchSelector, send
 		withProject(p)(b)
 		return send.Send(ctx, []ocean.Item{b})
 	}, nil)
+}
+
+// memberCacheLists bounds how many groups' member lists a resync keeps.
+const memberCacheLists = 1000
+
+// memberCache shares member lists between the kinds of one resync that
+// need them. `member` and `group-with-members` walk the groups in the same
+// order at about the same pace, so a short window of recent lists saves
+// the second fetch of each, while memory stays bounded whatever the number
+// of groups (keeping every list until the resync ended made the sync's
+// memory grow with the catalog). A list dropped before a kind reads it is
+// fetched again.
+type memberCache struct {
+	mu    sync.Mutex
+	limit int
+	m     map[string]*memberList
+	order []string // completed lists, oldest first
+}
+
+type memberList struct {
+	done  chan struct{}
+	pages [][]ocean.Item
+	err   error
+}
+
+func newMemberCache(limit int) *memberCache {
+	return &memberCache{limit: limit, m: map[string]*memberList{}}
+}
+
+// get returns the list of key, fetching it unless it is kept or being
+// fetched. A failed fetch is not kept.
+func (c *memberCache) get(ctx context.Context, key string, fetch func(context.Context) ([][]ocean.Item, error)) ([][]ocean.Item, error) {
+	c.mu.Lock()
+	if e, ok := c.m[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
+			// The fetching kind ended early: no reason for this one to.
+			return fetch(ctx)
+		}
+		return e.pages, e.err
+	}
+	e := &memberList{done: make(chan struct{})}
+	c.m[key] = e
+	c.mu.Unlock()
+	e.pages, e.err = fetch(ctx)
+	c.mu.Lock()
+	if e.err != nil {
+		delete(c.m, key)
+	} else {
+		c.order = append(c.order, key)
+		for len(c.order) > c.limit {
+			delete(c.m, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	c.mu.Unlock()
+	close(e.done)
+	return e.pages, e.err
 }

@@ -3,6 +3,7 @@ package gitlab
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -810,4 +811,31 @@ func ExampleIntegration_Provider() {
 	p := g.Provider() // what ocean.New takes, alone or beside other providers' kinds
 	fmt.Println(p.Type, len(p.Kinds), p.TopLevelKeys)
 	// Output: gitlab-v2 17 [visibility]
+}
+
+// The member lists a resync shares are bounded: the oldest is dropped and
+// fetched again when asked for.
+func TestMemberCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	c := newMemberCache(2)
+	fetches := map[string]int{}
+	get := func(key string) {
+		pages, err := c.get(t.Context(), key, func(context.Context) ([][]ocean.Item, error) {
+			fetches[key]++
+			return [][]ocean.Item{{{"owner": key}}}, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, key, pages[0][0]["owner"])
+	}
+	for _, k := range []string{"a", "b", "a", "b", "c", "a"} {
+		get(k)
+	}
+	assert.Equal(t, map[string]int{"a": 2, "b": 1, "c": 1}, fetches, "a was dropped when c came")
+	assert.LessOrEqual(t, len(c.m), 2)
+
+	failed := errors.New("boom")
+	_, err := c.get(t.Context(), "d", func(context.Context) ([][]ocean.Item, error) { return nil, failed })
+	require.ErrorIs(t, err, failed)
+	get("d")
+	assert.Equal(t, 1, fetches["d"], "a failed fetch is not kept")
 }
