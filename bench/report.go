@@ -464,10 +464,17 @@ type target struct {
 func renderTargets(w *strings.Builder, res *results, plain, lat []*sizeRun) {
 	var ts []target
 	if len(plain) > 0 {
-		r := plain[len(plain)-1]
+		// The 100k targets are judged on the run nearest 100k (a 1M run
+		// beside it has targets of its own).
+		r := plain[0]
+		for _, p := range plain[1:] {
+			if absDiff(p.Pipelined.entities(), targetStageEntities) < absDiff(r.Pipelined.entities(), targetStageEntities) {
+				r = p
+			}
+		}
 		at := ""
-		if r.Pipelined.entities() < targetStageEntities*9/10 {
-			at = fmt.Sprintf(" (largest size run: %s)", num(r.Pipelined.entities()))
+		if d := r.Pipelined.entities(); d < targetStageEntities*9/10 || d > targetStageEntities*3/2 {
+			at = fmt.Sprintf(" (nearest size run: %s)", num(d))
 		}
 		if slow, cpuFloor := slowestStage(r); slow != nil {
 			pu := r.Pipelined.Usage
@@ -635,4 +642,11 @@ func millionTargets(plain []*sizeRun) []target {
 			fmt.Sprintf("%.1f µs (sync process)", per), per <= baselineCPUPerEntity/2, false})
 	}
 	return ts
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }
