@@ -136,7 +136,15 @@ func (s *source) kind(name string) ocean.Kind {
 			pages++
 			if pages == 1 && gate != nil {
 				if started != nil {
-					close(started)
+					// Closed once, however many fetches (a resync started
+					// again) reach their first page.
+					s.mu.Lock()
+					select {
+					case <-started:
+					default:
+						close(started)
+					}
+					s.mu.Unlock()
 				}
 				select {
 				case <-gate:
