@@ -568,7 +568,7 @@ func numberText(v any) (string, bool) {
 		return strconv.Itoa(n), true
 	case float64:
 		if math.Abs(n) >= 1e17 {
-			return strconv.FormatFloat(n, 'g', 17, 64), true
+			return strconv.FormatFloat(n, 'g', -1, 64), true
 		}
 		return strconv.FormatFloat(n, 'f', -1, 64), true
 	case *big.Int:

@@ -258,7 +258,7 @@ func TestMapFieldErrorsKeepTheEntity(t *testing.T) {
 func TestMapNumericTitleIsKept(t *testing.T) {
 	t.Parallel()
 	r := resource(t, "", "", "identifier: .id\nblueprint: '\"b\"'\ntitle: .n\nicon: .n")
-	for in, want := range map[string]string{`5`: "5", `1.5`: "1.5", `-0.25`: "-0.25", `12345678901`: "12345678901"} {
+	for in, want := range map[string]string{`5`: "5", `1.5`: "1.5", `-0.25`: "-0.25", `12345678901`: "12345678901", `1e300`: "1e+300"} {
 		res := mapOK(t, r, items(t, `[{"id":"i","n":`+in+`}]`))
 		require.Len(t, res.Entities, 1, in)
 		assert.Equal(t, want, res.Entities[0].Title, in)

@@ -115,11 +115,7 @@ func TestSelectorErrorFailsTheKindAndDeletesNothing(t *testing.T) {
 func TestBrokenResourceFailsAlone(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 0, withMapping(widgetsThenTeams))
-	for i, team := range []string{"t1", "t1", "t2"} {
-		it := widget(i)
-		it["team"] = team
-		h.src.put(it)
-	}
+	h.putWidgetsOfTeams("t1", "t1", "t2")
 	h.prov.Kinds = append(h.prov.Kinds, teamsKind("t1", "t2"))
 	a := h.app()
 	_, err := h.resync(a)

@@ -88,7 +88,16 @@ resources:
 	}
 }
 
-// teams is a second kind for the relation tests.
+// putWidgetsOfTeams puts widget i of team teams[i] in the source.
+func (h *harness) putWidgetsOfTeams(teams ...string) {
+	for i, team := range teams {
+		it := widget(i)
+		it["team"] = team
+		h.src.put(it)
+	}
+}
+
+// teamsKind is a second kind for the relation tests: the teams ids.
 func teamsKind(ids ...string) ocean.Kind {
 	return ocean.NewKind("team", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
 		items := make([]ocean.Item, len(ids))
@@ -128,11 +137,7 @@ resources:
 func TestRefusedForAMissingRelatedEntityIsRetried(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 0, withMapping(widgetsThenTeams))
-	for i, team := range []string{"t1", "t1", "t2"} {
-		it := widget(i)
-		it["team"] = team
-		h.src.put(it)
-	}
+	h.putWidgetsOfTeams("t1", "t1", "t2")
 	h.prov.Kinds = append(h.prov.Kinds, teamsKind("t1", "t2"))
 	a := h.app()
 	rep, err := h.resync(a)
@@ -170,25 +175,14 @@ func TestStaleEntitiesAreDeletedDependentsFirst(t *testing.T) {
 		"team": map[string]any{"target": "team", "title": "Team", "required": true, "many": false},
 	}})
 	require.NoError(t, err)
-	for i, team := range []string{"t1", "t1", "t2"} {
-		it := widget(i)
-		it["team"] = team
-		h.src.put(it)
-	}
-	teams := []string{"t1", "t2"}
-	h.prov.Kinds = append(h.prov.Kinds, ocean.NewKind("team", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
-		items := []ocean.Item{}
-		for _, id := range teams {
-			items = append(items, ocean.Item{"id": id})
-		}
-		return send.Send(ctx, items)
-	}))
+	h.putWidgetsOfTeams("t1", "t1", "t2")
+	h.prov.Kinds = append(h.prov.Kinds, teamsKind("t1", "t2"))
 	a := h.app()
 	_, err = h.resync(a)
 	require.NoError(t, err)
 
 	// t1 and both its widgets go; t2 and its widget stay.
-	teams = []string{"t2"}
+	h.prov.Kinds[1] = teamsKind("t2")
 	h.src.remove("w-00000")
 	h.src.remove("w-00001")
 	rep, err := h.resync(a)
