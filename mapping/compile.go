@@ -154,6 +154,8 @@ type ResourceMapper struct {
 	// resources pay for the per-item watchdog.
 	budgeted bool
 	err      error // why the resource did not compile
+	// paths are the item's keys the programs may read (see Fields).
+	paths Fields
 }
 
 // Err returns why the resource did not compile (errors.Join of
@@ -260,6 +262,9 @@ func Compile(cfg *Config, opts ...Option) (*Mapper, error) {
 		rm := c.resource(&cfg.Resources[i], &m.opts)
 		if len(c.errs) > 0 {
 			rm.err = errors.Join(c.errs...)
+			rm.paths = AllFields
+		} else {
+			rm.paths = resourceFields(&cfg.Resources[i], o.resolvers)
 		}
 		errs = append(errs, c.errs...)
 		m.resources = append(m.resources, rm)
