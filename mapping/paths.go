@@ -438,7 +438,7 @@ var rootSafe = map[string]struct{ passes bool }{
 	"select/1": {passes: true}, "objects/0": {passes: true}, "iterables/0": {passes: true},
 	"values/0": {passes: true}, "debug/0": {passes: true}, "debug/1": {passes: true},
 	"stderr/0": {passes: true},
-	"not/0": {}, "type/0": {}, "empty/0": {}, "error/1": {}, "range/1": {}, "range/2": {},
+	"not/0":    {}, "type/0": {}, "empty/0": {}, "error/1": {}, "range/1": {}, "range/2": {},
 	"range/3": {}, "scalars/0": {}, "arrays/0": {}, "strings/0": {}, "numbers/0": {},
 	"booleans/0": {}, "nulls/0": {}, "env/0": {}, "now/0": {}, "builtins/0": {},
 	"input_filename/0": {}, "input_line_number/0": {}, "null/0": {}, "true/0": {},
