@@ -20,6 +20,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -53,7 +54,7 @@ func TestTokenHeaderPerTokenKind(t *testing.T) {
 			t.Parallel()
 			assert.Equal(t, tc.header, authHeader(cmpOr(tc.tokenType, TokenTypeAuto), tc.token))
 			gl := gitlabtest.NewServer(t, gitlabtest.WithToken(tc.token), gitlabtest.WithTokenKind(tc.kind))
-			c, err := NewClient(Config{Host: gl.URL, Token: ocean.Secret(tc.token), TokenType: tc.tokenType, MaxRetries: 1}, WithLogger(whQuiet))
+			c, err := NewClient(Config{Host: gl.URL, Token: settings.Secret(tc.token), TokenType: tc.tokenType, MaxRetries: 1}, WithLogger(whQuiet))
 			require.NoError(t, err)
 			var projects []map[string]any
 			require.NoError(t, c.Get(t.Context(), "projects", nil, &projects), "the chosen header authenticates")
@@ -172,7 +173,7 @@ func onceRun(t *testing.T, gl *gitlabtest.Server, env ...string) (*porttest.Serv
 	raw, err := json.Marshal(m)
 	require.NoError(t, err)
 	pt.AddIntegration(port.Integration{Identifier: "ac", InstallationAppType: ProviderType, Config: raw})
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: ProviderType, Environ: append([]string{
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: ProviderType, Environ: append([]string{
 		"OCEAN__PORT__CLIENT_ID=" + pt.ClientID,
 		"OCEAN__PORT__CLIENT_SECRET=" + pt.ClientSecret,
 		"OCEAN__PORT__BASE_URL=" + pt.URL,

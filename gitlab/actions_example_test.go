@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/gitlab"
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // ExampleIntegration_TriggerPipeline shows the trigger_pipeline executor
@@ -13,7 +13,7 @@ import (
 // live events are off. Run the App with the ACTIONS_ONLY listener, or with
 // OCEAN__ACTIONS_PROCESSOR__ENABLED=true beside POLLING, to execute runs.
 func ExampleIntegration_TriggerPipeline() {
-	g, err := gitlab.New(gitlab.Config{Host: "https://gitlab.example.com", Token: ocean.Secret("glpat-example-token")})
+	g, err := gitlab.New(gitlab.Config{Host: "https://gitlab.example.com", Token: settings.Secret("glpat-example-token")})
 	if err != nil {
 		fmt.Println(err)
 		return

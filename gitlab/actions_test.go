@@ -12,6 +12,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -31,7 +32,7 @@ type actOpts struct {
 	// live marks webhooks as registered: Pipeline Hooks complete runs.
 	live   bool
 	tune   func(*TriggerPipeline)
-	mutate func(*ocean.Config)
+	mutate func(*settings.Config)
 }
 
 func newActEnv(t *testing.T) *actEnv {
@@ -46,9 +47,9 @@ func newActEnv(t *testing.T) *actEnv {
 // two pollers.
 func (e *actEnv) start(t *testing.T, o actOpts) (*ocean.App, *Integration, func() error) {
 	t.Helper()
-	cfg := ocean.Default(ProviderType)
-	cfg.Port.ClientID = ocean.Secret(e.pt.ClientID)
-	cfg.Port.ClientSecret = ocean.Secret(e.pt.ClientSecret)
+	cfg := settings.Default(ProviderType)
+	cfg.Port.ClientID = settings.Secret(e.pt.ClientID)
+	cfg.Port.ClientSecret = settings.Secret(e.pt.ClientSecret)
 	cfg.Port.BaseURL = e.pt.URL
 	cfg.Integration.Identifier = actIntegration
 	cfg.EventListener.Type = o.listener
@@ -60,7 +61,7 @@ func (e *actEnv) start(t *testing.T, o actOpts) (*ocean.App, *Integration, func(
 	if o.mutate != nil {
 		o.mutate(cfg)
 	}
-	g, err := New(Config{Host: e.gl.URL, Token: ocean.Secret(e.gl.Token), WebhookSecret: whSecret, MaxConcurrency: 4,
+	g, err := New(Config{Host: e.gl.URL, Token: settings.Secret(e.gl.Token), WebhookSecret: whSecret, MaxConcurrency: 4,
 		MaxRetries: 2, MaxRetryWait: 5 * time.Millisecond, IntegrationIdentifier: actIntegration}, WithLogger(whQuiet))
 	require.NoError(t, err)
 	tp := g.TriggerPipeline()
@@ -126,7 +127,7 @@ func setPipelineStatus(t *testing.T, ds *gitlabtest.Dataset, projectID, id int, 
 func TestTriggerPipelineWithoutStatusReporting(t *testing.T) {
 	t.Parallel()
 	e := newActEnv(t)
-	_, _, stop := e.start(t, actOpts{listener: ocean.ListenerActionsOnly})
+	_, _, stop := e.start(t, actOpts{listener: settings.ListenerActionsOnly})
 	before := len(e.ds.Pipelines(whProjectID))
 	id := e.run(map[string]any{"project": whProject, "ref": e.defaultBranch(t), "reportPipelineStatus": false,
 		"pipelineVariables": map[string]any{"DEPLOY": "yes", "REPLICAS": 3}})
@@ -159,7 +160,7 @@ func TestTriggerPipelineFollowsThePipelineByPolling(t *testing.T) {
 		t.Run(tt.final, func(t *testing.T) {
 			t.Parallel()
 			e := newActEnv(t)
-			_, _, stop := e.start(t, actOpts{listener: ocean.ListenerActionsOnly})
+			_, _, stop := e.start(t, actOpts{listener: settings.ListenerActionsOnly})
 			// By numeric project ID this time.
 			id := e.run(map[string]any{"project": float64(whProjectID), "ref": e.defaultBranch(t)})
 			r := e.wait(t, id, linked)
@@ -183,7 +184,7 @@ func TestTriggerPipelineFollowsThePipelineByPolling(t *testing.T) {
 func TestTriggerPipelinePollTimesOut(t *testing.T) {
 	t.Parallel()
 	e := newActEnv(t)
-	_, _, stop := e.start(t, actOpts{listener: ocean.ListenerActionsOnly, tune: func(tp *TriggerPipeline) { tp.PollTimeout = 20 * time.Millisecond }})
+	_, _, stop := e.start(t, actOpts{listener: settings.ListenerActionsOnly, tune: func(tp *TriggerPipeline) { tp.PollTimeout = 20 * time.Millisecond }})
 	id := e.run(map[string]any{"project": whProject, "ref": e.defaultBranch(t)})
 	r := e.wait(t, id, nil)
 	require.NoError(t, stop())
@@ -196,7 +197,7 @@ func TestTriggerPipelineCompletedByThePipelineHook(t *testing.T) {
 	t.Parallel()
 	e := newActEnv(t)
 	// POLLING without a resync at start: live events and actions together.
-	app, g, stop := e.start(t, actOpts{listener: ocean.ListenerPolling, live: true})
+	app, g, stop := e.start(t, actOpts{listener: settings.ListenerPolling, live: true})
 	env := &whEnv{url: whWaitHealthy(t, app), procs: g.Provider().Processors}
 	id := e.run(map[string]any{"project": whProject, "ref": e.defaultBranch(t)})
 	r := e.wait(t, id, linked)
@@ -234,7 +235,7 @@ func TestTriggerPipelineFailures(t *testing.T) {
 	t.Parallel()
 	e := newActEnv(t)
 	e.gl.DenyProject(2, http.StatusForbidden)
-	_, _, stop := e.start(t, actOpts{listener: ocean.ListenerActionsOnly})
+	_, _, stop := e.start(t, actOpts{listener: settings.ListenerActionsOnly})
 	branch := e.defaultBranch(t)
 	tests := []struct {
 		name   string
@@ -273,7 +274,7 @@ func TestTriggerPipelineIsNotResent(t *testing.T) {
 	e := newActEnv(t)
 	branch := e.defaultBranch(t)
 	prefix := fmt.Sprintf("/projects/%d/pipeline", whProjectID)
-	_, _, stop := e.start(t, actOpts{listener: ocean.ListenerActionsOnly})
+	_, _, stop := e.start(t, actOpts{listener: settings.ListenerActionsOnly})
 	before := len(e.ds.Pipelines(whProjectID))
 
 	// A 502 may hide a pipeline GitLab created: the run fails, nothing is resent.
@@ -293,15 +294,15 @@ func TestTriggerPipelineIsNotResent(t *testing.T) {
 func TestTriggerPipelineDuplicateDeliveryRunsOnePipeline(t *testing.T) {
 	t.Parallel()
 	e := newActEnv(t)
-	fast := func(c *ocean.Config) { c.ActionsProcessor.VisibilityTimeoutMs = 1 } // runs are handed out again at once
+	fast := func(c *settings.Config) { c.ActionsProcessor.VisibilityTimeoutMs = 1 } // runs are handed out again at once
 	branch := e.defaultBranch(t)
 	before := len(e.ds.Pipelines(whProjectID))
 	var ids []string
 	for range 8 {
 		ids = append(ids, e.run(map[string]any{"project": whProject, "ref": branch, "reportPipelineStatus": false}))
 	}
-	_, _, stopA := e.start(t, actOpts{listener: ocean.ListenerActionsOnly, mutate: fast})
-	_, _, stopB := e.start(t, actOpts{listener: ocean.ListenerActionsOnly, mutate: fast})
+	_, _, stopA := e.start(t, actOpts{listener: settings.ListenerActionsOnly, mutate: fast})
+	_, _, stopB := e.start(t, actOpts{listener: settings.ListenerActionsOnly, mutate: fast})
 	links := map[string]bool{}
 	for _, id := range ids {
 		r := e.wait(t, id, nil)

@@ -5,17 +5,18 @@ import (
 	"log/slog"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // NewApp wires the GitLab provider into the framework the way the
 // gitlab-sync program runs it: the provider's settings are decoded from
 // cfg (OCEAN__INTEGRATION__CONFIG__…), the provider is built, and an
 // ocean.App runs it. opts are passed to ocean.New.
-func NewApp(cfg *ocean.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, *Integration, error) {
+func NewApp(cfg *settings.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, *Integration, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger = ocean.RedactLogger(logger, cfg)
+	logger = settings.RedactLogger(logger, cfg)
 	gcfg, err := LoadConfig(cfg)
 	if err != nil {
 		return nil, nil, err

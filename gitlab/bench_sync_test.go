@@ -13,6 +13,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -103,7 +104,7 @@ func BenchmarkSyncLarge(b *testing.B) {
 	}}); err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: gitlab.ProviderType, Environ: []string{
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: gitlab.ProviderType, Environ: []string{
 		"OCEAN__PORT__CLIENT_ID=" + pt.ClientID, "OCEAN__PORT__CLIENT_SECRET=" + pt.ClientSecret, "OCEAN__PORT__BASE_URL=" + pt.URL,
 		"OCEAN__INTEGRATION__CONFIG__GITLAB_URL=" + gl.URL, "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN=" + gl.Token,
 		"OCEAN__SEND_RAW_DATA_EXAMPLES=false", "OCEAN__RESYNC__SKIP_UNCHANGED=false",

@@ -26,6 +26,7 @@ import (
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/internal/httpcheck"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // Version is the provider's version, sent in the User-Agent.
@@ -278,7 +279,7 @@ func (c *Client) reloadToken(ctx context.Context) bool {
 		c.log.WarnContext(ctx, "gitlab: answered 401 and the OAuth token file cannot be read", "path", c.cfg.TokenFile, "error", err)
 		return false
 	}
-	tok, err := ocean.CleanSecret("OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH", ocean.Secret(strings.TrimSpace(string(b))))
+	tok, err := settings.CleanSecret("OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH", settings.Secret(strings.TrimSpace(string(b))))
 	if err != nil || tok == "" {
 		c.log.WarnContext(ctx, "gitlab: answered 401 and the OAuth token file holds no usable token", "path", c.cfg.TokenFile)
 		return false

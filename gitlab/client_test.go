@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // sleepRecorder replaces real waits: it records what the client asked for
@@ -88,7 +89,7 @@ func TestClientAuthHeader(t *testing.T) {
 				private.Store(r.Header.Get("Private-Token"))
 				bearer.Store(r.Header.Get("Authorization"))
 				fmt.Fprint(w, `{"id":1}`)
-			}), func(c *Config) { c.Token = ocean.Secret(tt.token); c.TokenType = tt.tokenType })
+			}), func(c *Config) { c.Token = settings.Secret(tt.token); c.TokenType = tt.tokenType })
 			var out map[string]any
 			require.NoError(t, c.Get(t.Context(), "projects/1", nil, &out))
 			if tt.wantPrivate {
@@ -546,7 +547,7 @@ func TestRequestsThatCannotBeSentAreNotRetried(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			cfg := testConfig(srv.URL)
-			cfg.Token = ocean.Secret(tt.token)
+			cfg.Token = settings.Secret(tt.token)
 			rec := &sleepRecorder{}
 			c, err := NewClient(cfg, append([]Option{rec.option()}, tt.opts...)...)
 			if err != nil {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // DefaultHost is GitLab.com, the default gitlabHost.
@@ -47,14 +47,14 @@ type Config struct {
 	URL string `ocean:"gitlabUrl"`
 	// Token is the GitLab token (gitlabToken): a personal, group, project
 	// or service-account access token, or an OAuth access token.
-	Token ocean.Secret `ocean:"gitlabToken,required"`
+	Token settings.Secret `ocean:"gitlabToken,required"`
 	// TokenType selects the auth header: auto (default), private, oauth or
 	// job (see TokenTypeAuto).
 	TokenType string `ocean:"gitlabTokenType,default=auto"`
 	// WebhookSecret is the secret set on the webhooks oceankit creates and
 	// checked on every delivery. When it is not set (gitlab-v2 has no such
 	// setting), LoadConfig derives one (see DeriveWebhookSecret).
-	WebhookSecret ocean.Secret `ocean:"webhookSecret"`
+	WebhookSecret settings.Secret `ocean:"webhookSecret"`
 	// WebhookSecretDerived is true when WebhookSecret was derived by
 	// LoadConfig rather than configured.
 	WebhookSecretDerived bool `ocean:"-"`
@@ -132,9 +132,9 @@ func DefaultVisibility() Visibility {
 
 // LoadConfig decodes the provider's settings from the framework's config
 // (environment, YAML file) and validates them.
-func LoadConfig(c *ocean.Config) (Config, error) {
+func LoadConfig(c *settings.Config) (Config, error) {
 	var cfg Config
-	if err := ocean.DecodeIntegrationConfig(c, &cfg); err != nil {
+	if err := settings.DecodeIntegrationConfig(c, &cfg); err != nil {
 		return Config{}, err
 	}
 	if err := errors.Join(append(cfg.checkLoaded(), cfg.normalize())...); err != nil {
@@ -169,10 +169,10 @@ const webhookSecretContext = "oceankit/gitlab-v2/webhook-token/v1\x00"
 // client secret does: the next start then re-tokens every hook of the
 // integration (deliveries reaching a replica still running with the old
 // secret are refused until it restarts).
-func DeriveWebhookSecret(portClientSecret ocean.Secret, integrationIdentifier string) ocean.Secret {
+func DeriveWebhookSecret(portClientSecret settings.Secret, integrationIdentifier string) settings.Secret {
 	mac := hmac.New(sha256.New, []byte(portClientSecret.Value()))
 	mac.Write([]byte(webhookSecretContext + integrationIdentifier))
-	return ocean.Secret(hex.EncodeToString(mac.Sum(nil)))
+	return settings.Secret(hex.EncodeToString(mac.Sum(nil)))
 }
 
 // BaseURL returns the instance root the provider talks to: Host, else URL,
@@ -214,13 +214,13 @@ const (
 func (c *Config) checkLoaded() []error {
 	var errs []error
 	if c.MaxConcurrency == 0 {
-		errs = append(errs, &ocean.ConfigError{Name: envMaxConcurrency, Reason: "must be at least 1"})
+		errs = append(errs, &settings.ConfigError{Name: envMaxConcurrency, Reason: "must be at least 1"})
 	}
 	if c.MaxFileSize == 0 {
-		errs = append(errs, &ocean.ConfigError{Name: envMaxFileSize, Reason: "must be at least 1 byte"})
+		errs = append(errs, &settings.ConfigError{Name: envMaxFileSize, Reason: "must be at least 1 byte"})
 	}
 	if c.MaxRetryWait == 0 {
-		errs = append(errs, &ocean.ConfigError{Name: envMaxRetryWait, Reason: "must be positive"})
+		errs = append(errs, &settings.ConfigError{Name: envMaxRetryWait, Reason: "must be positive"})
 	}
 	return errs
 }
@@ -232,12 +232,12 @@ func (c *Config) normalize() error {
 	var errs []error
 	// A token with a trailing newline (a Kubernetes Secret made from a
 	// file) would make every request fail to build.
-	if tok, err := ocean.CleanSecret("OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN", c.Token); err != nil {
+	if tok, err := settings.CleanSecret("OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN", c.Token); err != nil {
 		errs = append(errs, err)
 	} else {
 		c.Token = tok
 	}
-	if sec, err := ocean.CleanSecret("OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET", c.WebhookSecret); err != nil {
+	if sec, err := settings.CleanSecret("OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET", c.WebhookSecret); err != nil {
 		errs = append(errs, err)
 	} else {
 		c.WebhookSecret = sec
@@ -246,18 +246,18 @@ func (c *Config) normalize() error {
 	u, err := url.Parse(base)
 	switch {
 	case err != nil:
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "not a URL", Err: err})
+		errs = append(errs, &settings.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "not a URL", Err: err})
 	case u.Scheme != "http" && u.Scheme != "https":
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: fmt.Sprintf("want an http or https URL such as https://gitlab.example.com, got scheme %q", u.Scheme)})
+		errs = append(errs, &settings.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: fmt.Sprintf("want an http or https URL such as https://gitlab.example.com, got scheme %q", u.Scheme)})
 	case u.Host == "":
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "the URL has no host"})
+		errs = append(errs, &settings.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "the URL has no host"})
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "the URL must not carry a query, fragment or credentials"})
+		errs = append(errs, &settings.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "the URL must not carry a query, fragment or credentials"})
 	case strings.HasSuffix(u.Path, "/api/v4"):
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "give the instance root, without /api/v4"})
+		errs = append(errs, &settings.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST", Reason: "give the instance root, without /api/v4"})
 	}
 	if c.Token == "" {
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN", Reason: "required but not set"})
+		errs = append(errs, &settings.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN", Reason: "required but not set"})
 	}
 	if c.TokenType == "" {
 		c.TokenType = TokenTypeAuto
@@ -265,37 +265,37 @@ func (c *Config) normalize() error {
 	switch c.TokenType {
 	case TokenTypeAuto, TokenTypePrivate, TokenTypeOAuth, TokenTypeJob:
 	default:
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN_TYPE", Reason: "want auto, private, oauth or job"})
+		errs = append(errs, &settings.ConfigError{Name: "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN_TYPE", Reason: "want auto, private, oauth or job"})
 	}
 	if c.UseGraphQLEnv != nil {
 		c.UseGraphQL = *c.UseGraphQLEnv
 	}
 	switch {
 	case c.MaxConcurrency < 0:
-		errs = append(errs, &ocean.ConfigError{Name: envMaxConcurrency, Reason: "must be at least 1"})
+		errs = append(errs, &settings.ConfigError{Name: envMaxConcurrency, Reason: "must be at least 1"})
 	case c.MaxConcurrency == 0:
 		c.MaxConcurrency = 10
 	}
 	if c.RequestsPerMinute < 0 {
-		errs = append(errs, &ocean.ConfigError{Name: envRequestsPerMinute, Reason: "must not be negative"})
+		errs = append(errs, &settings.ConfigError{Name: envRequestsPerMinute, Reason: "must not be negative"})
 	}
 	switch {
 	case c.MaxFileSize < 0:
-		errs = append(errs, &ocean.ConfigError{Name: envMaxFileSize, Reason: "must be at least 1 byte"})
+		errs = append(errs, &settings.ConfigError{Name: envMaxFileSize, Reason: "must be at least 1 byte"})
 	case c.MaxFileSize == 0:
 		c.MaxFileSize = DefaultMaxFileSize
 	}
 	if c.MaxRetries < 0 {
-		errs = append(errs, &ocean.ConfigError{Name: envMaxRetries, Reason: "must not be negative (0: no retries)"})
+		errs = append(errs, &settings.ConfigError{Name: envMaxRetries, Reason: "must not be negative (0: no retries)"})
 	}
 	switch {
 	case c.MaxRetryWait < 0:
-		errs = append(errs, &ocean.ConfigError{Name: envMaxRetryWait, Reason: "must be positive"})
+		errs = append(errs, &settings.ConfigError{Name: envMaxRetryWait, Reason: "must be positive"})
 	case c.MaxRetryWait == 0:
 		c.MaxRetryWait = 20 * time.Minute
 	}
 	if c.RequestTimeout < 0 {
-		errs = append(errs, &ocean.ConfigError{Name: "OCEAN__CLIENT_TIMEOUT", Reason: "must not be negative (0: no timeout)"})
+		errs = append(errs, &settings.ConfigError{Name: "OCEAN__CLIENT_TIMEOUT", Reason: "must not be negative (0: no timeout)"})
 	}
 	if c.Visibility != nil && c.Visibility.UseMinAccessLevel && !validAccessLevel(c.Visibility.MinAccessLevel) {
 		errs = append(errs, errors.New("gitlab: visibility.minAccessLevel must be one of 5, 10, 15, 20, 30, 40, 50"))

@@ -8,11 +8,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
-func oceanConfig(kv map[string]any) *ocean.Config {
-	return &ocean.Config{Integration: ocean.IntegrationConfig{Config: kv}}
+func oceanConfig(kv map[string]any) *settings.Config {
+	return &settings.Config{Integration: settings.IntegrationConfig{Config: kv}}
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -114,7 +114,7 @@ func TestLoadConfigRanges(t *testing.T) {
 			in[tt.key] = tt.value
 			_, err := LoadConfig(oceanConfig(in))
 			require.Error(t, err)
-			var ce *ocean.ConfigError
+			var ce *settings.ConfigError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tt.want, ce.Name, err.Error())
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -85,7 +86,7 @@ func TestFileKindCatalogAsCodeEndToEnd(t *testing.T) {
 	}}}))
 	pt.AddIntegration(port.Integration{Identifier: "my-gitlab", InstallationAppType: gitlab.ProviderType})
 
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: gitlab.ProviderType, Environ: []string{
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: gitlab.ProviderType, Environ: []string{
 		"OCEAN__PORT__CLIENT_ID=" + pt.ClientID,
 		"OCEAN__PORT__CLIENT_SECRET=" + pt.ClientSecret,
 		"OCEAN__PORT__BASE_URL=" + pt.URL,

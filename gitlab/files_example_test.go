@@ -10,6 +10,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // The file kind reads a repository file into every item, parsed: here the
@@ -17,7 +18,7 @@ import (
 func ExampleFileSelector() {
 	gl := gitlabtest.New()
 	defer gl.Close()
-	g, _ := gitlab.New(gitlab.Config{Host: gl.URL, Token: ocean.Secret(gl.Token), UseGraphQL: true},
+	g, _ := gitlab.New(gitlab.Config{Host: gl.URL, Token: settings.Secret(gl.Token), UseGraphQL: true},
 		gitlab.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	var kind ocean.Kind
 	for _, k := range g.Provider().Kinds {

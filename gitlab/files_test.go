@@ -19,6 +19,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // contentLogs is a concurrency-safe log sink for asserting warnings.
@@ -42,7 +43,7 @@ func (l *contentLogs) String() string {
 // newContentIntegration is newIntegration with logs kept.
 func newContentIntegration(t testing.TB, srv *gitlabtest.Server, mut ...func(*Config)) (*Integration, *contentLogs) {
 	t.Helper()
-	cfg := Config{Host: srv.URL, Token: ocean.Secret(srv.Token), UseGraphQL: true, MaxConcurrency: 8, MaxRetries: 5}
+	cfg := Config{Host: srv.URL, Token: settings.Secret(srv.Token), UseGraphQL: true, MaxConcurrency: 8, MaxRetries: 5}
 	for _, m := range mut {
 		m(&cfg)
 	}

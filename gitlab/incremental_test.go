@@ -14,6 +14,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -27,7 +28,7 @@ func TestIncrementalResyncAgainstGitLab(t *testing.T) {
 	size.Now = time.Now()
 	gl := gitlabtest.NewServer(t, gitlabtest.WithDataset(gitlabtest.Generate(11, size)))
 	pt := porttest.NewServer(t)
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: gitlab.ProviderType, Environ: []string{
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: gitlab.ProviderType, Environ: []string{
 		"OCEAN__PORT__CLIENT_ID=" + pt.ClientID,
 		"OCEAN__PORT__CLIENT_SECRET=" + pt.ClientSecret,
 		"OCEAN__PORT__BASE_URL=" + pt.URL,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -48,7 +49,7 @@ func (c *collector) Send(ctx context.Context, items []ocean.Item) error {
 
 func newIntegration(t testing.TB, srv *gitlabtest.Server, mut ...func(*Config)) (*Integration, *sleepRecorder) {
 	t.Helper()
-	cfg := Config{Host: srv.URL, Token: ocean.Secret(srv.Token), UseGraphQL: true, MaxConcurrency: 8, MaxRetries: 5}
+	cfg := Config{Host: srv.URL, Token: settings.Secret(srv.Token), UseGraphQL: true, MaxConcurrency: 8, MaxRetries: 5}
 	for _, m := range mut {
 		m(&cfg)
 	}
@@ -797,7 +798,7 @@ func unquote(s string) string {
 func ExampleIntegration_Provider() {
 	cfg := Config{
 		Host:  "https://gitlab.example.com",
-		Token: ocean.Secret("glpat-xxxxxxxxxxxxxxxxxxxx"),
+		Token: settings.Secret("glpat-xxxxxxxxxxxxxxxxxxxx"),
 		// Keep at most 8 requests in flight and 600 per minute.
 		MaxConcurrency:    8,
 		RequestsPerMinute: 600,

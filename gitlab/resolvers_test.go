@@ -14,7 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 
@@ -102,7 +102,7 @@ func TestDeprecatedValuesInAResync(t *testing.T) {
 	require.NoError(t, err)
 	pt.AddIntegration(port.Integration{Identifier: "rv", InstallationAppType: ProviderType, Config: raw})
 
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: ProviderType, Environ: []string{
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: ProviderType, Environ: []string{
 		"OCEAN__PORT__CLIENT_ID=" + pt.ClientID,
 		"OCEAN__PORT__CLIENT_SECRET=" + pt.ClientSecret,
 		"OCEAN__PORT__BASE_URL=" + pt.URL,

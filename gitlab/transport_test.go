@@ -16,14 +16,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // loadGitLabConfig builds the provider's config the way gitlab-sync does,
 // from OCEAN__… variables, with the Helm CA folder replaced by caDir.
 func loadGitLabConfig(t *testing.T, caDir string, env ...string) (Config, error) {
 	t.Helper()
-	oc, err := ocean.Load(ocean.LoadOptions{ProviderType: ProviderType, Environ: env})
+	oc, err := settings.Load(settings.LoadOptions{ProviderType: ProviderType, Environ: env})
 	require.NoError(t, err)
 	oc.SSL.ExtraCADir = caDir
 	return LoadConfig(oc)
@@ -78,7 +78,7 @@ func TestTLSToGitLab(t *testing.T) {
 			t.Parallel()
 			cfg, err := loadGitLabConfig(t, tt.caDir, append(append([]string{}, base...), tt.env...)...)
 			if tt.configErr != "" {
-				var ce *ocean.ConfigError
+				var ce *settings.ConfigError
 				require.ErrorAs(t, err, &ce)
 				assert.Equal(t, tt.configErr, ce.Name)
 				return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // X-Gitlab-Event values of the events the processors handle.
@@ -103,7 +104,7 @@ func (g *Integration) start(ctx context.Context, env ocean.StartEnv) error {
 	if log == nil {
 		log = g.log
 	}
-	if env.ListenerType == ocean.ListenerOnce || env.ListenerType == ocean.ListenerActionsOnly {
+	if env.ListenerType == settings.ListenerOnce || env.ListenerType == settings.ListenerActionsOnly {
 		return nil // no live events are processed
 	}
 	if env.WebhookURL == "" {
@@ -156,7 +157,7 @@ func (g *Integration) start(ctx context.Context, env ocean.StartEnv) error {
 // sends the secret in that header, so a delivery is authenticated from its
 // headers alone, before the framework reads its body.
 type hookAuth struct {
-	secret        ocean.Secret
+	secret        settings.Secret
 	allowUnsigned bool
 }
 

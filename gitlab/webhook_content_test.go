@@ -18,6 +18,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -134,16 +135,16 @@ func newContentEnv(t *testing.T) *whEnv {
 	require.NoError(t, err)
 	pt.AddIntegration(port.Integration{Identifier: whIntegration, InstallationAppType: ProviderType, Config: raw})
 
-	cfg := ocean.Default(ProviderType)
-	cfg.Port.ClientID = ocean.Secret(pt.ClientID)
-	cfg.Port.ClientSecret = ocean.Secret(pt.ClientSecret)
+	cfg := settings.Default(ProviderType)
+	cfg.Port.ClientID = settings.Secret(pt.ClientID)
+	cfg.Port.ClientSecret = settings.Secret(pt.ClientSecret)
 	cfg.Port.BaseURL = pt.URL
 	cfg.Integration.Identifier = whIntegration
-	cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	cfg.InitializePortResources = false
 	cfg.Application.Port = 0
 	cfg.EventWorkersCount = 2
-	g, err := New(Config{Host: gl.URL, Token: ocean.Secret(gl.Token), WebhookSecret: whSecret, UseGraphQL: true,
+	g, err := New(Config{Host: gl.URL, Token: settings.Secret(gl.Token), WebhookSecret: whSecret, UseGraphQL: true,
 		MaxConcurrency: 8, MaxRetries: 2, IntegrationIdentifier: whIntegration}, WithLogger(whQuiet))
 	require.NoError(t, err)
 	prov := g.Provider()

@@ -8,7 +8,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // ExampleIntegration_RegisterWebhooks registers the integration's
@@ -18,7 +18,7 @@ func ExampleIntegration_RegisterWebhooks() {
 	gl := gitlabtest.New(gitlabtest.WithDataset(gitlabtest.Generate(1, gitlabtest.SizeSmall)))
 	defer gl.Close()
 	g, err := gitlab.New(gitlab.Config{
-		Host: gl.URL, Token: ocean.Secret(gl.Token),
+		Host: gl.URL, Token: settings.Secret(gl.Token),
 		WebhookSecret:         "a-long-random-secret",
 		IntegrationIdentifier: "my-gitlab",
 	}, gitlab.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))

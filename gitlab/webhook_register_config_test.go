@@ -6,12 +6,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 func TestLoadConfigWebhookSettings(t *testing.T) {
 	t.Parallel()
-	c, err := ocean.Load(ocean.LoadOptions{ProviderType: ProviderType, Environ: []string{
+	c, err := settings.Load(settings.LoadOptions{ProviderType: ProviderType, Environ: []string{
 		"OCEAN__INTEGRATION__IDENTIFIER=my-gitlab",
 		"OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN=glpat-xxxxxxxxxxxxxxxxxxxx",
 		"OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET=s3cr3t",

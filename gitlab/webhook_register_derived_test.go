@@ -15,6 +15,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 func TestDeriveWebhookSecret(t *testing.T) {
@@ -37,7 +38,7 @@ func TestLoadConfigDerivesTheWebhookSecret(t *testing.T) {
 	tests := []struct {
 		name        string
 		env         []string
-		wantSecret  ocean.Secret
+		wantSecret  settings.Secret
 		wantDerived bool
 	}{
 		{"gitlab-v2's settings: derived", nil, DeriveWebhookSecret("port-secret", "my-gitlab"), true},
@@ -47,7 +48,7 @@ func TestLoadConfigDerivesTheWebhookSecret(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := ocean.Load(ocean.LoadOptions{ProviderType: ProviderType, Environ: append(append([]string{}, base...), tc.env...)})
+			c, err := settings.Load(settings.LoadOptions{ProviderType: ProviderType, Environ: append(append([]string{}, base...), tc.env...)})
 			require.NoError(t, err)
 			cfg, err := LoadConfig(c)
 			require.NoError(t, err)
@@ -73,7 +74,7 @@ func TestDerivedSecretRetokensGitlabV2HooksAndAuthenticatesDeliveries(t *testing
 
 	e := newWHEnv(t, whOpts{baseURL: base, settings: map[string]any{}, gitlab: []gitlabtest.Option{gitlabtest.WithDataset(gl.Dataset())}})
 	require.True(t, e.g.cfg.WebhookSecretDerived)
-	want := DeriveWebhookSecret(ocean.Secret(e.pt.ClientSecret), whIntegration).Value()
+	want := DeriveWebhookSecret(settings.Secret(e.pt.ClientSecret), whIntegration).Value()
 	waitLiveEvents(t, e.g)
 
 	for _, gid := range groups {
@@ -104,7 +105,7 @@ func TestRotatedPortSecretRetokensHooks(t *testing.T) {
 	groups, _ := expectedHookOwners(t, gl)
 	require.NotEmpty(t, groups)
 	ctx := context.Background()
-	for _, secret := range []ocean.Secret{"first-port-secret", "rotated-port-secret"} {
+	for _, secret := range []settings.Secret{"first-port-secret", "rotated-port-secret"} {
 		derived := DeriveWebhookSecret(secret, whIntegration)
 		g := newHookIntegration(t, gl, func(c *Config) { c.WebhookSecret, c.WebhookSecretDerived = derived, true })
 		_, err := g.RegisterWebhooks(ctx, whDefaultHost)
@@ -126,7 +127,7 @@ func TestStartWithoutAPIScopeSaysSoOnce(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	derived := DeriveWebhookSecret("port-secret", whIntegration)
 	g := newHookIntegration(t, gl, func(c *Config) { c.WebhookSecret, c.WebhookSecretDerived = derived, true })
-	require.NoError(t, g.start(context.Background(), ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerWebhooksOnly, Logger: log}))
+	require.NoError(t, g.start(context.Background(), ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: settings.ListenerWebhooksOnly, Logger: log}))
 	out := buf.String()
 	assert.Equal(t, 1, strings.Count(out, "no api scope"), out)
 	assert.Contains(t, out, "read_api, read_repository")

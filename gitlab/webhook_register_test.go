@@ -15,6 +15,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // expectedHookOwners lists, through plain HTTP, where hooks must go: the
@@ -87,7 +88,7 @@ func ourHooks(hooks []gitlabtest.Hook, url string) []gitlabtest.Hook {
 
 func newHookIntegration(t *testing.T, gl *gitlabtest.Server, mut ...func(*Config)) *Integration {
 	t.Helper()
-	cfg := Config{Host: gl.URL, Token: ocean.Secret(gl.Token), WebhookSecret: whSecret, MaxConcurrency: 4, MaxRetries: 1,
+	cfg := Config{Host: gl.URL, Token: settings.Secret(gl.Token), WebhookSecret: whSecret, MaxConcurrency: 4, MaxRetries: 1,
 		IntegrationIdentifier: whIntegration}
 	for _, m := range mut {
 		m(&cfg)
@@ -248,14 +249,14 @@ func TestStartRegistersOnlyWhenLiveEventsCanWork(t *testing.T) {
 		hooks   bool
 		logLine string
 	}{
-		{name: "base URL set", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerPolling}, hooks: true, logLine: "webhooks registered"},
-		{name: "no base URL", env: ocean.StartEnv{ListenerType: ocean.ListenerPolling}, logLine: "live events are off"},
-		{name: "ONCE", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerOnce}},
-		{name: "token without api scope", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerPolling},
+		{name: "base URL set", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: settings.ListenerPolling}, hooks: true, logLine: "webhooks registered"},
+		{name: "no base URL", env: ocean.StartEnv{ListenerType: settings.ListenerPolling}, logLine: "live events are off"},
+		{name: "ONCE", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: settings.ListenerOnce}},
+		{name: "token without api scope", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: settings.ListenerPolling},
 			scopes: []string{"read_api", "read_repository"}, logLine: "no api scope"},
-		{name: "no secret", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerPolling},
+		{name: "no secret", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: settings.ListenerPolling},
 			mutate: func(c *Config) { c.WebhookSecret = "" }, logLine: "no webhookSecret is set"},
-		{name: "no secret, unsigned deliveries allowed", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: ocean.ListenerPolling},
+		{name: "no secret, unsigned deliveries allowed", env: ocean.StartEnv{WebhookURL: whDefaultHost, ListenerType: settings.ListenerPolling},
 			mutate: func(c *Config) { c.WebhookSecret = ""; c.AllowUnauthenticatedWebhooks = true }, hooks: true, logLine: "allowUnauthenticatedWebhooks is on"},
 	}
 	for _, tc := range tests {

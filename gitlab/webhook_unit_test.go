@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 func whPtr[T any](v T) *T { return &v }
@@ -158,7 +159,7 @@ func TestProcessorsAuthenticateFromHeaders(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name          string
-		secret        ocean.Secret
+		secret        settings.Secret
 		allowUnsigned bool
 		token         string
 		wantErr       bool

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/httpx"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -118,50 +119,6 @@ type ActionRuns interface {
 	ByExternalID(ctx context.Context, externalRunID string) (*ActionRun, RunReporter, error)
 }
 
-// ActionsProcessorConfig is OCEAN__ACTIONS_PROCESSOR__…, Ocean's settings of
-// the execution of self-service action runs.
-type ActionsProcessorConfig struct {
-	// Enabled runs the actions processor beside a POLLING, KAFKA or
-	// WEBHOOK listener. ACTIONS_ONLY runs it whatever this says.
-	Enabled bool `ocean:"enabled"`
-	// RunsBufferHighWatermark caps the runs claimed and not yet finished.
-	RunsBufferHighWatermark int `ocean:"runs_buffer_high_watermark,default=300"`
-	// VisibilityTimeoutMs is how long a claimed run stays hidden from
-	// other claimers before Port hands it out again (unless acknowledged).
-	VisibilityTimeoutMs int `ocean:"visibility_timeout_ms,default=60000"`
-	// PollCheckIntervalSeconds is the wait between claims that found
-	// nothing.
-	PollCheckIntervalSeconds int `ocean:"poll_check_interval_seconds,default=10"`
-	// WorkersCount is the number of runs executed at once.
-	WorkersCount int `ocean:"workers_count,default=3"`
-	// MaxRunsBufferUtilPctPerAction is the share of the buffer one action
-	// may fill; past it, its runs are excluded from claims until some end.
-	MaxRunsBufferUtilPctPerAction int `ocean:"max_runs_buffer_util_pct_per_action,default=30"`
-}
-
-// validate checks the settings when the processor will run.
-func (c ActionsProcessorConfig) validate(listener string) []error {
-	if !c.Enabled && listener != ListenerActionsOnly {
-		return nil
-	}
-	var errs []error
-	check := func(name string, v, lo, hi int) {
-		if v < lo || (hi > 0 && v > hi) {
-			reason := fmt.Sprintf("must be at least %d", lo)
-			if hi > 0 {
-				reason = fmt.Sprintf("must be between %d and %d", lo, hi)
-			}
-			errs = append(errs, &ConfigError{Name: "OCEAN__ACTIONS_PROCESSOR__" + name, Reason: reason})
-		}
-	}
-	check("RUNS_BUFFER_HIGH_WATERMARK", c.RunsBufferHighWatermark, 1, 1000)
-	check("VISIBILITY_TIMEOUT_MS", c.VisibilityTimeoutMs, 1, 600000)
-	check("POLL_CHECK_INTERVAL_SECONDS", c.PollCheckIntervalSeconds, 1, 0)
-	check("WORKERS_COUNT", c.WorkersCount, 1, 0)
-	check("MAX_RUNS_BUFFER_UTIL_PCT_PER_ACTION", c.MaxRunsBufferUtilPctPerAction, 1, 100)
-	return errs
-}
-
 // WithActionsPollInterval replaces OCEAN__ACTIONS_PROCESSOR__POLL_CHECK_INTERVAL_SECONDS
 // with a finer interval (tests, demos).
 func WithActionsPollInterval(d time.Duration) Option {
@@ -242,10 +199,10 @@ func (a *App) startActions(ctx context.Context, typ string) (func(context.Contex
 	r.mu.Lock()
 	r.followCtx = ctx
 	r.mu.Unlock()
-	poll := typ == ListenerActionsOnly || (a.cfg.ActionsProcessor.Enabled && typ != ListenerWebhooksOnly && typ != ListenerOnce)
+	poll := typ == settings.ListenerActionsOnly || (a.cfg.ActionsProcessor.Enabled && typ != settings.ListenerWebhooksOnly && typ != settings.ListenerOnce)
 	if poll && (a.port == nil || a.dryRun) {
-		if typ == ListenerActionsOnly {
-			return nil, &ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: "ACTIONS_ONLY needs Port credentials and no dry run"}
+		if typ == settings.ListenerActionsOnly {
+			return nil, &settings.ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: "ACTIONS_ONLY needs Port credentials and no dry run"}
 		}
 		a.log.Warn("actions processor is off: it needs Port credentials and no dry run")
 		poll = false
@@ -639,9 +596,9 @@ func (r *actionRunner) reporter(run *ActionRun) *runReporter {
 }
 
 func (p *runReporter) redact(s string) string {
-	for _, sec := range configSecrets(p.r.app.cfg) {
+	for _, sec := range p.r.app.cfg.Secrets() {
 		if len(sec) >= 6 {
-			s = strings.ReplaceAll(s, sec, redacted)
+			s = strings.ReplaceAll(s, sec, settings.Mask)
 		}
 	}
 	return s

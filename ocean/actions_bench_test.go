@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -21,10 +22,10 @@ func BenchmarkActionRuns(b *testing.B) {
 		for i := range ids {
 			ids[i] = pt.CreateActionRun(porttest.NewActionRun{InstallationID: integrationID, Type: "noop"})
 		}
-		cfg := ocean.Default("widgets")
-		cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(pt.ClientID), ocean.Secret(pt.ClientSecret), pt.URL
+		cfg := settings.Default("widgets")
+		cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(pt.ClientID), settings.Secret(pt.ClientSecret), pt.URL
 		cfg.Integration.Identifier = integrationID
-		cfg.EventListener.Type = ocean.ListenerActionsOnly
+		cfg.EventListener.Type = settings.ListenerActionsOnly
 		cfg.InitializePortResources = false
 		cfg.Application.Port = 0
 		app, err := ocean.New(cfg, &ocean.Provider{Type: "widgets", Actions: []ocean.ActionExecutor{&funcExecutor{name: "noop"}}},

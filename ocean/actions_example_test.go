@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -39,10 +40,10 @@ func ExampleActionExecutor() {
 	id := pt.CreateActionRun(porttest.NewActionRun{InstallationID: "my-integration", Type: "greet",
 		Properties: map[string]any{"name": "Ada"}})
 
-	cfg := ocean.Default("greetings")
-	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(pt.ClientID), ocean.Secret(pt.ClientSecret), pt.URL
+	cfg := settings.Default("greetings")
+	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(pt.ClientID), settings.Secret(pt.ClientSecret), pt.URL
 	cfg.Integration.Identifier = "my-integration"
-	cfg.EventListener.Type = ocean.ListenerActionsOnly
+	cfg.EventListener.Type = settings.ListenerActionsOnly
 	cfg.InitializePortResources = false
 	cfg.Application.Port = 0
 	app, err := ocean.New(cfg, &ocean.Provider{Type: "greetings", Actions: []ocean.ActionExecutor{greeter{}}},

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -115,7 +116,7 @@ func TestActionsOnlyExecutesRuns(t *testing.T) {
 	broken := h.newRun("break", nil)
 	panicked := h.newRun("panic", nil)
 	unknown := h.newRun("deploy", nil)
-	stop := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, ok, failing, panicking))
+	stop := runApp(t, h.actionsApp(settings.ListenerActionsOnly, ok, failing, panicking))
 
 	r := waitRun(t, h.srv, greet, nil)
 	assert.Equal(t, port.RunSuccess, r.Status, "a run whose Execute returns nil succeeds")
@@ -174,7 +175,7 @@ func TestReporterLinkContinueAndSingleCompletion(t *testing.T) {
 	}}
 	syncRun := h.newRun("ci", map[string]any{"sync": true})
 	asyncOK := h.newRun("ci", nil)
-	stop := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, ex))
+	stop := runApp(t, h.actionsApp(settings.ListenerActionsOnly, ex))
 
 	r := waitRun(t, h.srv, syncRun, nil)
 	assert.Equal(t, port.RunSuccess, r.Status)
@@ -229,7 +230,7 @@ func TestSameRunReturnedTwiceExecutesOnce(t *testing.T) {
 	ex := gatedExecutor("job", entered, release)
 	blocker := h.newRun("job", map[string]any{"gate": true})
 	queued := h.newRun("job", nil)
-	stop := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, ex))
+	stop := runApp(t, h.actionsApp(settings.ListenerActionsOnly, ex))
 
 	require.Equal(t, blocker, <-entered)
 	// The only worker is busy: the queued run is claimed again and again
@@ -254,11 +255,11 @@ func TestTwoPollersExecuteEachRunOnce(t *testing.T) {
 	exB := &funcExecutor{name: "job"}
 	blocker := h.newRun("job", map[string]any{"gate": true})
 	contested := h.newRun("job", nil)
-	stopA := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, exA))
+	stopA := runApp(t, h.actionsApp(settings.ListenerActionsOnly, exA))
 	require.Equal(t, blocker, <-entered)
 	// A holds the contested run in its queue; B claims it once its
 	// visibility timeout passed and runs it first.
-	stopB := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, exB))
+	stopB := runApp(t, h.actionsApp(settings.ListenerActionsOnly, exB))
 	r := waitRun(t, h.srv, contested, nil)
 	assert.Equal(t, port.RunSuccess, r.Status)
 	close(release)
@@ -283,8 +284,8 @@ func TestManyRunsTwoPollers(t *testing.T) {
 	for range 40 {
 		ids = append(ids, h.newRun("job", nil))
 	}
-	stopA := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, a))
-	stopB := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, b))
+	stopA := runApp(t, h.actionsApp(settings.ListenerActionsOnly, a))
+	stopB := runApp(t, h.actionsApp(settings.ListenerActionsOnly, b))
 	for _, id := range ids {
 		r := waitRun(t, h.srv, id, nil)
 		assert.Equal(t, port.RunSuccess, r.Status)
@@ -307,7 +308,7 @@ func TestPerActionShareOfTheBuffer(t *testing.T) {
 	slow := gatedExecutor("slow", entered, release)
 	fast := &funcExecutor{name: "fast"}
 	first := []string{h.newRun("slow", map[string]any{"gate": true}), h.newRun("slow", map[string]any{"gate": true})}
-	stop := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, slow, fast))
+	stop := runApp(t, h.actionsApp(settings.ListenerActionsOnly, slow, fast))
 	<-entered
 	<-entered
 	var later []string
@@ -340,7 +341,7 @@ func TestFloodOfOneActionLeavesWorkersForOthers(t *testing.T) {
 		slowRuns = append(slowRuns, h.newRun("slow", map[string]any{"gate": true}))
 	}
 	fastRun := h.newRun("fast", nil)
-	stop := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, slow, fast))
+	stop := runApp(t, h.actionsApp(settings.ListenerActionsOnly, slow, fast))
 	assert.Equal(t, port.RunSuccess, waitRun(t, h.srv, fastRun, nil).Status,
 		"with one worker busy on a slow action, the next takes another action's run")
 	close(release)
@@ -362,7 +363,7 @@ func TestRateLimitedRunIsDelayedBeforeAck(t *testing.T) {
 		return 0
 	}
 	id := h.newRun("api", nil)
-	stop := runApp(t, h.actionsApp(ocean.ListenerActionsOnly, rateLimitedExecutor{base}))
+	stop := runApp(t, h.actionsApp(settings.ListenerActionsOnly, rateLimitedExecutor{base}))
 	r := waitRun(t, h.srv, id, nil)
 	require.NoError(t, stop())
 	assert.Equal(t, port.RunSuccess, r.Status)
@@ -377,10 +378,10 @@ func TestActionsAlongsideOtherListeners(t *testing.T) {
 		enabled  bool
 		runs     bool
 	}{
-		{ocean.ListenerWebhook, true, true},
-		{ocean.ListenerWebhook, false, false},
-		{ocean.ListenerWebhooksOnly, true, false}, // as Ocean: WEBHOOKS_ONLY runs no actions
-		{ocean.ListenerActionsOnly, false, true},  // ACTIONS_ONLY is the switch itself
+		{settings.ListenerWebhook, true, true},
+		{settings.ListenerWebhook, false, false},
+		{settings.ListenerWebhooksOnly, true, false}, // as Ocean: WEBHOOKS_ONLY runs no actions
+		{settings.ListenerActionsOnly, false, true},  // ACTIONS_ONLY is the switch itself
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s enabled=%v", tt.listener, tt.enabled), func(t *testing.T) {
@@ -408,12 +409,12 @@ func TestActionsAlongsideOtherListeners(t *testing.T) {
 
 func TestActionsProcessorSettings(t *testing.T) {
 	t.Parallel()
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: "widgets", Environ: []string{
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: "widgets", Environ: []string{
 		"OCEAN__ACTIONS_PROCESSOR__ENABLED=true",
 		"OCEAN__ACTIONS_PROCESSOR__WORKERS_COUNT=5",
 	}})
 	require.NoError(t, err)
-	assert.Equal(t, ocean.ActionsProcessorConfig{Enabled: true, RunsBufferHighWatermark: 300, VisibilityTimeoutMs: 60000,
+	assert.Equal(t, settings.ActionsProcessorConfig{Enabled: true, RunsBufferHighWatermark: 300, VisibilityTimeoutMs: 60000,
 		PollCheckIntervalSeconds: 10, WorkersCount: 5, MaxRunsBufferUtilPctPerAction: 30}, cfg.ActionsProcessor, "Ocean's defaults")
 
 	cfg.ActionsProcessor.WorkersCount = 0
@@ -428,21 +429,21 @@ func TestActionsProcessorSettings(t *testing.T) {
 
 func TestActionsOnlyNeedsPort(t *testing.T) {
 	t.Parallel()
-	cfg := ocean.Default("widgets")
-	cfg.EventListener.Type = ocean.ListenerActionsOnly
+	cfg := settings.Default("widgets")
+	cfg.EventListener.Type = settings.ListenerActionsOnly
 	cfg.Application.Port = 0
 	a, err := ocean.New(cfg, &ocean.Provider{Type: "widgets"}, ocean.WithDryRun(&bytes.Buffer{}), ocean.WithLogger(quietLogger()),
 		ocean.WithPortAppConfig(mustParse(t, "resources: []")))
 	require.NoError(t, err)
 	err = a.Run(context.Background())
-	var ce *ocean.ConfigError
+	var ce *settings.ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "OCEAN__EVENT_LISTENER__TYPE", ce.Name)
 }
 
 func TestDuplicateExecutorsAreRejected(t *testing.T) {
 	t.Parallel()
-	_, err := ocean.New(ocean.Default("widgets"), &ocean.Provider{Type: "widgets",
+	_, err := ocean.New(settings.Default("widgets"), &ocean.Provider{Type: "widgets",
 		Actions: []ocean.ActionExecutor{&funcExecutor{name: "a"}, &funcExecutor{name: "a"}}},
 		ocean.WithDryRun(&bytes.Buffer{}))
 	require.Error(t, err)
@@ -482,7 +483,7 @@ func TestRunEventProcessorCompletesRuns(t *testing.T) {
 	id := h.newRun("ci", nil)
 	_, err := h.client.PatchRun(context.Background(), id, port.RunPatch{ExternalRunID: "ext-1"})
 	require.NoError(t, err)
-	a := h.actionsApp(ocean.ListenerWebhooksOnly)
+	a := h.actionsApp(settings.ListenerWebhooksOnly)
 	stop := runApp(t, a)
 	require.Eventually(t, func() bool { return a.Addr() != "" }, 5*time.Second, time.Millisecond)
 	post := func(body string) {

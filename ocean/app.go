@@ -16,8 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/oceankit/oceankit/clock"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/oceankit/oceankit/clock"
+	"github.com/oceankit/oceankit/ocean/settings"
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/port"
@@ -25,7 +27,7 @@ import (
 
 // App is a running integration: one provider, one Port installation.
 type App struct {
-	cfg      *Config
+	cfg      *settings.Config
 	provider *Provider
 	port     *port.Client
 	writer   entityWriter
@@ -165,7 +167,7 @@ func WithListener(typ string, l Listener) Option {
 // New builds an App. The Port client is built from cfg.Port unless one is
 // given; a config without Port credentials builds an App that needs a local
 // port app config and a dry run.
-func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
+func New(cfg *settings.Config, p *Provider, opts ...Option) (*App, error) {
 	if cfg == nil || p == nil {
 		return nil, errors.New("ocean: New needs a config and a provider")
 	}
@@ -186,7 +188,7 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 	if t := cfg.Integration.Type; t != "" && t != p.Type {
 		// The type is part of the datasource that marks entities as this
 		// integration's: a mismatch would orphan them.
-		return nil, &ConfigError{Name: "OCEAN__INTEGRATION__TYPE", Reason: fmt.Sprintf("%q does not match the provider's type %q", t, p.Type)}
+		return nil, &settings.ConfigError{Name: "OCEAN__INTEGRATION__TYPE", Reason: fmt.Sprintf("%q does not match the provider's type %q", t, p.Type)}
 	}
 	a := &App{cfg: cfg, provider: p, clock: clock.Real{}}
 	for _, o := range opts {
@@ -198,16 +200,16 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 		a.log = slog.Default()
 	}
 	if cfg.Integration.Type == "" {
-		cfg.applyDefaults(p.Type)
+		cfg.ApplyDefaults(p.Type)
 	}
 	// The prefix becomes part of route patterns, which panic on a bad one.
-	if err := checkPathPrefix(cfg.PathPrefix); err != nil {
-		return nil, &ConfigError{Name: "OCEAN__PATH_PREFIX", Reason: err.Error()}
+	if err := settings.CheckPathPrefix(cfg.PathPrefix); err != nil {
+		return nil, &settings.ConfigError{Name: "OCEAN__PATH_PREFIX", Reason: err.Error()}
 	}
-	a.log = slog.New(newRedactingHandler(a.log.Handler(), configSecrets(cfg)))
+	a.log = slog.New(settings.NewRedactingHandler(a.log.Handler(), cfg.Secrets()))
 	a.metrics = newMetrics()
 	if a.port == nil && cfg.Port.ClientID != "" {
-		if err := cfg.checkPortClient(); err != nil {
+		if err := cfg.CheckPortClient(); err != nil {
 			return nil, err
 		}
 		tc, err := cfg.SSL.PortTLS()
@@ -237,7 +239,7 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 	if cfg.PortAppConfigFile != "" && a.staticConfig == nil {
 		b, err := os.ReadFile(cfg.PortAppConfigFile)
 		if err != nil {
-			return nil, &ConfigError{Name: "OCEAN__PORT_APP_CONFIG_FILE", Reason: "cannot read", Err: err}
+			return nil, &settings.ConfigError{Name: "OCEAN__PORT_APP_CONFIG_FILE", Reason: "cannot read", Err: err}
 		}
 		pac, err := a.parseConfig(b)
 		if err != nil {
@@ -277,7 +279,7 @@ func New(cfg *Config, p *Provider, opts ...Option) (*App, error) {
 }
 
 // Config returns the App's configuration.
-func (a *App) Config() *Config { return a.cfg }
+func (a *App) Config() *settings.Config { return a.cfg }
 
 // Port returns the Port client, or nil in a dry run without credentials.
 func (a *App) Port() *port.Client { return a.port }
@@ -289,38 +291,13 @@ func (a *App) datasource() port.Datasource {
 	return port.Datasource{Type: a.cfg.Integration.Type, Version: a.provider.Version, Identifier: a.cfg.Integration.Identifier}
 }
 
-// jqEnviron is the environment jq's env and $ENV see: the process's,
-// without this program's settings and without anything that holds one of
-// its secrets. Whoever may edit the mapping in Port may not read the
-// integration's credentials, so every OCEAN__ and APPLICATION__ variable is
-// hidden (a JSON OCEAN__INTEGRATION__CONFIG holds the GitLab token, a Redis
-// URL its password), and so is any other variable whose value contains a
-// secret (a value config.yaml took with {{ from env NAME }}, a URL with the
-// token in it). Secrets of any length count here: hiding too much is safe.
+// jqEnviron is the environment jq's env and $ENV see (Config.JQEnviron).
 func (a *App) jqEnviron() []string {
 	env := a.environ
 	if env == nil {
 		env = os.Environ()
 	}
-	secrets := append(configSecrets(a.cfg), EnvSecrets(env)...)
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, val, _ := strings.Cut(kv, "=")
-		if isOwnVariable(name) {
-			continue
-		}
-		hidden := false
-		for _, s := range secrets {
-			if s != "" && strings.Contains(val, s) {
-				hidden = true
-				break
-			}
-		}
-		if !hidden {
-			out = append(out, kv)
-		}
-	}
-	return out
+	return a.cfg.JQEnviron(env)
 }
 
 // Run runs the integration as its listener type says until ctx is done (or,
@@ -343,18 +320,18 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	switch typ {
-	case ListenerOnce, ListenerPolling, ListenerWebhooksOnly, ListenerWebhook, ListenerActionsOnly:
+	case settings.ListenerOnce, settings.ListenerPolling, settings.ListenerWebhooksOnly, settings.ListenerWebhook, settings.ListenerActionsOnly:
 	default:
 		if _, ok := a.listeners[typ]; !ok {
-			return &ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: fmt.Sprintf("listener %s is not available in this program", typ)}
+			return &settings.ConfigError{Name: "OCEAN__EVENT_LISTENER__TYPE", Reason: fmt.Sprintf("listener %s is not available in this program", typ)}
 		}
 	}
-	if typ == ListenerOnce {
+	if typ == settings.ListenerOnce {
 		_, err := a.Resync(ctx, ResyncOptions{Trigger: "once", Incremental: a.onceIncremental()})
 		return err
 	}
 
-	if typ != ListenerActionsOnly {
+	if typ != settings.ListenerActionsOnly {
 		if err := a.chooseQueue(ctx); err != nil {
 			return err
 		}
@@ -388,8 +365,8 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	shouldResync := typ != ListenerWebhooksOnly && typ != ListenerActionsOnly
-	if typ != ListenerActionsOnly {
+	shouldResync := typ != settings.ListenerWebhooksOnly && typ != settings.ListenerActionsOnly
+	if typ != settings.ListenerActionsOnly {
 		a.queueRunning.Store(true)
 		untilDone("live-event queue", func(ctx context.Context) error {
 			defer a.queueRunning.Store(false)
@@ -416,9 +393,9 @@ func (a *App) Run(ctx context.Context) error {
 		untilDone("scheduler", func(ctx context.Context) error { a.sched.run(ctx); return nil })
 	}
 	switch typ {
-	case ListenerPolling:
+	case settings.ListenerPolling:
 		untilDone("poller", func(ctx context.Context) error { a.poll(ctx); return nil })
-	case ListenerWebhooksOnly, ListenerWebhook, ListenerActionsOnly:
+	case settings.ListenerWebhooksOnly, settings.ListenerWebhook, settings.ListenerActionsOnly:
 	default:
 		l := a.listeners[typ]
 		untilDone(typ+" listener", func(ctx context.Context) error { return l.Start(ctx, a) })
@@ -499,31 +476,4 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// configSecrets lists every secret value of the config: its Secret fields,
-// the provider's settings whose names say they are secret at any depth of
-// Integration.Config (a JSON OCEAN__INTEGRATION__CONFIG nests them),
-// passwords in URLs among those settings, and the secrets Load found in the
-// environment.
-func configSecrets(c *Config) []string {
-	if c == nil {
-		return nil
-	}
-	var out []string
-	seen := map[string]bool{}
-	add := func(s string) {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	for _, s := range secretValues(c) {
-		add(s)
-	}
-	collectSecrets(c.Integration.Config, false, add)
-	for _, s := range c.envSecrets {
-		add(s)
-	}
-	return out
 }

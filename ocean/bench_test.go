@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -91,8 +92,8 @@ func BenchmarkResync100k(b *testing.B) {
 				require.NoError(b, srv.AddBlueprint(bp))
 			}
 			srv.AddIntegration(port.Integration{Identifier: integrationID})
-			cfg := ocean.Default("widgets")
-			cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(srv.ClientID), ocean.Secret(srv.ClientSecret), srv.URL
+			cfg := settings.Default("widgets")
+			cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(srv.ClientID), settings.Secret(srv.ClientSecret), srv.URL
 			cfg.Integration.Identifier = integrationID
 			cfg.SendRawDataExamples = false
 			cfg.Resync.Sequential = seq

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -41,8 +42,8 @@ func TestInitializePortResourcesCreatesOnlyWhatIsMissing(t *testing.T) {
 	require.NoError(t, srv.AddBlueprint(port.Blueprint{Identifier: "group", Title: "My groups",
 		Schema: port.BlueprintSchema{Properties: map[string]map[string]any{"custom": {"type": "string"}}}}))
 
-	cfg := ocean.Default("widgets")
-	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(srv.ClientID), ocean.Secret(srv.ClientSecret), srv.URL
+	cfg := settings.Default("widgets")
+	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(srv.ClientID), settings.Secret(srv.ClientSecret), srv.URL
 	cfg.Integration.Identifier = "fresh-install"
 	cfg.ResourcesPath = ""
 	a, err := ocean.New(cfg, &ocean.Provider{Type: "widgets", Version: "1.2.3", Defaults: defaultsFS}, ocean.WithLogger(quietLogger()))
@@ -83,8 +84,8 @@ func TestInitializePortResourcesFillsAnEmptyMapping(t *testing.T) {
 	t.Parallel()
 	srv := porttest.NewServer(t)
 	srv.AddIntegration(port.Integration{Identifier: "empty", InstallationAppType: "widgets"})
-	cfg := ocean.Default("widgets")
-	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(srv.ClientID), ocean.Secret(srv.ClientSecret), srv.URL
+	cfg := settings.Default("widgets")
+	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(srv.ClientID), settings.Secret(srv.ClientSecret), srv.URL
 	cfg.Integration.Identifier = "empty"
 	a, err := ocean.New(cfg, &ocean.Provider{Type: "widgets", Version: "1", Defaults: defaultsFS}, ocean.WithLogger(quietLogger()))
 	require.NoError(t, err)
@@ -100,8 +101,8 @@ func TestInitializePortResourcesRollsBackOnFailure(t *testing.T) {
   {"identifier": "ok-one", "title": "OK", "schema": {"properties": {}}},
   {"identifier": "bad one!", "title": "Bad", "schema": {"properties": {}}}
 ]`)}}
-	cfg := ocean.Default("widgets")
-	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(srv.ClientID), ocean.Secret(srv.ClientSecret), srv.URL
+	cfg := settings.Default("widgets")
+	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(srv.ClientID), settings.Secret(srv.ClientSecret), srv.URL
 	a, err := ocean.New(cfg, &ocean.Provider{Type: "widgets", Version: "1", Defaults: bad}, ocean.WithLogger(quietLogger()))
 	require.NoError(t, err)
 	err = a.InitializePortResources(context.Background())

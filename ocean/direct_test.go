@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // colorSelector filters in the "API" call; MatchItem judges one item the
@@ -37,7 +38,7 @@ func delivery(t *testing.T, token string, body any) *http.Request {
 func directHarness(t *testing.T, mapping string) (*harness, *ocean.App) {
 	t.Helper()
 	h := newHarness(t, 0, withMapping(mapping))
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.prov.Processors = []ocean.Processor{&widgetHook{}}
 	h.prov.Kinds = []ocean.Kind{ocean.NewKind("widget", func(ctx context.Context, sel colorSelector, send ocean.Sender) error {
 		var out []ocean.Item

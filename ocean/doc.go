@@ -14,17 +14,19 @@
 //     to a [Sender]. [Item] is one raw item, a JSON object.
 //   - A [Processor] turns a webhook delivery ([Event]) into [Changes]:
 //     items to upsert and items to delete, mapped like a resync's.
-//   - [Load] reads Ocean's settings (OCEAN__…, APPLICATION__…, .env,
-//     config.yaml) into a [Config]; [DecodeIntegrationConfig] reads your
-//     own OCEAN__INTEGRATION__CONFIG__… settings; [Default] is a config
-//     for tests and examples.
+//   - The settings package holds Ocean's settings: settings.Load reads
+//     them (OCEAN__…, APPLICATION__…, .env, config.yaml) into a
+//     settings.Config, settings.DecodeIntegrationConfig reads your own
+//     OCEAN__INTEGRATION__CONFIG__… settings, and settings.Default is a
+//     config for tests and examples.
 //   - [New] builds the [App]; [App.Run] runs the configured listener until
 //     the context ends. [App.Resync] runs one resync and [App.Plan] says
 //     what one would change, without writing.
 //   - Inside a kind, [Memo] shares one fetch between kinds of a resync, and
 //     [Since] says from when an [Incremental] kind may list changes.
 //
-// The httpx package is the toolkit for calling the third-party API;
+// The program package wraps all of this into a main function with Ocean's
+// flags, logs and exit codes. The httpx package is the toolkit for calling the third-party API;
 // port/porttest is a fake Port for tests.
 //
 // # What the framework guarantees

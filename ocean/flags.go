@@ -70,7 +70,7 @@ func (a *App) chooseQueue(ctx context.Context) error {
 // that this program does differently: deprecated variables it still
 // honoured, and Ocean's DSP/lakehouse processing, which it never does.
 func (a *App) logSettingNotices() {
-	for _, n := range a.cfg.notices {
+	for _, n := range a.cfg.Notices() {
 		a.log.Warn(n)
 	}
 	if a.cfg.ProcessingMode == "dsp" || a.cfg.LakehouseEnabled {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -179,7 +180,7 @@ type harness struct {
 	srv       *porttest.Server
 	portClock *porttest.StepClock
 	src       *source
-	cfg       *ocean.Config
+	cfg       *settings.Config
 	client    *port.Client
 	prov      *ocean.Provider
 }
@@ -201,12 +202,12 @@ func newHarness(t *testing.T, items int, opts ...harnessOpt) *harness {
 		require.NoError(t, srv.AddBlueprint(bp))
 	}
 	h := &harness{t: t, srv: srv, portClock: portClock, src: newSource(items)}
-	h.cfg = ocean.Default("widgets")
-	h.cfg.Port.ClientID = ocean.Secret(srv.ClientID)
-	h.cfg.Port.ClientSecret = ocean.Secret(srv.ClientSecret)
+	h.cfg = settings.Default("widgets")
+	h.cfg.Port.ClientID = settings.Secret(srv.ClientID)
+	h.cfg.Port.ClientSecret = settings.Secret(srv.ClientSecret)
 	h.cfg.Port.BaseURL = srv.URL
 	h.cfg.Integration.Identifier = integrationID
-	h.cfg.EventListener.Type = ocean.ListenerOnce
+	h.cfg.EventListener.Type = settings.ListenerOnce
 	h.cfg.InitializePortResources = false
 	h.cfg.Application.Port = 0
 	h.prov = &ocean.Provider{Type: "widgets", Version: "1.0.0", Kinds: []ocean.Kind{h.src.kind("widget")}}

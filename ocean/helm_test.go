@@ -24,6 +24,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -54,29 +55,29 @@ func TestChartNumbersOfSecondsAndMinutes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		env  string
-		got  func(*ocean.Config) any
+		got  func(*settings.Config) any
 		want any
 	}{
-		{`OCEAN__CLIENT_TIMEOUT=60`, func(c *ocean.Config) any { return c.ClientTimeout }, 60 * time.Second},
-		{`OCEAN__CLIENT_TIMEOUT=2.5`, func(c *ocean.Config) any { return c.ClientTimeout }, 2500 * time.Millisecond},
-		{`OCEAN__CLIENT_TIMEOUT=90s`, func(c *ocean.Config) any { return c.ClientTimeout }, 90 * time.Second},
-		{`OCEAN__PORT__PORT_APP_CONFIG_CACHE_TTL=60`, func(c *ocean.Config) any { return c.Port.PortAppConfigCacheTTL }, time.Minute},
-		{`OCEAN__SCHEDULED_RESYNC_INTERVAL=60`, func(c *ocean.Config) any { return c.ScheduledResyncInterval }, 60},
-		{`OCEAN__EVENT_LISTENER={"type":"POLLING","interval":30}`, func(c *ocean.Config) any { return c.EventListener.Interval }, 30},
-		{`OCEAN__EVENT_LISTENER__CONSUMER_POLL_TIMEOUT=1`, func(c *ocean.Config) any { return c.EventListener.ConsumerPollTimeout }, 1.0},
-		{`OCEAN__MAX_EVENT_PROCESSING_SECONDS=90`, func(c *ocean.Config) any { return c.MaxEventProcessingSeconds }, 90.0},
-		{`OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN=5`, func(c *ocean.Config) any { return c.MaxWaitSecondsBeforeShutdown }, 5.0},
-		{`OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL=30`, func(c *ocean.Config) any { d, _ := c.IncrementalInterval(); return d }, 30 * time.Minute},
-		{`OCEAN__INTEGRATION__FULL_RESYNC_INTERVAL=1440`, func(c *ocean.Config) any { return c.Integration.FullResyncInterval }, 1440},
-		{`OCEAN__INTEGRATION__INCREMENTAL_OVERLAP=300`, func(c *ocean.Config) any { return c.Integration.IncrementalOverlap }, 5 * time.Minute},
-		{`OCEAN__RESYNC__ITEM_TIMEOUT=5`, func(c *ocean.Config) any { return c.Resync.ItemTimeout }, 5 * time.Second},
-		{`OCEAN__RESYNC__PROGRESS_INTERVAL=30`, func(c *ocean.Config) any { return c.Resync.ProgressInterval }, 30 * time.Second},
-		{`OCEAN__ACTIONS_PROCESSOR__POLL_CHECK_INTERVAL_SECONDS=10`, func(c *ocean.Config) any { return c.ActionsProcessor.PollCheckIntervalSeconds }, 10},
+		{`OCEAN__CLIENT_TIMEOUT=60`, func(c *settings.Config) any { return c.ClientTimeout }, 60 * time.Second},
+		{`OCEAN__CLIENT_TIMEOUT=2.5`, func(c *settings.Config) any { return c.ClientTimeout }, 2500 * time.Millisecond},
+		{`OCEAN__CLIENT_TIMEOUT=90s`, func(c *settings.Config) any { return c.ClientTimeout }, 90 * time.Second},
+		{`OCEAN__PORT__PORT_APP_CONFIG_CACHE_TTL=60`, func(c *settings.Config) any { return c.Port.PortAppConfigCacheTTL }, time.Minute},
+		{`OCEAN__SCHEDULED_RESYNC_INTERVAL=60`, func(c *settings.Config) any { return c.ScheduledResyncInterval }, 60},
+		{`OCEAN__EVENT_LISTENER={"type":"POLLING","interval":30}`, func(c *settings.Config) any { return c.EventListener.Interval }, 30},
+		{`OCEAN__EVENT_LISTENER__CONSUMER_POLL_TIMEOUT=1`, func(c *settings.Config) any { return c.EventListener.ConsumerPollTimeout }, 1.0},
+		{`OCEAN__MAX_EVENT_PROCESSING_SECONDS=90`, func(c *settings.Config) any { return c.MaxEventProcessingSeconds }, 90.0},
+		{`OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN=5`, func(c *settings.Config) any { return c.MaxWaitSecondsBeforeShutdown }, 5.0},
+		{`OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL=30`, func(c *settings.Config) any { d, _ := c.IncrementalInterval(); return d }, 30 * time.Minute},
+		{`OCEAN__INTEGRATION__FULL_RESYNC_INTERVAL=1440`, func(c *settings.Config) any { return c.Integration.FullResyncInterval }, 1440},
+		{`OCEAN__INTEGRATION__INCREMENTAL_OVERLAP=300`, func(c *settings.Config) any { return c.Integration.IncrementalOverlap }, 5 * time.Minute},
+		{`OCEAN__RESYNC__ITEM_TIMEOUT=5`, func(c *settings.Config) any { return c.Resync.ItemTimeout }, 5 * time.Second},
+		{`OCEAN__RESYNC__PROGRESS_INTERVAL=30`, func(c *settings.Config) any { return c.Resync.ProgressInterval }, 30 * time.Second},
+		{`OCEAN__ACTIONS_PROCESSOR__POLL_CHECK_INTERVAL_SECONDS=10`, func(c *settings.Config) any { return c.ActionsProcessor.PollCheckIntervalSeconds }, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := ocean.Load(ocean.LoadOptions{Environ: []string{tt.env}, ProviderType: "t"})
+			cfg, err := settings.Load(settings.LoadOptions{Environ: []string{tt.env}, ProviderType: "t"})
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, tt.got(cfg))
 		})
@@ -109,7 +110,7 @@ var chartMainConfigMap = []string{
 // Ocean's DSP values accepted.
 func TestChartMainConfigMapLoads(t *testing.T) {
 	t.Parallel()
-	cfg, err := ocean.Load(ocean.LoadOptions{Environ: chartMainConfigMap, ProviderType: "gitlab-v2"})
+	cfg, err := settings.Load(settings.LoadOptions{Environ: chartMainConfigMap, ProviderType: "gitlab-v2"})
 	require.NoError(t, err)
 	assert.Equal(t, 60*time.Second, cfg.ClientTimeout)
 	assert.Equal(t, "https://ocean.example.com", cfg.BaseURL, "appHost is the base URL when OCEAN__BASE_URL is unset")
@@ -120,7 +121,7 @@ func TestChartMainConfigMapLoads(t *testing.T) {
 	require.NoError(t, cfg.Validate(false))
 
 	withBase := append(append([]string(nil), chartMainConfigMap...), `OCEAN__BASE_URL=https://live.example.com`)
-	cfg, err = ocean.Load(ocean.LoadOptions{Environ: withBase, ProviderType: "gitlab-v2"})
+	cfg, err = settings.Load(settings.LoadOptions{Environ: withBase, ProviderType: "gitlab-v2"})
 	require.NoError(t, err)
 	assert.Equal(t, "https://live.example.com", cfg.BaseURL, "OCEAN__BASE_URL wins over appHost")
 	assert.Empty(t, cfg.Notices())
@@ -138,15 +139,15 @@ func TestChartValuesRefused(t *testing.T) {
 	} {
 		t.Run(tt.env, func(t *testing.T) {
 			t.Parallel()
-			_, err := ocean.Load(ocean.LoadOptions{Environ: []string{tt.env}, ProviderType: "t"})
-			var ce *ocean.ConfigError
+			_, err := settings.Load(settings.LoadOptions{Environ: []string{tt.env}, ProviderType: "t"})
+			var ce *settings.ConfigError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tt.name, ce.Name)
 		})
 	}
-	cfg, err := ocean.Load(ocean.LoadOptions{Environ: []string{`OCEAN__CREATE_PORT_RESOURCES_ORIGIN=empty`}, ProviderType: "t"})
+	cfg, err := settings.Load(settings.LoadOptions{Environ: []string{`OCEAN__CREATE_PORT_RESOURCES_ORIGIN=empty`}, ProviderType: "t"})
 	require.NoError(t, err)
-	assert.Equal(t, ocean.OriginEmpty, cfg.CreatePortResourcesOrigin, "the case of an origin does not matter")
+	assert.Equal(t, settings.OriginEmpty, cfg.CreatePortResourcesOrigin, "the case of an origin does not matter")
 }
 
 // TestDocsAnswers200 is the probe path of charts up to 0.15.12 (liveness
@@ -192,7 +193,7 @@ func TestFlaggedEventQueue(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, 1)
 			h.srv.SetFeatureFlags(tt.flags...)
-			h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+			h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 			q := &countingQueue{}
 			logs := &logSink{}
 			a := h.app(ocean.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
@@ -215,7 +216,7 @@ func TestFlaggedEventQueue(t *testing.T) {
 func TestFlaggedEventQueueNeedsTheFlags(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 1)
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.srv.InjectFault(porttest.Fault{Route: porttest.RouteOrganization, Status: http.StatusInternalServerError, Times: 100})
 	a := h.app(ocean.WithFlaggedEventQueue(ocean.FlagLiveEventsRedisStream, "Redis stream", "OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED", &countingQueue{}))
 	err := a.Run(context.Background())
@@ -264,7 +265,7 @@ func TestCreatePortResourcesOrigin(t *testing.T) {
 				"OCEAN__PORT__BASE_URL=" + srv.URL, "OCEAN__INTEGRATION__IDENTIFIER=w",
 				"OCEAN__INITIALIZE_PORT_RESOURCES=true", "OCEAN__CREATE_PORT_RESOURCES_ORIGIN=" + tt.origin,
 			}
-			cfg, err := ocean.Load(ocean.LoadOptions{Environ: env, ProviderType: "widgets"})
+			cfg, err := settings.Load(settings.LoadOptions{Environ: env, ProviderType: "widgets"})
 			require.NoError(t, err)
 			prov := &ocean.Provider{Type: "widgets", Version: "1.0.0", Defaults: originDefaults}
 			a, err := ocean.New(cfg, prov, ocean.WithLogger(quietLogger()))
@@ -281,7 +282,7 @@ func TestCreatePortResourcesOrigin(t *testing.T) {
 			} else {
 				assert.Contains(t, string(integ.Config), tt.wantMapping)
 			}
-			if tt.wantOrigin != ocean.OriginPort {
+			if tt.wantOrigin != settings.OriginPort {
 				assert.True(t, integ.ArePortResourcesInitialized)
 			}
 		})
@@ -295,10 +296,10 @@ func TestCreatePortResourcesOriginPortGivesUp(t *testing.T) {
 	srv := porttest.NewServer(t)
 	srv.SetFeatureFlags("USE_PROVISIONED_DEFAULTS")
 	srv.SetProvisionedDefaults("widgets", map[string]any{}) // provisions nothing
-	cfg := ocean.Default("widgets")
-	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(srv.ClientID), ocean.Secret(srv.ClientSecret), srv.URL
+	cfg := settings.Default("widgets")
+	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(srv.ClientID), settings.Secret(srv.ClientSecret), srv.URL
 	cfg.Integration.Identifier = "w"
-	cfg.CreatePortResourcesOrigin = ocean.OriginPort
+	cfg.CreatePortResourcesOrigin = settings.OriginPort
 	a, err := ocean.New(cfg, &ocean.Provider{Type: "widgets", Version: "1.0.0", Defaults: originDefaults},
 		ocean.WithLogger(quietLogger()), ocean.WithClock(instantClock{}))
 	require.NoError(t, err)

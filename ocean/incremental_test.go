@@ -14,6 +14,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -105,7 +106,7 @@ func TestIncrementalResyncFetchesOnlyChanges(t *testing.T) {
 func TestIncrementalDeletionsWaitForTheFullResync(t *testing.T) {
 	t.Parallel()
 	h, clk := incrementalHarness(t, 50)
-	h.cfg.EventListener.Type = ocean.ListenerPolling
+	h.cfg.EventListener.Type = settings.ListenerPolling
 	h.cfg.EventListener.ResyncOnStart = true
 	h.cfg.Integration.IncrementalSyncInterval = "15"
 	a := h.app(ocean.WithClock(clk))
@@ -141,7 +142,7 @@ func TestIncrementalWatermarkSurvivesRestart(t *testing.T) {
 			if store == "file" {
 				h.cfg.Integration.IncrementalStateFile = filepath.Join(t.TempDir(), "state.json")
 			}
-			h.cfg.EventListener.Type = ocean.ListenerOnce
+			h.cfg.EventListener.Type = settings.ListenerOnce
 			// The full resync runs where incremental sync is off (as Port's
 			// chart runs it beside the incremental CronJob); it still
 			// records the watermarks.

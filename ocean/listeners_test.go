@@ -12,6 +12,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -74,7 +75,7 @@ func waitReport(t *testing.T, a *ocean.App) *ocean.ResyncReport {
 func TestPollingResyncsOnStartConfigChangeAndRequest(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 30)
-	h.cfg.EventListener.Type = ocean.ListenerPolling
+	h.cfg.EventListener.Type = settings.ListenerPolling
 	clk := clock.NewFake(fakeStart)
 	a := h.app(ocean.WithClock(clk))
 	stop := runApp(t, a)
@@ -122,7 +123,7 @@ resources:
 func TestScheduledResync(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 5)
-	h.cfg.EventListener.Type = ocean.ListenerPolling
+	h.cfg.EventListener.Type = settings.ListenerPolling
 	h.cfg.EventListener.ResyncOnStart = false
 	h.cfg.ScheduledResyncInterval = 60
 	clk := clock.NewFake(fakeStart)
@@ -145,7 +146,7 @@ func TestScheduledResync(t *testing.T) {
 func TestNewerResyncCancelsRunningOne(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 300)
-	h.cfg.EventListener.Type = ocean.ListenerPolling
+	h.cfg.EventListener.Type = settings.ListenerPolling
 	h.cfg.EventListener.ResyncOnStart = false
 	gate := make(chan struct{})
 	started := make(chan struct{})
@@ -172,7 +173,7 @@ func TestNewerResyncCancelsRunningOne(t *testing.T) {
 func TestTimerTriggersWaitAndCollapse(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 300)
-	h.cfg.EventListener.Type = ocean.ListenerPolling
+	h.cfg.EventListener.Type = settings.ListenerPolling
 	h.cfg.EventListener.ResyncOnStart = false
 	gate := make(chan struct{})
 	started := make(chan struct{})
@@ -204,7 +205,7 @@ func TestTimerTriggersWaitAndCollapse(t *testing.T) {
 func TestWebhooksOnlyNeverResyncs(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 5)
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	a := h.app()
 	stop := runApp(t, a)
 	waitHealthy(t, a)
@@ -220,7 +221,7 @@ func TestWebhooksOnlyNeverResyncs(t *testing.T) {
 func TestUnavailableListenerIsAClearError(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 1)
-	h.cfg.EventListener.Type = ocean.ListenerKafka
+	h.cfg.EventListener.Type = settings.ListenerKafka
 	err := h.app().Run(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "OCEAN__EVENT_LISTENER__TYPE")

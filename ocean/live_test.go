@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 const hookSecret = "s3cr3t-webhook-token"
@@ -105,7 +106,7 @@ func newLive(t *testing.T, configure func(*liveHarness)) *liveHarness {
 	t.Helper()
 	h := newHarness(t, 0)
 	lh := &liveHarness{harness: h, hook: &widgetHook{}}
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.cfg.EventWorkersCount = 4
 	if configure != nil {
 		configure(lh)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/clock"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -86,8 +87,8 @@ func (a *App) shipLogs() {
 	// background upload, and must not add a ticker to the App's clock that
 	// tests of its schedules count. Tests of the shipper set its clock.
 	s := newLogShipper(parseLogLevel(a.cfg.Application.LogLevel), clock.Real{}, a.port, a.telemetry, a.metrics, slog.New(h))
-	if rh, ok := h.(*redactingHandler); ok {
-		a.log = slog.New(&redactingHandler{next: &teeHandler{next: rh.next, s: s}, r: rh.r})
+	if next, secrets, ok := settings.UnwrapRedacting(h); ok {
+		a.log = slog.New(settings.NewRedactingHandler(&teeHandler{next: next, s: s}, secrets))
 	} else {
 		a.log = slog.New(&teeHandler{next: h, s: s})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/clock"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 
@@ -45,8 +46,8 @@ func newShipFixture(t *testing.T, integ *port.Integration, secret string) *shipF
 	require.NoError(t, err)
 	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	printed := &syncBuffer{}
-	base := slog.New(newRedactingHandler(slog.NewTextHandler(printed, nil), []string{secret}))
-	a := &App{cfg: Default("widgets"), port: c, log: base, clock: clk, metrics: newMetrics()}
+	base := slog.New(settings.NewRedactingHandler(slog.NewTextHandler(printed, nil), []string{secret}))
+	a := &App{cfg: settings.Default("widgets"), port: c, log: base, clock: clk, metrics: newMetrics()}
 	a.cfg.Integration.Identifier = shipID
 	a.shipLogs()
 	require.NotNil(t, a.logShipper)
@@ -120,9 +121,9 @@ func TestLogShipperShipsWhatIsPrintedRedacted(t *testing.T) {
 	raw, err := json.Marshal(logs)
 	require.NoError(t, err)
 	assert.NotContains(t, string(raw), secret)
-	assert.Contains(t, logs[0].Message, redacted)
-	assert.Contains(t, logs[0].Extra["error"], redacted)
-	assert.Contains(t, logs[0].Extra["url"], redacted)
+	assert.Contains(t, logs[0].Message, settings.Mask)
+	assert.Contains(t, logs[0].Extra["error"], settings.Mask)
+	assert.Contains(t, logs[0].Extra["url"], settings.Mask)
 	assert.NotContains(t, f.printed.String(), secret)
 	assert.Contains(t, f.printed.String(), "request failed")
 }

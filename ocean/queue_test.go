@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // wireQueue stands in for an external queue: events cross it as JSON, as
@@ -49,7 +50,7 @@ func TestCustomEventQueue(t *testing.T) {
 	t.Parallel()
 	q := &wireQueue{ch: make(chan []byte, 1)}
 	h := newHarness(t, 0)
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	hook := &widgetHook{}
 	h.prov.Processors = []ocean.Processor{hook.funcs()}
 	lh := &liveHarness{harness: h, hook: hook}

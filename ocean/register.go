@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -16,9 +17,9 @@ import (
 // trigger to a destination it knows.
 func (a *App) changelogDestination() map[string]any {
 	switch a.cfg.EventListener.Type {
-	case ListenerKafka:
+	case settings.ListenerKafka:
 		return map[string]any{"type": "KAFKA"}
-	case ListenerWebhook:
+	case settings.ListenerWebhook:
 		if host := strings.TrimRight(a.cfg.EventListener.AppHost, "/"); host != "" {
 			return map[string]any{"type": "WEBHOOK", "url": host + "/resync"}
 		}
@@ -29,8 +30,8 @@ func (a *App) changelogDestination() map[string]any {
 // actionsProcessing reports whether this program runs self-service actions.
 func (a *App) actionsProcessing() bool {
 	typ := a.cfg.EventListener.Type
-	return typ == ListenerActionsOnly ||
-		(a.cfg.ActionsProcessor.Enabled && typ != ListenerWebhooksOnly && typ != ListenerOnce)
+	return typ == settings.ListenerActionsOnly ||
+		(a.cfg.ActionsProcessor.Enabled && typ != settings.ListenerWebhooksOnly && typ != settings.ListenerOnce)
 }
 
 // register makes the integration known to Port as Ocean does on start:
@@ -43,7 +44,7 @@ func (a *App) actionsProcessing() bool {
 func (a *App) register(ctx context.Context, defs *Defaults, origin string) (*port.Integration, error) {
 	id := a.cfg.Integration.Identifier
 	cl := a.changelogDestination()
-	if a.cfg.EventListener.Type == ListenerWebhook && len(cl) == 0 {
+	if a.cfg.EventListener.Type == settings.ListenerWebhook && len(cl) == 0 {
 		a.log.Warn("WEBHOOK listener without OCEAN__EVENT_LISTENER__APP_HOST: Port does not know where to send resync triggers")
 	}
 	integ, err := a.port.GetIntegration(ctx, id)
@@ -57,14 +58,14 @@ func (a *App) register(ctx context.Context, defs *Defaults, origin string) (*por
 			IncrementalSyncEnabled:   a.cfg.Integration.IncrementalSyncEnabled,
 		}
 		switch {
-		case origin == OriginEmpty:
+		case origin == settings.OriginEmpty:
 			req.Config = json.RawMessage(`{"resources":[]}`)
-			req.CreatePortResourcesOrigin = OriginEmpty
-		case origin == OriginPort:
-			req.CreatePortResourcesOrigin = OriginPort
+			req.CreatePortResourcesOrigin = settings.OriginEmpty
+		case origin == settings.OriginPort:
+			req.CreatePortResourcesOrigin = settings.OriginPort
 		case a.cfg.InitializePortResources && defs != nil:
 			req.Config = defs.PortAppConfig
-			req.CreatePortResourcesOrigin = OriginDefault
+			req.CreatePortResourcesOrigin = settings.OriginDefault
 		}
 		created, err := a.port.CreateIntegration(ctx, req)
 		if err != nil {
@@ -135,7 +136,7 @@ func (a *App) initialize(ctx context.Context, resources bool) error {
 	}
 	origin := a.resourcesOrigin(ctx)
 	var defs *Defaults
-	if origin == OriginDefault {
+	if origin == settings.OriginDefault {
 		d, err := LoadDefaults(a.defaultsFS())
 		if err != nil {
 			return err
@@ -147,9 +148,9 @@ func (a *App) initialize(ctx context.Context, resources bool) error {
 		return err
 	}
 	switch origin {
-	case OriginEmpty:
+	case settings.OriginEmpty:
 		return a.initializeEmpty(ctx, integ)
-	case OriginPort:
+	case settings.OriginPort:
 		return a.awaitProvisioned(ctx, integ)
 	}
 	return a.initializeResources(ctx, integ, defs)
@@ -165,34 +166,34 @@ const flagUseProvisionedDefaults = "USE_PROVISIONED_DEFAULTS"
 // falls back to Default with a warning; unset and Ocean are Default.
 func (a *App) resourcesOrigin(ctx context.Context) string {
 	switch a.cfg.CreatePortResourcesOrigin {
-	case OriginEmpty:
+	case settings.OriginEmpty:
 		a.log.Info("creating no default resources: OCEAN__CREATE_PORT_RESOURCES_ORIGIN is Empty (the integration gets an empty mapping)")
-		return OriginEmpty
-	case OriginPort:
+		return settings.OriginEmpty
+	case settings.OriginPort:
 	default:
-		return OriginDefault
+		return settings.OriginDefault
 	}
 	typ := a.cfg.Integration.Type
 	types, err := a.port.ProvisionEnabled(ctx)
 	if err != nil {
 		a.log.Warn("could not ask Port whether it provisions defaults; creating this program's defaults", "error", err)
-		return OriginDefault
+		return settings.OriginDefault
 	}
 	if !slices.Contains(types, typ) {
 		a.log.Warn("Port does not provision defaults for this integration type; creating this program's defaults (as Ocean falls back)", "type", typ)
-		return OriginDefault
+		return settings.OriginDefault
 	}
 	org, err := a.port.GetOrganization(ctx)
 	if err != nil {
 		a.log.Warn("could not read the organisation's feature flags; creating this program's defaults", "error", err)
-		return OriginDefault
+		return settings.OriginDefault
 	}
 	if !slices.Contains(org.FeatureFlags, flagUseProvisionedDefaults) {
 		a.log.Warn("the organisation does not have the feature flag "+flagUseProvisionedDefaults+"; creating this program's defaults (as Ocean falls back)", "type", typ)
-		return OriginDefault
+		return settings.OriginDefault
 	}
 	a.log.Info("Port provisions the default resources (OCEAN__CREATE_PORT_RESOURCES_ORIGIN=Port)", "type", typ)
-	return OriginPort
+	return settings.OriginPort
 }
 
 // initializeEmpty is Ocean's Empty origin: no blueprints, actions,

@@ -8,14 +8,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
-func registerApp(t *testing.T, srv *porttest.Server, edit func(*ocean.Config)) *ocean.App {
+func registerApp(t *testing.T, srv *porttest.Server, edit func(*settings.Config)) *ocean.App {
 	t.Helper()
-	cfg := ocean.Default("widgets")
-	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(srv.ClientID), ocean.Secret(srv.ClientSecret), srv.URL
+	cfg := settings.Default("widgets")
+	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(srv.ClientID), settings.Secret(srv.ClientSecret), srv.URL
 	cfg.Integration.Identifier = "my-install"
 	cfg.ResourcesPath = ""
 	if edit != nil {
@@ -34,9 +35,9 @@ func TestTheIntegrationTellsPortWhereTriggersGo(t *testing.T) {
 		listener, appHost string
 		want              map[string]any
 	}{
-		{ocean.ListenerKafka, "", map[string]any{"type": "KAFKA"}},
-		{ocean.ListenerWebhook, "https://sync.example.com/", map[string]any{"type": "WEBHOOK", "url": "https://sync.example.com/resync"}},
-		{ocean.ListenerPolling, "", nil},
+		{settings.ListenerKafka, "", map[string]any{"type": "KAFKA"}},
+		{settings.ListenerWebhook, "https://sync.example.com/", map[string]any{"type": "WEBHOOK", "url": "https://sync.example.com/resync"}},
+		{settings.ListenerPolling, "", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.listener, func(t *testing.T) {
@@ -46,7 +47,7 @@ func TestTheIntegrationTellsPortWhereTriggersGo(t *testing.T) {
 				if existing { // installed by the Python image: no destination, an older version
 					srv.AddIntegration(port.Integration{Identifier: "my-install", InstallationAppType: "widgets", Version: "0.9.30"})
 				}
-				a := registerApp(t, srv, func(c *ocean.Config) {
+				a := registerApp(t, srv, func(c *settings.Config) {
 					c.EventListener.Type, c.EventListener.AppHost = tc.listener, tc.appHost
 					c.Integration.IncrementalSyncEnabled = true
 				})
@@ -63,7 +64,7 @@ func TestTheIntegrationTellsPortWhereTriggersGo(t *testing.T) {
 
 				// A second start finds everything in place and writes nothing.
 				patches := srv.Count(porttest.RoutePatchIntegration)
-				require.NoError(t, registerApp(t, srv, func(c *ocean.Config) {
+				require.NoError(t, registerApp(t, srv, func(c *settings.Config) {
 					c.EventListener.Type, c.EventListener.AppHost = tc.listener, tc.appHost
 					c.Integration.IncrementalSyncEnabled = true
 				}).InitializePortResources(context.Background()))
@@ -101,9 +102,9 @@ func TestDefaultResourcesAreCreatedOnce(t *testing.T) {
 func TestRegisteredWithoutInitializingResources(t *testing.T) {
 	t.Parallel()
 	srv := porttest.NewServer(t)
-	a := registerApp(t, srv, func(c *ocean.Config) {
+	a := registerApp(t, srv, func(c *settings.Config) {
 		c.InitializePortResources = false
-		c.EventListener.Type = ocean.ListenerOnce
+		c.EventListener.Type = settings.ListenerOnce
 		c.Application.Port = 0
 	})
 	_ = a.Run(context.Background()) // the resync has no mapping; only the start matters here

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 func closedWithin(ch <-chan struct{}, d time.Duration) bool {
@@ -27,7 +28,7 @@ func closedWithin(ch <-chan struct{}, d time.Duration) bool {
 func TestRequestResyncSaysWhenItsResyncEnded(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 150)
-	h.cfg.EventListener.Type = ocean.ListenerWebhook // the scheduler runs; nothing resyncs by itself
+	h.cfg.EventListener.Type = settings.ListenerWebhook // the scheduler runs; nothing resyncs by itself
 	gate, started := make(chan struct{}), make(chan struct{})
 	h.src.gate, h.src.started = gate, started
 	a := h.app()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/mapping"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -144,7 +145,7 @@ type entityKey struct{ blueprint, id string }
 // resyncDeps is everything a resync uses. The App builds it for each
 // resync (see App.newResyncRun); nothing in a resync reaches the App.
 type resyncDeps struct {
-	cfg ResyncConfig
+	cfg settings.ResyncConfig
 	// upsertBatch and deleteBatch bound Port's bulk requests.
 	upsertBatch, deleteBatch int
 	// examplesOn sends the first raw items of each kind to Port.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/oceankit/oceankit/clock"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // WebhookLimits bounds what the live-event route may cost: per delivery,
@@ -162,7 +163,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /health", a.handleHealth("live"))
 	mux.HandleFunc("GET /docs", handleDocs)
 	mux.HandleFunc("GET /metrics", a.serveMetrics)
-	if a.cfg.EventListener.Type == ListenerWebhook {
+	if a.cfg.EventListener.Type == settings.ListenerWebhook {
 		mux.HandleFunc("POST /resync", a.handleResync)
 	}
 	return mux

@@ -23,6 +23,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // headerHook is widgetHook for a sender whose secret travels in a header:
@@ -131,7 +132,7 @@ func attr(r slog.Record, key string) any {
 func intakeApp(t *testing.T, procs []ocean.Processor, opts ...ocean.Option) *ocean.App {
 	t.Helper()
 	h := newHarness(t, 0)
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.prov.Processors = procs
 	return h.app(opts...)
 }
@@ -317,7 +318,7 @@ func TestLiveEventQueueIsBoundedInBytes(t *testing.T) {
 	t.Parallel()
 	gate := make(chan struct{})
 	h := newHarness(t, 0)
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.cfg.EventWorkersCount = 1
 	hook := &widgetHook{gate: gate}
 	h.prov.Processors = []ocean.Processor{hook.funcs()}
@@ -345,7 +346,7 @@ func TestLiveEventQueueIsBoundedInBytes(t *testing.T) {
 func TestShutdownReportsUnappliedEventsOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 0)
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.cfg.EventWorkersCount = 1
 	h.cfg.MaxWaitSecondsBeforeShutdown = 5
 	hook := &widgetHook{gate: make(chan struct{})} // never opened: Handle waits for cancellation
@@ -417,7 +418,7 @@ func TestRejectedDeliveriesDoNotChooseTheLogVolume(t *testing.T) {
 func TestResyncRouteCoalescesAndNeverAborts(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 300)
-	h.cfg.EventListener.Type = ocean.ListenerWebhook
+	h.cfg.EventListener.Type = settings.ListenerWebhook
 	gate, started := make(chan struct{}), make(chan struct{})
 	h.src.gate, h.src.started = gate, started
 	a := h.app(ocean.WithClock(clock.NewFake(fakeStart)))
@@ -474,8 +475,8 @@ func TestResyncRouteToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, 0)
-			h.cfg.EventListener.Type = ocean.ListenerWebhook
-			h.cfg.EventListener.ResyncToken = ocean.Secret(tc.token)
+			h.cfg.EventListener.Type = settings.ListenerWebhook
+			h.cfg.EventListener.ResyncToken = settings.Secret(tc.token)
 			a := h.app()
 			req := httptest.NewRequest(http.MethodPost, "/resync", nil)
 			for k, v := range tc.headers {
@@ -497,7 +498,7 @@ func TestResyncRouteToken(t *testing.T) {
 func TestSlowConnectionsAreClosed(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 0)
-	h.cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.prov.Processors = []ocean.Processor{headerHook{&widgetHook{}}}
 	const timeout = 300 * time.Millisecond
 	a := h.app(ocean.WithWebhookLimits(ocean.WebhookLimits{ReadHeaderTimeout: timeout, ReadTimeout: timeout, IdleTimeout: timeout}))

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // bodyHook is widgetHook on its own header, for the processors that route
@@ -77,9 +78,9 @@ func FuzzWebhookIntake(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.event, s.token, s.length, s.bodyEvent, []byte(s.body))
 	}
-	cfg := ocean.Default("widgets")
+	cfg := settings.Default("widgets")
 	cfg.Integration.Identifier = integrationID
-	cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	q := &checkQueue{}
 	prov := &ocean.Provider{Type: "widgets", Version: "1", Processors: []ocean.Processor{headerHook{&widgetHook{}}, bodyHook{&widgetHook{}}}}
 	a, err := ocean.New(cfg, prov, ocean.WithDryRun(io.Discard), ocean.WithPortAppConfig(mustParseTB(f, widgetMapping)),

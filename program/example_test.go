@@ -7,11 +7,12 @@ import (
 	"os"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/program"
 )
 
 // widgets is a provider with one kind that lists two widgets.
-func widgets(*ocean.Config, *slog.Logger) (*ocean.Provider, error) {
+func widgets(*settings.Config, *slog.Logger) (*ocean.Provider, error) {
 	kind := ocean.NewKind("widget", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
 		return send.Send(ctx, []ocean.Item{
 			{"id": "w1", "name": "Sprocket", "color": "red"},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/kafka"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // kafkaOption registers the KAFKA event listener, configured from the
@@ -13,8 +14,8 @@ import (
 // Kafka credentials through the App's own client when the listener starts,
 // so building the option talks to nobody. With another listener type the
 // option does nothing, so the Kafka settings are not checked.
-func kafkaOption(cfg *ocean.Config) (ocean.Option, error) {
-	if cfg.EventListener.Type != ocean.ListenerKafka {
+func kafkaOption(cfg *settings.Config) (ocean.Option, error) {
+	if cfg.EventListener.Type != settings.ListenerKafka {
 		return func(*ocean.App) error { return nil }, nil
 	}
 	kc, err := kafka.ConfigFromOcean(cfg)
@@ -32,7 +33,7 @@ func kafkaOption(cfg *ocean.Config) (ocean.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ocean.WithListener(ocean.ListenerKafka, l), nil
+	return ocean.WithListener(settings.ListenerKafka, l), nil
 }
 
 // resyncOnStartSet reports whether the environment sets the listener's

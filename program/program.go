@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // Exit codes of Run.
@@ -46,11 +47,11 @@ type Spec struct {
 	// ocean.DecodeIntegrationConfig. logger is the program's, at the
 	// configured level and redacted. The program then runs the provider
 	// with ocean.New.
-	Provider func(cfg *ocean.Config, logger *slog.Logger) (*ocean.Provider, error)
+	Provider func(cfg *settings.Config, logger *slog.Logger) (*ocean.Provider, error)
 	// NewApp, when set, builds the App instead of Provider and ocean.New
 	// (gitlab.NewApp has this shape). It must pass opts, the program's
 	// options (dry run, listeners, queue, environment), to ocean.New.
-	NewApp func(cfg *ocean.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, error)
+	NewApp func(cfg *settings.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, error)
 	// Settings is the provider's settings struct, a pointer to its zero
 	// value (&trackerConfig{}): --help lists its fields as
 	// OCEAN__INTEGRATION__CONFIG__… variables, with their defaults.
@@ -68,7 +69,7 @@ type Spec struct {
 	Examples []string
 	// ProbeSteps returns the provider's own checks for the probe command
 	// (its credentials, say), run after Port's.
-	ProbeSteps func(cfg *ocean.Config, logger *slog.Logger) ([]ocean.ProbeStep, error)
+	ProbeSteps func(cfg *settings.Config, logger *slog.Logger) ([]ocean.ProbeStep, error)
 }
 
 // Main runs the program for the process: os.Args and os.Environ, stdout
@@ -94,9 +95,9 @@ func Main(spec Spec) {
 // Ocean's CLI form: `ocean probe …` and `ocean sail`.
 func Run(ctx context.Context, spec Spec, argv, environ []string, stdout, stderr io.Writer) int {
 	spec = spec.withDefaults()
-	envSecrets := ocean.EnvSecrets(environ)
-	errOut := ocean.NewRedactingWriter(stderr, envSecrets...)
-	stdOut := ocean.NewRedactingWriter(stdout, envSecrets...)
+	envSecrets := settings.EnvSecrets(environ)
+	errOut := settings.NewRedactingWriter(stderr, envSecrets...)
+	stdOut := settings.NewRedactingWriter(stdout, envSecrets...)
 	defer func() {
 		_ = stdOut.Flush()
 		_ = errOut.Flush()
@@ -141,7 +142,7 @@ func (s Spec) withDefaults() Spec {
 type prog struct {
 	spec           Spec
 	environ        []string
-	stdout, stderr *ocean.RedactingWriter
+	stdout, stderr *settings.RedactingWriter
 }
 
 // fail prints err on stderr, prefixed with the program's name, and
@@ -211,8 +212,8 @@ func checkLogFormat(f string) error {
 // load reads the settings as Ocean does: the environment, then ./.env and
 // ./config.yaml (or file) below it. The writers learn the secrets the
 // files hold.
-func (p *prog) load(file string) (*ocean.Config, error) {
-	cfg, err := ocean.Load(ocean.LoadOptions{Environ: p.environ, File: file, WorkingDirFiles: true, ProviderType: p.spec.Type})
+func (p *prog) load(file string) (*settings.Config, error) {
+	cfg, err := settings.Load(settings.LoadOptions{Environ: p.environ, File: file, WorkingDirFiles: true, ProviderType: p.spec.Type})
 	if err != nil {
 		return nil, err
 	}
@@ -222,18 +223,18 @@ func (p *prog) load(file string) (*ocean.Config, error) {
 }
 
 // logger builds the program's logger from the settings, redacted.
-func (p *prog) logger(cfg *ocean.Config) (*slog.Logger, error) {
+func (p *prog) logger(cfg *settings.Config) (*slog.Logger, error) {
 	logger, err := NewLogger(p.stderr, cfg.Application.LogFormat, cfg.Application.LogLevel)
 	if err != nil {
 		return nil, err
 	}
 	// Redacting the attributes too catches a secret before the JSON
 	// handler escapes it.
-	return ocean.RedactLogger(logger, cfg), nil
+	return settings.RedactLogger(logger, cfg), nil
 }
 
 // newApp builds the App the spec describes, with the program's options.
-func (p *prog) newApp(cfg *ocean.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, error) {
+func (p *prog) newApp(cfg *settings.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, error) {
 	if p.spec.NewApp != nil {
 		return p.spec.NewApp(cfg, logger, opts...)
 	}
@@ -271,7 +272,7 @@ func (p *prog) run(ctx context.Context, args []string) int {
 		cfg.Application.LogFormat = o.logFormat
 	}
 	if o.once || o.dryRun || o.plan {
-		cfg.EventListener.Type = ocean.ListenerOnce
+		cfg.EventListener.Type = settings.ListenerOnce
 	}
 	logger, err := p.logger(cfg)
 	if err != nil {
@@ -319,7 +320,7 @@ func (p *prog) run(ctx context.Context, args []string) int {
 		return ExitOK
 	}
 	if err := app.Run(ctx); err != nil {
-		if ce := (*ocean.ConfigError)(nil); errors.As(err, &ce) {
+		if ce := (*settings.ConfigError)(nil); errors.As(err, &ce) {
 			return p.fail(ExitUsage, err)
 		}
 		logger.Error(p.spec.Name+" stopped", "error", err)
@@ -329,7 +330,7 @@ func (p *prog) run(ctx context.Context, args []string) int {
 }
 
 // output opens where --dry-run writes.
-func (p *prog) output(name string, cfg *ocean.Config) (io.WriteCloser, error) {
+func (p *prog) output(name string, cfg *settings.Config) (io.WriteCloser, error) {
 	if name == "-" || name == "" {
 		return nopCloser{p.stdout}, nil
 	}
@@ -337,7 +338,7 @@ func (p *prog) output(name string, cfg *ocean.Config) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return redactedFile{ocean.NewRedactingWriter(f, cfg.Secrets()...), f}, nil
+	return redactedFile{settings.NewRedactingWriter(f, cfg.Secrets()...), f}, nil
 }
 
 // plan prints what a resync would do.
@@ -372,7 +373,7 @@ func (nopCloser) Close() error { return nil }
 // redactedFile is the --output file behind a RedactingWriter: Close flushes
 // the last line before closing the file.
 type redactedFile struct {
-	*ocean.RedactingWriter
+	*settings.RedactingWriter
 	f *os.File
 }
 
@@ -412,7 +413,7 @@ func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	case "ERROR", "CRITICAL":
 		lvl = slog.LevelError
 	default:
-		return nil, &ocean.ConfigError{Name: "APPLICATION__LOG_LEVEL", Reason: fmt.Sprintf("unknown level %q (want DEBUG, INFO, WARNING, ERROR or CRITICAL)", level)}
+		return nil, &settings.ConfigError{Name: "APPLICATION__LOG_LEVEL", Reason: fmt.Sprintf("unknown level %q (want DEBUG, INFO, WARNING, ERROR or CRITICAL)", level)}
 	}
 	ho := &slog.HandlerOptions{Level: lvl}
 	if strings.EqualFold(format, "json") {

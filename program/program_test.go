@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/program"
 )
 
@@ -22,9 +23,9 @@ type widgetConfig struct {
 }
 
 // configuredWidgets decodes the settings before building the provider.
-func configuredWidgets(cfg *ocean.Config, logger *slog.Logger) (*ocean.Provider, error) {
+func configuredWidgets(cfg *settings.Config, logger *slog.Logger) (*ocean.Provider, error) {
 	var c widgetConfig
-	if err := ocean.DecodeIntegrationConfig(cfg, &c); err != nil {
+	if err := settings.DecodeIntegrationConfig(cfg, &c); err != nil {
 		return nil, err
 	}
 	return widgets(cfg, logger)

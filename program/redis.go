@@ -6,6 +6,7 @@ import (
 
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // redisQueueOption shares live events between replicas through Redis
@@ -18,7 +19,7 @@ import (
 // organisation without the flag must not dial localhost:6379 and
 // crash-loop. Building the queue talks to nobody: the App connects when it
 // starts consuming, and stops with an error if Redis cannot be reached then.
-func redisQueueOption(cfg *ocean.Config, environ []string, logger *slog.Logger) (ocean.Option, error) {
+func redisQueueOption(cfg *settings.Config, environ []string, logger *slog.Logger) (ocean.Option, error) {
 	rc, enabled, err := redisqueue.ConfigFromEnv(environ)
 	if err != nil {
 		return nil, err

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // Setting documents one environment variable a program reads.
@@ -105,12 +105,12 @@ var frameworkHelp = map[string]string{
 // Spec.Settings) and the Redis live-event queue's. A setting without a
 // description has an empty Help; a test of the program can require one.
 func Settings(spec Spec) []Setting {
-	var all []ocean.Setting
-	all = append(all, ocean.Settings(&ocean.Config{}, "OCEAN__")...)
-	all = append(all, ocean.Setting{Env: "OCEAN__EVENT_LISTENER"})
-	all = append(all, ocean.Settings(&ocean.ApplicationConfig{}, "APPLICATION__")...)
+	var all []settings.Setting
+	all = append(all, settings.Settings(&settings.Config{}, "OCEAN__")...)
+	all = append(all, settings.Setting{Env: "OCEAN__EVENT_LISTENER"})
+	all = append(all, settings.Settings(&settings.ApplicationConfig{}, "APPLICATION__")...)
 	if spec.Settings != nil {
-		all = append(all, ocean.Settings(spec.Settings, "OCEAN__INTEGRATION__CONFIG__")...)
+		all = append(all, settings.Settings(spec.Settings, "OCEAN__INTEGRATION__CONFIG__")...)
 	}
 	defaults := map[string]string{}
 	if spec.Type != "" {

@@ -48,6 +48,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // serveEnv, set to 1, makes this binary run the server under test.
@@ -162,9 +163,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 // serve runs the GitLab sync's webhook route until stdin closes.
 func serve() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg := ocean.Default(gitlab.ProviderType)
+	cfg := settings.Default(gitlab.ProviderType)
 	cfg.Integration.Identifier = "webhookload"
-	cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	cfg.InitializePortResources = false
 	cfg.Application.Port = 0
 	integ, err := gitlab.New(gitlab.Config{Host: "http://127.0.0.1:9", Token: "unused", WebhookSecret: secret}, gitlab.WithLogger(log))

@@ -31,6 +31,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 	"github.com/oceankit/oceankit/program"
 )
@@ -53,7 +54,7 @@ func main() {
 
 // run syncs both providers once and prints what happened.
 func run(ctx context.Context, environ []string, out io.Writer, log *slog.Logger) error {
-	cfg, err := ocean.Load(ocean.LoadOptions{Environ: environ, WorkingDirFiles: true, ProviderType: gitlab.ProviderType})
+	cfg, err := settings.Load(settings.LoadOptions{Environ: environ, WorkingDirFiles: true, ProviderType: gitlab.ProviderType})
 	if err != nil {
 		return err
 	}
@@ -62,20 +63,20 @@ func run(ctx context.Context, environ []string, out io.Writer, log *slog.Logger)
 	if cfg.Port.ClientID == "" {
 		pt = porttest.New(porttest.WithoutRequestLog())
 		defer pt.Close()
-		cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(pt.ClientID), ocean.Secret(pt.ClientSecret), pt.URL
+		cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(pt.ClientID), settings.Secret(pt.ClientSecret), pt.URL
 	}
-	settings := cfg.Integration.Config // OCEAN__INTEGRATION__CONFIG__…, snake_case keys
-	if settings["gitlab_token"] == nil {
+	own := cfg.Integration.Config // OCEAN__INTEGRATION__CONFIG__…, snake_case keys
+	if own["gitlab_token"] == nil {
 		size := gitlabtest.SizeSmall
 		size.Now = time.Now()
 		gl := gitlabtest.New(gitlabtest.WithDataset(gitlabtest.Generate(1, size)))
 		defer gl.Close()
-		settings["gitlab_url"], settings["gitlab_token"] = gl.URL, gl.Token
+		own["gitlab_url"], own["gitlab_token"] = gl.URL, gl.Token
 	}
-	if settings["statuspage_url"] == nil {
+	if own["statuspage_url"] == nil {
 		sp := httptest.NewServer(newFakeStatuspage())
 		defer sp.Close()
-		settings["statuspage_url"] = sp.URL
+		own["statuspage_url"] = sp.URL
 	}
 
 	gl, err := gitlabWithEnvironments(cfg, log)
@@ -92,7 +93,7 @@ func run(ctx context.Context, environ []string, out io.Writer, log *slog.Logger)
 	}
 
 	for _, r := range []struct {
-		cfg  *ocean.Config
+		cfg  *settings.Config
 		prov *ocean.Provider
 	}{{cfg, gl}, {&spCfg, sp}} {
 		rep, err := syncOnce(ctx, r.cfg, r.prov, log)
@@ -111,12 +112,12 @@ func run(ctx context.Context, environ []string, out io.Writer, log *slog.Logger)
 
 // gitlabWithEnvironments is the GitLab provider plus the environment kind:
 // build the provider as usual, then add to its kinds and its defaults.
-func gitlabWithEnvironments(cfg *ocean.Config, log *slog.Logger) (*ocean.Provider, error) {
+func gitlabWithEnvironments(cfg *settings.Config, log *slog.Logger) (*ocean.Provider, error) {
 	gcfg, err := gitlab.LoadConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	g, err := gitlab.New(gcfg, gitlab.WithLogger(ocean.RedactLogger(log, cfg)))
+	g, err := gitlab.New(gcfg, gitlab.WithLogger(settings.RedactLogger(log, cfg)))
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +135,9 @@ func gitlabWithEnvironments(cfg *ocean.Config, log *slog.Logger) (*ocean.Provide
 
 // statuspageFromConfig reads the Statuspage provider's settings the way
 // gitlab.LoadConfig reads GitLab's.
-func statuspageFromConfig(cfg *ocean.Config) (*ocean.Provider, error) {
+func statuspageFromConfig(cfg *settings.Config) (*ocean.Provider, error) {
 	var sc statuspageConfig
-	if err := ocean.DecodeIntegrationConfig(cfg, &sc); err != nil {
+	if err := settings.DecodeIntegrationConfig(cfg, &sc); err != nil {
 		return nil, err
 	}
 	return newStatuspageProvider(sc, &http.Client{Timeout: cfg.ClientTimeout})
@@ -144,7 +145,7 @@ func statuspageFromConfig(cfg *ocean.Config) (*ocean.Provider, error) {
 
 // syncOnce is what Run does for OCEAN__EVENT_LISTENER__TYPE=ONCE, keeping
 // the report: create what is missing in Port, then one full resync.
-func syncOnce(ctx context.Context, cfg *ocean.Config, prov *ocean.Provider, log *slog.Logger, opts ...ocean.Option) (*ocean.ResyncReport, error) {
+func syncOnce(ctx context.Context, cfg *settings.Config, prov *ocean.Provider, log *slog.Logger, opts ...ocean.Option) (*ocean.ResyncReport, error) {
 	app, err := ocean.New(cfg, prov, append([]ocean.Option{ocean.WithLogger(log)}, opts...)...)
 	if err != nil {
 		return nil, err

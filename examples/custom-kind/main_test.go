@@ -18,6 +18,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -25,10 +26,10 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // testConfig points a config at the in-memory Port, with the provider's
 // settings given as OCEAN__INTEGRATION__CONFIG__… would give them.
-func testConfig(pt *porttest.Server, typ string, settings map[string]any) *ocean.Config {
-	cfg := ocean.Default(typ)
-	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = ocean.Secret(pt.ClientID), ocean.Secret(pt.ClientSecret), pt.URL
-	cfg.Integration.Config = settings
+func testConfig(pt *porttest.Server, typ string, own map[string]any) *settings.Config {
+	cfg := settings.Default(typ)
+	cfg.Port.ClientID, cfg.Port.ClientSecret, cfg.Port.BaseURL = settings.Secret(pt.ClientID), settings.Secret(pt.ClientSecret), pt.URL
+	cfg.Integration.Config = own
 	return cfg
 }
 
@@ -41,7 +42,7 @@ func withMapping(t *testing.T, yaml string) ocean.Option {
 	return ocean.WithPortAppConfig(pac)
 }
 
-func resync(t *testing.T, cfg *ocean.Config, prov *ocean.Provider, opts ...ocean.Option) (*ocean.ResyncReport, error) {
+func resync(t *testing.T, cfg *settings.Config, prov *ocean.Provider, opts ...ocean.Option) (*ocean.ResyncReport, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -85,7 +86,7 @@ func newGitLab(t *testing.T) *gitlabtest.Server {
 	return gitlabtest.NewServer(t, gitlabtest.WithDataset(gitlabtest.Generate(3, gitlabtest.SizeSmall)))
 }
 
-func gitlabProvider(t *testing.T, cfg *ocean.Config) *ocean.Provider {
+func gitlabProvider(t *testing.T, cfg *settings.Config) *ocean.Provider {
 	t.Helper()
 	prov, err := gitlabWithEnvironments(cfg, quiet)
 	require.NoError(t, err)
@@ -188,7 +189,7 @@ resources:
 	}
 }
 
-func statuspageSetup(t *testing.T) (*fakeStatuspage, *porttest.Server, *ocean.Config, *ocean.Provider) {
+func statuspageSetup(t *testing.T) (*fakeStatuspage, *porttest.Server, *settings.Config, *ocean.Provider) {
 	t.Helper()
 	fake := newFakeStatuspage()
 	srv := httptest.NewServer(fake)

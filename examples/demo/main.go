@@ -35,6 +35,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 	"github.com/oceankit/oceankit/program"
 )
@@ -71,7 +72,7 @@ func run(ctx context.Context, stdout, logs io.Writer) error {
 		len(gl.Dataset().Groups()), len(gl.Dataset().Projects()))
 
 	// The same variables an operator sets for Port's gitlab-v2 image.
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: gitlab.ProviderType, Environ: []string{
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: gitlab.ProviderType, Environ: []string{
 		"OCEAN__PORT__CLIENT_ID=" + pt.ClientID,
 		"OCEAN__PORT__CLIENT_SECRET=" + pt.ClientSecret,
 		"OCEAN__PORT__BASE_URL=" + pt.URL,
@@ -163,7 +164,7 @@ func serve(ctx context.Context, stdout, logs io.Writer) error {
 		"OCEAN__INTEGRATION__CONFIG__GITLAB_URL="+gl.URL,
 		"OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN="+gl.Token,
 	)
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: gitlab.ProviderType, Environ: env})
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: gitlab.ProviderType, Environ: env})
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/gitlab"
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 func TestDemoOutput(t *testing.T) {
@@ -68,7 +68,7 @@ func TestServe(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, env)
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: gitlab.ProviderType, Environ: env})
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: gitlab.ProviderType, Environ: env})
 	require.NoError(t, err)
 	app, _, err := gitlab.NewApp(cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)

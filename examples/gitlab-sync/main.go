@@ -18,6 +18,7 @@ import (
 
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/program"
 )
 
@@ -33,7 +34,7 @@ func spec() program.Spec {
 		Name:    "gitlab-sync",
 		Summary: "gitlab-sync keeps Port's catalog equal to GitLab, configured like Port's gitlab-v2 image.",
 		Type:    gitlab.ProviderType,
-		NewApp: func(cfg *ocean.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, error) {
+		NewApp: func(cfg *settings.Config, logger *slog.Logger, opts ...ocean.Option) (*ocean.App, error) {
 			app, in, err := gitlab.NewApp(cfg, logger, opts...)
 			integ = in
 			return app, err
@@ -48,7 +49,7 @@ func spec() program.Spec {
 			"gitlab-sync                                 # resync, then poll Port for resync requests",
 			"ocean probe . --mode shallow                # Port's Helm chart's probe Job",
 		},
-		ProbeSteps: func(cfg *ocean.Config, _ *slog.Logger) ([]ocean.ProbeStep, error) {
+		ProbeSteps: func(cfg *settings.Config, _ *slog.Logger) ([]ocean.ProbeStep, error) {
 			return gitlabProbeSteps(integ, cfg.BaseURL != ""), nil
 		},
 	}

@@ -31,7 +31,7 @@ var help = map[string]string{
 	"OCEAN__INTEGRATION__CONFIG__MAX_RETRY_WAIT":                 "longest wait before one retry, whatever Retry-After says",
 }
 
-// settings lists every setting gitlab-sync reads, in config order.
-func settings() []program.Setting {
+// allSettings lists every setting gitlab-sync reads, in config order.
+func allSettings() []program.Setting {
 	return program.Settings(spec())
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/program"
 )
 
@@ -22,9 +23,9 @@ var defaults embed.FS
 
 // config is the tracker's settings: OCEAN__INTEGRATION__CONFIG__TRACKER_URL, ….
 type config struct {
-	TrackerURL    string       `ocean:"trackerUrl,required" help:"the tracker's API, e.g. https://tracker.example.com/api"`
-	TrackerToken  ocean.Secret `ocean:"trackerToken,required" help:"an API token of the tracker (secret)"`
-	WebhookSecret ocean.Secret `ocean:"webhookSecret" help:"the X-Tracker-Token of the tracker's webhooks; unset, webhooks are refused"`
+	TrackerURL    string          `ocean:"trackerUrl,required" help:"the tracker's API, e.g. https://tracker.example.com/api"`
+	TrackerToken  settings.Secret `ocean:"trackerToken,required" help:"an API token of the tracker (secret)"`
+	WebhookSecret settings.Secret `ocean:"webhookSecret" help:"the X-Tracker-Token of the tracker's webhooks; unset, webhooks are refused"`
 }
 
 // ticketSelector is the ticket kind's selector: `status: [open]`.
@@ -39,9 +40,9 @@ func spec() program.Spec {
 	return program.Spec{Name: "tracker-sync", Type: "tracker", Provider: newProvider, Settings: &config{}}
 }
 
-func newProvider(cfg *ocean.Config, _ *slog.Logger) (*ocean.Provider, error) {
+func newProvider(cfg *settings.Config, _ *slog.Logger) (*ocean.Provider, error) {
 	var c config
-	if err := ocean.DecodeIntegrationConfig(cfg, &c); err != nil {
+	if err := settings.DecodeIntegrationConfig(cfg, &c); err != nil {
 		return nil, err
 	}
 	return provider(c, httpx.WithBearerToken(string(c.TrackerToken)))

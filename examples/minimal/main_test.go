@@ -17,6 +17,7 @@ import (
 
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 	"github.com/oceankit/oceankit/program"
 )
@@ -129,7 +130,7 @@ func TestTicketKindPages(t *testing.T) {
 func TestTicketHook(t *testing.T) {
 	t.Parallel()
 	pt := porttest.NewServer(t)
-	cfg, err := ocean.Load(ocean.LoadOptions{Environ: pt.Env(), ProviderType: "tracker"})
+	cfg, err := settings.Load(settings.LoadOptions{Environ: pt.Env(), ProviderType: "tracker"})
 	require.NoError(t, err)
 	prov, err := provider(config{TrackerURL: "https://tracker.example.com/api", WebhookSecret: "hook-secret"})
 	require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -27,12 +28,12 @@ func TestAppResyncsOnConfigChange(t *testing.T) {
 	user, pass := srv.KafkaCredentials()
 	c := newCluster(t, kfake.EnableSASL(), kfake.Superuser(MechanismScramSHA512, user, pass))
 
-	cfg := ocean.Default(testType)
-	cfg.Port.ClientID = ocean.Secret(srv.ClientID)
-	cfg.Port.ClientSecret = ocean.Secret(srv.ClientSecret)
+	cfg := settings.Default(testType)
+	cfg.Port.ClientID = settings.Secret(srv.ClientID)
+	cfg.Port.ClientSecret = settings.Secret(srv.ClientSecret)
 	cfg.Port.BaseURL = srv.URL
 	cfg.Integration.Identifier = testIdent
-	cfg.EventListener.Type = ocean.ListenerKafka
+	cfg.EventListener.Type = settings.ListenerKafka
 	cfg.EventListener.Brokers = strings.Join(c.ListenAddrs(), ",")
 	cfg.EventListener.SecurityProtocol = ProtocolSASLPlaintext
 	cfg.InitializePortResources = false
@@ -48,7 +49,7 @@ func TestAppResyncsOnConfigChange(t *testing.T) {
 	require.NoError(t, err)
 	log, buf := bufferLogger(slog.LevelDebug)
 	app, err := ocean.New(cfg, &ocean.Provider{Type: testType, Version: "1.0.0"},
-		ocean.WithListener(ocean.ListenerKafka, l), ocean.WithPortAppConfig(pac), ocean.WithLogger(log))
+		ocean.WithListener(settings.ListenerKafka, l), ocean.WithPortAppConfig(pac), ocean.WithLogger(log))
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(t.Context())

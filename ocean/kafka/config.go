@@ -15,7 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -76,7 +76,7 @@ type Config struct {
 	// Username and Password are the SASL credentials. When Username is
 	// empty they are fetched from Port on every (re)connection.
 	Username string
-	Password ocean.Secret
+	Password settings.Secret
 	// TLS is the TLS configuration for SSL protocols (default: system roots).
 	TLS *tls.Config
 
@@ -124,20 +124,20 @@ type Config struct {
 // AUTHENTICATION_MECHANISM, KAFKA_SECURITY_ENABLED, CONSUMER_POLL_TIMEOUT and
 // the integration's type and identifier). BROKERS may be comma-separated or
 // a JSON array, as Ocean accepts.
-func ConfigFromOcean(c *ocean.Config) (Config, error) {
+func ConfigFromOcean(c *settings.Config) (Config, error) {
 	if c == nil {
 		return Config{}, errors.New("kafka: no config")
 	}
 	el := c.EventListener
 	brokers, err := parseBrokers(el.Brokers)
 	if err != nil {
-		return Config{}, &ocean.ConfigError{Name: "OCEAN__EVENT_LISTENER__BROKERS", Reason: err.Error()}
+		return Config{}, &settings.ConfigError{Name: "OCEAN__EVENT_LISTENER__BROKERS", Reason: err.Error()}
 	}
 	// A config built in code skipped Load's range check; a negative or
 	// endless poll timeout must not reach the client.
 	pt := el.ConsumerPollTimeout
 	if math.IsNaN(pt) || math.IsInf(pt, 0) || pt <= 0 || pt > float64(math.MaxInt64/int64(time.Second)) {
-		return Config{}, &ocean.ConfigError{Name: "OCEAN__EVENT_LISTENER__CONSUMER_POLL_TIMEOUT", Reason: "must be a positive, finite number of seconds"}
+		return Config{}, &settings.ConfigError{Name: "OCEAN__EVENT_LISTENER__CONSUMER_POLL_TIMEOUT", Reason: "must be a positive, finite number of seconds"}
 	}
 	return Config{
 		IntegrationType:       c.Integration.Type,
@@ -197,7 +197,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch c.SecurityProtocol {
 	case ProtocolPlaintext, ProtocolSSL, ProtocolSASLPlaintext, ProtocolSASLSSL:
 	default:
-		return c, &ocean.ConfigError{Name: "OCEAN__EVENT_LISTENER__SECURITY_PROTOCOL",
+		return c, &settings.ConfigError{Name: "OCEAN__EVENT_LISTENER__SECURITY_PROTOCOL",
 			Reason: fmt.Sprintf("unknown protocol %q (want PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)", c.SecurityProtocol)}
 	}
 	c.Mechanism = strings.ToUpper(strings.TrimSpace(c.Mechanism))
@@ -207,7 +207,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch c.Mechanism {
 	case MechanismScramSHA512, MechanismScramSHA256, MechanismPlain:
 	default:
-		return c, &ocean.ConfigError{Name: "OCEAN__EVENT_LISTENER__AUTHENTICATION_MECHANISM",
+		return c, &settings.ConfigError{Name: "OCEAN__EVENT_LISTENER__AUTHENTICATION_MECHANISM",
 			Reason: fmt.Sprintf("unknown mechanism %q (want SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN)", c.Mechanism)}
 	}
 	if c.DisableSecurity {

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -27,7 +27,7 @@ func TestConfigFromOcean(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			oc := ocean.Default(testType)
+			oc := settings.Default(testType)
 			oc.EventListener.Brokers = tt.brokers
 			kc, err := ConfigFromOcean(oc)
 			require.NoError(t, err)
@@ -46,10 +46,10 @@ func TestConfigFromOcean(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
-	oc := ocean.Default(testType)
+	oc := settings.Default(testType)
 	oc.EventListener.Brokers = `["a:9092",]`
 	_, err := ConfigFromOcean(oc)
-	var ce *ocean.ConfigError
+	var ce *settings.ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "OCEAN__EVENT_LISTENER__BROKERS", ce.Name)
 

@@ -9,13 +9,14 @@ import (
 
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/kafka"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // Register the KAFKA listener on an App: OCEAN__EVENT_LISTENER__TYPE=KAFKA
 // and the other OCEAN__EVENT_LISTENER__* settings configure it, and the
 // App's Port client supplies the organisation and the Kafka credentials.
 func Example() {
-	cfg, err := ocean.Load(ocean.LoadOptions{ProviderType: "gitlab-v2"})
+	cfg, err := settings.Load(settings.LoadOptions{ProviderType: "gitlab-v2"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	provider := &ocean.Provider{Type: "gitlab-v2" /* Kinds: ... */}
-	app, err := ocean.New(cfg, provider, ocean.WithListener(ocean.ListenerKafka, listener))
+	app, err := ocean.New(cfg, provider, ocean.WithListener(settings.ListenerKafka, listener))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // EnvPrefix is the prefix of every setting this package reads.
@@ -34,7 +34,7 @@ type Config struct {
 	// Username and Password authenticate (ACL user, or the legacy
 	// requirepass password); they override those in the URL.
 	Username string
-	Password ocean.Secret
+	Password settings.Secret
 	// EnableTLS must agree with the URL's scheme (rediss://), as Ocean
 	// requires. CA, Cert and PrivateKey are base64-encoded PEM: the CA
 	// bundle to verify the server with (the system pool when empty) and a
@@ -42,7 +42,7 @@ type Config struct {
 	EnableTLS  bool
 	CA         string
 	Cert       string
-	PrivateKey ocean.Secret
+	PrivateKey settings.Secret
 	// TLSConfig, when set in code, is used as is instead of CA, Cert and
 	// PrivateKey.
 	TLSConfig *tls.Config
@@ -183,9 +183,9 @@ func durationSetting(unit time.Duration, dst func(*Config) *time.Duration) func(
 	}
 }
 
-// settings lists every variable ConfigFromEnv reads, with Ocean's names and
+// envSettings lists every variable ConfigFromEnv reads, with Ocean's names and
 // defaults where Ocean has the setting.
-var settings = []setting{
+var envSettings = []setting{
 	{Setting{Default: "false", Help: "share live events between replicas through Redis Streams when the organisation also has Port's feature flag LIVE_EVENTS_REDIS_STREAM_ENABLED, as in Ocean (otherwise they are queued in process; the log says which and why)"},
 		"IS_REDIS_STREAM_CONSUMER_ENABLED", nil},
 	{Setting{Default: "REDIS", Help: "live-events backend; only REDIS exists"},
@@ -202,9 +202,9 @@ var settings = []setting{
 	{Setting{Help: "Redis password (surrounding whitespace is removed)", Secret: true},
 		"REDIS__PASSWORD", func(c *Config, v string) error {
 			// A Kubernetes Secret made from a file ends with a newline.
-			p, err := ocean.CleanSecret(EnvPrefix+"REDIS__PASSWORD", ocean.Secret(v))
+			p, err := settings.CleanSecret(EnvPrefix+"REDIS__PASSWORD", settings.Secret(v))
 			if err != nil {
-				var ce *ocean.ConfigError
+				var ce *settings.ConfigError
 				if errors.As(err, &ce) {
 					return errors.New(ce.Reason)
 				}
@@ -224,7 +224,7 @@ var settings = []setting{
 	{Setting{Help: "base64-encoded PEM client certificate for mutual TLS"},
 		"REDIS__CERT", func(c *Config, v string) error { c.Cert = strings.TrimSpace(v); return nil }},
 	{Setting{Help: "base64-encoded PEM client private key for mutual TLS", Secret: true},
-		"REDIS__PRIVATE_KEY", func(c *Config, v string) error { c.PrivateKey = ocean.Secret(strings.TrimSpace(v)); return nil }},
+		"REDIS__PRIVATE_KEY", func(c *Config, v string) error { c.PrivateKey = settings.Secret(strings.TrimSpace(v)); return nil }},
 	{Setting{Default: "1000", Help: "milliseconds one stream read waits for entries"},
 		"REDIS__BLOCK_MS", durationSetting(time.Millisecond, func(c *Config) *time.Duration { return &c.Block })},
 	{Setting{Default: "10", Help: "entries per stream read"},
@@ -278,8 +278,8 @@ var settings = []setting{
 // Settings documents the variables ConfigFromEnv reads, for --help and
 // READMEs.
 func Settings() []Setting {
-	out := make([]Setting, len(settings))
-	for i, s := range settings {
+	out := make([]Setting, len(envSettings))
+	for i, s := range envSettings {
 		out[i] = s.Setting
 		out[i].Env = EnvPrefix + s.name
 	}
@@ -312,11 +312,11 @@ func ConfigFromEnv(environ []string) (cfg Config, enabled bool, err error) {
 		switch {
 		case up == "OCEAN__LIVE_EVENTS":
 			if err := flattenJSON(v, "", values); err != nil {
-				errs = append(errs, &ocean.ConfigError{Name: up, Reason: "not a JSON object", Err: err})
+				errs = append(errs, &settings.ConfigError{Name: up, Reason: "not a JSON object", Err: err})
 			}
 		case up == EnvPrefix+"REDIS":
 			if err := flattenJSON(v, "REDIS__", values); err != nil {
-				errs = append(errs, &ocean.ConfigError{Name: up, Reason: "not a JSON object", Err: err})
+				errs = append(errs, &settings.ConfigError{Name: up, Reason: "not a JSON object", Err: err})
 			}
 		case strings.HasPrefix(up, EnvPrefix):
 			single = append(single, [2]string{strings.TrimPrefix(up, EnvPrefix), v})
@@ -328,18 +328,18 @@ func ConfigFromEnv(environ []string) (cfg Config, enabled bool, err error) {
 	if v, ok := values["IS_REDIS_STREAM_CONSUMER_ENABLED"]; ok {
 		b, err := parseBool(v)
 		if err != nil {
-			errs = append(errs, &ocean.ConfigError{Name: EnvPrefix + "IS_REDIS_STREAM_CONSUMER_ENABLED", Reason: "not a boolean"})
+			errs = append(errs, &settings.ConfigError{Name: EnvPrefix + "IS_REDIS_STREAM_CONSUMER_ENABLED", Reason: "not a boolean"})
 		}
 		enabled = b
 	}
 	// Cleanup-enabled is applied before the idle time it switches off.
-	for _, s := range settings {
+	for _, s := range envSettings {
 		v, ok := values[s.name]
 		if !ok || s.set == nil {
 			continue
 		}
 		if err := s.set(&cfg, v); err != nil {
-			errs = append(errs, &ocean.ConfigError{Name: EnvPrefix + s.name, Reason: err.Error()})
+			errs = append(errs, &settings.ConfigError{Name: EnvPrefix + s.name, Reason: err.Error()})
 		}
 	}
 	if err := cfg.validateConnection(); err != nil {
@@ -398,19 +398,19 @@ func snake(s string) string {
 func (c *Config) validateConnection() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-		return &ocean.ConfigError{Name: EnvPrefix + "REDIS__URL", Reason: "not a redis://, rediss:// or unix:// URL"}
+		return &settings.ConfigError{Name: EnvPrefix + "REDIS__URL", Reason: "not a redis://, rediss:// or unix:// URL"}
 	}
 	tlsScheme := u.Scheme == "rediss"
 	if c.TLSConfig == nil {
 		if c.EnableTLS && !tlsScheme {
-			return &ocean.ConfigError{Name: EnvPrefix + "REDIS__ENABLE_TLS", Reason: "TLS is enabled but the URL is not rediss://"}
+			return &settings.ConfigError{Name: EnvPrefix + "REDIS__ENABLE_TLS", Reason: "TLS is enabled but the URL is not rediss://"}
 		}
 		if !c.EnableTLS && tlsScheme {
-			return &ocean.ConfigError{Name: EnvPrefix + "REDIS__ENABLE_TLS", Reason: "the URL is rediss:// but TLS is not enabled"}
+			return &settings.ConfigError{Name: EnvPrefix + "REDIS__ENABLE_TLS", Reason: "the URL is rediss:// but TLS is not enabled"}
 		}
 	}
 	if (c.Cert == "") != (c.PrivateKey == "") {
-		return &ocean.ConfigError{Name: EnvPrefix + "REDIS__CERT", Reason: "mutual TLS needs both the certificate and the private key"}
+		return &settings.ConfigError{Name: EnvPrefix + "REDIS__CERT", Reason: "mutual TLS needs both the certificate and the private key"}
 	}
 	return nil
 }
@@ -494,7 +494,7 @@ func (c *Config) options() (*redis.Options, error) {
 	opt, err := redis.ParseURL(c.URL)
 	if err != nil {
 		// go-redis's message may quote the URL, and with it a password.
-		return nil, &ocean.ConfigError{Name: EnvPrefix + "REDIS__URL", Reason: "not a valid Redis URL"}
+		return nil, &settings.ConfigError{Name: EnvPrefix + "REDIS__URL", Reason: "not a valid Redis URL"}
 	}
 	if c.Username != "" {
 		opt.Username = c.Username
@@ -528,27 +528,27 @@ func (c *Config) tlsConfig(base *tls.Config) (*tls.Config, error) {
 	if c.CA != "" {
 		pem, err := base64.StdEncoding.DecodeString(c.CA)
 		if err != nil {
-			return nil, &ocean.ConfigError{Name: EnvPrefix + "REDIS__CA", Reason: "not base64"}
+			return nil, &settings.ConfigError{Name: EnvPrefix + "REDIS__CA", Reason: "not base64"}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &ocean.ConfigError{Name: EnvPrefix + "REDIS__CA", Reason: "no PEM certificate in it"}
+			return nil, &settings.ConfigError{Name: EnvPrefix + "REDIS__CA", Reason: "no PEM certificate in it"}
 		}
 		tc.RootCAs = pool
 	}
 	if c.Cert != "" {
 		certPEM, err := base64.StdEncoding.DecodeString(c.Cert)
 		if err != nil {
-			return nil, &ocean.ConfigError{Name: EnvPrefix + "REDIS__CERT", Reason: "not base64"}
+			return nil, &settings.ConfigError{Name: EnvPrefix + "REDIS__CERT", Reason: "not base64"}
 		}
 		keyPEM, err := base64.StdEncoding.DecodeString(c.PrivateKey.Value())
 		if err != nil {
-			return nil, &ocean.ConfigError{Name: EnvPrefix + "REDIS__PRIVATE_KEY", Reason: "not base64"}
+			return nil, &settings.ConfigError{Name: EnvPrefix + "REDIS__PRIVATE_KEY", Reason: "not base64"}
 		}
 		pair, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			// The error names what is wrong, never the key's bytes.
-			return nil, &ocean.ConfigError{Name: EnvPrefix + "REDIS__CERT", Reason: "certificate and private key do not load", Err: err}
+			return nil, &settings.ConfigError{Name: EnvPrefix + "REDIS__CERT", Reason: "certificate and private key do not load", Err: err}
 		}
 		tc.Certificates = []tls.Certificate{pair}
 	}

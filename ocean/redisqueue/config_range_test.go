@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 func TestConfigFromEnvRanges(t *testing.T) {
@@ -31,7 +31,7 @@ func TestConfigFromEnvRanges(t *testing.T) {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			t.Parallel()
 			_, _, err := redisqueue.ConfigFromEnv([]string{redisqueue.EnvPrefix + tc.name + "=" + tc.value})
-			var ce *ocean.ConfigError
+			var ce *settings.ConfigError
 			require.True(t, errors.As(err, &ce), "%v", err)
 			assert.Equal(t, redisqueue.EnvPrefix+tc.name, ce.Name)
 			assert.NotContains(t, err.Error(), "second")

@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -154,7 +154,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 			t.Parallel()
 			_, _, err := redisqueue.ConfigFromEnv(tc.env)
 			require.Error(t, err)
-			var ce *ocean.ConfigError
+			var ce *settings.ConfigError
 			require.True(t, errors.As(err, &ce), "a config error: %v", err)
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)

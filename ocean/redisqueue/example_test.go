@@ -6,6 +6,7 @@ import (
 
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // A program reads Ocean's live_events settings and, when the Redis
@@ -15,7 +16,7 @@ func Example() {
 		"OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED=true",
 		"OCEAN__LIVE_EVENTS__REDIS__URL=redis://redis.internal:6379",
 	}
-	oc := ocean.Default("gitlab-v2")
+	oc := settings.Default("gitlab-v2")
 	cfg, enabled, err := redisqueue.ConfigFromEnv(environ)
 	if err != nil {
 		log.Fatal(err)

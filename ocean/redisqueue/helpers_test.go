@@ -24,6 +24,7 @@ import (
 
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
+	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -359,12 +360,12 @@ func (c *cluster) start(name string, shards int, hook *widgetHook) *replica {
 	t := c.t
 	t.Helper()
 	hook.replica, hook.rec = name, c.rec
-	cfg := ocean.Default("widgets")
-	cfg.Port.ClientID = ocean.Secret(c.srv.ClientID)
-	cfg.Port.ClientSecret = ocean.Secret(c.srv.ClientSecret)
+	cfg := settings.Default("widgets")
+	cfg.Port.ClientID = settings.Secret(c.srv.ClientID)
+	cfg.Port.ClientSecret = settings.Secret(c.srv.ClientSecret)
 	cfg.Port.BaseURL = c.srv.URL
 	cfg.Integration.Identifier = integrationID
-	cfg.EventListener.Type = ocean.ListenerWebhooksOnly
+	cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	cfg.InitializePortResources = false
 	cfg.Application.Port = 0
 	cfg.MaxWaitSecondsBeforeShutdown = 0.2

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // Queue is an ocean.EventQueue on Redis Streams, shared by every replica of
@@ -323,7 +324,7 @@ func (q *Queue) connect(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		var ce *ocean.ConfigError
+		var ce *settings.ConfigError
 		if errors.As(err, &ce) || attempt >= q.cfg.StartupRetries || ctx.Err() != nil {
 			return fmt.Errorf("redisqueue: prepare Redis streams: %w", err)
 		}
@@ -362,7 +363,7 @@ func (q *Queue) setup(ctx context.Context) error {
 					return err
 				}
 				if l > 0 {
-					return &ocean.ConfigError{Name: EnvPrefix + "REDIS__SHARDS", Reason: fmt.Sprintf(
+					return &settings.ConfigError{Name: EnvPrefix + "REDIS__SHARDS", Reason: fmt.Sprintf(
 						"is %d but %d events are still queued over %d shards; run with %d until the streams are empty", n, l, old, old)}
 				}
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
+	"github.com/oceankit/oceankit/ocean/settings"
 )
 
 // applied records what an ApplyFunc was given, in order.
@@ -241,7 +242,7 @@ func TestChangedShardCountIsRefusedWhileEventsAreQueued(t *testing.T) {
 	q8 := newQueue(t, testConfig(t, addr, 8))
 	require.ErrorIs(t, q8.Enqueue(ctx, []*ocean.QueuedEvent{queued("k", "2", nil)}), redisqueue.ErrShardsChanged)
 	err := q8.Run(ctx, (&applied{}).apply)
-	var ce *ocean.ConfigError
+	var ce *settings.ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "OCEAN__LIVE_EVENTS__REDIS__SHARDS", ce.Name)
 

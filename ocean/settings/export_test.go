@@ -1,0 +1,6 @@
+package settings
+
+// Hooks for the package's external tests (package settings_test).
+
+// ParseDotenv parses a .env file as Load does.
+var ParseDotenv = parseDotenv
