@@ -113,15 +113,44 @@ type projectState struct {
 	// lazy, in a lazy dataset, regenerates the collections above (from
 	// repo to releases), which are then nil here; see Dataset.materialise.
 	lazy *lazyChildren
+	// have, on a materialised copy, is how much of the collections it
+	// holds (0 on the dataset's own record).
+	have depth
 }
 
-// materialise returns ps with its collections: ps itself, or in a lazy
-// dataset a private copy with them regenerated. The copy shares the
+// depth is how much of a lazy project's collections a request needs.
+// They come from one random stream in a fixed order (repository,
+// languages, merge requests, then the rest), so regenerating the first
+// ones alone is exact and skips the cost of the others: GraphQL's
+// languages and files need no merge requests, a blob search needs only
+// the repository.
+type depth uint8
+
+const (
+	// noDepth regenerates nothing: the project's own fields only.
+	noDepth depth = iota
+	// depthRepo is the repository: branches, files and tags (without the
+	// release a tag gets later in the stream).
+	depthRepo
+	// depthLanguages adds the languages.
+	depthLanguages
+	// depthMRs adds the merge requests.
+	depthMRs
+	// depthAll is every collection.
+	depthAll
+)
+
+// materialise returns ps with all its collections: ps itself, or in a
+// lazy dataset a private copy with them regenerated. The copy shares the
 // project, its members and hooks; what the collections hold is the
 // copy's own, so that concurrent readers never share it. Callers hold d.mu
 // (read or write).
-func (d *Dataset) materialise(ps *projectState) *projectState {
-	if ps == nil || ps.lazy == nil || d.lazy == nil {
+func (d *Dataset) materialise(ps *projectState) *projectState { return d.materialiseTo(ps, depthAll) }
+
+// materialiseTo is materialise regenerating only the collections up to
+// depth n (see depth); a copy that already has them is returned as is.
+func (d *Dataset) materialiseTo(ps *projectState, n depth) *projectState {
+	if ps == nil || ps.lazy == nil || d.lazy == nil || ps.have >= n {
 		return ps
 	}
 	var src rand.PCG
@@ -129,23 +158,29 @@ func (d *Dataset) materialise(ps *projectState) *projectState {
 		panic("gitlabtest: restore a PCG state: " + err.Error()) // the state came from MarshalBinary
 	}
 	cp := &projectState{p: ps.p, groupID: ps.groupID, ownerID: ps.ownerID, members: ps.members, hooks: ps.hooks,
-		jobs: map[int][]*Job{}, nextMRIID: 1, nextIssueIID: 1, nextPipelineIID: 1, nextDeploymentIID: 1}
+		jobs: map[int][]*Job{}, nextMRIID: 1, nextIssueIID: 1, nextPipelineIID: 1, nextDeploymentIID: 1,
+		lazy: ps.lazy, have: n}
 	scratch := &Dataset{seed: d.seed, webBase: d.webBase, currentUserID: d.currentUserID, users: d.users[:ps.lazy.users],
 		humans: d.humans, userByID: d.userByID, next: ps.lazy.next}
 	g := &generator{d: scratch, s: d.lazy.size, now: d.lazy.now, seed: d.seed}
-	g.children(cp, rand.New(&src), stackNames[ps.lazy.stack])
+	g.childrenTo(cp, rand.New(&src), stackNames[ps.lazy.stack], n)
 	return cp
 }
 
 // materialiseAll is materialise over a list (a new slice in a lazy
 // dataset).
 func (d *Dataset) materialiseAll(in []*projectState) []*projectState {
+	return d.materialiseAllTo(in, depthAll)
+}
+
+// materialiseAllTo is materialiseTo over a list.
+func (d *Dataset) materialiseAllTo(in []*projectState, n depth) []*projectState {
 	if d.lazy == nil {
 		return in
 	}
 	out := make([]*projectState, len(in))
 	for i, ps := range in {
-		out[i] = d.materialise(ps)
+		out[i] = d.materialiseTo(ps, n)
 	}
 	return out
 }
@@ -424,10 +459,15 @@ func (d *Dataset) findGroup(idOrPath string) *Group {
 }
 
 func (d *Dataset) findProject(idOrPath string) *projectState {
+	return d.findProjectTo(idOrPath, depthAll)
+}
+
+// findProjectTo is findProject with the collections up to depth n only.
+func (d *Dataset) findProjectTo(idOrPath string, n depth) *projectState {
 	if id, ok := atoiStrict(idOrPath); ok {
-		return d.materialise(d.projectByID[id])
+		return d.materialiseTo(d.projectByID[id], n)
 	}
-	return d.materialise(d.projectByPath[strings.ToLower(idOrPath)])
+	return d.materialiseTo(d.projectByPath[strings.ToLower(idOrPath)], n)
 }
 
 func (d *Dataset) parent(g *Group) *Group {
@@ -454,15 +494,20 @@ func (d *Dataset) descendants(g *Group) []*Group {
 // groupProjects returns the projects directly in g, or in g and its
 // subgroups, by ID.
 func (d *Dataset) groupProjects(g *Group, includeSubgroups bool) []*projectState {
+	return d.groupProjectsTo(g, includeSubgroups, depthAll)
+}
+
+// groupProjectsTo is groupProjects with the collections up to depth n only.
+func (d *Dataset) groupProjectsTo(g *Group, includeSubgroups bool, n depth) []*projectState {
 	if !includeSubgroups {
-		return d.materialiseAll(slices.Clone(d.byGroup[g.ID]))
+		return d.materialiseAllTo(slices.Clone(d.byGroup[g.ID]), n)
 	}
 	out := slices.Clone(d.byGroup[g.ID])
 	for _, c := range d.descendants(g) {
 		out = append(out, d.byGroup[c.ID]...)
 	}
 	slices.SortFunc(out, func(a, b *projectState) int { return cmp.Compare(a.p.ID, b.p.ID) })
-	return d.materialiseAll(out)
+	return d.materialiseAllTo(out, n)
 }
 
 // groupAccess is uid's access to g, inherited from ancestors.

@@ -522,9 +522,24 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 // random stream; it returns the latest activity among them. A lazy dataset
 // calls it again, from the saved stream and counters, to serve them.
 func (g *generator) children(ps *projectState, r *rand.Rand, stack string) time.Time {
+	return g.childrenTo(ps, r, stack, depthAll)
+}
+
+// childrenTo is children stopping after the collections of depth n: what
+// comes later in the stream is left out, what comes before is exact.
+func (g *generator) childrenTo(ps *projectState, r *rand.Rand, stack string, n depth) time.Time {
 	last := g.repository(ps, r, stack)
+	if n < depthLanguages {
+		return last
+	}
 	g.languages(ps, r, stack)
+	if n < depthMRs {
+		return last
+	}
 	last = maxTime(last, g.mergeRequests(ps, r))
+	if n < depthAll {
+		return last
+	}
 	last = maxTime(last, g.issues(ps, r))
 	last = maxTime(last, g.pipelines(ps, r))
 	g.deployments(ps, r)

@@ -99,6 +99,14 @@ func TestGenerateLazyMatchesEager(t *testing.T) {
 	}
 	paths := []string{
 		"/api/v4/projects?per_page=100&order_by=id&sort=asc",
+		"/api/v4/projects?per_page=7&order_by=id&sort=asc&pagination=keyset&id_after=9",
+		"/api/v4/projects?per_page=7&order_by=id&sort=desc&pagination=keyset",
+		"/api/v4/projects?per_page=7&order_by=id&sort=desc&pagination=keyset&id_before=30",
+		"/api/v4/groups?per_page=5&page=2&order_by=id&sort=asc",
+		"/api/v4/groups?per_page=5&page=3&all_available=true&order_by=id&sort=asc",
+		"/api/v4/groups/2/merge_requests?state=opened&per_page=100",
+		"/api/v4/merge_requests?scope=all&per_page=100",
+		"/api/v4/groups/2/search?scope=blobs&search=filename:port.yml&per_page=100&include_archived=true",
 		"/api/v4/groups?per_page=100&all_available=true",
 		"/api/v4/groups/1/merge_requests?state=opened&per_page=100",
 		"/api/v4/groups/1/issues?per_page=100",
@@ -133,6 +141,18 @@ func TestGenerateLazyMatchesEager(t *testing.T) {
 			_, y := call(t, sl, "POST", "/api/graphql", q)
 			assert.Equal(t, string(x), string(y))
 			assert.Contains(t, string(y), "rawTextBlob")
+			// A group's projects, listed then resolved field by field.
+			q = `{"query":"query{group(fullPath:\"` + eager.Groups()[0].FullPath +
+				`\"){projects(includeSubgroups:true){nodes{fullPath languages{name share} repository{blobs(paths:[\"README.md\"]){nodes{path rawTextBlob}}}}}}}"}`
+			_, x = call(t, se, "POST", "/api/graphql", q)
+			_, y = call(t, sl, "POST", "/api/graphql", q)
+			assert.Equal(t, string(x), string(y))
+			assert.Contains(t, string(y), "rawTextBlob")
+			q = `{"query":"query{projects(first:5){nodes{fullPath languages{name share}}}}"}`
+			_, x = call(t, se, "POST", "/api/graphql", q)
+			_, y = call(t, sl, "POST", "/api/graphql", q)
+			assert.Equal(t, string(x), string(y))
+			assert.Contains(t, string(y), "share")
 		})
 	}
 }

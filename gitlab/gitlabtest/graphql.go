@@ -561,7 +561,9 @@ func (e *executor) field(typeName string, src any, f *ast.Field, set ast.Selecti
 	case "Query":
 		switch f.Name {
 		case "project":
-			ps := ds.findProject(argString(a, "fullPath"))
+			// A project's GraphQL fields read its languages and repository,
+			// nothing later in a lazy project's stream.
+			ps := ds.findProjectTo(argString(a, "fullPath"), depthLanguages)
 			if ps == nil || atoiCheck(argString(a, "fullPath")) || !e.visible(ps) {
 				return nil
 			}
@@ -632,7 +634,7 @@ func (e *executor) field(typeName string, src any, f *ast.Field, set ast.Selecti
 			return g.WebURL
 		case "projects":
 			inc, _ := argBool(a, "includeSubgroups")
-			return e.object("ProjectConnection", e.projectConnection(a, ds.groupProjects(g, inc)), set, p)
+			return e.object("ProjectConnection", e.projectConnection(a, ds.groupProjectsTo(g, inc, depthLanguages)), set, p)
 		}
 	case "ProjectConnection", "RepositoryBlobConnection":
 		c := src.(*connection)
@@ -745,13 +747,15 @@ func (e *executor) projectField(ps *projectState, f *ast.Field, set ast.Selectio
 		}
 		return e.object("Group", g, set, p)
 	case "languages":
+		// A project from a listing of a lazy dataset is not materialised yet.
+		ps = e.rc.s.ds.materialiseTo(ps, depthLanguages)
 		items := make([]any, len(ps.languages))
 		for i, l := range ps.languages {
 			items[i] = l
 		}
 		return e.list("RepositoryLanguage", items, set, p)
 	case "repository":
-		return e.object("Repository", repoSrc{ps}, set, p)
+		return e.object("Repository", repoSrc{e.rc.s.ds.materialiseTo(ps, depthLanguages)}, set, p)
 	}
 	return nil
 }

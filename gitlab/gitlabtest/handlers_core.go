@@ -188,12 +188,12 @@ func projectID(ps *projectState) int { return ps.p.ID }
 // filterProjects applies the filters shared by /projects and
 // /groups/:id/projects; false means a 400 was written.
 func (rc *reqCtx) filterProjects(in []*projectState) ([]*projectState, bool) {
-	return rc.filterProjectsUpTo(in, -1)
+	return rc.filterProjectsUpTo(in, -1, false)
 }
 
 // filterProjectsUpTo is filterProjects stopping after limit matches (-1:
-// no limit).
-func (rc *reqCtx) filterProjectsUpTo(in []*projectState, limit int) ([]*projectState, bool) {
+// no limit), walking in from its end when reverse is set.
+func (rc *reqCtx) filterProjectsUpTo(in []*projectState, limit int, reverse bool) ([]*projectState, bool) {
 	ds := rc.s.ds
 	membership, _ := rc.boolParam("membership")
 	owned, _ := rc.boolParam("owned")
@@ -221,9 +221,13 @@ func (rc *reqCtx) filterProjectsUpTo(in []*projectState, limit int) ([]*projectS
 		capacity = min(capacity, limit)
 	}
 	out := make([]*projectState, 0, capacity)
-	for _, ps := range in {
+	for i := range in {
 		if limit >= 0 && len(out) >= limit {
 			break
+		}
+		ps := in[i]
+		if reverse {
+			ps = in[len(in)-1-i]
 		}
 		p := ps.p
 		if !ds.projectVisible(rc.uid, ps) {
@@ -279,18 +283,27 @@ func containsAll(have, want []string) bool {
 
 func handleProjects(rc *reqCtx) {
 	defer rc.rlock()()
-	in, limit := rc.s.ds.projects, -1
-	if rc.q.Get("pagination") == "keyset" && rc.q.Get("order_by") == "id" && rc.q.Get("sort") == "asc" {
-		// Projects are kept by ID: a keyset page starts after id_after and
-		// needs one match past the page to know there is a next one, so
-		// listing every project costs what GitLab's index costs, not a scan
-		// of the instance per page.
-		if after, ok := rc.intParam("id_after"); ok {
-			in = in[sort.Search(len(in), func(i int) bool { return in[i].p.ID > after }):]
+	in, limit, reverse := rc.s.ds.projects, -1, false
+	if rc.q.Get("pagination") == "keyset" && rc.q.Get("order_by") == "id" {
+		// Projects are kept by ID: a keyset page starts after id_after
+		// (before id_before, descending) and needs one match past the page
+		// to know there is a next one, so listing every project costs what
+		// GitLab's index costs, not a scan of the instance per page — from
+		// either end (clients walk both at once).
+		switch rc.q.Get("sort") {
+		case "asc":
+			if after, ok := rc.intParam("id_after"); ok {
+				in = in[sort.Search(len(in), func(i int) bool { return in[i].p.ID > after }):]
+			}
+			limit = rc.perPage() + 1
+		case "desc":
+			if before, ok := rc.intParam("id_before"); ok {
+				in = in[:sort.Search(len(in), func(i int) bool { return in[i].p.ID >= before })]
+			}
+			limit, reverse = rc.perPage()+1, true
 		}
-		limit = rc.perPage() + 1
 	}
-	items, ok := rc.filterProjectsUpTo(in, limit)
+	items, ok := rc.filterProjectsUpTo(in, limit, reverse)
 	if !ok || !sortList(rc, items, projectOrders, "created_at", "desc", projectID) {
 		return
 	}

@@ -340,10 +340,14 @@ func handleGroupSearch(rc *reqCtx) {
 	// Before 18.9 the parameter is unknown and archived projects stay out.
 	includeArchived = includeArchived && versionAtLeast(rc.s.cfg.version, 18, 9)
 	var results []BlobSearchResult
-	for _, ps := range rc.s.ds.groupProjects(g, true) {
-		if !rc.s.ds.projectVisible(rc.uid, ps) || (ps.p.Archived && !includeArchived) || rc.s.deniedStatus(ps.p.ID) != 0 {
+	ds := rc.s.ds
+	for _, ps := range ds.groupProjectsTo(g, true, noDepth) {
+		if !ds.projectVisible(rc.uid, ps) || (ps.p.Archived && !includeArchived) || rc.s.deniedStatus(ps.p.ID) != 0 {
 			continue
 		}
+		// Only the projects searched are regenerated, and only their
+		// repository: a blob search reads nothing else.
+		ps = ds.materialiseTo(ps, depthRepo)
 		if b := ps.defaultBranch(); b != nil {
 			results = append(results, b.search(q, ps.p.ID, b.name)...)
 		}

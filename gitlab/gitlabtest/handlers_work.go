@@ -184,12 +184,14 @@ func handleGroupMRs(rc *reqCtx) {
 	if g == nil {
 		return
 	}
-	rc.listMRs(rc.scopeProjects(rc.s.ds.groupProjects(g, true), true), "all")
+	// Only the projects in scope are regenerated, up to their merge requests.
+	ds := rc.s.ds
+	rc.listMRs(ds.materialiseAllTo(rc.scopeProjects(ds.groupProjectsTo(g, true, noDepth), true), depthMRs), "all")
 }
 
 func handleAllMRs(rc *reqCtx) {
 	defer rc.rlock()()
-	rc.listMRs(rc.scopeProjects(rc.s.ds.projects, false), "created_by_me")
+	rc.listMRs(rc.s.ds.materialiseAllTo(rc.scopeProjects(rc.s.ds.projects, false), depthMRs), "created_by_me")
 }
 
 func handleProjectMR(rc *reqCtx) {

@@ -2,12 +2,14 @@ package gitlabtest
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +31,9 @@ type Server struct {
 	ts     *httptest.Server
 	cfg    config
 	schema *ast.Schema
+
+	// connsOpened and connsClosed count TCP connections (Connections).
+	connsOpened, connsClosed atomic.Int64
 
 	mu      sync.Mutex
 	total   int64
@@ -158,10 +163,12 @@ func New(opts ...Option) *Server {
 		byRoute: map[string]int64{}, denied: map[int]int{}, limits: map[string]*window{},
 	}
 	trimSchema(s.schema, cfg.noGQLFields)
+	s.ts = httptest.NewUnstartedServer(s)
+	s.ts.Config.ConnState = s.connState
 	if cfg.tls {
-		s.ts = httptest.NewTLSServer(s)
+		s.ts.StartTLS()
 	} else {
-		s.ts = httptest.NewServer(s)
+		s.ts.Start()
 	}
 	s.URL = s.ts.URL + strings.TrimSuffix(cfg.pathPrefix, "/")
 	return s
@@ -177,6 +184,24 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 
 // Close shuts the server down.
 func (s *Server) Close() { s.ts.Close() }
+
+// connState counts connections as they open and close.
+func (s *Server) connState(_ net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		s.connsOpened.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		s.connsClosed.Add(1)
+	}
+}
+
+// Connections returns how many TCP connections clients opened to the
+// server and how many were closed, since it started. A client that keeps
+// fewer idle connections than it has requests in flight closes and reopens
+// them all the time, and shows here; counting costs the server nothing.
+func (s *Server) Connections() (opened, closed int64) {
+	return s.connsOpened.Load(), s.connsClosed.Load()
+}
 
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.ts.Client() }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -72,6 +73,9 @@ type Server struct {
 	ts      *httptest.Server
 	cfg     config
 	catalog catalog
+
+	// connsOpened and connsClosed count TCP connections (Connections).
+	connsOpened, connsClosed atomic.Int64
 
 	authMu      sync.Mutex
 	token       string
@@ -179,6 +183,7 @@ func New(opts ...Option) *Server {
 	// ingest URLs of new integrations), and the race detector sees no
 	// order between a write after Start and a handler's read.
 	s.ts = httptest.NewUnstartedServer(h)
+	s.ts.Config.ConnState = s.connState
 	s.URL = "http://" + s.ts.Listener.Addr().String() + strings.TrimSuffix(cfg.basePath, "/")
 	s.ts.Start()
 	return s
@@ -194,6 +199,24 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 
 // Close shuts the server down.
 func (s *Server) Close() { s.ts.Close() }
+
+// connState counts connections as they open and close.
+func (s *Server) connState(_ net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		s.connsOpened.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		s.connsClosed.Add(1)
+	}
+}
+
+// Connections returns how many TCP connections clients opened to the
+// server and how many were closed, since it started. A client that keeps
+// fewer idle connections than it has requests in flight closes and reopens
+// them all the time, and shows here; counting costs the server nothing.
+func (s *Server) Connections() (opened, closed int64) {
+	return s.connsOpened.Load(), s.connsClosed.Load()
+}
 
 // Client returns an *http.Client for the server (the httptest one).
 func (s *Server) Client() *http.Client { return s.ts.Client() }
