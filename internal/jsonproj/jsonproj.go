@@ -1,0 +1,603 @@
+// Package jsonproj decodes a JSON array of objects keeping only some
+// top-level keys of each object.
+//
+// A sync decodes every page an API returns, and most of what a page holds
+// (a merge request's author, assignees, reviewers, time stats, …) is read
+// by no mapping. Building those values is most of the cost of decoding:
+// Unmarshal steps over them with a byte scanner instead, which still
+// validates them, and builds only the kept values.
+//
+// Unmarshal behaves as encoding/json's Unmarshal into a []any, except that
+// objects directly inside the top-level array lack the keys not kept:
+// kept values are the same (float64 numbers, strings unescaped the same
+// way, duplicate keys resolved last-wins), and input that json.Unmarshal
+// refuses — a syntax error anywhere, skipped values included, a number
+// out of float64's range, nesting deeper than this decoder takes on — gets
+// json.Unmarshal's own error, because such input is handed to it. Input
+// this package does not project (anything but an array at the top) is
+// decoded by json.Unmarshal too.
+package jsonproj
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Keys is a set of top-level keys to keep. A nil *Keys keeps every key.
+type Keys struct {
+	m map[string]struct{}
+}
+
+// NewKeys returns the set of keys.
+func NewKeys(keys ...string) *Keys {
+	k := &Keys{m: make(map[string]struct{}, len(keys))}
+	for _, s := range keys {
+		k.m[s] = struct{}{}
+	}
+	return k
+}
+
+// Len is the number of keys (0 for nil, which keeps every key).
+func (k *Keys) Len() int {
+	if k == nil {
+		return 0
+	}
+	return len(k.m)
+}
+
+// Has reports whether key is kept.
+func (k *Keys) Has(key string) bool {
+	if k == nil {
+		return true
+	}
+	_, ok := k.m[key]
+	return ok
+}
+
+// has is Has for a raw key without escapes; the conversion does not
+// allocate.
+func (k *Keys) has(key []byte) bool {
+	_, ok := k.m[string(key)]
+	return ok
+}
+
+// Unmarshal decodes data, a JSON array, as json.Unmarshal would into a
+// []any, keeping of each object element only the top-level keys in keys
+// (every key when keys is nil). See the package doc for what is exactly
+// the same as json.Unmarshal.
+func Unmarshal(data []byte, keys *Keys) ([]any, error) {
+	d := decoder{data: data, keys: keys}
+	if out, ok := d.top(); ok {
+		return out, nil
+	}
+	// Not an array, or input json.Unmarshal may refuse: let it decide,
+	// with its own error.
+	var raw []any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, err
+	}
+	if keys != nil {
+		for i, v := range raw {
+			if m, ok := v.(map[string]any); ok {
+				for k := range m {
+					if !keys.Has(k) {
+						delete(m, k)
+					}
+				}
+				raw[i] = m
+			}
+		}
+	}
+	return raw, nil
+}
+
+// maxDepth bounds the nesting this decoder takes on, well under
+// encoding/json's own limit (10000): deeper input is left to json.Unmarshal,
+// which then decides, with its own error.
+const maxDepth = 1000
+
+type decoder struct {
+	data  []byte
+	i     int
+	keys  *Keys
+	depth int
+}
+
+func (d *decoder) ws() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// top decodes the top-level array; false means "not handled here".
+func (d *decoder) top() ([]any, bool) {
+	d.ws()
+	if d.i >= len(d.data) || d.data[d.i] != '[' {
+		return nil, false
+	}
+	d.i++
+	d.depth = 1
+	out := []any{}
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+	} else {
+		for {
+			d.ws()
+			var v any
+			var ok bool
+			if d.i < len(d.data) && d.data[d.i] == '{' && d.keys != nil {
+				v, ok = d.projected()
+			} else {
+				v, ok = d.value()
+			}
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v)
+			d.ws()
+			if d.i >= len(d.data) {
+				return nil, false
+			}
+			c := d.data[d.i]
+			d.i++
+			if c == ']' {
+				break
+			}
+			if c != ',' {
+				return nil, false
+			}
+		}
+	}
+	d.ws()
+	return out, d.i == len(d.data)
+}
+
+// projected decodes an object keeping the kept keys' values and skipping
+// (validating) the others.
+func (d *decoder) projected() (any, bool) {
+	d.i++ // '{'
+	if d.depth++; d.depth > maxDepth {
+		return nil, false
+	}
+	m := make(map[string]any, d.keys.Len())
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.depth--
+		return m, true
+	}
+	for {
+		d.ws()
+		raw, escaped, ok := d.stringToken()
+		if !ok {
+			return nil, false
+		}
+		var keep bool
+		var key string
+		if escaped {
+			if key, ok = unquote(raw); !ok {
+				return nil, false
+			}
+			keep = d.keys.Has(key)
+		} else if keep = d.keys.has(raw[1 : len(raw)-1]); keep {
+			key = string(raw[1 : len(raw)-1])
+		}
+		d.ws()
+		if d.i >= len(d.data) || d.data[d.i] != ':' {
+			return nil, false
+		}
+		d.i++
+		d.ws()
+		if keep {
+			v, ok := d.value()
+			if !ok {
+				return nil, false
+			}
+			m[key] = v
+		} else if !d.skip() {
+			return nil, false
+		}
+		d.ws()
+		if d.i >= len(d.data) {
+			return nil, false
+		}
+		c := d.data[d.i]
+		d.i++
+		if c == '}' {
+			d.depth--
+			return m, true
+		}
+		if c != ',' {
+			return nil, false
+		}
+	}
+}
+
+// value decodes one value as json.Unmarshal into an any would.
+func (d *decoder) value() (any, bool) {
+	if d.i >= len(d.data) {
+		return nil, false
+	}
+	switch c := d.data[d.i]; c {
+	case '{':
+		return d.object()
+	case '[':
+		return d.array()
+	case '"':
+		raw, escaped, ok := d.stringToken()
+		if !ok {
+			return nil, false
+		}
+		if escaped {
+			s, ok := unquote(raw)
+			return s, ok
+		}
+		return string(raw[1 : len(raw)-1]), true
+	case 't':
+		return true, d.literal("true")
+	case 'f':
+		return false, d.literal("false")
+	case 'n':
+		return nil, d.literal("null")
+	default:
+		start := d.i
+		if !d.number() {
+			return nil, false
+		}
+		f, err := strconv.ParseFloat(string(d.data[start:d.i]), 64)
+		if err != nil {
+			return nil, false // out of range: json.Unmarshal's error
+		}
+		return f, true
+	}
+}
+
+func (d *decoder) object() (any, bool) {
+	d.i++
+	if d.depth++; d.depth > maxDepth {
+		return nil, false
+	}
+	m := map[string]any{}
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.depth--
+		return m, true
+	}
+	for {
+		d.ws()
+		raw, escaped, ok := d.stringToken()
+		if !ok {
+			return nil, false
+		}
+		var key string
+		if escaped {
+			if key, ok = unquote(raw); !ok {
+				return nil, false
+			}
+		} else {
+			key = string(raw[1 : len(raw)-1])
+		}
+		d.ws()
+		if d.i >= len(d.data) || d.data[d.i] != ':' {
+			return nil, false
+		}
+		d.i++
+		d.ws()
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		m[key] = v
+		d.ws()
+		if d.i >= len(d.data) {
+			return nil, false
+		}
+		c := d.data[d.i]
+		d.i++
+		if c == '}' {
+			d.depth--
+			return m, true
+		}
+		if c != ',' {
+			return nil, false
+		}
+	}
+}
+
+func (d *decoder) array() (any, bool) {
+	d.i++
+	if d.depth++; d.depth > maxDepth {
+		return nil, false
+	}
+	a := []any{}
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		d.depth--
+		return a, true
+	}
+	for {
+		d.ws()
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		d.ws()
+		if d.i >= len(d.data) {
+			return nil, false
+		}
+		c := d.data[d.i]
+		d.i++
+		if c == ']' {
+			d.depth--
+			return a, true
+		}
+		if c != ',' {
+			return nil, false
+		}
+	}
+}
+
+func (d *decoder) literal(lit string) bool {
+	if len(d.data)-d.i < len(lit) || string(d.data[d.i:d.i+len(lit)]) != lit {
+		return false
+	}
+	d.i += len(lit)
+	return true
+}
+
+// number steps over a number with JSON's grammar.
+func (d *decoder) number() bool {
+	b, i := d.data, d.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	d.i = i
+	return true
+}
+
+// stringChar classifies string bytes: 0 is an ordinary byte, 1 ends or
+// escapes (a quote or a backslash), 2 is invalid (a control character),
+// 3 starts a multi-byte UTF-8 sequence.
+var stringChar = func() (t [256]byte) {
+	for c := range 0x20 {
+		t[c] = 2
+	}
+	t['"'], t['\\'] = 1, 1
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = 3
+	}
+	return t
+}()
+
+// stringToken steps over a string and returns it with its quotes;
+// escaped reports that it has escapes or bytes that are not valid UTF-8,
+// which unquote must handle.
+func (d *decoder) stringToken() (raw []byte, escaped, ok bool) {
+	b := d.data
+	start := d.i
+	if start >= len(b) || b[start] != '"' {
+		return nil, false, false
+	}
+	i := start + 1
+	for i < len(b) {
+		switch stringChar[b[i]] {
+		case 0:
+			i++
+		case 3:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				escaped = true // json.Unmarshal replaces it with U+FFFD
+			}
+			i += size
+		case 2:
+			return nil, false, false
+		default:
+			if b[i] == '"' {
+				d.i = i + 1
+				return b[start:d.i], escaped, true
+			}
+			escaped = true
+			i++
+			if i >= len(b) {
+				return nil, false, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if len(b)-i < 5 || !hex(b[i+1]) || !hex(b[i+2]) || !hex(b[i+3]) || !hex(b[i+4]) {
+					return nil, false, false
+				}
+				i += 5
+			default:
+				return nil, false, false
+			}
+		}
+	}
+	return nil, false, false
+}
+
+func hex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// unquote decodes a string token with escapes exactly as encoding/json
+// does (surrogates, invalid UTF-8), by asking it: such strings are rare.
+func unquote(raw []byte) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// skip steps over one value, validating it as json.Unmarshal would,
+// without building it.
+func (d *decoder) skip() bool {
+	// Containers are tracked with a small stack of what closes them, so
+	// that skipping is iterative however deep the value is.
+	var stackBuf [32]byte
+	stack := stackBuf[:0]
+	for {
+		d.ws()
+		if d.i >= len(d.data) {
+			return false
+		}
+		switch c := d.data[d.i]; c {
+		case '{':
+			d.i++
+			if d.depth+len(stack)+1 > maxDepth {
+				return false
+			}
+			stack = append(stack, '}')
+			d.ws()
+			if d.i < len(d.data) && d.data[d.i] == '}' {
+				d.i++
+				stack = stack[:len(stack)-1]
+				break
+			}
+			if !d.skipKey() {
+				return false
+			}
+			continue
+		case '[':
+			d.i++
+			if d.depth+len(stack)+1 > maxDepth {
+				return false
+			}
+			stack = append(stack, ']')
+			d.ws()
+			if d.i < len(d.data) && d.data[d.i] == ']' {
+				d.i++
+				stack = stack[:len(stack)-1]
+				break
+			}
+			continue
+		case '"':
+			if _, _, ok := d.stringToken(); !ok {
+				return false
+			}
+		case 't':
+			if !d.literal("true") {
+				return false
+			}
+		case 'f':
+			if !d.literal("false") {
+				return false
+			}
+		case 'n':
+			if !d.literal("null") {
+				return false
+			}
+		default:
+			start := d.i
+			if !d.number() {
+				return false
+			}
+			if !inRange(d.data[start:d.i]) {
+				return false
+			}
+		}
+		// A value ended: close containers or go to the next element.
+		for {
+			if len(stack) == 0 {
+				return true
+			}
+			d.ws()
+			if d.i >= len(d.data) {
+				return false
+			}
+			c := d.data[d.i]
+			d.i++
+			top := stack[len(stack)-1]
+			if c == top {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			if c != ',' {
+				return false
+			}
+			if top == '}' {
+				d.ws()
+				if !d.skipKey() {
+					return false
+				}
+			}
+			break
+		}
+	}
+}
+
+// skipKey steps over an object key and its colon.
+func (d *decoder) skipKey() bool {
+	if _, _, ok := d.stringToken(); !ok {
+		return false
+	}
+	d.ws()
+	if d.i >= len(d.data) || d.data[d.i] != ':' {
+		return false
+	}
+	d.i++
+	return true
+}
+
+// inRange reports whether json.Unmarshal would decode the number into a
+// float64 without error. Only a number with an exponent or hundreds of
+// digits can be out of range, so the others are not parsed.
+func inRange(num []byte) bool {
+	if len(num) < 300 {
+		exp := false
+		for _, c := range num {
+			if c == 'e' || c == 'E' {
+				exp = true
+				break
+			}
+		}
+		if !exp {
+			return true
+		}
+	}
+	_, err := strconv.ParseFloat(string(num), 64)
+	return err == nil
+}
