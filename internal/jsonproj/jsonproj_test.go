@@ -62,13 +62,13 @@ func TestUnmarshal(t *testing.T) {
 		`[]`, ` [ ] `, `null`, `{}`, `"x"`, `1`, ``, ` `, `[`, `]`, `[,]`, `[1,]`, `[{},]`,
 		`[{"a":1,"b":"x","c":{"d":[1,2,{"e":null}]}}]`,
 		`[{"c":1,"a":2},{"a":3}]`,
-		`[{"a":1,"a":2}]`,                 // duplicate kept key: last wins
-		`[{"a":{"x":1,"x":2}}]`,           // duplicate nested key
-		`[null,{"a":1},null]`,             // null elements
-		`[1,"s",true,[{"a":1,"z":2}]]`,    // other elements are whole
+		`[{"a":1,"a":2}]`,                         // duplicate kept key: last wins
+		`[{"a":{"x":1,"x":2}}]`,                   // duplicate nested key
+		`[null,{"a":1},null]`,                     // null elements
+		`[1,"s",true,[{"a":1,"z":2}]]`,            // other elements are whole
 		`[{"a":"\u00e9\ud83d\ude00\ud800x\n\/"}]`, // escapes, a lone surrogate
-		`[{"\u0061":1,"\u00e9":2,"a\"b":3}]`, // escaped keys
-		"[{\"a\":\"\xff\xfe\",\"c\":\"\xff\"}]", // invalid UTF-8
+		`[{"\u0061":1,"\u00e9":2,"a\"b":3}]`,      // escaped keys
+		"[{\"a\":\"\xff\xfe\",\"c\":\"\xff\"}]",   // invalid UTF-8
 		"[{\"\xff\":1}]",
 		`[{"a":1e400}]`, `[{"c":1e400}]`, `[{"c":-1e-400}]`, `[{"c":1E+2}]`, // range
 		`[{"c":` + strings.Repeat("9", 400) + `}]`,
