@@ -78,6 +78,8 @@ type entity struct {
 	// encoded; digest is its FNV-64a.
 	packed []byte
 	digest uint64
+	// propsLen is the length of the properties' encoding in packed.
+	propsLen uint32
 }
 
 func key(bp, id string) string { return bp + "\x00" + id }

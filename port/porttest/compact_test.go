@@ -30,7 +30,10 @@ func TestCompactEntitiesAnswerAsPlain(t *testing.T) {
 		{http.MethodPost, "/v1/entities/search", map[string]any{"combinator": "and", "rules": []any{
 			map[string]any{"property": "$blueprint", "operator": "=", "value": "service"},
 			map[string]any{"property": "stars", "operator": ">", "value": 3.0}}}},
+		{http.MethodPost, "/v1/blueprints/service/entities?upsert=true", map[string]any{"identifier": "s3", "title": "<S3 & co>",
+			"properties": map[string]any{"lang": "<b>&</b>", "stars": 1e21, "meta": nil}, "relations": map[string]any{"group": nil}}},
 		{http.MethodPost, "/v1/blueprints/entities/datasource-entities", map[string]any{"datasource_prefix": "", "datasource_suffix": ""}},
+		{http.MethodPost, "/v1/blueprints/entities/datasource-entities", map[string]any{"datasource_prefix": "", "datasource_suffix": "", "limit": 2}},
 		{http.MethodDelete, "/v1/blueprints/group/entities/g2", nil},
 		{http.MethodGet, "/v1/blueprints/service/entities/s1", nil},
 		{http.MethodDelete, "/v1/blueprints/group/entities/g1?delete_dependents=true", nil},

@@ -296,6 +296,9 @@ func (c *catalog) blockingDependent(e *entity, set map[string]bool) *apiError {
 
 func render(e *entity, include, exclude []string) any {
 	if len(include) == 0 && len(exclude) == 0 {
+		if e.packed != nil {
+			return renderPacked(e)
+		}
 		return e.toPort()
 	}
 	m := map[string]any{"identifier": e.id, "blueprint": e.bp.id, "title": e.title, "icon": e.icon, "team": e.team,
