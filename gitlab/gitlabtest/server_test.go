@@ -364,3 +364,43 @@ func TestConcurrentReadsAndMutations(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// WithRateLimitWindow shortens the windows of both limits: the same
+// counts per window, a window that resets sooner, and RateLimit-Limit
+// announcing the per-minute rate.
+func TestRateLimitWindow(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		route     string
+		opts      []Option
+		wantLimit string
+	}{
+		{"global", "/api/v4/projects", []Option{WithRateLimit(2)}, "12"},
+		{"endpoint", "/api/v4/groups", []Option{WithEndpointRateLimits(map[string]int{"GET /groups": 2})}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+			s := NewServer(t, append(tt.opts, WithRateLimitWindow(10*time.Second), WithClock(clock))...)
+			for range 2 {
+				resp, _ := get(t, s, tt.route)
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				assert.Equal(t, tt.wantLimit, resp.Header.Get("RateLimit-Limit"))
+			}
+			resp, _ := get(t, s, tt.route)
+			require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+			assert.Equal(t, "10", resp.Header.Get("Retry-After"))
+			advance(9 * time.Second)
+			resp, _ = get(t, s, tt.route)
+			assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "the window has not ended")
+			advance(time.Second)
+			resp, _ = get(t, s, tt.route)
+			assert.Equal(t, http.StatusOK, resp.StatusCode, "a new window")
+		})
+	}
+}
