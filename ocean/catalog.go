@@ -1,8 +1,10 @@
 package ocean
 
 import (
-	"encoding/binary"
+	"errors"
 	"hash/maphash"
+	"math/bits"
+	"sort"
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/port"
@@ -12,22 +14,34 @@ import (
 // unchanged writes and find stale entities), what it wrote (stale
 // deletion, writing a repeated entity once) and the relation targets it
 // pointed at. At a million entities that memory is the sync's footprint,
-// so each is a digest: 64-bit hashes of the entity's key and content, and
-// the identifier text only for what Port held (a stale one must be named
-// to be deleted), in one arena.
+// so each is a digest, and no identifier is kept: a stale entity is named
+// by reading the catalog again, identifiers only, when there is one to
+// delete (see staleIdentifiers).
 //
-// Every way a digest can mislead is safe: two keys colliding (about one
-// chance in 10^7 at a million entities) keep an entity from deletion or
-// cause one write more, never a write skipped or a wrong deletion.
+// What Port held is a sorted array of 24-byte entries, in fixed-size
+// chunks (no append doubling, no map slack), searched through a directory
+// of the keys' top bits: 24 MB at a million entities. What the resync
+// wrote (writtenSet) is kept, for entities Port held, as one word per
+// entry of that array; only new entities take a map slot.
+//
+// Every way a digest can mislead is safe:
+//   - a key digest never differs for the same blueprint and identifier, so
+//     what the resync wrote is always found written: never deleted;
+//   - two keys colliding (about one chance in 10^7 at a million entities,
+//     with a new seed each resync) make an entity look written: it is
+//     kept until the next resync, never deleted wrongly;
+//   - a write is skipped as unchanged only when the key and a content
+//     digest that includes a second, independent hash of the identifier
+//     both match: 128 bits, so a collision cannot skip a write;
+//   - two entities Port holds under one key are found when the index is
+//     sealed: that key is never taken as unchanged, and what the resync
+//     writes under it marks both as written.
 
-// keyDigest hashes an entity's blueprint and identifier.
-func keyDigest(seed maphash.Seed, blueprint, id string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	_, _ = h.WriteString(blueprint)
-	_ = h.WriteByte(0)
-	_, _ = h.WriteString(id)
-	return h.Sum64()
+// digests computes a resync's digests from its seed.
+type digests struct {
+	seed maphash.Seed
+	// idFn replaces idDigest in tests, to make identifiers collide.
+	idFn func(seed maphash.Seed, id string) uint64
 }
 
 // idDigest hashes an identifier alone (relation targets name no
@@ -36,19 +50,62 @@ func idDigest(seed maphash.Seed, id string) uint64 {
 	return maphash.String(seed, id)
 }
 
-// storedEntity is what the index keeps of one entity Port held.
-type storedEntity struct {
-	content uint64 // sum of mixField over the compared fields
-	off     uint32 // the identifier's offset in the arena
-	fields  uint16 // non-null fields Port held, all of them
+// id digests an identifier.
+func (d digests) id(id string) uint64 {
+	if d.idFn != nil {
+		return d.idFn(d.seed, id)
+	}
+	return idDigest(d.seed, id)
+}
+
+// blueprint digests a blueprint so that it can be combined with an
+// identifier's digest: a different function than id's (a blueprint and an
+// identifier of the same text must not cancel out).
+func (d digests) blueprint(bp string) uint64 {
+	x := maphash.String(d.seed, bp)
+	// splitmix64's finalizer: a bijection, so distinct blueprint hashes
+	// stay distinct.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// key digests an entity's blueprint and identifier. It is the identifier's
+// digest XOR the blueprint's, so that the identifier's digest (what
+// relation targets are kept by) can be recovered from the key.
+func (d digests) key(bp, id string) uint64 {
+	return d.id(id) ^ d.blueprint(bp)
+}
+
+// indexEntry is what the index keeps of one entity Port held.
+type indexEntry struct {
+	key uint64 // digests.key of its blueprint and identifier
+	// content is the sum of mixField over the compared fields and of
+	// idCheck: an entity is unchanged only if its key and its content
+	// match.
+	content uint64
+	fields  uint16 // non-null fields Port held, all of them; neverEqual for none
 	bp      uint16 // index in catalogIndex.blueprints
 }
 
+// neverEqual in indexEntry.fields marks an entity never taken as unchanged:
+// it holds a search query, or shares its key with another entry.
+const neverEqual = 1<<16 - 1
+
+// entryChunkBits sizes the index's chunks: 4,096 entries, 96 KiB.
+const entryChunkBits = 12
+
 // catalogIndex is the catalog Port held for this integration when a
-// resync started.
+// resync started. It is filled by add, then sealed, then only read.
 type catalogIndex struct {
 	signer *signer
-	merge  bool
+	d      digests
+	// check is the seed of the second identifier hash in content.
+	check maphash.Seed
+	merge bool
 	// compared lists, per blueprint, the fields an upsert with merge
 	// compares: those the mapping writes to it. A blueprint not in it
 	// (computed per item) compares all fields, which may cost a write
@@ -56,15 +113,22 @@ type catalogIndex struct {
 	compared   map[string]map[uint32]bool
 	blueprints []string
 	bpIndex    map[string]uint16
-	arena      []byte
-	entries    map[uint64]storedEntity
+	// bpKeys holds digests.blueprint of each of blueprints.
+	bpKeys []uint64
+	chunks [][]indexEntry
+	n      int
+	// dir[p] is the first entry whose key's top dirBits bits are p or
+	// more; set by seal.
+	dir     []uint32
+	dirBits uint
+	sealed  bool
 }
 
 // newCatalogIndex prepares an index for a mapping; merge is the port app
 // config's enableMergeEntity.
 func newCatalogIndex(s *signer, merge bool, pac *mapping.Config) *catalogIndex {
-	c := &catalogIndex{signer: s, merge: merge, compared: map[string]map[uint32]bool{},
-		bpIndex: map[string]uint16{}, entries: map[uint64]storedEntity{}}
+	c := &catalogIndex{signer: s, d: digests{seed: s.seed}, check: maphash.MakeSeed(), merge: merge,
+		compared: map[string]map[uint32]bool{}, bpIndex: map[string]uint16{}}
 	if !merge || pac == nil {
 		return c
 	}
@@ -131,28 +195,134 @@ func (c *catalogIndex) content(blueprint string, sig entitySig) (sum uint64, non
 	return sum, nonNull
 }
 
-// add records one entity Port holds.
-func (c *catalogIndex) add(e *port.Entity) {
+// errIndexFull is returned by add past 65,535 blueprints; the resync then
+// writes everything and reads the catalog again to find stale entities.
+var errIndexFull = errors.New("ocean: the catalog has too many blueprints to index")
+
+// key digests an entity's blueprint and identifier.
+func (c *catalogIndex) key(blueprint, id string) uint64 {
+	return c.d.key(blueprint, id)
+}
+
+// idCheck is the identifier's part of an entity's content digest: a hash
+// independent of the key's.
+func (c *catalogIndex) idCheck(id string) uint64 {
+	return mixField(fieldSig{h: maphash.String(c.check, id)})
+}
+
+// add records one entity Port holds; e is not retained.
+func (c *catalogIndex) add(e *port.Entity) error {
+	if c.sealed {
+		return errors.New("ocean: catalog index: add after seal")
+	}
 	id := e.ID()
 	if id == "" {
-		return
+		return nil
 	}
 	bp, ok := c.bpIndex[e.Blueprint]
 	if !ok {
+		if len(c.blueprints) >= neverEqual {
+			return errIndexFull
+		}
 		bp = uint16(len(c.blueprints))
 		c.blueprints = append(c.blueprints, e.Blueprint)
+		c.bpKeys = append(c.bpKeys, c.d.blueprint(e.Blueprint))
 		c.bpIndex[e.Blueprint] = bp
 	}
-	entry := storedEntity{off: uint32(len(c.arena)), bp: bp}
-	c.arena = binary.AppendUvarint(c.arena, uint64(len(id)))
-	c.arena = append(c.arena, id...)
+	entry := indexEntry{key: c.d.id(id) ^ c.bpKeys[bp], bp: bp}
 	if sig, ok := c.signer.sign(e, false); ok {
 		entry.content, _ = c.content(e.Blueprint, sig)
-		entry.fields = uint16(min(len(sig), 1<<16-1))
+		entry.content += c.idCheck(id)
+		entry.fields = uint16(min(len(sig), neverEqual-1))
 	} else {
-		entry.fields = 1<<16 - 1 // holds a search query: never equal
+		entry.fields = neverEqual // holds a search query
 	}
-	c.entries[keyDigest(c.signer.seed, e.Blueprint, id)] = entry
+	i := c.n & (1<<entryChunkBits - 1)
+	if i == 0 {
+		c.chunks = append(c.chunks, make([]indexEntry, 1<<entryChunkBits))
+	}
+	c.chunks[len(c.chunks)-1][i] = entry
+	c.n++
+	return nil
+}
+
+// at returns entry i.
+func (c *catalogIndex) at(i int) *indexEntry {
+	return &c.chunks[i>>entryChunkBits][i&(1<<entryChunkBits-1)]
+}
+
+// len returns the number of entries.
+func (c *catalogIndex) len() int { return c.n }
+
+// byKey sorts the entries across chunks.
+type byKey struct{ c *catalogIndex }
+
+func (s byKey) Len() int           { return s.c.n }
+func (s byKey) Less(i, j int) bool { return s.c.at(i).key < s.c.at(j).key }
+func (s byKey) Swap(i, j int)      { a, b := s.c.at(i), s.c.at(j); *a, *b = *b, *a }
+
+// seal sorts the index by key, marks the keys held by more than one entry
+// (never unchanged, see find) and builds the directory. The index is
+// read-only afterwards.
+func (c *catalogIndex) seal() {
+	if c.sealed {
+		return
+	}
+	c.sealed = true
+	// The last chunk is trimmed so that its unused tail is not kept.
+	if last := len(c.chunks) - 1; last >= 0 {
+		used := c.n - last<<entryChunkBits
+		c.chunks[last] = append([]indexEntry(nil), c.chunks[last][:used]...)
+	}
+	sort.Sort(byKey{c})
+	for i := 1; i < c.n; i++ {
+		if a, b := c.at(i-1), c.at(i); a.key == b.key {
+			a.fields, b.fields = neverEqual, neverEqual
+		}
+	}
+	// About 16 entries per directory slot: a lookup is one directory read
+	// and a binary search of 4 steps.
+	c.dirBits = uint(max(bits.Len(uint(c.n))-4, 0))
+	c.dir = make([]uint32, 1<<c.dirBits+1)
+	p := 0
+	for i := 0; i < c.n; i++ {
+		top := int(c.at(i).key >> (64 - c.dirBits) & (1<<c.dirBits - 1))
+		if c.dirBits == 0 {
+			top = 0
+		}
+		for p <= top {
+			c.dir[p] = uint32(i)
+			p++
+		}
+	}
+	for ; p < len(c.dir); p++ {
+		c.dir[p] = uint32(c.n)
+	}
+}
+
+// find returns the position of the one entry under key. ok is false when
+// no entry or several (a collision, or Port listing an entity twice) are
+// under it; the index must be sealed.
+func (c *catalogIndex) find(key uint64) (pos int, ok bool) {
+	if !c.sealed || c.n == 0 {
+		return 0, false
+	}
+	top := 0
+	if c.dirBits > 0 {
+		top = int(key >> (64 - c.dirBits))
+	}
+	lo, hi := int(c.dir[top]), int(c.dir[top+1])
+	i := lo + sort.Search(hi-lo, func(j int) bool { return c.at(lo+j).key >= key })
+	if i >= hi || c.at(i).key != key {
+		return 0, false
+	}
+	if i+1 < c.n && c.at(i+1).key == key {
+		return 0, false
+	}
+	if i > 0 && c.at(i-1).key == key {
+		return 0, false
+	}
+	return i, true
 }
 
 // unchanged reports whether Port already holds e as an upsert would leave
@@ -162,8 +332,12 @@ func (c *catalogIndex) unchanged(e *port.Entity) bool {
 	if id == "" {
 		return false
 	}
-	stored, ok := c.entries[keyDigest(c.signer.seed, e.Blueprint, id)]
-	if !ok || stored.fields == 1<<16-1 {
+	pos, ok := c.find(c.key(e.Blueprint, id))
+	if !ok {
+		return false
+	}
+	stored := c.at(pos)
+	if stored.fields == neverEqual || c.blueprints[stored.bp] != e.Blueprint {
 		return false
 	}
 	sig, ok := c.signer.sign(e, true)
@@ -171,7 +345,7 @@ func (c *catalogIndex) unchanged(e *port.Entity) bool {
 		return false
 	}
 	sum, nonNull := c.content(e.Blueprint, sig)
-	if sum != stored.content {
+	if sum+c.idCheck(id) != stored.content {
 		return false
 	}
 	// Without merge the upsert replaces the entity: anything else Port
@@ -179,11 +353,11 @@ func (c *catalogIndex) unchanged(e *port.Entity) bool {
 	return c.merge || nonNull == int(stored.fields)
 }
 
-// each calls fn for every entity of the index, with its key digest.
-func (c *catalogIndex) each(fn func(key uint64, blueprint, id string)) {
-	for key, e := range c.entries {
-		n, w := binary.Uvarint(c.arena[e.off:])
-		start := int(e.off) + w
-		fn(key, c.blueprints[e.bp], string(c.arena[start:start+int(n)]))
+// each calls fn for every entry of the index, with its position, key
+// digest, blueprint and identifier digest. The index must be sealed.
+func (c *catalogIndex) each(fn func(pos int, key uint64, blueprint string, idHash uint64)) {
+	for i := 0; i < c.n; i++ {
+		e := c.at(i)
+		fn(i, e.key, c.blueprints[e.bp], e.key^c.bpKeys[e.bp])
 	}
 }

@@ -208,9 +208,9 @@ type resyncRun struct {
 	signer        *signer
 
 	mu sync.Mutex
-	// seen holds every entity the resync produced, by key digest, with a
-	// hash of what was sent for it (0 when it was not sent).
-	seen map[uint64]uint64
+	// written holds every entity the resync produced, with a hash of
+	// what was sent for it (see writtenSet).
+	written writtenSet
 	// relTargets holds the identifiers (digests) relations pointed at.
 	relTargets map[uint64]struct{}
 
@@ -365,7 +365,6 @@ func (a *App) newResyncRun(rep *ResyncReport, log *slog.Logger, mode runMode, pa
 		pac:           pac,
 		mapper:        mapper,
 		log:           log,
-		seen:          map[uint64]uint64{},
 		existingReady: make(chan struct{}),
 		memo:          &memo{},
 		relTargets:    map[uint64]struct{}{},

@@ -50,6 +50,9 @@ func (r *resyncRun) reconcile(ctx context.Context, kinds []*kindRun) error {
 		r.log.Warn("skipping stale-entity deletion", "reason", reason)
 		return nil
 	}
+	if stale, err = r.staleIdentifiers(ctx, stale, protected); err != nil {
+		return err
+	}
 	byBlueprint, err := r.deleteStale(ctx, stale.ids)
 	for _, n := range byBlueprint {
 		rep.Deleted += n
@@ -89,9 +92,12 @@ func protectedBlueprints(kinds []*kindRun) (protected map[string]bool, reason st
 	return protected, reason
 }
 
-// staleSet is the stale entities, by blueprint, identifiers sorted.
+// staleSet is the stale entities: by blueprint, identifiers sorted, or,
+// found in the catalog index, by key digest until staleIdentifiers names
+// them.
 type staleSet struct {
 	ids   map[string][]string
+	keys  map[uint64]struct{}
 	count int
 }
 
@@ -109,7 +115,7 @@ func (s staleSet) first() []string {
 	return out
 }
 
-// staleEntities lists what Port held (the catalog read at the start, else
+// staleEntities finds what Port held (the catalog read at the start, else
 // a fresh read of entities stamped before the cut-off) that this resync
 // did not produce, outside the protected blueprints and the relation
 // targets. total counts the catalog as this resync leaves it, entities
@@ -117,26 +123,31 @@ func (s staleSet) first() []string {
 func (r *resyncRun) staleEntities(ctx context.Context, protected map[string]bool) (stale staleSet, total int, err error) {
 	stale.ids = map[string][]string{}
 	var listed, overlap int
-	seed := r.signer.seed
-	consider := func(key uint64, blueprint, id string) {
+	d := r.digests()
+	consider := func(pos int, key uint64, blueprint string, idHash uint64) bool {
 		listed++
-		if _, ok := r.seen[key]; ok {
+		if r.written.has(pos, key) {
 			overlap++
-			return
+			return false
 		}
 		if protected[blueprint] {
-			return
+			return false
 		}
-		if _, ok := r.relTargets[idDigest(seed, id)]; ok {
-			return
+		if _, ok := r.relTargets[idHash]; ok {
+			return false
 		}
-		stale.ids[blueprint] = append(stale.ids[blueprint], id)
 		stale.count++
+		return true
 	}
 	if r.existing != nil {
 		// The catalog as it was when the resync started: entities written
 		// since (by live events) are not in it and so are never stale.
-		r.existing.each(consider)
+		stale.keys = map[uint64]struct{}{}
+		r.existing.each(func(pos int, key uint64, blueprint string, idHash uint64) {
+			if consider(pos, key, blueprint, idHash) {
+				stale.keys[key] = struct{}{}
+			}
+		})
 	} else {
 		ds := r.datasource
 		for page, err := range r.catalog.DatasourceEntities(ctx, port.DatasourceQuery{
@@ -146,19 +157,61 @@ func (r *resyncRun) staleEntities(ctx context.Context, protected map[string]bool
 				return staleSet{}, 0, fmt.Errorf("ocean: list this integration's entities: %w", err)
 			}
 			for _, e := range page {
-				if id := e.ID(); id != "" {
-					consider(keyDigest(seed, e.Blueprint, id), e.Blueprint, id)
+				if id := e.ID(); id != "" && consider(-1, d.key(e.Blueprint, id), e.Blueprint, d.id(id)) {
+					stale.ids[e.Blueprint] = append(stale.ids[e.Blueprint], id)
 				}
 			}
 		}
-	}
-	for _, ids := range stale.ids {
-		sort.Strings(ids)
+		for _, ids := range stale.ids {
+			sort.Strings(ids)
+		}
 	}
 	// Entities written by this resync are newer than its start and so not
 	// listed; count them in, or a full rewrite would look like deleting
 	// almost everything.
-	return stale, listed + len(r.seen) - overlap, nil
+	return stale, listed + r.written.len() - overlap, nil
+}
+
+// staleIdentifiers names the stale entities found in the catalog index,
+// which keeps no identifiers: it reads the catalog again (identifiers and
+// blueprints only, stamped before the cut-off as the first read) and
+// takes those under a stale key that are, checked again by name, neither
+// produced by this resync, protected nor a relation target. An entity a
+// live event wrote meanwhile is newer than the cut-off and so kept.
+func (r *resyncRun) staleIdentifiers(ctx context.Context, stale staleSet, protected map[string]bool) (staleSet, error) {
+	if stale.keys == nil {
+		return stale, nil
+	}
+	named := staleSet{ids: map[string][]string{}, count: stale.count}
+	d := r.digests()
+	ds := r.datasource
+	for page, err := range r.catalog.DatasourceEntities(ctx, port.DatasourceQuery{
+		Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: r.cutoff, Include: []string{"identifier", "blueprint"},
+	}) {
+		if err != nil {
+			return staleSet{}, fmt.Errorf("ocean: list this integration's entities to name the stale ones: %w", err)
+		}
+		for _, e := range page {
+			id := e.ID()
+			if id == "" || protected[e.Blueprint] {
+				continue
+			}
+			key := d.key(e.Blueprint, id)
+			if _, ok := stale.keys[key]; !ok || r.written.has(-1, key) {
+				continue
+			}
+			if _, ok := r.relTargets[d.id(id)]; ok {
+				continue
+			}
+			named.ids[e.Blueprint] = append(named.ids[e.Blueprint], id)
+		}
+	}
+	for bp, ids := range named.ids {
+		// Sorted, and once each: Port may list an entity twice.
+		sort.Strings(ids)
+		named.ids[bp] = slices.Compact(ids)
+	}
+	return named, nil
 }
 
 // overThreshold says why deleting n of total entities is refused under
@@ -250,6 +303,7 @@ func (r *resyncRun) loadExisting(ctx context.Context, before time.Time) error {
 	}
 	ds := r.datasource
 	existing := newCatalogIndex(r.signer, r.upsertOpts.Merge, r.pac)
+	existing.d = r.digests()
 	for page, err := range r.catalog.DatasourceEntities(ctx, port.DatasourceQuery{Prefix: ds.Prefix(), Suffix: ds.Suffix(), Before: before}) {
 		if err != nil {
 			return fmt.Errorf("ocean: list this integration's entities: %w", err)
@@ -260,12 +314,18 @@ func (r *resyncRun) loadExisting(ctx context.Context, before time.Time) error {
 			if id == "" {
 				continue
 			}
-			existing.add(e)
+			if err := existing.add(e); err != nil {
+				return err
+			}
 			if r.plan != nil {
 				r.plan.stored[entityKey{e.Blueprint, id}] = *e
 			}
 		}
 	}
+	existing.seal()
+	r.mu.Lock()
+	r.written.attach(existing)
+	r.mu.Unlock()
 	r.existing = existing
 	return nil
 }

@@ -34,6 +34,11 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 	k.filtered.Add(int64(res.Filtered))
 	k.misconf.Add(int64(res.Failed + res.Dropped))
 	k.recordMapping(res, page)
+	// What the resync produced is tracked against the catalog read, so
+	// nothing is recorded before it is in.
+	if err := r.waitExisting(ctx); err != nil {
+		return err
+	}
 	for _, m := range res.Misconfigured {
 		if m.Identifier != "" && m.Blueprint != "" {
 			r.markSeen(m.Blueprint, m.Identifier)
@@ -47,9 +52,6 @@ func (r *resyncRun) mapPage(ctx context.Context, k *kindRun, acc *accumulator, p
 	// the kind's blueprints instead.
 	k.unknownIDs.Add(int64(res.Dropped))
 	k.dropped.Add(int64(res.Dropped))
-	if err := r.waitExisting(ctx); err != nil {
-		return err
-	}
 	for _, e := range res.Entities {
 		k.mapped.Add(1)
 		pe := toPortEntity(e)
@@ -83,11 +85,9 @@ func storeMax(v *atomic.Int64, n int64) {
 }
 
 func (r *resyncRun) markSeen(blueprint, id string) {
-	key := keyDigest(r.signer.seed, blueprint, id)
+	key := r.digests().key(blueprint, id)
 	r.mu.Lock()
-	if _, ok := r.seen[key]; !ok {
-		r.seen[key] = 0
-	}
+	r.written.mark(key)
 	r.mu.Unlock()
 }
 
@@ -100,14 +100,10 @@ func (r *resyncRun) sendOnce(e *port.Entity) bool {
 		return true
 	}
 	h := r.signer.entityHash(e)
-	key := keyDigest(r.signer.seed, e.Blueprint, id)
+	key := r.digests().key(e.Blueprint, id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if prev, ok := r.seen[key]; ok && prev == h {
-		return false
-	}
-	r.seen[key] = h
-	return true
+	return r.written.send(key, h)
 }
 
 // markRelationTargets remembers the identifiers this resync points at: Port
@@ -117,22 +113,22 @@ func (r *resyncRun) markRelationTargets(rel map[string]any) {
 	if len(rel) == 0 {
 		return
 	}
-	seed := r.signer.seed
+	d := r.digests()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range rel {
 		switch t := v.(type) {
 		case string:
-			r.relTargets[idDigest(seed, t)] = struct{}{}
+			r.relTargets[d.id(t)] = struct{}{}
 		case []any:
 			for _, e := range t {
 				if s, ok := e.(string); ok {
-					r.relTargets[idDigest(seed, s)] = struct{}{}
+					r.relTargets[d.id(s)] = struct{}{}
 				}
 			}
 		case []string:
 			for _, s := range t {
-				r.relTargets[idDigest(seed, s)] = struct{}{}
+				r.relTargets[d.id(s)] = struct{}{}
 			}
 		}
 	}
