@@ -110,6 +110,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		{"-latency", "sometimes"},
 		{"-sizes", "x"},
 		{"-set", "PATH=/bin"},
+		{"-latency-scale", "0"},
 	} {
 		var stderr bytes.Buffer
 		err := cli(context.Background(), args, &bytes.Buffer{}, &stderr)
@@ -148,4 +149,40 @@ func BenchmarkMemoryPerEntity(b *testing.B) {
 		b.ReportMetric(per(func(r *sizeRun) uint64 { return r.NoChange.Usage.PeakHeap }), "second-heap-B/entity")
 		b.ReportMetric(float64(z.Pipelined.Usage.CPU.Microseconds())/float64(z.Pipelined.entities()), "cpu-µs/entity")
 	}
+}
+
+// Scaled limits divide every duration by the scale and keep the counts;
+// real turns a scaled duration back.
+func TestLimitsScaled(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		k          int
+		wantWindow time.Duration
+		wantScale  int
+	}{
+		{1, time.Minute, 1},
+		{0, time.Minute, 1},
+		{10, 6 * time.Second, 10},
+	}
+	for _, tt := range tests {
+		l := realistic().scaled(tt.k)
+		assert.Equal(t, tt.wantWindow, l.GitLabWindow, tt.k)
+		assert.Equal(t, tt.wantScale, l.Scale, tt.k)
+		assert.Equal(t, realistic().GitLabPerMinute, l.GitLabPerMinute, "counts per window are kept")
+		assert.Equal(t, realistic().GitLabLatency, l.GitLabLatency*time.Duration(l.Scale))
+		assert.Equal(t, 5*time.Minute, l.real(l.PortPeriod))
+	}
+}
+
+// A floor computed under scaled limits is the real floor divided by the
+// scale.
+func TestTimeFloorScales(t *testing.T) {
+	t.Parallel()
+	r := &resyncRun{GitLab: gitlabStats{Total: 3000, ByRoute: map[string]int64{"GET /groups/:id/search": 250}},
+		Port: portCounts{ByRoute: map[string]int{"POST /v1/blueprints/{blueprint}/entities/bulk": 100}}}
+	real, what := timeFloor(r, realistic())
+	assert.Equal(t, 150*time.Second, real, "250 searches at 100 a minute")
+	assert.Contains(t, what, "search")
+	scaled, _ := timeFloor(r, realistic().scaled(10))
+	assert.Equal(t, real/10, scaled)
 }

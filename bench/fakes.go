@@ -52,6 +52,8 @@ type gitlabSetup struct {
 	Latency        time.Duration   `json:"latency"`
 	PerMinute      int             `json:"perMinute"`
 	EndpointLimits map[string]int  `json:"endpointLimits"`
+	// Window is the rate-limit window (0: a minute).
+	Window time.Duration `json:"window"`
 }
 
 type gitlabStarted struct {
@@ -106,6 +108,14 @@ type portSummary struct {
 	// Digest sums the content digests of the integration's entities: equal
 	// before and after a resync that changed nothing.
 	Digest uint64 `json:"digest"`
+}
+
+// connCounts are the TCP connections clients opened to each fake and
+// closed, since it started: the fakes count them as they accept and close
+// them (http.Server.ConnState), which costs the sync process nothing.
+type connCounts struct {
+	GitLabOpened, GitLabClosed int64
+	PortOpened, PortClosed     int64
 }
 
 type procUsage struct {
@@ -182,6 +192,9 @@ func (s *fakesServer) handler() http.Handler {
 		}
 		if len(in.EndpointLimits) > 0 {
 			opts = append(opts, gitlabtest.WithEndpointRateLimits(in.EndpointLimits))
+		}
+		if in.Window > 0 {
+			opts = append(opts, gitlabtest.WithRateLimitWindow(in.Window))
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -287,6 +300,18 @@ func (s *fakesServer) handler() http.Handler {
 			}
 		}
 		out.PersonalProjects = len(services)
+		return out, nil
+	})
+	handle("/conns", func([]byte) (any, error) {
+		var out connCounts
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.gl != nil {
+			out.GitLabOpened, out.GitLabClosed = s.gl.Connections()
+		}
+		if s.pt != nil {
+			out.PortOpened, out.PortClosed = s.pt.Connections()
+		}
 		return out, nil
 	})
 	handle("/usage", func([]byte) (any, error) {

@@ -136,8 +136,14 @@ func timeFloor(r *resyncRun, lim limits) (time.Duration, string) {
 			best, what = d, w
 		}
 	}
+	window := lim.GitLabWindow
+	if window <= 0 {
+		window = time.Minute
+	}
+	// Per minute as gitlab.com states them; a scaled window is said so in
+	// the report, not in each line.
 	if lim.GitLabPerMinute > 0 {
-		consider(time.Duration(float64(r.GitLab.Total)/float64(lim.GitLabPerMinute)*float64(time.Minute)),
+		consider(time.Duration(float64(r.GitLab.Total)/float64(lim.GitLabPerMinute)*float64(window)),
 			fmt.Sprintf("GitLab: %d requests at %d/min", r.GitLab.Total, lim.GitLabPerMinute))
 	}
 	for route, n := range lim.GitLabEndpoints {
@@ -145,7 +151,7 @@ func timeFloor(r *resyncRun, lim limits) (time.Duration, string) {
 		if c == 0 || n <= 0 {
 			continue
 		}
-		consider(time.Duration(float64(c)/float64(n)*float64(time.Minute)),
+		consider(time.Duration(float64(c)/float64(n)*float64(window)),
 			fmt.Sprintf("GitLab %s: %d requests at %d/min", route, c, n))
 	}
 	if lim.PortLimit > 0 && lim.PortPeriod > 0 {
@@ -156,7 +162,7 @@ func timeFloor(r *resyncRun, lim limits) (time.Duration, string) {
 			}
 		}
 		consider(time.Duration(float64(ent)/float64(lim.PortLimit)*float64(lim.PortPeriod)),
-			fmt.Sprintf("Port: %d entity requests at %d per %s", ent, lim.PortLimit, lim.PortPeriod))
+			fmt.Sprintf("Port: %d entity requests at %d per %s", ent, lim.PortLimit, lim.PortPeriod*time.Duration(max(lim.Scale, 1))))
 	}
 	return best, what
 }

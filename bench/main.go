@@ -42,6 +42,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	latency := fl.String("latency", "both", "runs with realistic latency and rate limits: off, on or both")
 	latencySizes := fl.String("latency-sizes", "", "sizes of the latency runs (default: those of -sizes that fit the budget)")
 	budget := fl.Duration("budget", 5*time.Minute, "wall time the whole command should stay under; latency sizes are chosen to fit it")
+	latencyScale := fl.Int("latency-scale", 10, "run the latency runs' limits this many times faster than real time (latencies, rate-limit windows and periods divided by it; the report scales back); 1 is real time")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fakesProfile := fl.String("fakes-cpuprofile", "", "write a CPU profile of the fakes' process (GitLab and Port) to this file")
 	memProfile := fl.String("memprofile", "", "write a heap profile (allocations) at the end to this file")
@@ -54,7 +55,10 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	cfg := config{Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env, FakesCPUProfile: *fakesProfile}
+	if *latencyScale < 1 {
+		return fmt.Errorf("-latency-scale: want 1 or more, got %d", *latencyScale)
+	}
+	cfg := config{Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env, FakesCPUProfile: *fakesProfile, LatencyScale: *latencyScale}
 	var err error
 	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
 		return fmt.Errorf("-sizes: %w", err)

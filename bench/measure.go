@@ -2,10 +2,9 @@ package main
 
 import (
 	"bufio"
-	"fmt"
-	"net/url"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,7 +85,9 @@ type usage struct {
 }
 
 // meter measures one section: wall and CPU time by difference, the peak of
-// HeapInuse by sampling, the peak RSS from the kernel.
+// HeapInuse by sampling, the peak RSS from the kernel. Nothing else of the
+// harness runs inside a section: the fakes' figures are read before and
+// after it, over HTTP, and connection churn is counted by the fakes.
 type meter struct {
 	start    time.Time
 	cpu      time.Duration
@@ -95,18 +96,44 @@ type meter struct {
 	stop     chan struct{}
 	done     sync.WaitGroup
 	mu       sync.Mutex
+	samples  []metrics.Sample // guarded by mu
 	peakHeap uint64
 }
 
-// heapSampleEvery is the heap sampling period: ReadMemStats stops the
-// world for a few microseconds, so 10 ms costs well under 0.1%.
+// heapSampleEvery is the heap sampling period. A sample reads
+// runtime/metrics, which does not stop the world (ReadMemStats does), so
+// sampling costs the measured process next to nothing.
 const heapSampleEvery = 10 * time.Millisecond
+
+// heapInuseMetrics sum to runtime.MemStats.HeapInuse: the bytes of heap
+// spans in use, objects and the free space inside those spans.
+var heapInuseMetrics = []string{"/memory/classes/heap/objects:bytes", "/memory/classes/heap/unused:bytes"}
+
+// heapInuse reads HeapInuse from runtime/metrics into samples (reused).
+func heapInuse(samples []metrics.Sample) uint64 {
+	metrics.Read(samples)
+	var n uint64
+	for _, s := range samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			n += s.Value.Uint64()
+		}
+	}
+	return n
+}
+
+func newHeapSamples() []metrics.Sample {
+	out := make([]metrics.Sample, len(heapInuseMetrics))
+	for i, name := range heapInuseMetrics {
+		out[i].Name = name
+	}
+	return out
+}
 
 func startMeter() *meter {
 	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	m := &meter{before: ms.HeapInuse, peakHeap: ms.HeapInuse, stop: make(chan struct{})}
+	m := &meter{samples: newHeapSamples(), stop: make(chan struct{})}
+	m.before = heapInuse(m.samples)
+	m.peakHeap = m.before
 	m.reset = resetPeakRSS()
 	m.done.Add(1)
 	go func() {
@@ -128,10 +155,8 @@ func startMeter() *meter {
 }
 
 func (m *meter) sample() {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
 	m.mu.Lock()
-	m.peakHeap = max(m.peakHeap, ms.HeapInuse)
+	m.peakHeap = max(m.peakHeap, heapInuse(m.samples))
 	m.mu.Unlock()
 }
 
@@ -143,119 +168,4 @@ func (m *meter) finish() usage {
 	m.done.Wait()
 	_, peak := rss()
 	return usage{Wall: wall, CPU: cpu, PeakHeap: m.peakHeap, HeapBefore: m.before, PeakRSS: peak, PeakRSSReset: m.reset}
-}
-
-// timeWaitTuples returns the TCP sockets in TIME_WAIT whose local or
-// remote port is one of ports, by address tuple. nil when /proc is not
-// readable.
-func timeWaitTuples(ports ...int) map[string]bool {
-	want := map[string]bool{}
-	for _, p := range ports {
-		want[fmt.Sprintf("%04X", p)] = true
-	}
-	var out map[string]bool
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if out == nil {
-			out = map[string]bool{}
-		}
-		for _, line := range strings.Split(string(b), "\n")[1:] {
-			fs := strings.Fields(line)
-			if len(fs) < 4 || fs[3] != "06" {
-				continue
-			}
-			if want[portOf(fs[1])] || want[portOf(fs[2])] {
-				out[fs[1]+">"+fs[2]] = true
-			}
-		}
-	}
-	return out
-}
-
-// churnCounter counts the connections to some servers that were closed
-// while it ran: TIME_WAIT sockets that were not there at the start, sampled
-// twice a second (Linux keeps them 60 s, so none is missed). A client that
-// keeps fewer idle connections than it has requests in flight closes and
-// reopens them all the time, and shows here.
-type churnCounter struct {
-	ports []int
-	seen  map[int]map[string]bool // port → tuples seen during the run
-	start map[string]bool
-	stop  chan struct{}
-	done  chan struct{}
-}
-
-func startChurn(ports ...int) *churnCounter {
-	c := &churnCounter{ports: ports, seen: map[int]map[string]bool{}, start: timeWaitTuples(ports...),
-		stop: make(chan struct{}), done: make(chan struct{})}
-	for _, p := range ports {
-		c.seen[p] = map[string]bool{}
-	}
-	if c.start == nil {
-		close(c.done)
-		return c
-	}
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			c.sample()
-			select {
-			case <-c.stop:
-				c.sample()
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return c
-}
-
-func (c *churnCounter) sample() {
-	for _, p := range c.ports {
-		for k := range timeWaitTuples(p) {
-			if !c.start[k] {
-				c.seen[p][k] = true
-			}
-		}
-	}
-}
-
-// finish returns the count per port, in the order given; -1 when /proc is
-// not readable.
-func (c *churnCounter) finish() []int {
-	out := make([]int, len(c.ports))
-	if c.start == nil {
-		for i := range out {
-			out[i] = -1
-		}
-		return out
-	}
-	close(c.stop)
-	<-c.done
-	for i, p := range c.ports {
-		out[i] = len(c.seen[p])
-	}
-	return out
-}
-
-func portOf(addr string) string {
-	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
-		return addr[i+1:]
-	}
-	return ""
-}
-
-// portOfURL returns the port of a server URL, 0 if none.
-func portOfURL(u string) int {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return 0
-	}
-	p, _ := strconv.Atoi(pu.Port())
-	return p
 }
