@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/settings"
@@ -25,6 +26,9 @@ type actEnv struct {
 	gl *gitlabtest.Server
 	ds *gitlabtest.Dataset
 	pt *porttest.Server
+	// clk is the App's clock: wait moves it so that the actions processor
+	// polls and retries without the test sleeping through its intervals.
+	clk *clock.Fake
 }
 
 type actOpts struct {
@@ -40,7 +44,7 @@ func newActEnv(t *testing.T) *actEnv {
 	gl := gitlabtest.NewServer(t, gitlabtest.WithDataset(gitlabtest.Generate(1, gitlabtest.SizeSmall)))
 	pt := porttest.NewServer(t)
 	pt.AddIntegration(port.Integration{Identifier: actIntegration, InstallationAppType: ProviderType, Config: []byte(`{"resources":[]}`)})
-	return &actEnv{gl: gl, ds: gl.Dataset(), pt: pt}
+	return &actEnv{gl: gl, ds: gl.Dataset(), pt: pt, clk: clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))}
 }
 
 // start runs one App (one "process") of the provider; call it twice for
@@ -70,8 +74,7 @@ func (e *actEnv) start(t *testing.T, o actOpts) (*ocean.App, *Integration, func(
 		o.tune(tp)
 	}
 	g.liveEvents.Store(o.live)
-	app, err := ocean.New(cfg, g.Provider(), ocean.WithLogger(whQuiet), ocean.WithActionsPollInterval(2*time.Millisecond),
-		ocean.WithEventRetry(1, time.Millisecond))
+	app, err := ocean.New(cfg, g.Provider(), ocean.WithLogger(whQuiet), ocean.WithClock(e.clk))
 	require.NoError(t, err)
 	return app, g, whRun(t, app)
 }
@@ -93,6 +96,7 @@ func (e *actEnv) wait(t *testing.T, id string, cond func(porttest.ActionRunRecor
 		if cond(r) {
 			return r
 		}
+		e.clk.Advance(time.Second)
 		time.Sleep(time.Millisecond)
 	}
 	r, _ := e.pt.ActionRun(id)

@@ -148,7 +148,7 @@ func newContentEnv(t *testing.T) *whEnv {
 		MaxConcurrency: 8, MaxRetries: 2, IntegrationIdentifier: whIntegration}, WithLogger(whQuiet))
 	require.NoError(t, err)
 	prov := g.Provider()
-	app, err := ocean.New(cfg, prov, ocean.WithLogger(whQuiet), ocean.WithEventRetry(2, time.Millisecond))
+	app, err := ocean.New(cfg, prov, ocean.WithLogger(whQuiet), ocean.WithClock(retryClock()))
 	require.NoError(t, err)
 	e := &whEnv{gl: gl, ds: gl.Dataset(), pt: pt, g: g, app: app, procs: prov.Processors}
 	e.stop = whRun(t, app)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/settings"
@@ -333,7 +334,7 @@ func newWHEnv(t testing.TB, o whOpts) *whEnv {
 		for k, v := range o.settings {
 			cfg.Integration.Config[k] = v
 		}
-		app, g, err = NewApp(cfg, logger, ocean.WithEventRetry(2, time.Millisecond))
+		app, g, err = NewApp(cfg, logger, ocean.WithClock(retryClock()))
 		require.NoError(t, err)
 	} else {
 		gcfg := Config{Host: gl.URL, Token: settings.Secret(gl.Token), WebhookSecret: whSecret, UseGraphQL: true,
@@ -343,7 +344,7 @@ func newWHEnv(t testing.TB, o whOpts) *whEnv {
 		}
 		g, err = New(gcfg, WithLogger(logger))
 		require.NoError(t, err)
-		app, err = ocean.New(cfg, g.Provider(), ocean.WithLogger(logger), ocean.WithEventRetry(2, time.Millisecond))
+		app, err = ocean.New(cfg, g.Provider(), ocean.WithLogger(logger), ocean.WithClock(retryClock()))
 		require.NoError(t, err)
 	}
 	e := &whEnv{gl: gl, ds: gl.Dataset(), pt: pt, g: g, app: app, procs: g.processors(), secret: g.cfg.WebhookSecret.Value()}
@@ -531,3 +532,9 @@ func (e *whEnv) entity(bp, id string) map[string]any {
 func whNow() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
 func whAgo(d time.Duration) string { return time.Now().Add(-d).UTC().Format(time.RFC3339Nano) }
+
+// retryClock is the App's clock in webhook tests: a failing event's retries
+// (Ocean's three, 1 s apart and doubling) move it instead of waiting.
+func retryClock() *clock.Fake {
+	return clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)).AutoAdvance()
+}

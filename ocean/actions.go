@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
@@ -117,18 +116,6 @@ type ActionRuns interface {
 	// ByExternalID returns the run whose external run ID is id, with a
 	// reporter for it, or a nil run and no error when there is none.
 	ByExternalID(ctx context.Context, externalRunID string) (*ActionRun, RunReporter, error)
-}
-
-// WithActionsPollInterval replaces OCEAN__ACTIONS_PROCESSOR__POLL_CHECK_INTERVAL_SECONDS
-// with a finer interval (tests, demos).
-func WithActionsPollInterval(d time.Duration) Option {
-	return func(a *App) error {
-		if d <= 0 {
-			return errors.New("ocean: WithActionsPollInterval needs a positive interval")
-		}
-		a.actionPoll = d
-		return nil
-	}
 }
 
 // maxRateLimitWait caps one wait before a rate-limited run, as Ocean does,
@@ -315,15 +302,17 @@ func (r *actionRunner) poll(ctx context.Context) {
 		if n > 0 {
 			continue // more may be pending
 		}
-		t := time.NewTimer(r.pollInterval())
+		// The App's clock paces the polls, so a test with a fake clock
+		// decides when the next claim happens.
+		t := r.app.clock.NewTicker(r.pollInterval())
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 		case <-r.space:
-			t.Stop()
 		}
+		t.Stop()
 	}
 }
 
@@ -500,7 +489,7 @@ func (r *actionRunner) execute(ctx context.Context, q *queuedRun) {
 			if err := r.app.port.PostRunLog(ctx, run.ID, "Delayed due to low remaining rate limit. Will attempt to re-run in "+roundWait(d)); err != nil {
 				log.Debug("could not log the delay to the run", "error", err)
 			}
-			if err := httpx.Sleep(ctx, d); err != nil {
+			if err := r.app.clock.Sleep(ctx, d); err != nil {
 				// Not acknowledged: Port hands the run out again.
 				r.forget(run.ID)
 				return
@@ -574,7 +563,7 @@ func (a *App) applyRunEvent(ctx context.Context, p RunEventProcessor, ev *Event,
 		if err == nil || IsPermanent(err) || attempt >= retries || ctx.Err() != nil {
 			return err
 		}
-		if err := httpx.Sleep(ctx, delay); err != nil {
+		if err := a.clock.Sleep(ctx, delay); err != nil {
 			return err
 		}
 		delay = min(delay*2, 30*time.Second)

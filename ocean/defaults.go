@@ -94,21 +94,13 @@ func (a *App) defaultsFS() fs.FS {
 	return a.provider.Defaults
 }
 
-// InitializePortResources registers the integration with Port (see the
-// App's start: created when missing, its changelog destination, type and
-// version kept current) and, unless Port says its resources were
-// initialised before (arePortResourcesInitialized, which Ocean honours so
-// that a default blueprint the user deleted on purpose stays deleted),
-// creates what it does not have yet: a default mapping if its mapping is
-// empty, the default blueprints, actions, scorecards and pages; then it
-// sets arePortResourcesInitialized. Anything that exists is left untouched.
-// Blueprints are created in Ocean's three steps (bare, then relations,
-// then the rest) so that blueprints relating to each other in a cycle can
-// be created at all; if a bare create fails, the blueprints this call
-// created are deleted again. That is the Default origin; with
-// OCEAN__CREATE_PORT_RESOURCES_ORIGIN=Empty nothing is created but an empty
-// mapping, and with Port, Port provisions its defaults and this waits for
-// them (see Config.CreatePortResourcesOrigin).
+// InitializePortResources registers the integration with Port and, unless
+// Port says it was done before (arePortResourcesInitialized), creates the
+// Provider's defaults it does not have yet: mapping, blueprints (in Ocean's
+// three steps, so that blueprints relating in a cycle can be created),
+// actions, scorecards, pages. Nothing that exists is changed.
+// OCEAN__CREATE_PORT_RESOURCES_ORIGIN=Empty creates only an empty mapping;
+// Port waits for Port to provision them.
 func (a *App) InitializePortResources(ctx context.Context) error {
 	if a.port == nil {
 		return errors.New("ocean: initializePortResources needs a Port client")

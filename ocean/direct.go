@@ -20,13 +20,9 @@ type EventResult struct {
 	Upserted, Deleted []string
 }
 
-// HandleEvent takes one webhook delivery as the webhook route does —
-// processors chosen and authenticated from the headers, the body read
-// within its limits, decoded and validated — and applies it at once,
-// without the queue, whether or not Run runs. It is the synchronous path
-// for a processor's tests, and for a program that receives events some
-// other way. The error is from applying the event; a refused delivery is
-// a Status, not an error.
+// HandleEvent takes one webhook delivery through the webhook route's checks
+// and applies it at once, without the queue or Run: the synchronous path
+// for a processor's tests. A refused delivery is a Status, not an error.
 func (a *App) HandleEvent(ctx context.Context, r *http.Request) (*EventResult, error) {
 	jobs, _, status, msg := a.admitEvent(nil, r.WithContext(ctx))
 	res := &EventResult{Status: status}
@@ -53,12 +49,9 @@ func (a *App) HandleEvent(ctx context.Context, r *http.Request) (*EventResult, e
 	return res, errors.Join(errs...)
 }
 
-// RegisterRaw maps raw items of a kind with the current port app config's
-// resources of that kind and writes them as a live event would: an item
-// its resource's selector rejects is deleted if this integration owns it.
-// It is Ocean's register_raw: a way to push items from a queue the
-// integration reads, a poll of its own or a command, without a resync or
-// a webhook.
+// RegisterRaw maps and writes raw items of a kind as a live event would
+// (Ocean's register_raw): for items from a queue or a poll of the
+// provider's own, without a resync or a webhook.
 func (a *App) RegisterRaw(ctx context.Context, kind string, items []Item) (*EventResult, error) {
 	return a.applyRaw(ctx, kind, Changes{Upsert: items})
 }

@@ -19,15 +19,11 @@ type flaggedQueue struct {
 	q                   EventQueue
 }
 
-// WithFlaggedEventQueue replaces the in-process live-event queue with q
-// only if the organisation in Port has the feature flag, as Ocean turns its
-// Redis stream consumer on only when both its setting and the flag
-// LIVE_EVENTS_REDIS_STREAM_ENABLED say so. Run reads the flags (GET
-// /v1/organization) before it serves live events and logs which queue it
-// uses and why; name ("Redis stream") and setting (the variable that asked
-// for q) go into that line. Without a Port client live events stay in
-// process. A listener that takes no live events (ONCE, ACTIONS_ONLY) reads
-// nothing.
+// WithFlaggedEventQueue uses q for live events only if the organisation in
+// Port has the feature flag, as Ocean does for its Redis stream consumer
+// (LIVE_EVENTS_REDIS_STREAM_ENABLED); otherwise they stay in process. Run
+// logs which queue it uses, naming it (name) and the variable that asked
+// for it (setting).
 func WithFlaggedEventQueue(flag, name, setting string, q EventQueue) Option {
 	return func(a *App) error {
 		if q == nil || flag == "" {

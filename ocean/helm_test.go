@@ -301,7 +301,7 @@ func TestCreatePortResourcesOriginPortGivesUp(t *testing.T) {
 	cfg.Integration.Identifier = "w"
 	cfg.CreatePortResourcesOrigin = settings.OriginPort
 	a, err := ocean.New(cfg, &ocean.Provider{Type: "widgets", Version: "1.0.0", Defaults: originDefaults},
-		ocean.WithLogger(quietLogger()), ocean.WithClock(instantClock{}))
+		ocean.WithLogger(quietLogger()), ocean.WithClock(clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)).AutoAdvance()))
 	require.NoError(t, err)
 	err = a.InitializePortResources(context.Background())
 	require.Error(t, err)
@@ -310,20 +310,3 @@ func TestCreatePortResourcesOriginPortGivesUp(t *testing.T) {
 	assert.False(t, created)
 	assert.Positive(t, srv.Count(porttest.RouteGetIntegration))
 }
-
-// instantClock ticks at once: waits in tests take no time.
-type instantClock struct{}
-
-func (instantClock) Now() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
-
-func (instantClock) NewTicker(time.Duration) clock.Ticker { return instantTicker{} }
-
-type instantTicker struct{}
-
-func (instantTicker) C() <-chan time.Time {
-	c := make(chan time.Time, 1)
-	c <- time.Time{}
-	return c
-}
-
-func (instantTicker) Stop() {}

@@ -66,12 +66,10 @@ func (s *scheduler) trigger(reason string, cancelRunning bool) {
 }
 
 // RequestResync asks for a resync as TriggerResync does and returns a
-// channel that is closed once a resync that started after the request has
-// ended, completed or failed. A resync aborted by a newer request passes
-// the wait on to the one that follows; one aborted because the program
-// stops never closes it. A caller that acknowledges the request upstream
-// only when the channel closes (a Kafka offset commit) gets the request
-// again after a crash or a restart in the middle of the resync.
+// channel closed once a resync that started after the request has ended
+// (a Kafka listener commits its offset then). A resync aborted by a newer
+// request passes the wait on; one aborted because the program stops never
+// closes it.
 func (a *App) RequestResync(reason string, cancelRunning bool) <-chan struct{} {
 	ch := make(chan struct{})
 	a.sched.request(resyncRequest{reason: reason, cancel: cancelRunning, full: cancelRunning, waiters: []chan struct{}{ch}})
@@ -197,10 +195,6 @@ func (s *scheduler) run(ctx context.Context) {
 		}
 	}
 }
-
-// ResyncDone delivers the report of every resync the scheduler finishes
-// (dropping reports nobody reads).
-func (a *App) ResyncDone() <-chan *ResyncReport { return a.sched.done }
 
 // poll is the POLLING listener: resync at start, then every interval ask
 // Port whether a resync was requested or the integration's config changed.

@@ -109,18 +109,6 @@ func newMemoryQueue(a *App) *memoryQueue {
 	return q
 }
 
-// WithEventRetry sets how often a failed live event is retried and the
-// first backoff (doubling, capped at 30 s). Ocean's defaults are 3 and 1 s.
-func WithEventRetry(retries int, base time.Duration) Option {
-	return func(a *App) error {
-		if retries < 0 || base <= 0 {
-			return fmt.Errorf("ocean: WithEventRetry(%d, %s): retries must not be negative and the backoff positive", retries, base)
-		}
-		a.eventRetries, a.eventRetryBase = retries, base
-		return nil
-	}
-}
-
 func (q *memoryQueue) capacity() int {
 	if n := q.app.cfg.EventQueueSize; n > 0 {
 		return n
@@ -405,7 +393,7 @@ func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries
 		return a.applyRunEvent(ctx, rp, ev, retries, base)
 	}
 	matched, err := a.applyToKinds(ctx, proc.Kinds(ev), rec, func(ctx context.Context, res Resource) (Changes, error) {
-		return handleWithRetry(ctx, proc, ev, res, retries, base)
+		return a.handleWithRetry(ctx, proc, ev, res, retries, base)
 	})
 	if !matched {
 		a.log.Debug("live event for kinds the mapping does not include", "event", ev.ID, "kinds", proc.Kinds(ev))
@@ -458,7 +446,7 @@ func (a *App) applyToKinds(ctx context.Context, kindNames []string, rec *EventRe
 	return matched, errors.Join(errs...)
 }
 
-func handleWithRetry(ctx context.Context, p Processor, ev *Event, res Resource, retries int, base time.Duration) (Changes, error) {
+func (a *App) handleWithRetry(ctx context.Context, p Processor, ev *Event, res Resource, retries int, base time.Duration) (Changes, error) {
 	policy := httpx.RetryPolicy{MaxAttempts: retries + 1, BaseDelay: base, MaxDelay: 30 * time.Second}
 	for attempt := 1; ; attempt++ {
 		ch, err := p.Handle(ctx, ev, res)
@@ -468,7 +456,7 @@ func handleWithRetry(ctx context.Context, p Processor, ev *Event, res Resource, 
 		if IsPermanent(err) || attempt >= policy.MaxAttempts || ctx.Err() != nil {
 			return Changes{}, err
 		}
-		if err := httpx.Sleep(ctx, policy.Delay(attempt, 0)); err != nil {
+		if err := a.clock.Sleep(ctx, policy.Delay(attempt, 0)); err != nil {
 			return Changes{}, err
 		}
 	}

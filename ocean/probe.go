@@ -64,13 +64,9 @@ func (r *ProbeReport) add(name string, err error, detail string) bool {
 // errFirstPage stops a kind's fetch after its first page.
 var errFirstPage = errors.New("ocean: probe: first page read")
 
-// Probe checks what a connection probe can check without changing
-// anything: Port's credentials (an authenticated read of the
-// organisation), the integration and its mapping, the provider's own
-// steps, and the first page of each selected kind, with the selector the
-// mapping gives it ({} for a kind the mapping does not use). It registers
-// nothing, writes nothing to Port, starts no listener and resyncs nothing;
-// it is what Port's chart runs as `ocean probe . --mode shallow`.
+// Probe checks, without changing anything, Port's credentials, the
+// integration and its mapping, the provider's own steps and the first page
+// of each selected kind: what Port's chart runs as `ocean probe`.
 func (a *App) Probe(ctx context.Context, opts ProbeOptions) *ProbeReport {
 	rep := &ProbeReport{}
 	id := a.cfg.Integration.Identifier

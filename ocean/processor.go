@@ -19,13 +19,11 @@ type Event struct {
 	Path string `json:"path"`
 	// Headers are the request's headers.
 	Headers http.Header `json:"headers"`
-	// Body is the raw request body, for signature checks. It is the one
-	// form a queued event keeps: queues hold and count the raw bytes, never
-	// a decoded copy (which takes about five times the memory).
+	// Body is the raw request body, for signature checks, and the one form
+	// a queued event keeps (a decoded copy takes five times the memory).
 	Body []byte `json:"body"`
-	// Payload is Body decoded as a JSON object. The framework sets it for
-	// Match, Authenticate, Validate and Key at intake and decodes it again
-	// for Version and Handle; it is nil while the event waits in a queue.
+	// Payload is Body decoded as a JSON object, set whenever a processor
+	// method is called; nil while the event waits in a queue.
 	Payload map[string]any `json:"-"`
 	// ReceivedAt is when the framework accepted the event.
 	ReceivedAt time.Time `json:"receivedAt"`
@@ -48,25 +46,14 @@ type Changes struct {
 	Delete []Item
 }
 
-// Processor handles one family of live events.
-//
-// The framework calls Match, then Authenticate and Validate while the
-// sender waits, so that a bad secret is answered 401 and a malformed payload
-// 400; everything after that runs from a bounded queue once the event has
-// been acknowledged with 202.
-//
-// Match and Authenticate see the decoded body, so a delivery reaches them
-// only after the framework has read it (within the route's size and
-// concurrency bounds, see WebhookLimits). A processor that can tell from the
-// headers alone whether a delivery is its own and authentic implements
-// HeaderMatcher and HeaderAuthenticator as well: a delivery no processor
-// claims, or that fails a header check, is then answered before a byte of
-// its body is read, so that unauthenticated requests cost next to nothing.
-// Authenticate still runs after the body is read (an HMAC signature over the
-// body belongs there). Handle is called once per resource of each
-// kind that Kinds names, and its result is mapped with that resource's
-// mapping: an item the resource's selector query drops is not created (and
-// is deleted if this integration owns it).
+// Processor handles one family of live events; most are written as
+// [ProcessorFuncs]. Match, Authenticate and Validate run while the sender
+// waits (a bad secret is answered 401, a malformed payload 400); Handle runs
+// from a bounded queue after the 202, once per resource of each kind Kinds
+// names, and its result is mapped with that resource's mapping. A processor
+// that can judge a delivery from its headers also implements HeaderMatcher
+// and HeaderAuthenticator, so that unauthenticated requests are answered
+// before their body is read.
 type Processor interface {
 	// Name identifies the processor in logs and metrics.
 	Name() string
@@ -86,44 +73,35 @@ type Processor interface {
 }
 
 // HeaderMatcher is implemented by processors that can rule a delivery out
-// from its headers (GitLab's X-Gitlab-Event, GitHub's X-GitHub-Event).
-// MatchHeaders returning false means Match would too; true means "maybe":
-// Match still decides once the body is read. A processor without it may
-// match any delivery, which makes the framework read every body.
+// from its headers (GitLab's X-Gitlab-Event). False means Match would say
+// false too; true means Match decides once the body is read.
 type HeaderMatcher interface {
 	MatchHeaders(h http.Header) bool
 }
 
 // HeaderAuthenticator is implemented by processors whose credentials travel
-// in a header (GitLab's X-Gitlab-Token; compare with crypto/subtle). The
-// framework calls it, for every processor whose MatchHeaders did not rule
-// the delivery out, before it reads the body; an error answers 401 and the
-// body is never read.
+// in a header (GitLab's X-Gitlab-Token). An error answers 401 before the
+// body is read.
 type HeaderAuthenticator interface {
 	AuthenticateHeaders(ctx context.Context, h http.Header) error
 }
 
-// ProcessorFuncs is a Processor made of functions — the way most
-// processors are written. ID, Matches, KindNames and Apply are required;
-// every other field is optional, and a nil one turns its feature off.
-// Only a ProcessorFuncs can say how its events relate (Key, Version,
-// Coalesce); a Processor of another type has its events applied one at a
-// time in arrival order.
+// ProcessorFuncs is a Processor made of functions. ID, Matches, KindNames
+// and Apply are required; a nil optional field turns its feature off. Only
+// a ProcessorFuncs says how its events relate (Key, Version, Coalesce);
+// another Processor's events are applied one at a time in arrival order.
 type ProcessorFuncs struct {
 	// ID names the processor in logs and metrics.
 	ID string
-	// HeadersMatch rules a delivery out from its headers alone, before its
-	// body is read (see HeaderMatcher).
+	// HeadersMatch and HeadersAuth judge a delivery from its headers
+	// (see HeaderMatcher and HeaderAuthenticator).
 	HeadersMatch func(h http.Header) bool
-	// HeadersAuth checks credentials carried in headers before the body
-	// is read; an error answers 401 (see HeaderAuthenticator).
-	HeadersAuth func(ctx context.Context, h http.Header) error
+	HeadersAuth  func(ctx context.Context, h http.Header) error
 	// Matches says whether the processor handles the event.
 	Matches func(ev *Event) bool
-	// Auth checks the event's credentials once its body is read (an HMAC
-	// over it); an error answers 401. A processor with neither Auth nor
-	// HeadersAuth refuses every delivery: a webhook route must not take
-	// writes from anyone who knows its URL.
+	// Auth checks credentials once the body is read (an HMAC over it); an
+	// error answers 401. Without Auth or HeadersAuth every delivery is
+	// refused: knowing the route's URL must not be enough to write.
 	Auth func(ctx context.Context, ev *Event) error
 	// Check validates the payload; an error answers 400.
 	Check func(ev *Event) error
@@ -132,16 +110,14 @@ type ProcessorFuncs struct {
 	// Apply returns the raw items to upsert and to delete for one resource
 	// (see Processor.Handle).
 	Apply func(ctx context.Context, ev *Event, res Resource) (Changes, error)
-	// Key names the object an event is about (a project, a merge
-	// request): events with the same key are applied in arrival order,
-	// others concurrently. Nil puts all the processor's events on one key.
+	// Key names the object an event is about: events with one key are
+	// applied in arrival order, others concurrently (nil: one key).
 	Key func(ev *Event) string
-	// Version returns the object's last-update time the event carries:
-	// an event older than one already applied for its key is skipped, so
-	// an out-of-order delivery never leaves an older state in the catalog.
+	// Version is the object's update time: an event older than one applied
+	// for its key is skipped.
 	Version func(ev *Event) (time.Time, bool)
-	// Coalesce, for a processor whose Apply fetches the object's current
-	// state, handles only the newest of the queued events for one key.
+	// Coalesce applies only the newest queued event of a key (for an Apply
+	// that fetches the object's current state).
 	Coalesce bool
 }
 

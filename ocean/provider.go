@@ -9,12 +9,10 @@ import (
 )
 
 // Provider bundles what an integration brings to the framework: its kinds,
-// its webhook processors and its defaults. The GitLab provider is one; a Go
-// developer writes another in a few dozen lines (see examples/custom-kind).
+// webhook processors, actions and defaults.
 type Provider struct {
-	// Type is the integration type (`gitlab-v2`). It is part of the
-	// datasource Port records on every entity, so it must stay the same
-	// as the Python integration's for ownership to carry over.
+	// Type is the integration type (`gitlab-v2`), part of the datasource
+	// Port records on every entity.
 	Type string
 	// Version is the integration's version, sent in the User-Agent.
 	Version string
@@ -25,23 +23,17 @@ type Provider struct {
 	// Actions execute self-service action runs (see ActionExecutor), one
 	// per integration action type.
 	Actions []ActionExecutor
-	// Defaults holds the default resources created by
-	// initializePortResources, Ocean's layout: `blueprints.json`,
-	// `port-app-config.yml` (or .yaml/.json), and optionally
-	// `actions.json`, `scorecards.json`, `pages.json`. Nil means none.
+	// Defaults holds the resources initializePortResources creates, in
+	// Ocean's layout (`blueprints.json`, `port-app-config.yml`, …).
 	Defaults fs.FS
-	// Start, when set, runs once after the framework is initialised and
-	// before the listener starts (gitlab uses it to register webhooks).
-	// An error is logged and does not stop the integration.
+	// Start runs once before the listener starts (gitlab registers its
+	// webhooks); an error is logged, not fatal.
 	Start func(ctx context.Context, env StartEnv) error
-	// TopLevelKeys lists provider-specific top-level keys of the port app
-	// config (gitlab-v2's `visibility`), accepted instead of reported as
-	// unknown.
+	// TopLevelKeys are the provider's own top-level keys of the port app
+	// config (gitlab-v2's `visibility`).
 	TopLevelKeys []string
-	// Resolvers compute mapping fields written in a provider-specific
-	// form instead of jq, by prefix (gitlab-v2's deprecated "file://" and
-	// "search://" values); see mapping.WithResolver. They run in resyncs
-	// and live events alike.
+	// Resolvers compute mapping values written in a provider's own form
+	// instead of jq, by prefix ("file://"); see mapping.WithResolver.
 	Resolvers map[string]mapping.Resolver
 }
 

@@ -235,13 +235,8 @@ func (a *App) awaitProvisioned(ctx context.Context, integ *port.Integration) err
 		if try >= provisionTries {
 			return fmt.Errorf("ocean: Port did not provision the default resources of %q after %d checks (OCEAN__CREATE_PORT_RESOURCES_ORIGIN=Port)", id, try)
 		}
-		t := a.clock.NewTicker(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C():
-			t.Stop()
+		if err := a.clock.Sleep(ctx, wait); err != nil {
+			return err
 		}
 		wait = min(time.Duration(float64(wait)*1.55), provisionMaxWait)
 		next, err := a.port.GetIntegration(ctx, id)

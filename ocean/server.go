@@ -138,21 +138,12 @@ func (a *App) intake() *webhookIntake {
 	return h
 }
 
-// Handler returns the App's HTTP routes, Ocean's:
-//
-//	POST {prefix}/integration/webhook   live events (and any other path under /integration/)
-//	GET  /health/live, /health/ready, /health
-//	GET  /docs                           200 while serving: the probe path of
-//	                                     Port's port-ocean chart up to 0.15.12
-//	GET  /metrics                        Prometheus text format
-//	POST /resync                         only with the WEBHOOK listener
-//
-// Run serves it on APPLICATION__PORT with the read and idle timeouts of
-// WebhookLimits; a program that has its own server can mount it instead,
-// and should set such timeouts on that server. Live events are applied by
-// Run's workers: with the in-process queue, while Run is not running, the
-// webhook route answers 503 ("not running"). HandleEvent applies one
-// delivery without Run.
+// Handler returns the App's HTTP routes, Ocean's: POST
+// {prefix}/integration/webhook (live events), GET /health/live,
+// /health/ready, /health, /docs (the probe of charts up to 0.15.12),
+// /metrics, and POST /resync with the WEBHOOK listener. Run serves it; a
+// program with its own server can mount it instead (with the timeouts of
+// WebhookLimits). Queued live events are applied only while Run runs.
 func (a *App) Handler() http.Handler {
 	a.intake()
 	mux := http.NewServeMux()

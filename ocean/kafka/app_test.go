@@ -57,12 +57,8 @@ func TestAppResyncsOnConfigChange(t *testing.T) {
 	go func() { runErr <- app.Run(ctx) }()
 
 	produceAs(t, c, user, pass, nil, changeLog, configChange(testIdent, "2026-02-01T00:00:00.000Z"))
-	select {
-	case rep := <-app.ResyncDone():
-		assert.True(t, strings.HasPrefix(rep.Trigger, "kafka: integration changed in Port"), rep.Trigger)
-	case <-time.After(waitFor):
-		t.Fatal("no resync ran")
-	}
+	require.Eventually(t, func() bool { return strings.Contains(buf.String(), `msg="resync finished"`) }, waitFor, time.Millisecond, "no resync ran")
+	assert.Contains(t, buf.String(), `trigger="kafka: integration changed in Port`)
 	cancel()
 	require.NoError(t, <-runErr)
 	assert.Equal(t, 1, srv.Count(porttest.RouteKafkaCredentials))

@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/redisqueue"
 	"github.com/oceankit/oceankit/ocean/settings"
@@ -385,7 +386,7 @@ func (c *cluster) start(name string, shards int, hook *widgetHook) *replica {
 		Processors: []ocean.Processor{hook.funcs()},
 	}
 	app, err := ocean.New(cfg, prov, ocean.WithPortClient(client), ocean.WithLogger(testLogger(t)),
-		ocean.WithEventQueue(q), ocean.WithEventRetry(1, time.Millisecond))
+		ocean.WithEventQueue(q), ocean.WithClock(clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)).AutoAdvance()))
 	require.NoError(t, err)
 	r := &replica{app: app, queue: q, hook: hook}
 	r.stop = runApp(t, app)
