@@ -286,10 +286,7 @@ func (c *catalogIndex) seal() {
 	c.dir = make([]uint32, 1<<c.dirBits+1)
 	p := 0
 	for i := 0; i < c.n; i++ {
-		top := int(c.at(i).key >> (64 - c.dirBits) & (1<<c.dirBits - 1))
-		if c.dirBits == 0 {
-			top = 0
-		}
+		top := c.bucket(c.at(i).key)
 		for p <= top {
 			c.dir[p] = uint32(i)
 			p++
@@ -300,29 +297,52 @@ func (c *catalogIndex) seal() {
 	}
 }
 
+// bucket returns key's slot in the directory: its top dirBits bits.
+func (c *catalogIndex) bucket(key uint64) int {
+	if c.dirBits == 0 {
+		return 0
+	}
+	return int(key >> (64 - c.dirBits))
+}
+
 // find returns the position of the one entry under key. ok is false when
 // no entry or several (a collision, or Port listing an entity twice) are
 // under it; the index must be sealed.
 func (c *catalogIndex) find(key uint64) (pos int, ok bool) {
-	if !c.sealed || c.n == 0 {
-		return 0, false
-	}
-	top := 0
-	if c.dirBits > 0 {
-		top = int(key >> (64 - c.dirBits))
-	}
-	lo, hi := int(c.dir[top]), int(c.dir[top+1])
-	i := lo + sort.Search(hi-lo, func(j int) bool { return c.at(lo+j).key >= key })
-	if i >= hi || c.at(i).key != key {
-		return 0, false
-	}
-	if i+1 < c.n && c.at(i+1).key == key {
-		return 0, false
-	}
-	if i > 0 && c.at(i-1).key == key {
+	i, ok := c.first(key)
+	if !ok || i+1 < c.n && c.at(i+1).key == key {
 		return 0, false
 	}
 	return i, true
+}
+
+// first returns the position of the first entry under key, if any.
+func (c *catalogIndex) first(key uint64) (int, bool) {
+	if !c.sealed || c.n == 0 {
+		return 0, false
+	}
+	top := c.bucket(key)
+	lo, hi := int(c.dir[top]), int(c.dir[top+1])
+	i := lo + sort.Search(hi-lo, func(j int) bool { return c.at(lo+j).key >= key })
+	return i, i < hi && c.at(i).key == key
+}
+
+// holdsID reports whether an entry of any blueprint may hold the
+// identifier digest idHash (a key collision answers yes: the safe side
+// for relation targets).
+func (c *catalogIndex) holdsID(idHash uint64) bool {
+	for _, bk := range c.bpKeys {
+		if c.holds(idHash ^ bk) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether some entry is under key.
+func (c *catalogIndex) holds(key uint64) bool {
+	_, ok := c.first(key)
+	return ok
 }
 
 // unchanged reports whether Port already holds e as an upsert would leave

@@ -124,9 +124,11 @@ func TestCatalogIndexFindsEveryEntity(t *testing.T) {
 				require.True(t, ok, e.ID())
 				assert.Equal(t, c.key(e.Blueprint, e.ID()), c.at(pos).key)
 				assert.True(t, c.unchanged(e), e.ID())
+				assert.True(t, c.holdsID(c.d.id(e.ID())), e.ID())
 			}
 			_, ok := c.find(c.key("widget", "not-held"))
 			assert.False(t, ok)
+			assert.False(t, c.holdsID(c.d.id("not-held")))
 		})
 	}
 }

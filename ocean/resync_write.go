@@ -108,29 +108,44 @@ func (r *resyncRun) sendOnce(e *port.Entity) bool {
 
 // markRelationTargets remembers the identifiers this resync points at: Port
 // may have created them as placeholders, and they must not be deleted as
-// stale (Ocean's safe delete does the same).
+// stale (Ocean's safe delete does the same). With the catalog index, only
+// targets it holds are remembered: nothing else can be found stale (in a
+// first resync, nothing at all).
 func (r *resyncRun) markRelationTargets(rel map[string]any) {
 	if len(rel) == 0 {
 		return
 	}
-	d := r.digests()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	d, idx := r.digests(), r.existing
+	var hashes [8]uint64
+	targets := hashes[:0]
+	add := func(id string) {
+		if h := d.id(id); idx == nil || idx.holdsID(h) {
+			targets = append(targets, h)
+		}
+	}
 	for _, v := range rel {
 		switch t := v.(type) {
 		case string:
-			r.relTargets[d.id(t)] = struct{}{}
+			add(t)
 		case []any:
 			for _, e := range t {
 				if s, ok := e.(string); ok {
-					r.relTargets[d.id(s)] = struct{}{}
+					add(s)
 				}
 			}
 		case []string:
 			for _, s := range t {
-				r.relTargets[d.id(s)] = struct{}{}
+				add(s)
 			}
 		}
+	}
+	if len(targets) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range targets {
+		r.relTargets[h] = struct{}{}
 	}
 }
 
