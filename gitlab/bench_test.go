@@ -55,7 +55,7 @@ func BenchmarkDecodePage(b *testing.B) {
 	b.Run("decodeItems", func(b *testing.B) {
 		b.SetBytes(int64(len(raw)))
 		for b.Loop() {
-			if _, err := decodeItems(raw); err != nil {
+			if _, err := decodeItems(raw, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

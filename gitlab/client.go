@@ -25,6 +25,7 @@ import (
 
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/internal/httpcheck"
+	"github.com/oceankit/oceankit/internal/jsonproj"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/settings"
 )
@@ -566,6 +567,12 @@ func (c *Client) GetRaw(ctx context.Context, path string, q url.Values) ([]byte,
 // arrives, following keyset links (Link rel="next") or offset pages
 // (X-Next-Page). per_page defaults to 100. fn may keep the page.
 func (c *Client) Pages(ctx context.Context, path string, q url.Values, fn func(page []ocean.Item) error) error {
+	return c.pages(ctx, path, q, nil, fn)
+}
+
+// pages is Pages decoding of each page's items only the top-level keys
+// proj names (whole items when proj, or what it returns, is nil).
+func (c *Client) pages(ctx context.Context, path string, q url.Values, proj projection, fn func(page []ocean.Item) error) error {
 	q = cloneValues(q)
 	if q.Get("per_page") == "" {
 		q.Set("per_page", perPage)
@@ -574,9 +581,13 @@ func (c *Client) Pages(ctx context.Context, path string, q url.Values, fn func(p
 	lastLink := ""
 	for {
 		var page []ocean.Item
+		var keys *jsonproj.Keys
+		if proj != nil {
+			keys = proj()
+		}
 		resp, err := c.do(ctx, http.MethodGet, path, c.getRequest(ctx, path, q, next), func(b []byte) error {
 			var err error
-			page, err = decodeItems(b)
+			page, err = decodeItems(b, keys)
 			return err
 		})
 		if err != nil {
@@ -725,13 +736,15 @@ func (c *Client) serverVersion(ctx context.Context) serverVersion {
 	return v
 }
 
-// decodeItems decodes a JSON array of objects. It decodes into []any and
-// converts: encoding/json builds map[string]any values on its fast path
-// but fills a named map type (ocean.Item) key by key through reflection,
-// which made decoding a page a fifth slower.
-func decodeItems(b []byte) ([]ocean.Item, error) {
-	var raw []any
-	if err := json.Unmarshal(b, &raw); err != nil {
+// decodeItems decodes a JSON array of objects, keeping of each only the
+// top-level keys in keys (all when nil). jsonproj decodes exactly as
+// encoding/json would into []any, in less than half its time even for
+// whole items, and skips building the values of the keys it does not
+// keep. It decodes into []any and converts: a named map type
+// (ocean.Item) would be filled key by key through reflection.
+func decodeItems(b []byte, keys *jsonproj.Keys) ([]ocean.Item, error) {
+	raw, err := jsonproj.Unmarshal(b, keys)
+	if err != nil {
 		return nil, err
 	}
 	page := make([]ocean.Item, len(raw))

@@ -437,7 +437,7 @@ func TestDecodeItems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := decodeItems([]byte(tt.in))
+			got, err := decodeItems([]byte(tt.in), nil)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return

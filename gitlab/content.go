@@ -247,7 +247,7 @@ func refFor(p ocean.Item, branches ...string) string {
 // project the token lists.
 func (r *contentRun) projectsFor(ctx context.Context, repos []RepoRef, active *bool, fn func([]ocean.Item) error) error {
 	if len(repos) == 0 {
-		return r.g.eachProjectPage(ctx, active, time.Time{}, fn)
+		return r.g.eachProjectPage(ctx, active, time.Time{}, nil, fn)
 	}
 	var page []ocean.Item
 	seen := map[string]bool{}

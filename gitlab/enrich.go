@@ -505,6 +505,14 @@ func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []
 	return g.Wait()
 }
 
+// rootGroupReads are the project keys rootGroup reads.
+var rootGroupReads = []string{"archived", "namespace"}
+
+// enrichReads are the project keys enrich reads: projectRef, refOf
+// (GraphQL blocks, REST paths, logs use path_with_namespace too),
+// rootGroup and the search hits' ids.
+var enrichReads = concatReads(projectRefReads, rootGroupReads)
+
 // rootGroup is the top-level group of a project's namespace, or "" for a
 // personal project, or an archived one unless the group search includes
 // them.

@@ -91,6 +91,9 @@ func parseTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// projectRefReads are the project keys projectRef and refOf read.
+var projectRefReads = []string{"id", "path_with_namespace", "default_branch"}
+
 // projectRef is the URL path segment naming a project: its id, else its
 // escaped full path.
 func projectRef(p ocean.Item) string {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/oceankit/oceankit/internal/jsonproj"
 	"github.com/oceankit/oceankit/ocean"
 )
 
@@ -39,16 +40,27 @@ func setActive(q url.Values, active *bool) {
 // called concurrently.
 //
 // A non-zero since lists only the projects active since then (the project
-// kind's incremental window).
-func (g *Integration) eachProjectPage(ctx context.Context, active *bool, since time.Time, fn func([]ocean.Item) error) error {
+// kind's incremental window). proj projects the items (nil: whole); the
+// keys this listing reads itself are added to it.
+func (g *Integration) eachProjectPage(ctx context.Context, active *bool, since time.Time, proj projection, fn func([]ocean.Item) error) error {
 	q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
 	g.visibilityParams(ctx, q)
 	setActive(q, active)
 	if !since.IsZero() {
 		q.Set("last_activity_after", since.UTC().Format(time.RFC3339))
 	}
-	return listForbidden("projects", g.client.keysetBothEnds(ctx, "projects", q, func(page []ocean.Item) error {
-		page = dropPendingDeletion(page, "marked_for_deletion_at")
+	if proj != nil {
+		inner := proj
+		proj = func() *jsonproj.Keys {
+			k := inner()
+			if k == nil {
+				return nil
+			}
+			return k.With(concatReads(keysetReads, projectPendingDeletionReads)...)
+		}
+	}
+	return listForbidden("projects", g.client.keysetBothEnds(ctx, "projects", q, proj, func(page []ocean.Item) error {
+		page = dropPendingDeletion(page, projectPendingDeletion)
 		if len(page) == 0 {
 			return nil
 		}
@@ -90,7 +102,7 @@ func (g *Integration) groupPages(ctx context.Context, active *bool, clone bool, 
 // otherwise offset pagination ordered by id.
 func (g *Integration) listGroupPages(ctx context.Context, base url.Values, fn func([]ocean.Item) error) error {
 	wrap := func(page []ocean.Item) error {
-		page = dropPendingDeletion(page, "marked_for_deletion_on")
+		page = dropPendingDeletion(page, groupPendingDeletion)
 		if len(page) == 0 {
 			return nil
 		}
@@ -146,6 +158,16 @@ func listForbidden(list string, err error) error {
 	return err
 }
 
+// The keys dropPendingDeletion reads, for projects and for groups.
+const (
+	projectPendingDeletion = "marked_for_deletion_at"
+	groupPendingDeletion   = "marked_for_deletion_on"
+)
+
+// projectPendingDeletionReads are the keys a project listing reads to
+// drop projects pending deletion.
+var projectPendingDeletionReads = []string{projectPendingDeletion}
+
 func dropPendingDeletion(page []ocean.Item, field string) []ocean.Item {
 	out := page[:0]
 	for _, it := range page {
@@ -192,7 +214,8 @@ func (g *Integration) fanOut(ctx context.Context, what string, list func(context
 
 func (g *Integration) projectLister(active *bool) func(context.Context, func([]ocean.Item) error) error {
 	return func(ctx context.Context, fn func([]ocean.Item) error) error {
-		return g.eachProjectPage(ctx, active, time.Time{}, fn)
+		// Whole: the per-project kinds nest the project as __project.
+		return g.eachProjectPage(ctx, active, time.Time{}, nil, fn)
 	}
 }
 
@@ -237,9 +260,11 @@ func (g *Integration) topLevelGroups(ctx context.Context, active *bool) ([]ocean
 	return roots, nil
 }
 
-// sendPages lists path and sends every page, after decorate.
+// sendPages lists path and sends every page, after decorate. The items
+// are sent as GitLab lists them (decorate only adds keys), so they are
+// decoded with the keys the resync reads (sentItems).
 func (g *Integration) sendPages(ctx context.Context, send ocean.Sender, path string, q url.Values, decorate func(ocean.Item)) error {
-	return g.client.Pages(ctx, path, q, func(page []ocean.Item) error {
+	return g.client.pages(ctx, path, q, sentItems(ctx), func(page []ocean.Item) error {
 		if decorate != nil {
 			for _, it := range page {
 				decorate(it)
@@ -292,5 +317,5 @@ func laterOf(param string, since time.Time) string {
 // Pages come in no particular order (the listing walks from both ends of
 // the id range at once); fn is never called concurrently.
 func (g *Integration) EachProject(ctx context.Context, fn func(page []ocean.Item) error) error {
-	return g.eachProjectPage(ctx, nil, time.Time{}, fn)
+	return g.eachProjectPage(ctx, nil, time.Time{}, nil, fn)
 }

@@ -29,7 +29,9 @@ var errMet = errors.New("gitlab: the two ends of the listing met")
 //
 // fn receives pages as they come (ascending within a page from the upward
 // walk, descending from the downward one) and is never called concurrently.
-func (c *Client) keysetBothEnds(ctx context.Context, path string, q url.Values, fn func([]ocean.Item) error) error {
+//
+// proj projects the items (see Client.pages); it must keep keysetReads.
+func (c *Client) keysetBothEnds(ctx context.Context, path string, q url.Values, proj projection, fn func([]ocean.Item) error) error {
 	m := &meeting{low: math.MinInt64, high: math.MaxInt64}
 	var fnMu sync.Mutex
 	deliver := func(page []ocean.Item) error {
@@ -45,7 +47,7 @@ func (c *Client) keysetBothEnds(ctx context.Context, path string, q url.Values, 
 		eg.Go(func() error {
 			dq := cloneValues(q)
 			dq.Set("sort", "desc")
-			err := c.Pages(ectx, path, dq, func(page []ocean.Item) error {
+			err := c.pages(ectx, path, dq, proj, func(page []ocean.Item) error {
 				keep, met := m.claim(page, false)
 				if err := deliver(keep); err != nil {
 					return err
@@ -60,7 +62,7 @@ func (c *Client) keysetBothEnds(ctx context.Context, path string, q url.Values, 
 	})
 	eg.Go(func() error {
 		first := true
-		err := c.Pages(ectx, path, q, func(page []ocean.Item) error {
+		err := c.pages(ectx, path, q, proj, func(page []ocean.Item) error {
 			full := len(page) >= c.pageSize(q)
 			keep, met := m.claim(page, true)
 			if err := deliver(keep); err != nil {
@@ -143,6 +145,9 @@ func (m *meeting) end(err error) error {
 	}
 	return err
 }
+
+// keysetReads are the keys a two-ended listing reads from its items.
+var keysetReads = []string{"id"}
 
 func itemID(it ocean.Item) (int64, bool) {
 	id, err := strconv.ParseInt(idString(it["id"]), 10, 64)

@@ -92,7 +92,7 @@ func TestKeysetBothEndsDeliversEveryIDOnce(t *testing.T) {
 			var inFn atomic.Int32
 			var got []int
 			q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
-			err := c.keysetBothEnds(t.Context(), "items", q, func(page []ocean.Item) error {
+			err := c.keysetBothEnds(t.Context(), "items", q, nil, func(page []ocean.Item) error {
 				require.Equal(t, int32(1), inFn.Add(1), "fn is never called concurrently")
 				defer inFn.Add(-1)
 				for _, it := range page {
@@ -125,7 +125,7 @@ func TestKeysetBothEndsFailsWithTheAPIError(t *testing.T) {
 	srv := &keysetServer{ids: seqIDs(1000), failAt: 4}
 	c, _ := newTestClient(t, srv, func(cfg *Config) { cfg.MaxRetries = 0 })
 	q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
-	err := c.keysetBothEnds(t.Context(), "items", q, func([]ocean.Item) error { return nil })
+	err := c.keysetBothEnds(t.Context(), "items", q, nil, func([]ocean.Item) error { return nil })
 	require.Error(t, err)
 	assert.Equal(t, http.StatusInternalServerError, StatusCode(err))
 }
@@ -137,7 +137,7 @@ func TestKeysetBothEndsStopsOnCallbackError(t *testing.T) {
 	boom := fmt.Errorf("downstream full")
 	q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
 	calls := 0
-	err := c.keysetBothEnds(t.Context(), "items", q, func([]ocean.Item) error {
+	err := c.keysetBothEnds(t.Context(), "items", q, nil, func([]ocean.Item) error {
 		calls++
 		if calls == 2 {
 			return boom
@@ -155,7 +155,7 @@ func TestKeysetBothEndsWithAdditions(t *testing.T) {
 	c, _ := newTestClient(t, srv)
 	q := url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
 	seen := map[int]int{}
-	err := c.keysetBothEnds(t.Context(), "items", q, func(page []ocean.Item) error {
+	err := c.keysetBothEnds(t.Context(), "items", q, nil, func(page []ocean.Item) error {
 		srv.mu.Lock()
 		srv.ids = append(srv.ids, srv.ids[len(srv.ids)-1]+3)
 		srv.mu.Unlock()

@@ -611,7 +611,7 @@ func (r *resyncRun) syncKind(ctx context.Context, k *kindRun) {
 		// (a kind may send from several goroutines).
 		var handing atomic.Int64
 		defer func() { k.fetchNs.Add(int64(clk.Now().Sub(k.start)) - handing.Load()) }()
-		fctx := withMemo(withPortAppConfig(mctx, r.pac), r.memo)
+		fctx := r.withFields(withMemo(withPortAppConfig(mctx, r.pac), r.memo), k)
 		if since, ok := r.sinceFor(mctx, kind, k); ok {
 			fctx = withSince(fctx, since)
 			k.report.Since = &since

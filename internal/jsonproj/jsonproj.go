@@ -38,6 +38,21 @@ func NewKeys(keys ...string) *Keys {
 	return k
 }
 
+// With returns the set with keys added; nil (every key) stays nil.
+func (k *Keys) With(keys ...string) *Keys {
+	if k == nil {
+		return nil
+	}
+	out := &Keys{m: make(map[string]struct{}, len(k.m)+len(keys))}
+	for s := range k.m {
+		out.m[s] = struct{}{}
+	}
+	for _, s := range keys {
+		out.m[s] = struct{}{}
+	}
+	return out
+}
+
 // Len is the number of keys (0 for nil, which keeps every key).
 func (k *Keys) Len() int {
 	if k == nil {

@@ -214,6 +214,13 @@ type ResyncConfig struct {
 	// ProgressInterval is how often a long resync logs its progress per
 	// kind; 0 turns it off.
 	ProgressInterval time.Duration `ocean:"progress_interval,default=30s"`
+	// DecodeAllFields makes kinds decode every item whole. By default a
+	// resync hands each kind the item keys its mapping may read
+	// (ocean.Fields), and kinds that can (GitLab's) skip building the
+	// rest, which is most of the JSON and of the CPU; this is the switch
+	// to turn that off should a mapping ever need what the analysis left
+	// out.
+	DecodeAllFields bool `ocean:"decode_all_fields"`
 }
 
 // ApplicationConfig is APPLICATION__….

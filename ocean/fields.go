@@ -1,0 +1,86 @@
+package ocean
+
+import (
+	"context"
+	"slices"
+
+	"github.com/oceankit/oceankit/mapping"
+)
+
+// Decoding the third party's JSON is most of a resync's CPU, and most of
+// each item is read by no mapping (a GitLab merge request carries its
+// author, assignees, reviewers, time stats, … whole). A resync knows which
+// top-level keys its jq programs may read (mapping.ResourceMapper.Fields),
+// so a kind may decode only those: Fields hands them to the kind's fetch.
+
+type fieldsKey struct{}
+
+// kindFields is what Fields answers for one resource's fetch.
+type kindFields struct {
+	// keys are the keys the mapping and the framework read, sorted.
+	keys []string
+	// wholeWanted reports that items must still be whole: the kind's raw
+	// data examples, which Port's mapping editor shows, are being
+	// collected.
+	wholeWanted func() bool
+}
+
+// frameworkReads are the item keys the framework itself reads: the ones
+// that name an item in a mapping error report (see exampleOf).
+var frameworkReads = exampleKeys[:]
+
+// Fields returns the top-level keys of the items being fetched that the
+// resync may read, for a kind whose list function can decode less than
+// whole items; ok is false when items must be whole: outside a resync's
+// fetch (live events, RegisterRaw), while the kind's raw data examples
+// are being collected (Port shows them whole), when a program of the
+// kind's resources may read the whole item (see mapping.Fields), and when
+// OCEAN__RESYNC__DECODE_ALL_FIELDS is set.
+//
+// A kind that uses it must keep, on top of these, every key its own code
+// reads from the items it lists (ids for pagination, what its enrichment
+// and filters use), and must keep items whole when they are shared with
+// other kinds or nested into other items: the keys are those of this
+// kind's resources only. The answer can change during a fetch (from whole
+// to projected, once the examples are in), so ask for each page. The
+// slice is shared: do not modify it.
+func Fields(ctx context.Context) (keys []string, ok bool) {
+	f, _ := ctx.Value(fieldsKey{}).(*kindFields)
+	if f == nil || f.wholeWanted() {
+		return nil, false
+	}
+	return f.keys, true
+}
+
+// withFields makes Fields answer for k's fetch: the union of what the
+// resources of k's kind that sync in this resync read, and what the
+// framework reads.
+func (r *resyncRun) withFields(ctx context.Context, k *kindRun) context.Context {
+	if r.cfg.DecodeAllFields {
+		return ctx
+	}
+	var f mapping.Fields
+	for _, rm := range r.mapper.Resources() {
+		if rm.Kind() != k.rm.Kind() || r.mapper.resyncErr(rm.Index()) != nil {
+			continue // a resource that does not sync fetches nothing
+		}
+		f = f.Union(rm.Fields())
+	}
+	if f.All {
+		return ctx
+	}
+	f = f.Union(mapping.Fields{Keys: slices.Clone(frameworkReads)})
+	kf := &kindFields{keys: f.Keys, wholeWanted: func() bool { return r.collectingExamples(k) }}
+	return context.WithValue(ctx, fieldsKey{}, kf)
+}
+
+// collectingExamples reports whether k still takes raw data examples: the
+// items fetched now may be among them.
+func (r *resyncRun) collectingExamples(k *kindRun) bool {
+	if !r.examplesOn || r.catalog == nil || r.quiet {
+		return false
+	}
+	k.exMu.Lock()
+	defer k.exMu.Unlock()
+	return len(k.examples) < numExamples
+}
