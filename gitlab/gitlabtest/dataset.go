@@ -55,6 +55,10 @@ type Dataset struct {
 
 	next counters
 
+	// gen counts changes (lockWrite): what a server memoises of the
+	// dataset (its group listing) is valid while gen is unchanged.
+	gen uint64
+
 	// lazy is set on a dataset from GenerateLazy.
 	lazy *lazyGen
 }
@@ -235,10 +239,16 @@ func newDataset(seed int64, now time.Time) *Dataset {
 	return d
 }
 
+// lockWrite takes the write lock for a change to the dataset.
+func (d *Dataset) lockWrite() {
+	d.mu.Lock()
+	d.gen++
+}
+
 // SetClock replaces the clock used by the mutation helpers for updated_at,
 // last_activity_at and new objects' created_at.
 func (d *Dataset) SetClock(now func() time.Time) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	d.now = now
 }

@@ -495,7 +495,7 @@ func applyHookParams(h *Hook, m map[string]any) {
 func handleCreateHook(group bool) func(*reqCtx) {
 	return func(rc *reqCtx) {
 		ds := rc.s.ds
-		ds.mu.Lock()
+		ds.lockWrite()
 		defer ds.mu.Unlock()
 		hooks, gid, pid, ok := rc.hookOwner(group)
 		if !ok {
@@ -529,7 +529,7 @@ func handleCreateHook(group bool) func(*reqCtx) {
 func handleUpdateHook(group bool) func(*reqCtx) {
 	return func(rc *reqCtx) {
 		ds := rc.s.ds
-		ds.mu.Lock()
+		ds.lockWrite()
 		defer ds.mu.Unlock()
 		hooks, _, _, ok := rc.hookOwner(group)
 		if !ok {
@@ -552,7 +552,7 @@ func handleUpdateHook(group bool) func(*reqCtx) {
 func handleDeleteHook(group bool) func(*reqCtx) {
 	return func(rc *reqCtx) {
 		ds := rc.s.ds
-		ds.mu.Lock()
+		ds.lockWrite()
 		defer ds.mu.Unlock()
 		hooks, gid, _, ok := rc.hookOwner(group)
 		if !ok {

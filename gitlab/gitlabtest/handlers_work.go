@@ -529,7 +529,7 @@ type pipelineRequest struct {
 
 func handleCreatePipeline(rc *reqCtx) {
 	ds := rc.s.ds
-	ds.mu.Lock()
+	ds.lockWrite()
 	defer ds.mu.Unlock()
 	ps := rc.project()
 	if ps == nil {

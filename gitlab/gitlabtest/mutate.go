@@ -42,7 +42,7 @@ func (d *Dataset) mustProject(idOrPath string) (*projectState, error) {
 // CreateGroup creates a group under parent (a group ID or full path; empty
 // for a top-level group). The token user becomes its Owner when top-level.
 func (d *Dataset) CreateGroup(parent, name string) (Group, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	var pg *Group
 	if parent != "" {
@@ -61,7 +61,7 @@ func (d *Dataset) CreateGroup(parent, name string) (Group, error) {
 
 // DeleteGroup deletes a group, its subgroups and their projects.
 func (d *Dataset) DeleteGroup(idOrPath string) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	g := d.findGroup(idOrPath)
 	if g == nil {
@@ -89,7 +89,7 @@ func (d *Dataset) DeleteGroup(idOrPath string) error {
 // CreateProject creates a project with the standard repository layout in a
 // namespace: a group ID or full path, or a username for a personal project.
 func (d *Dataset) CreateProject(namespace, name string) (Project, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	grp := d.findGroup(namespace)
 	var owner *User
@@ -123,7 +123,7 @@ func (d *Dataset) CreateProject(namespace, name string) (Project, error) {
 // UpdateProject changes a project through fn and records activity
 // (updated_at, last_activity_at). fn must not change the ID.
 func (d *Dataset) UpdateProject(idOrPath string, fn func(*Project)) (Project, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps, err := d.mustProject(idOrPath)
 	if err != nil {
@@ -141,7 +141,7 @@ func (d *Dataset) UpdateProject(idOrPath string, fn func(*Project)) (Project, er
 
 // DeleteProject deletes a project and everything in it.
 func (d *Dataset) DeleteProject(idOrPath string) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps, err := d.mustProject(idOrPath)
 	if err != nil {
@@ -164,7 +164,7 @@ func (d *Dataset) removeProject(ps *projectState) {
 // defaults: state "opened", the token user as author, the default branch as
 // target, and fresh ID, IID, timestamps and URLs.
 func (d *Dataset) CreateMergeRequest(projectID int, mr MergeRequest) (MergeRequest, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil {
@@ -219,7 +219,7 @@ func (d *Dataset) CreateMergeRequest(projectID int, mr MergeRequest) (MergeReque
 // updated_at and the project's activity. Setting State to "merged" or
 // "closed" also fills merged_at/closed_at when fn left them zero.
 func (d *Dataset) UpdateMergeRequest(projectID, iid int, fn func(*MergeRequest)) (MergeRequest, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.findMR(iid) == nil {
@@ -246,7 +246,7 @@ func (d *Dataset) UpdateMergeRequest(projectID, iid int, fn func(*MergeRequest))
 
 // DeleteMergeRequest deletes a merge request.
 func (d *Dataset) DeleteMergeRequest(projectID, iid int) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.findMR(iid) == nil {
@@ -260,7 +260,7 @@ func (d *Dataset) DeleteMergeRequest(projectID, iid int) error {
 // CreateIssue adds an issue to a project; zero fields get defaults as in
 // CreateMergeRequest.
 func (d *Dataset) CreateIssue(projectID int, issue Issue) (Issue, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil {
@@ -301,7 +301,7 @@ func (d *Dataset) CreateIssue(projectID int, issue Issue) (Issue, error) {
 
 // UpdateIssue changes an issue through fn and bumps updated_at.
 func (d *Dataset) UpdateIssue(projectID, iid int, fn func(*Issue)) (Issue, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.findIssue(iid) == nil {
@@ -321,7 +321,7 @@ func (d *Dataset) UpdateIssue(projectID, iid int, fn func(*Issue)) (Issue, error
 
 // DeleteIssue deletes an issue.
 func (d *Dataset) DeleteIssue(projectID, iid int) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.findIssue(iid) == nil {
@@ -335,7 +335,7 @@ func (d *Dataset) DeleteIssue(projectID, iid int) error {
 // CreatePipeline adds a pipeline on ref (a branch or tag) with the given
 // status and source "push".
 func (d *Dataset) CreatePipeline(projectID int, ref, status string) (Pipeline, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.repo.resolveRef(ref) == nil {
@@ -349,7 +349,7 @@ func (d *Dataset) CreatePipeline(projectID int, ref, status string) (Pipeline, e
 
 // UpdatePipeline changes a pipeline through fn and bumps updated_at.
 func (d *Dataset) UpdatePipeline(projectID, id int, fn func(*Pipeline)) (Pipeline, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.findPipeline(id) == nil {
@@ -366,7 +366,7 @@ func (d *Dataset) UpdatePipeline(projectID, id int, fn func(*Pipeline)) (Pipelin
 
 // CreateBranch creates branch name from ref (a branch, tag or commit).
 func (d *Dataset) CreateBranch(projectID int, name, from string) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil {
@@ -390,7 +390,7 @@ func (d *Dataset) CreateBranch(projectID int, name, from string) error {
 
 // DeleteBranch deletes a branch (not the default one).
 func (d *Dataset) DeleteBranch(projectID int, name string) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.repo.branches[name] == nil {
@@ -416,7 +416,7 @@ func (d *Dataset) DeleteFile(projectID int, branch, path string) error {
 }
 
 func (d *Dataset) commitFile(projectID int, branch, path string, content []byte, del bool) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil {
@@ -460,7 +460,7 @@ func (d *Dataset) commitFile(projectID int, branch, path string, content []byte,
 
 // CreateUser adds a user; bot users are rendered with bot: true.
 func (d *Dataset) CreateUser(username, name string, bot bool) (User, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	if d.userByName[strings.ToLower(username)] != nil {
 		return User{}, fmt.Errorf("user %q: %w", username, ErrExists)
@@ -471,7 +471,7 @@ func (d *Dataset) CreateUser(username, name string, bot bool) (User, error) {
 
 // AddGroupMember adds or changes a user's membership of a group.
 func (d *Dataset) AddGroupMember(groupID, userID, accessLevel int) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	if d.groupByID[groupID] == nil || d.userByID[userID] == nil {
 		return fmt.Errorf("group %d / user %d: %w", groupID, userID, ErrNotFound)
@@ -482,7 +482,7 @@ func (d *Dataset) AddGroupMember(groupID, userID, accessLevel int) error {
 
 // RemoveGroupMember removes a user's direct membership of a group.
 func (d *Dataset) RemoveGroupMember(groupID, userID int) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	if d.groupMembers[groupID][userID] == nil {
 		return fmt.Errorf("member %d of group %d: %w", userID, groupID, ErrNotFound)
@@ -493,7 +493,7 @@ func (d *Dataset) RemoveGroupMember(groupID, userID int) error {
 
 // AddProjectMember adds or changes a user's direct membership of a project.
 func (d *Dataset) AddProjectMember(projectID, userID, accessLevel int) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || d.userByID[userID] == nil {
@@ -507,7 +507,7 @@ func (d *Dataset) AddProjectMember(projectID, userID, accessLevel int) error {
 
 // RemoveProjectMember removes a user's direct membership of a project.
 func (d *Dataset) RemoveProjectMember(projectID, userID int) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.members[userID] == nil {
@@ -521,7 +521,7 @@ func (d *Dataset) RemoveProjectMember(projectID, userID int) error {
 // SetAdmin makes the token user an administrator (or not). Administrators
 // see every group and project, as on GitLab.
 func (d *Dataset) SetAdmin(admin bool) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	d.userByID[d.currentUserID].IsAdmin = admin
 }

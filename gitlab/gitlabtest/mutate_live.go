@@ -12,7 +12,7 @@ import (
 
 // CreateTag creates a lightweight tag name at ref (a branch, tag or commit).
 func (d *Dataset) CreateTag(projectID int, name, ref string) (Tag, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.repo == nil {
@@ -36,7 +36,7 @@ func (d *Dataset) CreateTag(projectID int, name, ref string) (Tag, error) {
 
 // DeleteTag deletes a tag (and its release, as GitLab does).
 func (d *Dataset) DeleteTag(projectID int, name string) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || ps.repo == nil || !slices.ContainsFunc(ps.repo.tags, func(t *Tag) bool { return t.Name == name }) {
@@ -50,7 +50,7 @@ func (d *Dataset) DeleteTag(projectID int, name string) error {
 
 // UpdateRelease changes the release of a tag through fn.
 func (d *Dataset) UpdateRelease(projectID int, tag string, fn func(*Release)) (Release, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil {
@@ -70,7 +70,7 @@ func (d *Dataset) UpdateRelease(projectID int, tag string, fn func(*Release)) (R
 
 // DeleteRelease deletes the release of a tag; the tag stays.
 func (d *Dataset) DeleteRelease(projectID int, tag string) error {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil || !slices.ContainsFunc(ps.releases, func(r *Release) bool { return r.TagName == tag }) {
@@ -123,7 +123,7 @@ func (d *Dataset) Deployments(projectID int) []Deployment {
 // a deployment that reaches success, failed or canceled gets a finish
 // time.
 func (d *Dataset) UpdateDeployment(projectID, id int, fn func(*Deployment)) (Deployment, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil {
@@ -168,7 +168,7 @@ func (d *Dataset) Jobs(projectID, pipelineID int) []Job {
 
 // UpdateJob changes a job through fn.
 func (d *Dataset) UpdateJob(projectID, id int, fn func(*Job)) (Job, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	ps := d.projectByID[projectID]
 	if ps == nil {
@@ -191,7 +191,7 @@ func (d *Dataset) UpdateJob(projectID, id int, fn func(*Job)) (Job, error) {
 // UpdateGroup changes a group's attributes through fn (name, description,
 // archived, …); fn must not change its ID, path or parent.
 func (d *Dataset) UpdateGroup(idOrPath string, fn func(*Group)) (Group, error) {
-	d.mu.Lock()
+	d.lockWrite()
 	defer d.mu.Unlock()
 	g := d.findGroup(idOrPath)
 	if g == nil {

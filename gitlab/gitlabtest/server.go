@@ -35,6 +35,12 @@ type Server struct {
 	// connsOpened and connsClosed count TCP connections (Connections).
 	connsOpened, connsClosed atomic.Int64
 
+	// groupsMemo holds the group listings of the dataset generation
+	// groupsGen, by listKey (handleGroups).
+	memoMu     sync.Mutex
+	groupsGen  uint64
+	groupsMemo map[string][]*Group
+
 	mu      sync.Mutex
 	total   int64
 	byRoute map[string]int64
@@ -200,6 +206,32 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 
 // Close shuts the server down.
 func (s *Server) Close() { s.ts.Close() }
+
+// groupsMemoMax bounds the memoised group listings (a sync lists one or
+// two queries; a test may list many).
+const groupsMemoMax = 8
+
+// memoGroups returns the memoised listing of key at dataset generation
+// gen. The slice is shared: callers must not change it.
+func (s *Server) memoGroups(gen uint64, key string) ([]*Group, bool) {
+	s.memoMu.Lock()
+	defer s.memoMu.Unlock()
+	if s.groupsGen != gen {
+		return nil, false
+	}
+	items, ok := s.groupsMemo[key]
+	return items, ok
+}
+
+// storeGroups memoises the listing of key at generation gen.
+func (s *Server) storeGroups(gen uint64, key string, items []*Group) {
+	s.memoMu.Lock()
+	defer s.memoMu.Unlock()
+	if s.groupsMemo == nil || s.groupsGen != gen || len(s.groupsMemo) >= groupsMemoMax {
+		s.groupsGen, s.groupsMemo = gen, map[string][]*Group{}
+	}
+	s.groupsMemo[key] = items
+}
 
 // connState counts connections as they open and close.
 func (s *Server) connState(_ net.Conn, st http.ConnState) {

@@ -404,3 +404,53 @@ func TestRateLimitWindow(t *testing.T) {
 		})
 	}
 }
+
+// The group listing is memoised per query, and a change to the dataset
+// shows in the next listing: after it, the server that memoised lists
+// what a fresh server on the same dataset lists.
+func TestGroupListingFollowsChanges(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(*Dataset) error
+	}{
+		{"create", func(d *Dataset) error { _, err := d.CreateGroup("", "Fresh Group"); return err }},
+		{"delete", func(d *Dataset) error { return d.DeleteGroup(strconv.Itoa(d.Groups()[0].ID)) }},
+		{"membership", func(d *Dataset) error { return d.RemoveGroupMember(d.Groups()[0].ID, d.CurrentUser().ID) }},
+	}
+	queries := []string{
+		"/api/v4/groups?all_available=true&order_by=id&sort=asc",
+		"/api/v4/groups?order_by=id&sort=asc&min_access_level=10",
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ds := Generate(3, SizeSmall)
+			s := NewServer(t, WithDataset(ds))
+			list := func(s *Server, path string) []int {
+				var out []int
+				for page := 1; ; page++ {
+					resp, items := getList(t, s, path+"&per_page=2&page="+strconv.Itoa(page))
+					out = append(out, ids(items)...)
+					if resp.Header.Get("X-Next-Page") == "" {
+						return out
+					}
+				}
+			}
+			before := map[string][]int{}
+			for _, q := range queries {
+				before[q] = list(s, q)
+				require.Equal(t, before[q], list(s, q), "the same listing twice")
+			}
+			require.NoError(t, tt.change(ds))
+			fresh := NewServer(t, WithDataset(ds))
+			changed := false
+			for _, q := range queries {
+				after := list(s, q)
+				assert.Equal(t, list(fresh, q), after, q)
+				changed = changed || !slices.Equal(before[q], after)
+			}
+			assert.True(t, changed, "the change shows in a listing")
+		})
+	}
+}
