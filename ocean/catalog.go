@@ -1,10 +1,11 @@
 package ocean
 
 import (
+	"cmp"
 	"errors"
 	"hash/maphash"
 	"math/bits"
-	"sort"
+	"slices"
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/port"
@@ -18,9 +19,11 @@ import (
 // by reading the catalog again, identifiers only, when there is one to
 // delete (see staleIdentifiers).
 //
-// What Port held is a sorted array of 24-byte entries, in fixed-size
-// chunks (no append doubling, no map slack), searched through a directory
-// of the keys' top bits: 24 MB at a million entities. What the resync
+// What Port held is a sorted array of 24-byte entries (gathered in
+// fixed-size chunks while the catalog streams in, so no append doubling;
+// copied once into an array of the exact size), searched through a
+// directory of the keys' top bits: 24 MB at a million entities, no map
+// slack. What the resync
 // wrote (writtenSet) is kept, for entities Port held, as one word per
 // entry of that array; only new entities take a map slot.
 //
@@ -95,7 +98,8 @@ type indexEntry struct {
 // it holds a search query, or shares its key with another entry.
 const neverEqual = 1<<16 - 1
 
-// entryChunkBits sizes the index's chunks: 4,096 entries, 96 KiB.
+// entryChunkBits sizes the chunks the index gathers entries in: 4,096
+// entries, 96 KiB.
 const entryChunkBits = 12
 
 // catalogIndex is the catalog Port held for this integration when a
@@ -115,13 +119,20 @@ type catalogIndex struct {
 	bpIndex    map[string]uint16
 	// bpKeys holds digests.blueprint of each of blueprints.
 	bpKeys []uint64
-	chunks [][]indexEntry
-	n      int
+	// chunks gathers the entries until seal; entries holds them after,
+	// sorted by key.
+	chunks  [][]indexEntry
+	entries []indexEntry
+	n       int
 	// dir[p] is the first entry whose key's top dirBits bits are p or
 	// more; set by seal.
 	dir     []uint32
 	dirBits uint
-	sealed  bool
+	// idBits has a bit set for each identifier digest the index holds
+	// (its low bits; 8 to 16 bits per entry): most identifiers it does
+	// not hold are told by one read, without a search per blueprint.
+	idBits []uint64
+	sealed bool
 }
 
 // newCatalogIndex prepares an index for a mapping; merge is the port app
@@ -246,20 +257,13 @@ func (c *catalogIndex) add(e *port.Entity) error {
 	return nil
 }
 
-// at returns entry i.
+// at returns entry i of the sealed index.
 func (c *catalogIndex) at(i int) *indexEntry {
-	return &c.chunks[i>>entryChunkBits][i&(1<<entryChunkBits-1)]
+	return &c.entries[i]
 }
 
 // len returns the number of entries.
 func (c *catalogIndex) len() int { return c.n }
-
-// byKey sorts the entries across chunks.
-type byKey struct{ c *catalogIndex }
-
-func (s byKey) Len() int           { return s.c.n }
-func (s byKey) Less(i, j int) bool { return s.c.at(i).key < s.c.at(j).key }
-func (s byKey) Swap(i, j int)      { a, b := s.c.at(i), s.c.at(j); *a, *b = *b, *a }
 
 // seal sorts the index by key, marks the keys held by more than one entry
 // (never unchanged, see find) and builds the directory. The index is
@@ -269,14 +273,15 @@ func (c *catalogIndex) seal() {
 		return
 	}
 	c.sealed = true
-	// The last chunk is trimmed so that its unused tail is not kept.
-	if last := len(c.chunks) - 1; last >= 0 {
-		used := c.n - last<<entryChunkBits
-		c.chunks[last] = append([]indexEntry(nil), c.chunks[last][:used]...)
+	c.entries = make([]indexEntry, 0, c.n)
+	for i, ch := range c.chunks {
+		c.entries = append(c.entries, ch[:min(len(ch), c.n-len(c.entries))]...)
+		c.chunks[i] = nil // garbage as soon as it is copied
 	}
-	sort.Sort(byKey{c})
+	c.chunks = nil
+	slices.SortFunc(c.entries, func(a, b indexEntry) int { return cmp.Compare(a.key, b.key) })
 	for i := 1; i < c.n; i++ {
-		if a, b := c.at(i-1), c.at(i); a.key == b.key {
+		if a, b := &c.entries[i-1], &c.entries[i]; a.key == b.key {
 			a.fields, b.fields = neverEqual, neverEqual
 		}
 	}
@@ -285,8 +290,8 @@ func (c *catalogIndex) seal() {
 	c.dirBits = uint(max(bits.Len(uint(c.n))-4, 0))
 	c.dir = make([]uint32, 1<<c.dirBits+1)
 	p := 0
-	for i := 0; i < c.n; i++ {
-		top := c.bucket(c.at(i).key)
+	for i := range c.entries {
+		top := c.bucket(c.entries[i].key)
 		for p <= top {
 			c.dir[p] = uint32(i)
 			p++
@@ -295,6 +300,23 @@ func (c *catalogIndex) seal() {
 	for ; p < len(c.dir); p++ {
 		c.dir[p] = uint32(c.n)
 	}
+	c.idBits = make([]uint64, max(1, 1<<bits.Len(uint(c.n))/8))
+	for i := range c.entries {
+		e := &c.entries[i]
+		c.setIDBit(e.key ^ c.bpKeys[e.bp])
+	}
+}
+
+// setIDBit sets idHash's bit in idBits.
+func (c *catalogIndex) setIDBit(idHash uint64) {
+	b := idHash & uint64(len(c.idBits)*64-1)
+	c.idBits[b/64] |= 1 << (b % 64)
+}
+
+// mayHoldID reports whether idHash's bit in idBits is set.
+func (c *catalogIndex) mayHoldID(idHash uint64) bool {
+	b := idHash & uint64(len(c.idBits)*64-1)
+	return c.idBits[b/64]&(1<<(b%64)) != 0
 }
 
 // bucket returns key's slot in the directory: its top dirBits bits.
@@ -310,7 +332,7 @@ func (c *catalogIndex) bucket(key uint64) int {
 // under it; the index must be sealed.
 func (c *catalogIndex) find(key uint64) (pos int, ok bool) {
 	i, ok := c.first(key)
-	if !ok || i+1 < c.n && c.at(i+1).key == key {
+	if !ok || i+1 < c.n && c.entries[i+1].key == key {
 		return 0, false
 	}
 	return i, true
@@ -323,14 +345,24 @@ func (c *catalogIndex) first(key uint64) (int, bool) {
 	}
 	top := c.bucket(key)
 	lo, hi := int(c.dir[top]), int(c.dir[top+1])
-	i := lo + sort.Search(hi-lo, func(j int) bool { return c.at(lo+j).key >= key })
-	return i, i < hi && c.at(i).key == key
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if c.entries[mid].key < key {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, lo < c.n && c.entries[lo].key == key
 }
 
 // holdsID reports whether an entry of any blueprint may hold the
 // identifier digest idHash (a key collision answers yes: the safe side
 // for relation targets).
 func (c *catalogIndex) holdsID(idHash uint64) bool {
+	if !c.sealed || c.n == 0 || !c.mayHoldID(idHash) {
+		return false
+	}
 	for _, bk := range c.bpKeys {
 		if c.holds(idHash ^ bk) {
 			return true
@@ -376,8 +408,8 @@ func (c *catalogIndex) unchanged(e *port.Entity) bool {
 // each calls fn for every entry of the index, with its position, key
 // digest, blueprint and identifier digest. The index must be sealed.
 func (c *catalogIndex) each(fn func(pos int, key uint64, blueprint string, idHash uint64)) {
-	for i := 0; i < c.n; i++ {
-		e := c.at(i)
+	for i := range c.entries {
+		e := &c.entries[i]
 		fn(i, e.key, c.blueprints[e.bp], e.key^c.bpKeys[e.bp])
 	}
 }

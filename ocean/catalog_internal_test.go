@@ -300,6 +300,8 @@ func BenchmarkResyncMemoryPerEntity(b *testing.B) {
 	ents := make([]port.Entity, n)
 	for i := range ents {
 		ents[i] = *catalogEntity(fmt.Sprintf("group/subgroup/project-%07d", i), nil)
+		// One entity in ten is a relation target, held by Port.
+		ents[i].Relations["owner"] = fmt.Sprintf("group/subgroup/project-%07d", i/10*10)
 	}
 	for _, second := range []bool{false, true} {
 		name := "first"
@@ -313,15 +315,16 @@ func BenchmarkResyncMemoryPerEntity(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				r := &resyncRun{signer: newSigner(), relTargets: map[uint64]struct{}{}}
+				// A first resync finds the catalog empty.
+				c := newCatalogIndex(r.signer, true, pac)
 				if second {
-					c := newCatalogIndex(r.signer, true, pac)
 					for i := range ents {
 						require.NoError(b, c.add(&ents[i]))
 					}
-					c.seal()
-					r.written.attach(c)
-					r.existing = c
 				}
+				c.seal()
+				r.written.attach(c)
+				r.existing = c
 				for i := range ents {
 					r.sendOnce(&ents[i])
 					r.markRelationTargets(ents[i].Relations)

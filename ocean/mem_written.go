@@ -16,8 +16,8 @@ type writtenSet struct {
 	idFn func(seed maphash.Seed, id string) uint64
 	// idx is the catalog index the positions refer to, nil without one.
 	idx *catalogIndex
-	// held has one word per index entry, in chunks like the index's.
-	held  [][]uint64
+	// held has one word per index entry.
+	held  []uint64
 	other map[uint64]uint64
 	// count is the number of distinct keys in the set.
 	count int
@@ -38,10 +38,7 @@ func (r *resyncRun) digests() digests {
 // sealed index. It must be called before anything is added.
 func (w *writtenSet) attach(idx *catalogIndex) {
 	w.idx = idx
-	w.held = make([][]uint64, len(idx.chunks))
-	for i, ch := range idx.chunks {
-		w.held[i] = make([]uint64, len(ch))
-	}
+	w.held = make([]uint64, idx.len())
 }
 
 // slot returns where the set keeps key: a word of held, or nil for the map.
@@ -53,7 +50,7 @@ func (w *writtenSet) slot(key uint64) *uint64 {
 	if !ok {
 		return nil
 	}
-	return &w.held[pos>>entryChunkBits][pos&(1<<entryChunkBits-1)]
+	return &w.held[pos]
 }
 
 // get returns what the set holds for key: 0 when the resync did not
@@ -111,7 +108,7 @@ func (w *writtenSet) send(key, hash uint64) bool {
 // the safe side.
 func (w *writtenSet) has(pos int, key uint64) bool {
 	if pos >= 0 && w.idx != nil && pos < w.idx.len() {
-		if w.held[pos>>entryChunkBits][pos&(1<<entryChunkBits-1)] != 0 {
+		if w.held[pos] != 0 {
 			return true
 		}
 	} else if p := w.slot(key); p != nil {
