@@ -78,7 +78,7 @@ func TestStaleCutoffWithAStaticMappingAsksPort(t *testing.T) {
 	local := clock.NewFake(portEpoch.Add(-time.Hour))
 	c, err := port.New(h.srv.URL, h.srv.ClientID, h.srv.ClientSecret,
 		port.WithDatasource(port.Datasource{Type: "widgets", Version: "1.0.0", Identifier: integrationID}),
-		port.WithClock(local.Now), port.WithLogger(quietLogger()))
+		port.WithClock(local), port.WithLogger(quietLogger()))
 	require.NoError(t, err)
 	a := h.app(ocean.WithClock(local), ocean.WithPortClient(c), ocean.WithPortAppConfig(mustParse(t, widgetMapping)))
 	_, err = h.resync(a)

@@ -40,7 +40,7 @@ func (ts *tokenSource) current() string {
 func (ts *tokenSource) token(ctx context.Context, stale string) (string, error) {
 	for {
 		ts.mu.Lock()
-		if ts.value != "" && ts.value != stale && ts.c.now().Before(ts.renewAt) {
+		if ts.value != "" && ts.value != stale && ts.c.clock.Now().Before(ts.renewAt) {
 			v := ts.value
 			ts.mu.Unlock()
 			return v, nil
@@ -98,7 +98,7 @@ func (ts *tokenSource) fetch(ctx context.Context) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	start := c.now()
+	start := c.clock.Now()
 	resp, err := c.send(ctx, &call{method: http.MethodPost, path: "/auth/access_token", body: body, idempotent: true, noAuth: true})
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("port: get access token: %w", err)

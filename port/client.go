@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/oceankit/oceankit/httpx"
+	"github.com/oceankit/oceankit/clock"
 )
 
 // Port's regional API hosts. The client appends /v1.
@@ -56,9 +56,8 @@ type Client struct {
 	// serverClock follows Port's clock from its answers' Date headers.
 	serverClock serverClock
 
-	// now and sleep are replaced by tests.
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
+	// clock tells the time and waits (WithClock).
+	clock clock.Clock
 }
 
 // Option configures a Client in New.
@@ -174,8 +173,7 @@ func New(baseURL, clientID, clientSecret string, opts ...Option) (*Client, error
 		log:          slog.New(slog.DiscardHandler),
 		userAgent:    defaultUserAgent,
 		retry:        DefaultRetryPolicy(),
-		now:          time.Now,
-		sleep:        httpx.Sleep,
+		clock:        clock.Real{},
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {
@@ -372,15 +370,15 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 				wait := c.retry.backoff(attempt, 0)
 				c.log.DebugContext(ctx, "port: retrying after transport error",
 					"method", cl.method, "path", cl.path, "attempt", attempt, "wait", wait, "error", err.Error())
-				if err := c.sleep(ctx, wait); err != nil {
+				if err := c.clock.Sleep(ctx, wait); err != nil {
 					return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
 				}
 				continue
 			}
 			return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
 		}
-		c.pace.observe(class, resp.header, c.now())
-		c.serverClock.observe(resp.header, c.now())
+		c.pace.observe(class, resp.header, c.clock.Now())
+		c.serverClock.observe(resp.header, c.clock.Now())
 		if resp.status >= 200 && resp.status < 300 {
 			return resp, nil
 		}
@@ -402,7 +400,7 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 			wait := c.retry.backoff(attempt, apiErr.RetryAfter)
 			c.log.DebugContext(ctx, "port: retrying",
 				"method", cl.method, "path", cl.path, "status", resp.status, "attempt", attempt, "wait", wait, "trace_id", apiErr.TraceID)
-			if err := c.sleep(ctx, wait); err != nil {
+			if err := c.clock.Sleep(ctx, wait); err != nil {
 				return nil, fmt.Errorf("port: %s /v1%s: %w", cl.method, cl.path, err)
 			}
 			continue
@@ -485,7 +483,7 @@ func (c *Client) apiError(r *response) *Error {
 		Method:     r.method,
 		Path:       r.path,
 		TraceID:    r.header.Get("x-trace-id"),
-		RetryAfter: retryAfter(r.header, c.now()),
+		RetryAfter: retryAfter(r.header, c.clock.Now()),
 	}
 	var eb errorBody
 	if json.Unmarshal(r.body, &eb) == nil {
@@ -521,18 +519,18 @@ func (c *Client) throttle(ctx context.Context, class int) error {
 	delayed := false
 	if c.limiter != nil {
 		r := c.limiter.Reserve()
-		if d := r.DelayFrom(c.now()); d > 0 {
+		if d := r.DelayFrom(c.clock.Now()); d > 0 {
 			delayed = true
-			if err := c.sleep(ctx, d); err != nil {
+			if err := c.clock.Sleep(ctx, d); err != nil {
 				r.Cancel()
 				return err
 			}
 		}
 	}
-	if d := c.pace.reserve(class, c.now()); d > 0 {
+	if d := c.pace.reserve(class, c.clock.Now()); d > 0 {
 		delayed = true
 		c.log.DebugContext(ctx, "port: pacing to stay under Port's rate limit", "wait", d)
-		if err := c.sleep(ctx, d); err != nil {
+		if err := c.clock.Sleep(ctx, d); err != nil {
 			return err
 		}
 	}

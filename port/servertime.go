@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/oceankit/oceankit/clock"
 )
 
 // serverClock follows Port's clock through the Date header of its answers,
@@ -74,17 +76,18 @@ func (s *serverClock) estimate(local time.Time, maxAge time.Duration) (time.Time
 // The sync uses it to tell the entities Port stamped before a resync
 // started from those written during it, whatever this host's clock says.
 func (c *Client) ServerTime(maxAge time.Duration) (t time.Time, ok bool) {
-	return c.serverClock.estimate(c.now(), maxAge)
+	return c.serverClock.estimate(c.clock.Now(), maxAge)
 }
 
-// WithClock replaces time.Now for token renewal, rate-limit pacing and the
-// estimate of Port's clock (ServerTime), for tests that move time by hand.
-func WithClock(now func() time.Time) Option {
-	return func(c *Client) error {
-		if now == nil {
+// WithClock sets the clock behind token renewal, rate-limit pacing, the
+// estimate of Port's clock (ServerTime) and the waits before retries, for
+// tests that move time by hand (clock.Fake).
+func WithClock(c clock.Clock) Option {
+	return func(cl *Client) error {
+		if c == nil {
 			return errors.New("port: WithClock: nil clock")
 		}
-		c.now = now
+		cl.clock = c
 		return nil
 	}
 }

@@ -17,9 +17,9 @@ import (
 func TestServerTimeFollowsPortsDateHeader(t *testing.T) {
 	t.Parallel()
 	portClock := porttest.NewStepClock(time.Date(2026, 3, 1, 10, 0, 0, 500_000_000, time.UTC), 0)
-	local := newFakeClock() // a different day altogether: the host's clock is wrong
+	local := newFakeClock().AutoAdvance() // a different day altogether: the host's clock is wrong
 	srv := porttest.NewServer(t, porttest.WithClock(portClock.Now))
-	c := newClient(t, srv, port.WithClock(local.Now))
+	c := newClient(t, srv, port.WithClock(local))
 
 	_, ok := c.ServerTime(time.Minute)
 	assert.False(t, ok, "no answer yet")
@@ -58,8 +58,8 @@ func TestServerTimeKeepsTheTighterOfTwoReadings(t *testing.T) {
 		_, _ = w.Write([]byte(`{"ok":true,"integration":{"identifier":"x"}}`))
 	}))
 	t.Cleanup(hs.Close)
-	local := newFakeClock()
-	c, err := port.New(hs.URL, "id", "secret", port.WithClock(local.Now), port.WithRetryPolicy(fastRetry))
+	local := newFakeClock().AutoAdvance()
+	c, err := port.New(hs.URL, "id", "secret", port.WithClock(local), port.WithRetryPolicy(fastRetry))
 	require.NoError(t, err)
 	for range dates {
 		_, err := c.GetIntegration(context.Background(), "x")
