@@ -1,8 +1,10 @@
 package port
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -138,9 +140,11 @@ type DatasourceQuery struct {
 // DefaultDatasourcePageSize is Ocean's page size for the datasource listing.
 const DefaultDatasourcePageSize = 5000
 
-// DatasourceEntities lists every entity written by a datasource, one slice per page
-// (POST /v1/blueprints/entities/datasource-entities). This is how an integration finds
-// the entities it owns, to delete stale ones.
+// DatasourceEntities lists every entity written by a datasource, in slices of at most
+// DatasourceChunk entities (POST /v1/blueprints/entities/datasource-entities). This is how
+// an integration finds the entities it owns, to delete stale ones. A page of Port's answer
+// is decoded a slice at a time, so that a caller indexing the catalog holds the page's
+// JSON and one slice of entities, not the page's thousands of decoded entities.
 func (c *Client) DatasourceEntities(ctx context.Context, q DatasourceQuery) iter.Seq2[[]Entity, error] {
 	return func(yield func([]Entity, error) bool) {
 		if q.Prefix == "" && q.Suffix == "" && c.datasource != nil {
@@ -164,22 +168,112 @@ func (c *Client) DatasourceEntities(ctx context.Context, q DatasourceQuery) iter
 		if len(q.Include) > 0 {
 			qp = url.Values{"include": q.Include}
 		}
+		const path = "/blueprints/entities/datasource-entities"
 		for {
-			var ans struct {
-				Entities []Entity `json:"entities"`
-				Next     *string  `json:"next"`
-			}
-			if err := c.write(ctx, http.MethodPost, "/blueprints/entities/datasource-entities", qp, req, &ans, true); err != nil {
+			body, err := encodeBody(req)
+			if err != nil {
 				yield(nil, err)
 				return
 			}
-			if len(ans.Entities) > 0 && !yield(ans.Entities, nil) {
+			resp, err := c.send(ctx, &call{method: http.MethodPost, path: path, query: qp, body: body, idempotent: true})
+			if err != nil {
+				yield(nil, err)
 				return
 			}
-			if ans.Next == nil || *ans.Next == "" || len(ans.Entities) == 0 {
+			next, n, stopped, err := decodeEntityPage(resp.body, yield)
+			if stopped {
 				return
 			}
-			req.From = *ans.Next
+			if err != nil {
+				yield(nil, fmt.Errorf("port: %s %s: decode answer: %w", resp.method, resp.path, err))
+				return
+			}
+			if next == "" || n == 0 {
+				return
+			}
+			req.From = next
 		}
 	}
+}
+
+// DatasourceChunk is the most entities DatasourceEntities yields at once.
+const DatasourceChunk = 256
+
+// decodeEntityPage decodes {"entities": [...], "next": ...} a DatasourceChunk of
+// entities at a time, yielding each chunk. It returns the next cursor ("" for none), how
+// many entities the page held, and whether yield asked to stop.
+func decodeEntityPage(body []byte, yield func([]Entity, error) bool) (next string, n int, stopped bool, err error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", 0, false, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := expectDelim(dec, '{'); err != nil {
+		return "", 0, false, err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", n, false, err
+		}
+		switch tok {
+		case "entities":
+			tok, err := dec.Token()
+			if err != nil {
+				return "", n, false, err
+			}
+			if tok == nil {
+				continue // null: no entities
+			}
+			if d, ok := tok.(json.Delim); !ok || d != '[' {
+				return "", n, false, fmt.Errorf("entities: want an array, got %v", tok)
+			}
+			chunk := make([]Entity, 0, DatasourceChunk)
+			for dec.More() {
+				chunk = append(chunk, Entity{})
+				if err := dec.Decode(&chunk[len(chunk)-1]); err != nil {
+					return "", n, false, err
+				}
+				n++
+				if len(chunk) == DatasourceChunk {
+					if !yield(chunk, nil) {
+						return "", n, true, nil
+					}
+					// A new array: the caller may keep the one it was given.
+					chunk = make([]Entity, 0, DatasourceChunk)
+				}
+			}
+			if _, err := dec.Token(); err != nil { // ]
+				return "", n, false, err
+			}
+			if len(chunk) > 0 && !yield(chunk, nil) {
+				return "", n, true, nil
+			}
+		case "next":
+			var cursor *string
+			if err := dec.Decode(&cursor); err != nil {
+				return "", n, false, err
+			}
+			if cursor != nil {
+				next = *cursor
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return "", n, false, err
+			}
+		}
+	}
+	return next, n, false, nil
+}
+
+// expectDelim reads the next token and checks that it is d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if got, ok := tok.(json.Delim); !ok || got != d {
+		return fmt.Errorf("want %v, got %v", d, tok)
+	}
+	return nil
 }
