@@ -43,12 +43,13 @@ type projection func() *jsonproj.Keys
 // them: the keys the resync reads (ocean.Fields) and reads, the keys this
 // package reads from them before they are sent. Outside a resync (a live
 // event), and whenever the framework wants whole items, they are whole.
-func sentItems(ctx context.Context, reads ...[]string) projection {
+func (g *Integration) sentItems(ctx context.Context, reads ...[]string) projection {
 	return func() *jsonproj.Keys {
 		keys, ok := ocean.Fields(ctx)
 		if !ok {
 			return nil
 		}
+		g.projectedPages.Add(1)
 		n := len(keys)
 		for _, r := range reads {
 			n += len(r)

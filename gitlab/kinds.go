@@ -26,7 +26,7 @@ func (g *Integration) listProjects(ctx context.Context, sel ProjectSelector, sen
 	since, _ := ocean.Since(ctx)
 	what := sel.enrichment()
 	if what.empty() {
-		return g.eachProjectPage(ctx, sel.IncludeOnlyActiveProjects, since, sentItems(ctx), func(page []ocean.Item) error {
+		return g.eachProjectPage(ctx, sel.IncludeOnlyActiveProjects, since, g.sentItems(ctx), func(page []ocean.Item) error {
 			return send.Send(ctx, page)
 		})
 	}
@@ -41,7 +41,7 @@ func (g *Integration) listProjects(ctx context.Context, sel ProjectSelector, sen
 	// Two pages in enrichment at once keep the list and the enrichment
 	// requests overlapping without holding more than a few pages.
 	eg.SetLimit(2)
-	listErr := g.eachProjectPage(ectx, sel.IncludeOnlyActiveProjects, since, sentItems(ectx, enrichReads), func(page []ocean.Item) error {
+	listErr := g.eachProjectPage(ectx, sel.IncludeOnlyActiveProjects, since, g.sentItems(ectx, enrichReads), func(page []ocean.Item) error {
 		eg.Go(func() error {
 			if err := g.enrich.enrich(ectx, page, what); err != nil {
 				return err

@@ -264,7 +264,7 @@ func (g *Integration) topLevelGroups(ctx context.Context, active *bool) ([]ocean
 // are sent as GitLab lists them (decorate only adds keys), so they are
 // decoded with the keys the resync reads (sentItems).
 func (g *Integration) sendPages(ctx context.Context, send ocean.Sender, path string, q url.Values, decorate func(ocean.Item)) error {
-	return g.client.pages(ctx, path, q, sentItems(ctx), func(page []ocean.Item) error {
+	return g.client.pages(ctx, path, q, g.sentItems(ctx), func(page []ocean.Item) error {
 		if decorate != nil {
 			for _, it := range page {
 				decorate(it)

@@ -43,6 +43,9 @@ type Integration struct {
 	liveEvents atomic.Bool
 	// resolve is the deprecated mapping values' state (resolvers.go).
 	resolve resolverState
+	// projectedPages counts the pages decoded with less than every key
+	// (fields.go): tests check that projection happens.
+	projectedPages atomic.Int64
 }
 
 // New builds the GitLab provider for cfg.

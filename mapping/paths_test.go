@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -317,8 +318,8 @@ func TestFieldsProjectionProperty(t *testing.T) {
 	t.Parallel()
 	var bounded, all []string
 	for _, tc := range fieldsCases {
-		if _, err := compileExpr(tc.src, nil); err != nil || tc.src == `input` {
-			continue // the programs that do not compile
+		if _, err := compileExpr(tc.src, nil); err != nil || tc.src == `input` || strings.Contains(tc.src, "now") {
+			continue // the programs that do not compile, or read the clock
 		}
 		if tc.want.All {
 			all = append(all, tc.src)
