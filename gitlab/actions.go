@@ -16,6 +16,7 @@ import (
 
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/actions"
 )
 
 // ActionTriggerPipeline is gitlab-v2's self-service action: it triggers a
@@ -63,8 +64,8 @@ type TriggerPipeline struct {
 }
 
 var (
-	_ ocean.ActionExecutor    = (*TriggerPipeline)(nil)
-	_ ocean.ActionRateLimiter = (*TriggerPipeline)(nil)
+	_ actions.Executor    = (*TriggerPipeline)(nil)
+	_ actions.RateLimiter = (*TriggerPipeline)(nil)
 )
 
 func newTriggerPipeline(g *Integration) *TriggerPipeline {
@@ -75,13 +76,13 @@ func newTriggerPipeline(g *Integration) *TriggerPipeline {
 // TriggerPipeline returns the provider's trigger_pipeline executor.
 func (g *Integration) TriggerPipeline() *TriggerPipeline { return g.trigger }
 
-// Action implements ocean.ActionExecutor.
+// Action implements actions.Executor.
 func (t *TriggerPipeline) Action() string { return ActionTriggerPipeline }
 
 // RateLimitWait defers a run while the client is paused until GitLab's
 // rate-limit reset (few requests remain), so that the trigger is not the
 // request that hits the limit.
-func (t *TriggerPipeline) RateLimitWait(*ocean.ActionRun) time.Duration {
+func (t *TriggerPipeline) RateLimitWait(*actions.Run) time.Duration {
 	return t.g.client.lim.pauseLeft(classDefault)
 }
 
@@ -172,8 +173,8 @@ func externalRunID(projectID, pipelineID int64) string {
 	return "gl_" + strconv.FormatInt(projectID, 10) + "_" + strconv.FormatInt(pipelineID, 10)
 }
 
-// Execute implements ocean.ActionExecutor.
-func (t *TriggerPipeline) Execute(ctx context.Context, run *ocean.ActionRun, rep ocean.RunReporter) error {
+// Execute implements actions.Executor.
+func (t *TriggerPipeline) Execute(ctx context.Context, run *actions.Run, rep actions.Reporter) error {
 	in, err := parseTriggerInputs(run.Inputs)
 	if err != nil {
 		return err
@@ -205,7 +206,7 @@ func (t *TriggerPipeline) Execute(ctx context.Context, run *ocean.ActionRun, rep
 	if slices.Contains(terminalPipelineStatuses, pl.Status) {
 		return completeRun(ctx, rep, pl.Status)
 	}
-	rep.Continue(func(ctx context.Context, rep ocean.RunReporter) error {
+	rep.Continue(func(ctx context.Context, rep actions.Reporter) error {
 		return t.follow(ctx, rep, pl)
 	})
 	return nil
@@ -213,7 +214,7 @@ func (t *TriggerPipeline) Execute(ctx context.Context, run *ocean.ActionRun, rep
 
 // follow polls a pipeline until it ends, the run is completed elsewhere
 // (by the Pipeline Hook, perhaps on another replica), or PollTimeout.
-func (t *TriggerPipeline) follow(ctx context.Context, rep ocean.RunReporter, pl *triggeredPipeline) error {
+func (t *TriggerPipeline) follow(ctx context.Context, rep actions.Reporter, pl *triggeredPipeline) error {
 	wait := t.PollInterval
 	if t.g.liveEvents.Load() {
 		wait = t.LivePollInterval
@@ -255,7 +256,7 @@ func (t *TriggerPipeline) follow(ctx context.Context, rep ocean.RunReporter, pl 
 }
 
 // completeRun reports a finished pipeline: SUCCESS only for "success".
-func completeRun(ctx context.Context, rep ocean.RunReporter, status string) error {
+func completeRun(ctx context.Context, rep actions.Reporter, status string) error {
 	msg := "Pipeline completed: " + status
 	_ = rep.Log(ctx, msg)
 	if status == "success" {
@@ -453,7 +454,7 @@ func (p *pipelineRunProcessor) Handle(context.Context, *ocean.Event, ocean.Resou
 // HandleRunEvent completes the run whose external ID names the pipeline.
 // No run means the pipeline was not triggered by an action (or the hook
 // beat the link to Port; the run's poll completes it then).
-func (p *pipelineRunProcessor) HandleRunEvent(ctx context.Context, ev *ocean.Event, runs ocean.ActionRuns) error {
+func (p *pipelineRunProcessor) HandleRunEvent(ctx context.Context, ev *ocean.Event, runs actions.Runs) error {
 	pid, _ := strconv.ParseInt(idField(ev.Payload, "project", "id"), 10, 64)
 	id, _ := strconv.ParseInt(idField(ev.Payload, "object_attributes", "id"), 10, 64)
 	run, rep, err := runs.ByExternalID(ctx, externalRunID(pid, id))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/actions"
 )
 
 // ProviderType is gitlab-v2's integration type. Port records it in every
@@ -88,7 +89,7 @@ func (g *Integration) Provider() *ocean.Provider {
 		Version:      Version,
 		Kinds:        append(g.Kinds(), g.contentKinds()...),
 		Processors:   g.processors(),
-		Actions:      []ocean.ActionExecutor{g.trigger},
+		Actions:      []actions.Executor{g.trigger},
 		Start:        g.start,
 		Defaults:     Defaults(),
 		TopLevelKeys: []string{"visibility"},

@@ -10,95 +10,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oceankit/oceankit/ocean/actions"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
 
-// RunStatus is an action run's status in Port.
-type RunStatus = port.RunStatus
-
-// Action run statuses.
-const (
-	RunInProgress = port.RunInProgress
-	RunSuccess    = port.RunSuccess
-	RunFailure    = port.RunFailure
-)
-
-// ActionRun is one run of a self-service action that Port handed to this
-// integration.
-type ActionRun struct {
-	// ID is the run's identifier in Port.
-	ID string
-	// Action is the action's identifier in Port.
-	Action string
-	// Type is the integration action type (gitlab-v2's
-	// "trigger_pipeline"): it selects the executor.
-	Type string
-	// Status is the run's status when it was read.
-	Status RunStatus
-	// Inputs are the user's inputs (Port's integrationActionExecutionProperties).
-	Inputs map[string]any
-	// ExternalRunID is the run's identifier in the third-party system, once
-	// an executor set one.
-	ExternalRunID string
-}
-
-func runFromPort(r *port.ActionRun) *ActionRun {
+func runFromPort(r *port.ActionRun) *actions.Run {
 	in := r.Payload.IntegrationActionExecutionProperties
 	if in == nil {
 		in = map[string]any{}
 	}
-	return &ActionRun{ID: r.ID, Action: r.Action.Identifier, Type: r.Payload.IntegrationActionType,
+	return &actions.Run{ID: r.ID, Action: r.Action.Identifier, Type: r.Payload.IntegrationActionType,
 		Status: r.Status, Inputs: in, ExternalRunID: r.ExternalRunID}
-}
-
-// ActionExecutor runs the runs of one integration action type.
-//
-// The framework claims runs from Port, acknowledges each one before
-// calling Execute (a run another process acknowledged first is skipped),
-// and calls Execute once per run. When Execute returns an error the run is
-// marked FAILURE with the error's message (secrets redacted); when it
-// returns nil without completing the run and without handing it to
-// RunReporter.Continue, the run is marked SUCCESS.
-type ActionExecutor interface {
-	// Action is the integration action type this executor runs.
-	Action() string
-	// Execute runs one run, reporting progress through rep.
-	Execute(ctx context.Context, run *ActionRun, rep RunReporter) error
-}
-
-// RunReporter reports one run's progress to Port. Its methods are safe for
-// concurrent use; messages have every configured secret redacted.
-type RunReporter interface {
-	// Log appends a line to the run's log.
-	Log(ctx context.Context, message string) error
-	// SetLink records where the run can be followed and the run's
-	// identifier in the third-party system, by which a live event can find
-	// it later (ActionRuns.ByExternalID). Either may be empty.
-	SetLink(ctx context.Context, link, externalRunID string) error
-	// Succeed and Fail complete the run with a summary. Only the first
-	// completion is sent; later ones return nil.
-	Succeed(ctx context.Context, summary string) error
-	Fail(ctx context.Context, summary string) error
-	// Status reads the run's status from Port, where another process (a
-	// live event on another replica) may have completed it. A terminal
-	// status makes later completions no-ops.
-	Status(ctx context.Context) (RunStatus, error)
-	// Continue hands the rest of the run to f, which runs in the background
-	// after Execute returns, without holding a worker, until it returns or
-	// the App stops. An error from f fails the run (unless it is already
-	// complete); when f returns nil the run is left as f left it. Use it
-	// for runs that finish later in the third-party system (a pipeline).
-	Continue(f func(ctx context.Context, rep RunReporter) error)
-}
-
-// ActionRateLimiter is implemented by executors whose third-party API has
-// a budget. Before a run is acknowledged the framework asks how long to
-// wait; while the answer is positive it logs the delay to the run and
-// waits (at most 10 s at a time, then asks again), so that a run is not
-// started into a rate limit.
-type ActionRateLimiter interface {
-	RateLimitWait(run *ActionRun) time.Duration
 }
 
 // RunEventProcessor is a live-event Processor whose events complete action
@@ -108,14 +31,7 @@ type ActionRateLimiter interface {
 // Kinds and Handle are not used. Errors are retried like Handle's.
 type RunEventProcessor interface {
 	Processor
-	HandleRunEvent(ctx context.Context, ev *Event, runs ActionRuns) error
-}
-
-// ActionRuns finds action runs in Port.
-type ActionRuns interface {
-	// ByExternalID returns the run whose external run ID is id, with a
-	// reporter for it, or a nil run and no error when there is none.
-	ByExternalID(ctx context.Context, externalRunID string) (*ActionRun, RunReporter, error)
+	HandleRunEvent(ctx context.Context, ev *Event, runs actions.Runs) error
 }
 
 // maxRateLimitWait caps one wait before a rate-limited run, as Ocean does,
@@ -131,7 +47,7 @@ const rememberedRuns = 4096
 type actionRunner struct {
 	app   *App
 	log   *slog.Logger
-	execs map[string]ActionExecutor
+	execs map[string]actions.Executor
 	names []string
 
 	mu         sync.Mutex
@@ -150,13 +66,13 @@ type actionRunner struct {
 }
 
 type queuedRun struct {
-	run  *ActionRun
-	exec ActionExecutor
+	run  *actions.Run
+	exec actions.Executor
 }
 
 func newActionRunner(a *App) (*actionRunner, error) {
 	r := &actionRunner{
-		app: a, log: a.log.With("component", "actions"), execs: map[string]ActionExecutor{},
+		app: a, log: a.log.With("component", "actions"), execs: map[string]actions.Executor{},
 		perAction: map[string]int{}, running: map[string]int{}, seen: map[string]bool{},
 		finished: map[string]bool{}, space: make(chan struct{}, 1), followCtx: context.Background(),
 	}
@@ -357,7 +273,7 @@ func (r *actionRunner) claim(ctx context.Context) (int, error) {
 // admit queues a claimed run unless it is queued, running or finished
 // already (Port hands a run out again once its visibility timeout passes).
 // A run with no executor is admitted for rejection, not queued.
-func (r *actionRunner) admit(run *ActionRun, ex ActionExecutor, hasExec bool) bool {
+func (r *actionRunner) admit(run *actions.Run, ex actions.Executor, hasExec bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen[run.ID] || r.finished[run.ID] {
@@ -378,7 +294,7 @@ func (r *actionRunner) admit(run *ActionRun, ex ActionExecutor, hasExec bool) bo
 
 // reject fails a run no executor here can run, so that the user sees why
 // instead of a run that never starts.
-func (r *actionRunner) reject(ctx context.Context, run *ActionRun) {
+func (r *actionRunner) reject(ctx context.Context, run *actions.Run) {
 	log := r.log.With("run", run.ID, "action_type", run.Type)
 	if err := r.app.port.AckRun(ctx, run.ID); err != nil {
 		if !errors.Is(err, port.ErrRunAcknowledged) {
@@ -479,7 +395,7 @@ func (r *actionRunner) execute(ctx context.Context, q *queuedRun) {
 	r.mu.Lock()
 	r.remember(run.ID)
 	r.mu.Unlock()
-	if rl, ok := q.exec.(ActionRateLimiter); ok {
+	if rl, ok := q.exec.(actions.RateLimiter); ok {
 		for {
 			d := rl.RateLimitWait(run)
 			if d <= 0 {
@@ -531,7 +447,7 @@ func roundWait(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-func safeExecute(ctx context.Context, ex ActionExecutor, run *ActionRun, rep RunReporter) (err error) {
+func safeExecute(ctx context.Context, ex actions.Executor, run *actions.Run, rep actions.Reporter) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("the %s executor failed unexpectedly: %v", run.Type, p)
@@ -540,8 +456,8 @@ func safeExecute(ctx context.Context, ex ActionExecutor, run *ActionRun, rep Run
 	return ex.Execute(ctx, run, rep)
 }
 
-// ByExternalID implements ActionRuns.
-func (r *actionRunner) ByExternalID(ctx context.Context, externalRunID string) (*ActionRun, RunReporter, error) {
+// ByExternalID implements actions.Runs.
+func (r *actionRunner) ByExternalID(ctx context.Context, externalRunID string) (*actions.Run, actions.Reporter, error) {
 	pr, err := r.app.port.FindRunByExternalID(ctx, externalRunID)
 	if err != nil || pr == nil {
 		return nil, nil, err
@@ -570,17 +486,17 @@ func (a *App) applyRunEvent(ctx context.Context, p RunEventProcessor, ev *Event,
 	}
 }
 
-// runReporter is the RunReporter of one run.
+// runReporter is the actions.Reporter of one run.
 type runReporter struct {
 	r   *actionRunner
-	run *ActionRun
+	run *actions.Run
 
 	mu        sync.Mutex
 	complete  bool
 	continued bool
 }
 
-func (r *actionRunner) reporter(run *ActionRun) *runReporter {
+func (r *actionRunner) reporter(run *actions.Run) *runReporter {
 	return &runReporter{r: r, run: run, complete: run.Status.Terminal()}
 }
 
@@ -606,14 +522,14 @@ func (p *runReporter) SetLink(ctx context.Context, link, externalRunID string) e
 }
 
 func (p *runReporter) Succeed(ctx context.Context, summary string) error {
-	return p.finish(ctx, RunSuccess, summary)
+	return p.finish(ctx, actions.Success, summary)
 }
 
 func (p *runReporter) Fail(ctx context.Context, summary string) error {
-	return p.finish(ctx, RunFailure, summary)
+	return p.finish(ctx, actions.Failure, summary)
 }
 
-func (p *runReporter) finish(ctx context.Context, st RunStatus, summary string) error {
+func (p *runReporter) finish(ctx context.Context, st actions.Status, summary string) error {
 	p.mu.Lock()
 	if p.complete {
 		p.mu.Unlock()
@@ -631,7 +547,7 @@ func (p *runReporter) finish(ctx context.Context, st RunStatus, summary string) 
 	return nil
 }
 
-func (p *runReporter) Status(ctx context.Context) (RunStatus, error) {
+func (p *runReporter) Status(ctx context.Context) (actions.Status, error) {
 	pr, err := p.r.app.port.GetRun(ctx, p.run.ID)
 	if err != nil {
 		return "", err
@@ -644,7 +560,7 @@ func (p *runReporter) Status(ctx context.Context) (RunStatus, error) {
 	return pr.Status, nil
 }
 
-func (p *runReporter) Continue(f func(ctx context.Context, rep RunReporter) error) {
+func (p *runReporter) Continue(f func(ctx context.Context, rep actions.Reporter) error) {
 	p.mu.Lock()
 	p.continued = true
 	p.mu.Unlock()

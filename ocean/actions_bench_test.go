@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/actions"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
@@ -28,7 +29,7 @@ func BenchmarkActionRuns(b *testing.B) {
 		cfg.EventListener.Type = settings.ListenerActionsOnly
 		cfg.InitializePortResources = false
 		cfg.Application.Port = 0
-		app, err := ocean.New(cfg, &ocean.Provider{Type: "widgets", Actions: []ocean.ActionExecutor{&funcExecutor{name: "noop"}}},
+		app, err := ocean.New(cfg, &ocean.Provider{Type: "widgets", Actions: []actions.Executor{&funcExecutor{name: "noop"}}},
 			ocean.WithLogger(quietLogger()), ocean.WithActionsPollInterval(time.Millisecond))
 		if err != nil {
 			b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/actions"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
@@ -25,15 +26,15 @@ import (
 // executed by run ID.
 type funcExecutor struct {
 	name  string
-	fn    func(ctx context.Context, run *ocean.ActionRun, rep ocean.RunReporter) error
-	key   func(run *ocean.ActionRun) string
-	wait  func(run *ocean.ActionRun) time.Duration
+	fn    func(ctx context.Context, run *actions.Run, rep actions.Reporter) error
+	key   func(run *actions.Run) string
+	wait  func(run *actions.Run) time.Duration
 	execs sync.Map // run ID → *atomic.Int32
 }
 
 func (e *funcExecutor) Action() string { return e.name }
 
-func (e *funcExecutor) Execute(ctx context.Context, run *ocean.ActionRun, rep ocean.RunReporter) error {
+func (e *funcExecutor) Execute(ctx context.Context, run *actions.Run, rep actions.Reporter) error {
 	n, _ := e.execs.LoadOrStore(run.ID, new(atomic.Int32))
 	n.(*atomic.Int32).Add(1)
 	if e.fn == nil {
@@ -52,11 +53,11 @@ func (e *funcExecutor) executions(id string) int {
 
 type rateLimitedExecutor struct{ *funcExecutor }
 
-func (e rateLimitedExecutor) RateLimitWait(run *ocean.ActionRun) time.Duration { return e.wait(run) }
+func (e rateLimitedExecutor) RateLimitWait(run *actions.Run) time.Duration { return e.wait(run) }
 
 // actionsApp builds an App of the harness's Port running the given
 // executors, with its own Port client (a second process when called twice).
-func (h *harness) actionsApp(listener string, execs ...ocean.ActionExecutor) *ocean.App {
+func (h *harness) actionsApp(listener string, execs ...actions.Executor) *ocean.App {
 	h.t.Helper()
 	cfg := *h.cfg
 	cfg.EventListener.Type = listener
@@ -101,13 +102,13 @@ func TestActionsOnlyExecutesRuns(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 0)
 	secret := h.srv.ClientSecret
-	ok := &funcExecutor{name: "greet", fn: func(ctx context.Context, run *ocean.ActionRun, rep ocean.RunReporter) error {
+	ok := &funcExecutor{name: "greet", fn: func(ctx context.Context, run *actions.Run, rep actions.Reporter) error {
 		return rep.Log(ctx, "hello "+run.Inputs["name"].(string))
 	}}
-	failing := &funcExecutor{name: "break", fn: func(context.Context, *ocean.ActionRun, ocean.RunReporter) error {
+	failing := &funcExecutor{name: "break", fn: func(context.Context, *actions.Run, actions.Reporter) error {
 		return fmt.Errorf("backend said no (token %s)", secret)
 	}}
-	panicking := &funcExecutor{name: "panic", fn: func(context.Context, *ocean.ActionRun, ocean.RunReporter) error {
+	panicking := &funcExecutor{name: "panic", fn: func(context.Context, *actions.Run, actions.Reporter) error {
 		var m map[string]int
 		m["x"] = 1
 		return nil
@@ -151,7 +152,7 @@ func TestReporterLinkContinueAndSingleCompletion(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 0)
 	release := make(chan error)
-	ex := &funcExecutor{name: "ci", fn: func(ctx context.Context, run *ocean.ActionRun, rep ocean.RunReporter) error {
+	ex := &funcExecutor{name: "ci", fn: func(ctx context.Context, run *actions.Run, rep actions.Reporter) error {
 		if err := rep.SetLink(ctx, "https://ci.example.com/p/7", "ci_7_"+run.ID); err != nil {
 			return err
 		}
@@ -160,7 +161,7 @@ func TestReporterLinkContinueAndSingleCompletion(t *testing.T) {
 			require.NoError(t, rep.Fail(ctx, "ignored: the run is already complete"))
 			return nil
 		}
-		rep.Continue(func(ctx context.Context, rep ocean.RunReporter) error {
+		rep.Continue(func(ctx context.Context, rep actions.Reporter) error {
 			select {
 			case err := <-release:
 				if err != nil {
@@ -207,7 +208,7 @@ func TestReporterLinkContinueAndSingleCompletion(t *testing.T) {
 
 // gatedExecutor blocks the run whose input "gate" is true until released.
 func gatedExecutor(name string, entered chan<- string, release <-chan struct{}) *funcExecutor {
-	return &funcExecutor{name: name, fn: func(ctx context.Context, run *ocean.ActionRun, _ ocean.RunReporter) error {
+	return &funcExecutor{name: name, fn: func(ctx context.Context, run *actions.Run, _ actions.Reporter) error {
 		if run.Inputs["gate"] != true {
 			return nil
 		}
@@ -356,7 +357,7 @@ func TestRateLimitedRunIsDelayedBeforeAck(t *testing.T) {
 	h := newHarness(t, 0)
 	var asked atomic.Int32
 	base := &funcExecutor{name: "api"}
-	base.wait = func(*ocean.ActionRun) time.Duration {
+	base.wait = func(*actions.Run) time.Duration {
 		if asked.Add(1) == 1 {
 			return 5 * time.Millisecond
 		}
@@ -444,7 +445,7 @@ func TestActionsOnlyNeedsPort(t *testing.T) {
 func TestDuplicateExecutorsAreRejected(t *testing.T) {
 	t.Parallel()
 	_, err := ocean.New(settings.Default("widgets"), &ocean.Provider{Type: "widgets",
-		Actions: []ocean.ActionExecutor{&funcExecutor{name: "a"}, &funcExecutor{name: "a"}}},
+		Actions: []actions.Executor{&funcExecutor{name: "a"}, &funcExecutor{name: "a"}}},
 		ocean.WithDryRun(&bytes.Buffer{}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `two executors for action "a"`)
@@ -463,7 +464,7 @@ func (p *completionProcessor) Handle(context.Context, *ocean.Event, ocean.Resour
 	return ocean.Changes{}, errors.New("not called for run events")
 }
 
-func (p *completionProcessor) HandleRunEvent(ctx context.Context, ev *ocean.Event, runs ocean.ActionRuns) error {
+func (p *completionProcessor) HandleRunEvent(ctx context.Context, ev *ocean.Event, runs actions.Runs) error {
 	defer p.handled.Add(1)
 	run, rep, err := runs.ByExternalID(ctx, ev.Payload["external_id"].(string))
 	if err != nil || run == nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/oceankit/oceankit/mapping"
+	"github.com/oceankit/oceankit/ocean/actions"
 )
 
 // Provider bundles what an integration brings to the framework: its kinds,
@@ -20,9 +21,9 @@ type Provider struct {
 	Kinds []Kind
 	// Processors handle live events posted to the webhook route.
 	Processors []Processor
-	// Actions execute self-service action runs (see ActionExecutor), one
+	// Actions execute self-service action runs (see actions.Executor), one
 	// per integration action type.
-	Actions []ActionExecutor
+	Actions []actions.Executor
 	// Defaults holds the resources initializePortResources creates, in
 	// Ocean's layout (`blueprints.json`, `port-app-config.yml`, …).
 	Defaults fs.FS

@@ -106,7 +106,7 @@ type Config struct {
 	PortAppConfigFile string `ocean:"port_app_config_file"`
 	// Resync tunes the resync engine (not in Ocean).
 	Resync ResyncConfig `ocean:"resync"`
-	// ActionsProcessor runs self-service action runs (see ActionExecutor).
+	// ActionsProcessor runs self-service action runs (see package ocean/actions).
 	ActionsProcessor ActionsProcessorConfig `ocean:"actions_processor"`
 	// Application holds the APPLICATION__… settings of the process.
 	Application ApplicationConfig `ocean:"-"`

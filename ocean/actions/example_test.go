@@ -1,12 +1,14 @@
-package ocean_test
+package actions_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/actions"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -16,7 +18,7 @@ type greeter struct{}
 
 func (greeter) Action() string { return "greet" }
 
-func (greeter) Execute(ctx context.Context, run *ocean.ActionRun, rep ocean.RunReporter) error {
+func (greeter) Execute(ctx context.Context, run *actions.Run, rep actions.Reporter) error {
 	name, _ := run.Inputs["name"].(string)
 	if name == "" {
 		// The run fails with this message.
@@ -33,7 +35,7 @@ func (greeter) Execute(ctx context.Context, run *ocean.ActionRun, rep ocean.RunR
 // An integration executes self-service action runs by registering
 // executors on its provider and running with the ACTIONS_ONLY listener (or
 // with OCEAN__ACTIONS_PROCESSOR__ENABLED=true beside another listener).
-func ExampleActionExecutor() {
+func ExampleExecutor() {
 	pt := porttest.New()
 	defer pt.Close()
 	// A user runs the action in Port.
@@ -46,8 +48,8 @@ func ExampleActionExecutor() {
 	cfg.EventListener.Type = settings.ListenerActionsOnly
 	cfg.InitializePortResources = false
 	cfg.Application.Port = 0
-	app, err := ocean.New(cfg, &ocean.Provider{Type: "greetings", Actions: []ocean.ActionExecutor{greeter{}}},
-		ocean.WithLogger(quietLogger()), ocean.WithActionsPollInterval(10*time.Millisecond))
+	app, err := ocean.New(cfg, &ocean.Provider{Type: "greetings", Actions: []actions.Executor{greeter{}}},
+		ocean.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Println(err)
 		return
