@@ -37,5 +37,8 @@ func NewApp(cfg *settings.Config, logger *slog.Logger, opts ...ocean.Option) (*o
 	// before the provider did. Nothing has run yet.
 	integ.log = app.Logger()
 	integ.client.log = app.Logger()
+	// The kill switch of field projection also takes its decoder out of
+	// the way: pages are decoded as they were before it.
+	integ.client.wholeJSON = cfg.Resync.DecodeAllFields
 	return app, integ, nil
 }

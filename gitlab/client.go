@@ -105,6 +105,9 @@ type Client struct {
 	lim   *limiter
 	log   *slog.Logger
 	sleep func(context.Context, time.Duration) error
+	// wholeJSON decodes every page whole with encoding/json, as before
+	// field projection (OCEAN__RESYNC__DECODE_ALL_FIELDS; see NewApp).
+	wholeJSON bool
 
 	requests atomic.Int64
 	retries  atomic.Int64
@@ -582,12 +585,16 @@ func (c *Client) pages(ctx context.Context, path string, q url.Values, proj proj
 	for {
 		var page []ocean.Item
 		var keys *jsonproj.Keys
-		if proj != nil {
+		if proj != nil && !c.wholeJSON {
 			keys = proj()
 		}
 		resp, err := c.do(ctx, http.MethodGet, path, c.getRequest(ctx, path, q, next), func(b []byte) error {
 			var err error
-			page, err = decodeItems(b, keys)
+			if c.wholeJSON {
+				page, err = decodeItemsJSON(b)
+			} else {
+				page, err = decodeItems(b, keys)
+			}
 			return err
 		})
 		if err != nil {
@@ -747,6 +754,22 @@ func decodeItems(b []byte, keys *jsonproj.Keys) ([]ocean.Item, error) {
 	if err != nil {
 		return nil, err
 	}
+	return itemsOf(raw)
+}
+
+// decodeItemsJSON is decodeItems with encoding/json, whole: what the
+// kill switch of field projection uses, so that it also takes jsonproj
+// out of the way.
+func decodeItemsJSON(b []byte) ([]ocean.Item, error) {
+	var raw []any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	return itemsOf(raw)
+}
+
+// itemsOf converts a decoded list to items: objects, and nil for null.
+func itemsOf(raw []any) ([]ocean.Item, error) {
 	page := make([]ocean.Item, len(raw))
 	for i, v := range raw {
 		switch m := v.(type) {

@@ -437,13 +437,18 @@ func TestDecodeItems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := decodeItems([]byte(tt.in), nil)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
+			// jsonproj, and encoding/json (the kill switch's), alike.
+			for _, decode := range []func([]byte) ([]ocean.Item, error){
+				func(b []byte) ([]ocean.Item, error) { return decodeItems(b, nil) }, decodeItemsJSON,
+			} {
+				got, err := decode([]byte(tt.in))
+				if tt.wantErr != "" {
+					require.ErrorContains(t, err, tt.wantErr)
+					continue
+				}
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, got)
 			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
 		})
 	}
 }

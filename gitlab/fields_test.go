@@ -136,6 +136,7 @@ func syncWith(t *testing.T, pacYAML []byte, env ...string) syncResult {
 	}
 	g, err := New(gcfg, WithLogger(discard), withClock(sleep, now))
 	require.NoError(t, err)
+	g.client.wholeJSON = cfg.Resync.DecodeAllFields // as NewApp does
 	pac, err := mapping.Parse(pacYAML, mapping.AllowTopLevelKeys("visibility"))
 	require.NoError(t, err)
 	app, err := ocean.New(cfg, g.Provider(), ocean.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), ocean.WithPortAppConfig(pac))

@@ -106,6 +106,8 @@ type Config struct {
 	PortAppConfigFile string `ocean:"port_app_config_file"`
 	// Resync tunes the resync engine (not in Ocean).
 	Resync ResyncConfig `ocean:"resync"`
+	// Webhook bounds the live-event route (not in Ocean).
+	Webhook WebhookLimits `ocean:"webhook"`
 	// ActionsProcessor runs self-service action runs (see package ocean/actions).
 	ActionsProcessor ActionsProcessorConfig `ocean:"actions_processor"`
 	// Application holds the APPLICATION__… settings of the process.
@@ -219,7 +221,7 @@ type ResyncConfig struct {
 	// (ocean.Fields), and kinds that can (GitLab's) skip building the
 	// rest, which is most of the JSON and of the CPU; this is the switch
 	// to turn that off should a mapping ever need what the analysis left
-	// out.
+	// out. GitLab then also decodes with encoding/json, as it did before.
 	DecodeAllFields bool `ocean:"decode_all_fields"`
 }
 
