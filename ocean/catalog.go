@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"hash/maphash"
+	"math"
 	"math/bits"
 	"slices"
 
@@ -23,9 +24,9 @@ import (
 // fixed-size chunks while the catalog streams in, so no append doubling;
 // copied once into an array of the exact size), searched through a
 // directory of the keys' top bits: 24 MB at a million entities, no map
-// slack. What the resync
-// wrote (writtenSet) is kept, for entities Port held, as one word per
-// entry of that array; only new entities take a map slot.
+// slack. What the resync wrote (writtenSet) is kept, for entities Port
+// held, as one word per entry of that array; only new entities take a map
+// slot. Relation targets are kept only when the index holds them.
 //
 // Every way a digest can mislead is safe:
 //   - a key digest never differs for the same blueprint and identifier, so
@@ -206,9 +207,10 @@ func (c *catalogIndex) content(blueprint string, sig entitySig) (sum uint64, non
 	return sum, nonNull
 }
 
-// errIndexFull is returned by add past 65,535 blueprints; the resync then
-// writes everything and reads the catalog again to find stale entities.
-var errIndexFull = errors.New("ocean: the catalog has too many blueprints to index")
+// errIndexFull is returned by add past 65,535 blueprints or 2^32
+// entities; the resync then writes everything and reads the catalog again
+// to find stale entities.
+var errIndexFull = errors.New("ocean: the catalog is too large to index")
 
 // key digests an entity's blueprint and identifier.
 func (c *catalogIndex) key(blueprint, id string) uint64 {
@@ -229,6 +231,9 @@ func (c *catalogIndex) add(e *port.Entity) error {
 	id := e.ID()
 	if id == "" {
 		return nil
+	}
+	if c.n == math.MaxUint32 { // dir holds positions as uint32
+		return errIndexFull
 	}
 	bp, ok := c.bpIndex[e.Blueprint]
 	if !ok {
