@@ -13,6 +13,7 @@ import (
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/oceankit/oceankit/internal/jsonproj"
 	"github.com/oceankit/oceankit/ocean"
 )
 
@@ -531,6 +532,11 @@ func rootGroup(p ocean.Item, withArchived bool) string {
 	return full
 }
 
+// searchHitKeys are the keys groupHits reads from a search hit.
+func searchHitKeys() *jsonproj.Keys { return searchHitKeySet }
+
+var searchHitKeySet = jsonproj.NewKeys("project_id")
+
 // groupHits returns the ids of the projects of a top-level group in which
 // the search query matches, from one paged group blob search per resync;
 // ok is false when GitLab does not offer group blob search there.
@@ -550,7 +556,9 @@ func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery, w
 		if withArchived {
 			q.Set("include_archived", "true")
 		}
-		err := e.c.Pages(ctx, "groups/"+glapi.PathEscape(root)+"/search", q, func(page []ocean.Item) error {
+		// Only the hits' projects matter: a blob hit also carries the
+		// matching file's content, which is not decoded.
+		err := e.c.pages(ctx, "groups/"+glapi.PathEscape(root)+"/search", q, searchHitKeys, func(page []ocean.Item) error {
 			for _, h := range page {
 				if id := idString(h["project_id"]); id != "" {
 					hits[id] = struct{}{}
