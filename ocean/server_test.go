@@ -131,9 +131,19 @@ func attr(r slog.Record, key string) any {
 // that call its Handler directly.
 func intakeApp(t *testing.T, procs []ocean.Processor, opts ...ocean.Option) *ocean.App {
 	t.Helper()
+	return limitedIntakeApp(t, procs, nil, opts...)
+}
+
+// limitedIntakeApp is intakeApp with the route's limits (OCEAN__WEBHOOK__…)
+// changed by limits.
+func limitedIntakeApp(t *testing.T, procs []ocean.Processor, limits func(*settings.WebhookLimits), opts ...ocean.Option) *ocean.App {
+	t.Helper()
 	h := newHarness(t, 0)
 	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.prov.Processors = procs
+	if limits != nil {
+		limits(&h.cfg.Webhook)
+	}
 	return h.app(opts...)
 }
 
@@ -169,8 +179,8 @@ func widgetBody(t *testing.T, id int) []byte {
 func TestWebhookAuthenticatesBeforeReadingTheBody(t *testing.T) {
 	t.Parallel()
 	q := &captureQueue{}
-	a := intakeApp(t, []ocean.Processor{headerHook{&widgetHook{}}},
-		ocean.WithEventQueue(q), ocean.WithWebhookLimits(ocean.WebhookLimits{MaxBodyBytes: 1 << 20}))
+	a := limitedIntakeApp(t, []ocean.Processor{headerHook{&widgetHook{}}},
+		func(l *settings.WebhookLimits) { l.MaxBodyBytes = 1 << 20 }, ocean.WithEventQueue(q))
 	h := a.Handler()
 	valid := widgetBody(t, 1)
 	tests := []struct {
@@ -281,8 +291,9 @@ func TestWebhookBodyReadsAreBounded(t *testing.T) {
 	q := &captureQueue{}
 	// widgetHook needs the body to authenticate: its reads are what the
 	// budget bounds.
-	a := intakeApp(t, []ocean.Processor{&widgetHook{}}, ocean.WithEventQueue(q),
-		ocean.WithWebhookLimits(ocean.WebhookLimits{MaxBodyBytes: 1000, InflightBodyBytes: 1000, BodyWait: -1}))
+	a := limitedIntakeApp(t, []ocean.Processor{&widgetHook{}}, func(l *settings.WebhookLimits) {
+		l.MaxBodyBytes, l.InflightBodyBytes, l.BodyWait = 1000, 1000, -1
+	}, ocean.WithEventQueue(q))
 	h := a.Handler()
 	hdr := map[string]string{"X-Widget-Event": "widget", "X-Widget-Token": hookSecret}
 
@@ -324,7 +335,8 @@ func TestLiveEventQueueIsBoundedInBytes(t *testing.T) {
 	h.prov.Processors = []ocean.Processor{hook.funcs()}
 	// Each event below counts about 2.3 KB: the queue holds one or two
 	// besides the one being applied, far below its count bound.
-	a := h.app(ocean.WithEventRetry(3, time.Millisecond), ocean.WithWebhookLimits(ocean.WebhookLimits{QueueBytes: 5000}))
+	h.cfg.Webhook.QueueBytes = 5000
+	a := h.app(ocean.WithEventRetry(3, time.Millisecond))
 	lh := &liveHarness{harness: h, hook: hook, app: a}
 	lh.stop = runApp(t, a)
 	lh.url = waitHealthy(t, a)
@@ -383,9 +395,9 @@ func TestRejectedDeliveriesDoNotChooseTheLogVolume(t *testing.T) {
 	t.Parallel()
 	logs := &logRecorder{}
 	clk := clock.NewFake(fakeStart)
-	a := intakeApp(t, []ocean.Processor{headerHook{&widgetHook{}}, &widgetHook{}},
-		ocean.WithClock(clk), ocean.WithLogger(slog.New(logs)), ocean.WithEventQueue(&captureQueue{}),
-		ocean.WithWebhookLimits(ocean.WebhookLimits{RejectLogInterval: time.Minute}))
+	a := limitedIntakeApp(t, []ocean.Processor{headerHook{&widgetHook{}}, &widgetHook{}},
+		func(l *settings.WebhookLimits) { l.RejectLogInterval = time.Minute },
+		ocean.WithClock(clk), ocean.WithLogger(slog.New(logs)), ocean.WithEventQueue(&captureQueue{}))
 	h := a.Handler()
 	bad := map[string]string{"X-Widget-Event": "widget", "X-Widget-Token": "nope"}
 	send := func(k int) {
@@ -501,7 +513,8 @@ func TestSlowConnectionsAreClosed(t *testing.T) {
 	h.cfg.EventListener.Type = settings.ListenerWebhooksOnly
 	h.prov.Processors = []ocean.Processor{headerHook{&widgetHook{}}}
 	const timeout = 300 * time.Millisecond
-	a := h.app(ocean.WithWebhookLimits(ocean.WebhookLimits{ReadHeaderTimeout: timeout, ReadTimeout: timeout, IdleTimeout: timeout}))
+	h.cfg.Webhook.ReadHeaderTimeout, h.cfg.Webhook.ReadTimeout, h.cfg.Webhook.IdleTimeout = timeout, timeout, timeout
+	a := h.app()
 	stop := runApp(t, a)
 	url := waitHealthy(t, a)
 	addr := strings.TrimPrefix(url, "http://")
@@ -539,14 +552,6 @@ func TestSlowConnectionsAreClosed(t *testing.T) {
 		})
 	}
 	t.Cleanup(func() { _ = stop() })
-}
-
-func ExampleWithWebhookLimits() {
-	// A program that receives larger deliveries raises the body limit and
-	// gives slow senders longer.
-	opt := ocean.WithWebhookLimits(ocean.WebhookLimits{MaxBodyBytes: 24 << 20, ReadTimeout: time.Minute})
-	fmt.Println(opt != nil)
-	// Output: true
 }
 
 // failingQueue is a queue whose backend is away.

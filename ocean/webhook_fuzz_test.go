@@ -81,11 +81,11 @@ func FuzzWebhookIntake(f *testing.F) {
 	cfg := settings.Default("widgets")
 	cfg.Integration.Identifier = integrationID
 	cfg.EventListener.Type = settings.ListenerWebhooksOnly
+	cfg.Webhook.MaxBodyBytes, cfg.Webhook.BodyWait = fuzzMaxBody, -1
 	q := &checkQueue{}
 	prov := &ocean.Provider{Type: "widgets", Version: "1", Processors: []ocean.Processor{headerHook{&widgetHook{}}, bodyHook{&widgetHook{}}}}
 	a, err := ocean.New(cfg, prov, ocean.WithDryRun(io.Discard), ocean.WithPortAppConfig(mustParseTB(f, widgetMapping)),
-		ocean.WithLogger(quietLogger()), ocean.WithEventQueue(q),
-		ocean.WithWebhookLimits(ocean.WebhookLimits{MaxBodyBytes: fuzzMaxBody, BodyWait: -1}))
+		ocean.WithLogger(quietLogger()), ocean.WithEventQueue(q))
 	if err != nil {
 		f.Fatal(err)
 	}

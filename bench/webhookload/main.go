@@ -192,7 +192,7 @@ resources:
 		if err != nil {
 			return err
 		}
-		opts = append(opts, ocean.WithWebhookLimits(ocean.WebhookLimits{ReadTimeout: d}))
+		cfg.Webhook.ReadTimeout = d
 	}
 	app, err := ocean.New(cfg, integ.Provider(), opts...)
 	if err != nil {
