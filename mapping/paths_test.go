@@ -397,3 +397,20 @@ func TestFieldsUnion(t *testing.T) {
 	assert.Equal(t, AllFields, keys("a").Union(AllFields))
 	assert.True(t, slices.Equal([]string{"a"}, keys("a").Union(Fields{}).Keys))
 }
+
+// BenchmarkFields analyses gitlab's default mapping, as Compile does once
+// per resync.
+func BenchmarkFields(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("..", "gitlab", "defaults", "port-app-config.yml"))
+	require.NoError(b, err)
+	cfg, err := Parse(raw, AllowTopLevelKeys("visibility"))
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range cfg.Resources {
+			if f := resourceFields(&cfg.Resources[i], nil); f.All {
+				b.Fatal("reads everything")
+			}
+		}
+	}
+}
