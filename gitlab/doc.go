@@ -45,6 +45,7 @@
 //	list.go list_shared.go         project and group listings, fan-out over them,
 //	list_keyset.go                 the shared group listing, keyset pagination
 //	item.go                        reading GitLab's JSON and webhook payloads
+//	fields.go                      decoding only the keys a resync reads
 //	enrich.go                      __languages, __includedFiles, __searchQueries
 //	resolvers.go                   gitlab-v2's deprecated mapping values
 //	webhook.go                     hookProcessor, authentication, processors()
@@ -60,7 +61,11 @@
 //
 // Items are GitLab's JSON exactly as the API returned it (decoded into
 // map[string]any, never into typed structs that drop fields a mapping may
-// read), with gitlab-v2's enrichment keys added.
+// read), with gitlab-v2's enrichment keys added. Within a resync, the
+// lists a kind sends as they are keep only the top-level keys the
+// resync's mapping may read (ocean.Fields) and this package's code reads
+// (fields.go); raw data examples, live events and
+// OCEAN__RESYNC__DECODE_ALL_FIELDS keep items whole.
 //
 // Every request goes through one limiter (Config.MaxConcurrency,
 // Config.RequestsPerMinute, GitLab's announced limits) and is retried on
