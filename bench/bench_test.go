@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 )
 
 // TestTinyRun runs the whole harness at about 100 entities without latency,
@@ -54,7 +54,7 @@ func TestRunCounts(t *testing.T) {
 	for _, rr := range []*resyncRun{r.Pipelined, r.NoChange, r.Sequential} {
 		require.NotNil(t, rr)
 		require.NoError(t, rr.Err, rr.Label)
-		assert.Equal(t, ocean.StateCompleted, rr.Report.Status, rr.Label)
+		assert.Equal(t, report.StateCompleted, rr.Report.Status, rr.Label)
 		assert.Positive(t, rr.GitLab.Total, rr.Label)
 		assert.Positive(t, rr.Usage.Wall, rr.Label)
 	}

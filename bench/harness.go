@@ -25,6 +25,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 )
@@ -180,7 +181,7 @@ type resyncRun struct {
 	Usage     usage
 	FakesCPU  time.Duration
 	FakesRSS  uint64
-	Report    *ocean.ResyncReport
+	Report    *report.Resync
 	Err       error
 	GitLab    gitlabStats
 	Port      portCounts
@@ -671,7 +672,7 @@ func (b *bench) measureResync(ctx context.Context, label string, app *ocean.App,
 	}
 	debug.FreeOSMemory()
 	m := startMeter()
-	var rep *ocean.ResyncReport
+	var rep *report.Resync
 	var rerr error
 	// The label lets a CPU profile be cut per run: go tool pprof -tagfocus run=pipelined.
 	pprof.Do(ctx, pprof.Labels("run", label), func(ctx context.Context) {
@@ -1043,7 +1044,7 @@ func failedOf(r *resyncRun) int64 {
 	return n
 }
 
-func kindTimes(rep *ocean.ResyncReport) string {
+func kindTimes(rep *report.Resync) string {
 	if rep == nil {
 		return ""
 	}

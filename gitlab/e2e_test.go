@@ -17,6 +17,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -138,7 +139,7 @@ func TestDefaultConfigSyncsTheCatalog(t *testing.T) {
 	assert.Equal(t, gitlab.ProviderType, integ.InstallationAppType)
 	states := pt.ResyncStates("my-gitlab")
 	require.NotEmpty(t, states)
-	assert.Equal(t, ocean.StateCompleted, states[len(states)-1].Status)
+	assert.Equal(t, report.StateCompleted, states[len(states)-1].Status)
 }
 
 func fetch(t *testing.T, gl *gitlabtest.Server, path string) []byte {

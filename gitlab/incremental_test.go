@@ -14,6 +14,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -47,7 +48,7 @@ func TestIncrementalResyncAgainstGitLab(t *testing.T) {
 	full, err := app.Resync(ctx, ocean.ResyncOptions{Incremental: true})
 	require.NoError(t, err)
 	fullRequests := gl.Requests()
-	byKind := map[string]*ocean.KindReport{}
+	byKind := map[string]*report.Kind{}
 	for _, k := range full.Kinds {
 		byKind[k.Kind] = k
 		assert.Nil(t, k.Since, "no watermark yet: %s is fetched in full", k.Kind)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -224,6 +225,6 @@ func TestEntityWrittenDuringTheResyncIsNotStale(t *testing.T) {
 	states := h.srv.ResyncStates(integrationID)
 	require.GreaterOrEqual(t, len(states), 4)
 	last := states[len(states)-2:]
-	assert.Equal(t, ocean.StateRunning, last[0].Status, "running is reported before completed, though in the background")
-	assert.Equal(t, ocean.StateCompleted, last[1].Status)
+	assert.Equal(t, report.StateRunning, last[0].Status, "running is reported before completed, though in the background")
+	assert.Equal(t, report.StateCompleted, last[1].Status)
 }

@@ -7,25 +7,16 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-)
 
-// EventResult is what HandleEvent, RegisterRaw or UnregisterRaw did.
-type EventResult struct {
-	// Status is what POST /integration/webhook answers for the delivery:
-	// 202 when it was applied, 200 when no processor takes it, 400, 401,
-	// 413 or 503 when it is refused. RegisterRaw and UnregisterRaw set 202.
-	Status int
-	// Upserted and Deleted name the entities written and deleted, as
-	// "blueprint/identifier".
-	Upserted, Deleted []string
-}
+	"github.com/oceankit/oceankit/ocean/report"
+)
 
 // HandleEvent takes one webhook delivery through the webhook route's checks
 // and applies it at once, without the queue or Run: the synchronous path
 // for a processor's tests. A refused delivery is a Status, not an error.
-func (a *App) HandleEvent(ctx context.Context, r *http.Request) (*EventResult, error) {
+func (a *App) HandleEvent(ctx context.Context, r *http.Request) (*report.Event, error) {
 	jobs, _, status, msg := a.admitEvent(nil, r.WithContext(ctx))
-	res := &EventResult{Status: status}
+	res := &report.Event{Status: status}
 	switch {
 	case status == http.StatusOK:
 		return res, nil
@@ -52,19 +43,19 @@ func (a *App) HandleEvent(ctx context.Context, r *http.Request) (*EventResult, e
 // RegisterRaw maps and writes raw items of a kind as a live event would
 // (Ocean's register_raw): for items from a queue or a poll of the
 // provider's own, without a resync or a webhook.
-func (a *App) RegisterRaw(ctx context.Context, kind string, items []Item) (*EventResult, error) {
+func (a *App) RegisterRaw(ctx context.Context, kind string, items []Item) (*report.Event, error) {
 	return a.applyRaw(ctx, kind, Changes{Upsert: items})
 }
 
 // UnregisterRaw deletes the entities of raw items of a kind, mapped with
 // the current port app config, among those this integration owns (Ocean's
 // unregister_raw).
-func (a *App) UnregisterRaw(ctx context.Context, kind string, items []Item) (*EventResult, error) {
+func (a *App) UnregisterRaw(ctx context.Context, kind string, items []Item) (*report.Event, error) {
 	return a.applyRaw(ctx, kind, Changes{Delete: items})
 }
 
-func (a *App) applyRaw(ctx context.Context, kind string, ch Changes) (*EventResult, error) {
-	res := &EventResult{Status: http.StatusAccepted}
+func (a *App) applyRaw(ctx context.Context, kind string, ch Changes) (*report.Event, error) {
+	res := &report.Event{Status: http.StatusAccepted}
 	matched, err := a.applyToKinds(ctx, []string{kind}, res, func(context.Context, Resource) (Changes, error) {
 		return ch, nil
 	})

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/oceankit/oceankit/ocean/report"
 )
 
 // WithEventRetry sets how often a failed live event is retried and the
@@ -36,4 +38,4 @@ func WithActionsPollInterval(d time.Duration) Option {
 
 // ResyncDone delivers the report of every resync the scheduler finishes
 // (dropping reports nobody reads).
-func (a *App) ResyncDone() <-chan *ResyncReport { return a.sched.done }
+func (a *App) ResyncDone() <-chan *report.Resync { return a.sched.done }

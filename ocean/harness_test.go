@@ -16,6 +16,7 @@ import (
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
@@ -246,7 +247,7 @@ func (h *harness) app(opts ...ocean.Option) *ocean.App {
 	return a
 }
 
-func (h *harness) resync(a *ocean.App) (*ocean.ResyncReport, error) {
+func (h *harness) resync(a *ocean.App) (*report.Resync, error) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

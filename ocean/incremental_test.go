@@ -14,6 +14,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -59,7 +60,7 @@ func incrementalHarness(t *testing.T, n int) (*harness, *clock.Fake) {
 
 // resyncAuto asks for an incremental resync; kinds without a watermark
 // are still fetched in full.
-func resyncAuto(t *testing.T, a *ocean.App, incremental bool) *ocean.ResyncReport {
+func resyncAuto(t *testing.T, a *ocean.App, incremental bool) *report.Resync {
 	t.Helper()
 	rep, err := a.Resync(context.Background(), ocean.ResyncOptions{Trigger: "test", Incremental: incremental})
 	require.NoError(t, err)
@@ -167,7 +168,7 @@ func TestIncrementalWatermarkSurvivesRestart(t *testing.T) {
 			assert.Contains(t, logs.String(), "fetched=1 ", "only the touched widget is fetched")
 			assert.NotContains(t, logs.String(), "no incremental watermark", "it starts from the full resync's watermark")
 			states := h.srv.ResyncStates(integrationID)
-			assert.Equal(t, ocean.StateCompleted, states[len(states)-1].Status)
+			assert.Equal(t, report.StateCompleted, states[len(states)-1].Status)
 		})
 	}
 }

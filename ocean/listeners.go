@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/oceankit/oceankit/ocean/report"
 )
 
 // scheduler runs resyncs one at a time. A request that says the running
@@ -24,10 +26,10 @@ type scheduler struct {
 	queued *resyncRequest
 
 	mu   sync.Mutex
-	last *ResyncReport
+	last *report.Resync
 	// done is signalled after every resync, for tests and callers waiting
 	// on an outcome.
-	done chan *ResyncReport
+	done chan *report.Resync
 }
 
 // resyncRequest is one ask for a resync.
@@ -57,7 +59,7 @@ func (r resyncRequest) merge(later resyncRequest) resyncRequest {
 }
 
 func newScheduler(a *App) *scheduler {
-	return &scheduler{app: a, wake: make(chan struct{}, 1), done: make(chan *ResyncReport, 16)}
+	return &scheduler{app: a, wake: make(chan struct{}, 1), done: make(chan *report.Resync, 16)}
 }
 
 // trigger is Trigger's request: a cancelling request is also a full one.
@@ -115,7 +117,7 @@ func (s *scheduler) run(ctx context.Context) {
 	var (
 		running  bool
 		cancelFn context.CancelFunc
-		finished = make(chan *ResyncReport, 1)
+		finished = make(chan *report.Resync, 1)
 		pending  *resyncRequest
 		// waiting are the waiters of the running resync's requests.
 		waiting []chan struct{}
@@ -163,7 +165,7 @@ func (s *scheduler) run(ctx context.Context) {
 			}
 		case rep := <-finished:
 			running = false
-			if rep != nil && rep.Status == StateAborted {
+			if rep != nil && rep.Status == report.StateAborted {
 				if ctx.Err() == nil && len(waiting) > 0 {
 					// Aborted for a newer request: the next resync answers
 					// these requests too.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -61,7 +62,7 @@ func runApp(t *testing.T, a *ocean.App) (stop func() error) {
 	}
 }
 
-func waitReport(t *testing.T, a *ocean.App) *ocean.ResyncReport {
+func waitReport(t *testing.T, a *ocean.App) *report.Resync {
 	t.Helper()
 	select {
 	case rep := <-a.ResyncDone():
@@ -81,7 +82,7 @@ func TestPollingResyncsOnStartConfigChangeAndRequest(t *testing.T) {
 	stop := runApp(t, a)
 
 	rep := waitReport(t, a)
-	require.Equal(t, ocean.StateCompleted, rep.Status)
+	require.Equal(t, report.StateCompleted, rep.Status)
 	assert.Equal(t, "start", rep.Trigger)
 	require.Equal(t, 30, h.srv.EntityCount("widget"))
 
@@ -159,13 +160,13 @@ func TestNewerResyncCancelsRunningOne(t *testing.T) {
 	a.TriggerResync("config changed", true)
 	first := waitReport(t, a)
 	assert.Equal(t, "first", first.Trigger)
-	assert.Equal(t, ocean.StateAborted, first.Status)
+	assert.Equal(t, report.StateAborted, first.Status)
 	h.src.mu.Lock()
 	h.src.gate = nil
 	h.src.mu.Unlock()
 	second := waitReport(t, a)
 	assert.Equal(t, "config changed", second.Trigger)
-	assert.Equal(t, ocean.StateCompleted, second.Status)
+	assert.Equal(t, report.StateCompleted, second.Status)
 	assert.Equal(t, 300, h.srv.EntityCount("widget"))
 	require.NoError(t, stop())
 }
@@ -191,9 +192,9 @@ func TestTimerTriggersWaitAndCollapse(t *testing.T) {
 	h.src.mu.Unlock()
 	close(gate)
 	first := waitReport(t, a)
-	assert.Equal(t, ocean.StateCompleted, first.Status, "a timer does not abort a running resync")
+	assert.Equal(t, report.StateCompleted, first.Status, "a timer does not abort a running resync")
 	second := waitReport(t, a)
-	assert.Equal(t, ocean.StateCompleted, second.Status)
+	assert.Equal(t, report.StateCompleted, second.Status)
 	select {
 	case rep := <-a.ResyncDone():
 		t.Fatalf("five queued triggers should collapse into one resync, got another: %s", rep.Trigger)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/mapping"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -388,7 +389,7 @@ func (a *App) applyQueued(ctx context.Context, qe *QueuedEvent) {
 
 // applyEvent maps the processor's changes with every resource of the kinds
 // the event affects and writes them to Port.
-func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries int, base time.Duration, rec *EventResult) error {
+func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries int, base time.Duration, rec *report.Event) error {
 	if rp, ok := proc.(RunEventProcessor); ok {
 		return a.applyRunEvent(ctx, rp, ev, retries, base)
 	}
@@ -404,7 +405,7 @@ func (a *App) applyEvent(ctx context.Context, proc Processor, ev *Event, retries
 // applyToKinds maps the changes changesFor gives, with every resource of
 // the port app config of the given kinds, and writes them (see
 // writeChanges). matched is false when the config has no such resource.
-func (a *App) applyToKinds(ctx context.Context, kindNames []string, rec *EventResult, changesFor func(context.Context, Resource) (Changes, error)) (matched bool, err error) {
+func (a *App) applyToKinds(ctx context.Context, kindNames []string, rec *report.Event, changesFor func(context.Context, Resource) (Changes, error)) (matched bool, err error) {
 	pac, err := a.portAppConfig(ctx, false)
 	if err != nil {
 		return false, err
@@ -465,7 +466,7 @@ func (a *App) handleWithRetry(ctx context.Context, p Processor, ev *Event, res R
 // writeChanges upserts what passes the resource's selector and deletes, if
 // this integration owns them, the entities of items deleted at the source
 // or no longer selected.
-func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch Changes, opts port.UpsertOptions, deleteDependents bool, rec *EventResult) error {
+func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch Changes, opts port.UpsertOptions, deleteDependents bool, rec *report.Event) error {
 	var errs []error
 	upserted := map[entityKey]bool{}
 	var toDelete []port.Entity
@@ -542,7 +543,7 @@ func (a *App) writeChanges(ctx context.Context, rm *mapping.ResourceMapper, ch C
 
 // deleteOwned deletes the entities among ents that this integration owns in
 // Port, never touching another integration's entities or one just upserted.
-func (a *App) deleteOwned(ctx context.Context, ents []port.Entity, keep map[entityKey]bool, deleteDependents bool, rec *EventResult) error {
+func (a *App) deleteOwned(ctx context.Context, ents []port.Entity, keep map[entityKey]bool, deleteDependents bool, rec *report.Event) error {
 	byBP := map[string][]string{}
 	for _, e := range ents {
 		id := e.ID()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 
 	"github.com/oceankit/oceankit/internal/logtest"
 )
@@ -54,7 +55,7 @@ resources:
 	h.src.remove("w-00001")
 	rep, err := h.resync(a)
 	require.NoError(t, err)
-	assert.Equal(t, ocean.StateCompleted, rep.Status)
+	assert.Equal(t, report.StateCompleted, rep.Status)
 	k := rep.Kinds[0]
 	assert.EqualValues(t, 10, k.Nulled)
 	assert.Zero(t, k.Misconfigured)
@@ -98,7 +99,7 @@ func TestSelectorErrorFailsTheKindAndDeletesNothing(t *testing.T) {
 		rep, err := h.resync(a)
 		var kf *ocean.KindsFailedError
 		require.ErrorAs(t, err, &kf, q)
-		assert.Equal(t, ocean.StateFailed, rep.Status)
+		assert.Equal(t, report.StateFailed, rep.Status)
 		var se *ocean.SelectorQueryError
 		require.ErrorAs(t, rep.Kinds[0].Err, &se, q)
 		assert.EqualValues(t, 20, se.Count)
@@ -131,7 +132,7 @@ func TestBrokenResourceFailsAlone(t *testing.T) {
 	var kf *ocean.KindsFailedError
 	require.ErrorAs(t, err, &kf)
 	assert.Equal(t, []string{"team[1]"}, kf.Kinds)
-	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Equal(t, report.StateFailed, rep.Status)
 	var re *ocean.ResourceError
 	require.ErrorAs(t, rep.Kinds[1].Err, &re)
 	var ce *mapping.CompileError
@@ -145,7 +146,7 @@ func TestBrokenResourceFailsAlone(t *testing.T) {
 	assert.False(t, ok, "the widget resource's stale entity is deleted")
 	assert.Equal(t, 2, h.srv.EntityCount("team"), "the broken resource's blueprint keeps its entities")
 	states := h.srv.ResyncStates(integrationID)
-	assert.Equal(t, ocean.StateFailed, states[len(states)-1].Status)
+	assert.Equal(t, report.StateFailed, states[len(states)-1].Status)
 }
 
 // A static mapping with a broken resource starts (the resource fails in

@@ -8,35 +8,13 @@ import (
 	"sync"
 
 	"github.com/oceankit/oceankit/mapping"
+	"github.com/oceankit/oceankit/ocean/report"
 )
-
-// MappingError is one mapping field that failed during a resync, counted
-// over the kind, with the first item it failed for. Each failing field is
-// reported once per kind, not once per page.
-type MappingError struct {
-	// Field is the mapping field, Ocean style ("properties.readme",
-	// "identifier", "selector.query").
-	Field string `json:"field"`
-	// Expr is the jq expression as written in the config.
-	Expr string `json:"expr"`
-	// Count is how many entities (or items) it failed for.
-	Count int64 `json:"count"`
-	// LeftOut is false when the entities were written with the field null
-	// (Ocean's rule for every field but the identifier and blueprint), true
-	// when the items were not written at all (their identifier, blueprint,
-	// selector or itemsToParse failed, or they ran out of time).
-	LeftOut bool `json:"leftOut"`
-	// Example names the first item it failed for: its entity when the
-	// identifier is known, otherwise the item's own id or name.
-	Example string `json:"example"`
-	// Error is the first error.
-	Error string `json:"error"`
-}
 
 // mappingErrors aggregates a kind's mapping errors by field.
 type mappingErrors struct {
 	mu     sync.Mutex
-	fields map[string]*MappingError // by field and effect
+	fields map[string]*report.MappingError // by field and effect
 	order  []string
 }
 
@@ -52,21 +30,21 @@ func (m *mappingErrors) add(mc mapping.Misconfiguration, leftOut bool, item Item
 		return
 	}
 	if m.fields == nil {
-		m.fields = map[string]*MappingError{}
+		m.fields = map[string]*report.MappingError{}
 	}
-	m.fields[key] = &MappingError{Field: mc.Field, Expr: mc.Expr, Count: 1, LeftOut: leftOut, Example: exampleOf(mc, item), Error: errText(mc.Err)}
+	m.fields[key] = &report.MappingError{Field: mc.Field, Expr: mc.Expr, Count: 1, LeftOut: leftOut, Example: exampleOf(mc, item), Error: errText(mc.Err)}
 	m.order = append(m.order, key)
 }
 
-func (m *mappingErrors) list() []MappingError {
+func (m *mappingErrors) list() []report.MappingError {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]MappingError, 0, len(m.order))
+	out := make([]report.MappingError, 0, len(m.order))
 	for _, k := range m.order {
 		out = append(out, *m.fields[k])
 	}
 	// Pages are mapped concurrently: report in a stable order.
-	slices.SortStableFunc(out, func(a, b MappingError) int {
+	slices.SortStableFunc(out, func(a, b report.MappingError) int {
 		if a.LeftOut != b.LeftOut {
 			if a.LeftOut {
 				return -1
@@ -135,7 +113,7 @@ func (k *kindRun) recordMapping(res *mapping.Result, page []Item) {
 
 // logMappingErrors logs each failing field of a kind once, when the kind
 // ends.
-func logMappingErrors(log *slog.Logger, rep *KindReport) {
+func logMappingErrors(log *slog.Logger, rep *report.Kind) {
 	for _, e := range rep.MappingErrors {
 		attrs := []any{"kind", rep.Kind, "index", rep.Index, "field", e.Field, "expr", e.Expr, "count", e.Count,
 			"example", e.Example, "error", e.Error}
@@ -154,7 +132,7 @@ func logMappingErrors(log *slog.Logger, rep *KindReport) {
 type SelectorQueryError struct {
 	Count int64
 	// First is the first item's error.
-	First MappingError
+	First report.MappingError
 }
 
 func (e *SelectorQueryError) Error() string {

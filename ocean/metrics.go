@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oceankit/oceankit/ocean/report"
 )
 
 // metrics keeps the counters /metrics serves, in Prometheus' text format.
@@ -83,13 +85,13 @@ func (m *metrics) resyncStarted() {
 	m.mu.Unlock()
 }
 
-func (m *metrics) resyncFinished(r *ResyncReport) {
+func (m *metrics) resyncFinished(r *report.Resync) {
 	m.mu.Lock()
 	m.gauges["ocean_resyncs_running"]--
 	m.mu.Unlock()
 	m.add("ocean_resyncs_total", 1, "status", r.Status)
 	m.set("ocean_resync_last_duration_seconds", r.End.Sub(r.Start).Seconds())
-	if r.Status == StateCompleted {
+	if r.Status == report.StateCompleted {
 		m.set("ocean_resync_last_success_timestamp", float64(r.End.UnixNano())/float64(time.Second))
 	}
 	for _, k := range r.Kinds {
@@ -103,7 +105,7 @@ func (m *metrics) resyncFinished(r *ResyncReport) {
 
 // oceanResync sets Ocean's gauges (duration_seconds, object_count, success)
 // from a finished resync, with Ocean's labels.
-func (m *metrics) oceanResync(r *ResyncReport) {
+func (m *metrics) oceanResync(r *report.Resync) {
 	for _, k := range r.Kinds {
 		id := kindIdentifier(k)
 		count := func(phase, typ string, n int64) {
@@ -121,11 +123,11 @@ func (m *metrics) oceanResync(r *ResyncReport) {
 		m.set("duration_seconds", k.Timings.Map.Seconds(), "kind", id, "phase", "transform")
 		m.set("duration_seconds", k.Timings.Write.Seconds(), "kind", id, "phase", "load")
 		m.set("duration_seconds", k.Duration.Seconds(), "kind", id, "phase", "resync")
-		m.set("success", float64(successValue(kindState(r, k) == StateCompleted)), "kind", id, "phase", "resync")
+		m.set("success", float64(successValue(kindState(r, k) == report.StateCompleted)), "kind", id, "phase", "resync")
 	}
 	m.set("object_count", float64(r.Deleted), "kind", reconcileKind, "phase", "delete", "object_count_type", "deleted")
 	m.set("duration_seconds", r.End.Sub(r.Start).Seconds(), "kind", runtimeKind, "phase", "resync")
-	m.set("success", float64(successValue(r.Status == StateCompleted)), "kind", runtimeKind, "phase", "resync")
+	m.set("success", float64(successValue(r.Status == report.StateCompleted)), "kind", runtimeKind, "phase", "resync")
 }
 
 func (m *metrics) entitiesWritten(kind string, ok, failed int) {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port/porttest"
 )
 
@@ -32,7 +33,7 @@ func TestResyncWithFailedWritesIsNotCompleted(t *testing.T) {
 
 	var kf *ocean.KindsFailedError
 	require.ErrorAs(t, err, &kf, "a Port outage is not a success")
-	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Equal(t, report.StateFailed, rep.Status)
 	assert.EqualValues(t, 30, rep.Kinds[0].Failed)
 	assert.Zero(t, rep.Kinds[0].Upserted)
 	var wf *ocean.WritesFailedError
@@ -42,7 +43,7 @@ func TestResyncWithFailedWritesIsNotCompleted(t *testing.T) {
 
 	states := h.srv.ResyncStates(integrationID)
 	require.NotEmpty(t, states)
-	assert.Equal(t, ocean.StateFailed, states[len(states)-1].Status, "Port shows the resync failed")
+	assert.Equal(t, report.StateFailed, states[len(states)-1].Status, "Port shows the resync failed")
 	m := metricsOf(t, a)
 	assert.Contains(t, m, `ocean_resyncs_total{status="failed"} 1`)
 	assert.NotContains(t, m, `status="completed"`)
@@ -73,7 +74,7 @@ resources:
 	a := h.app()
 	rep, err := h.resync(a)
 	require.Error(t, err)
-	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Equal(t, report.StateFailed, rep.Status)
 	var mb *ocean.MissingBlueprintsError
 	require.ErrorAs(t, rep.Kinds[0].Err, &mb)
 	assert.Equal(t, []string{"widgit"}, mb.Blueprints)

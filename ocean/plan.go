@@ -11,6 +11,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -23,7 +24,7 @@ type Plan struct {
 	// Blueprints holds the plan per blueprint.
 	Blueprints map[string]*BlueprintPlan `json:"blueprints"`
 	// Kinds are the per-kind counts of the run.
-	Kinds []*KindReport `json:"kinds"`
+	Kinds []*report.Kind `json:"kinds"`
 	// DeletionSkipped says why stale entities would not be deleted.
 	DeletionSkipped string `json:"deletionSkipped,omitempty"`
 	// StaleFound counts the entities the resync would find stale, deleted

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 )
 
@@ -45,7 +45,7 @@ func TestRequestResyncSaysWhenItsResyncEnded(t *testing.T) {
 	h.src.mu.Unlock()
 	second := a.RequestResync("second", true) // aborts the first resync
 	rep := <-a.ResyncDone()
-	assert.Equal(t, ocean.StateAborted, rep.Status)
+	assert.Equal(t, report.StateAborted, rep.Status)
 	<-startedB
 	assert.False(t, closedWithin(first, 50*time.Millisecond), "an aborted resync answers nothing")
 	h.src.mu.Lock()
@@ -53,7 +53,7 @@ func TestRequestResyncSaysWhenItsResyncEnded(t *testing.T) {
 	h.src.mu.Unlock()
 	close(gate)
 	rep = <-a.ResyncDone()
-	require.Equal(t, ocean.StateCompleted, rep.Status)
+	require.Equal(t, report.StateCompleted, rep.Status)
 	assert.True(t, closedWithin(first, 10*time.Second), "the resync that followed answers the first request too")
 	assert.True(t, closedWithin(second, 10*time.Second))
 

@@ -16,118 +16,15 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/mapping"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port"
-)
-
-// Resync states, as Port's resync-state field has them.
-const (
-	StateRunning   = "running"
-	StateCompleted = "completed"
-	StateFailed    = "failed"
-	StateAborted   = "aborted"
 )
 
 // ErrEmptyMapping is returned by a resync whose port app config has no
 // resources: there is nothing to sync, and deleting everything would be the
 // wrong conclusion.
 var ErrEmptyMapping = errors.New("ocean: the port app config has no resources")
-
-// KindReport is what one resource of the port app config did in a resync.
-type KindReport struct {
-	Kind  string `json:"kind"`
-	Index int    `json:"index"`
-	// Fetched counts raw items the kind produced.
-	Fetched int64 `json:"fetched"`
-	// Filtered counts items the selector query dropped.
-	Filtered int64 `json:"filtered"`
-	// Misconfigured counts items a mapping error left out.
-	Misconfigured int64 `json:"misconfigured"`
-	// Nulled counts entities written with a field null because its jq
-	// failed for them (Ocean's rule).
-	Nulled int64 `json:"nulled"`
-	// MappingErrors lists each mapping field that failed, once.
-	MappingErrors []MappingError `json:"mappingErrors,omitempty"`
-	// Mapped counts entities the mapping produced.
-	Mapped int64 `json:"mapped"`
-	// Upserted counts entities Port accepted.
-	Upserted int64 `json:"upserted"`
-	// Skipped counts entities not written because Port already held them
-	// unchanged.
-	Skipped int64 `json:"skipped"`
-	// Failed counts entities Port rejected.
-	Failed int64 `json:"failed"`
-	// Deleted counts stale entities deleted for this kind's blueprints.
-	Deleted int64 `json:"deleted"`
-	// Duration is the kind's wall time, from its start until Port answered
-	// the last of its writes.
-	Duration time.Duration `json:"duration"`
-	// Timings says where the kind's time went.
-	Timings KindTimings `json:"timings"`
-	// Err is why the kind failed; nil when it completed.
-	Err error `json:"-"`
-	// Complete is true when the kind delivered all its data, so its stale
-	// entities may be deleted.
-	Complete bool `json:"complete"`
-	// DeletionBlocked says why a kind that did not fail is still not
-	// complete enough to delete its stale entities (items whose
-	// identifier could not be computed).
-	DeletionBlocked string `json:"deletionBlocked,omitempty"`
-	// Blueprints are the blueprints the kind's entities went to.
-	Blueprints []string `json:"blueprints"`
-	// Since is set when the kind fetched only what changed since then.
-	Since *time.Time `json:"since,omitempty"`
-}
-
-// KindTimings splits a kind's time by stage. The stages overlap (a kind
-// maps one page while it fetches the next and writes the one before), and
-// Map and Write add up the time of every worker, so they do not sum to
-// Duration: each says how long that stage was busy for the kind, and the
-// largest is where a faster kind would have to win.
-type KindTimings struct {
-	// Fetch is the time the kind spent listing its items, not counting
-	// the time it waited for the mappers to take a page.
-	Fetch time.Duration `json:"fetch"`
-	// Map is the time the mappers spent on its items (selector query,
-	// mapping, comparison with what Port holds), summed over workers.
-	Map time.Duration `json:"map"`
-	// Write is the time Port took to answer its bulk upserts, summed over
-	// the requests in flight.
-	Write time.Duration `json:"write"`
-}
-
-// ResyncReport is the outcome of one resync.
-type ResyncReport struct {
-	ID      string        `json:"id"`
-	Trigger string        `json:"trigger"`
-	Start   time.Time     `json:"start"`
-	End     time.Time     `json:"end"`
-	Status  string        `json:"status"`
-	Kinds   []*KindReport `json:"kinds"`
-	// Incremental is true for an incremental resync.
-	Incremental bool `json:"incremental,omitempty"`
-	// DryRun is true for a dry run or a plan: Upserted and Deleted count
-	// what would have been written.
-	DryRun bool `json:"dryRun,omitempty"`
-	// Deleted counts stale entities deleted.
-	Deleted int `json:"deleted"`
-	// StaleFound counts entities Port held that the resync did not produce.
-	StaleFound int `json:"staleFound"`
-	// DeletionSkipped says why stale entities were not deleted, if they
-	// were not.
-	DeletionSkipped string `json:"deletionSkipped,omitempty"`
-	// Err is why the resync failed.
-	Err error `json:"-"`
-}
-
-// Upserted sums the kinds' upserted entities.
-func (r *ResyncReport) Upserted() int64 {
-	var n int64
-	for _, k := range r.Kinds {
-		n += k.Upserted
-	}
-	return n
-}
 
 // ResyncOptions adjusts one resync.
 type ResyncOptions struct {
@@ -177,7 +74,7 @@ type catalogClient interface {
 // resyncRun is the state of one resync in flight.
 type resyncRun struct {
 	resyncDeps
-	report *ResyncReport
+	report *report.Resync
 	pac    *mapping.Config
 	mapper *compiled
 	log    *slog.Logger
@@ -222,7 +119,7 @@ type resyncRun struct {
 }
 
 type kindRun struct {
-	report     *KindReport
+	report     *report.Kind
 	rm         *mapping.ResourceMapper
 	blueprints sync.Map // string → struct{}
 	fetched    atomic.Int64
@@ -262,7 +159,7 @@ type kindRun struct {
 // the port app config, map, upsert, and delete what is stale. It does not
 // coordinate with other resyncs; listeners go through the App's scheduler,
 // which does.
-func (a *App) Resync(ctx context.Context, opts ResyncOptions) (*ResyncReport, error) {
+func (a *App) Resync(ctx context.Context, opts ResyncOptions) (*report.Resync, error) {
 	return a.runResync(ctx, opts, runMode{writer: a.writer, quiet: a.dryRun})
 }
 
@@ -273,8 +170,8 @@ type runMode struct {
 	plan   *Plan
 }
 
-func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (*ResyncReport, error) {
-	rep := &ResyncReport{ID: newID(), Trigger: opts.Trigger, Start: a.clock.Now(), Status: StateRunning,
+func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (*report.Resync, error) {
+	rep := &report.Resync{ID: newID(), Trigger: opts.Trigger, Start: a.clock.Now(), Status: report.StateRunning,
 		Incremental: opts.Incremental && mode.plan == nil, DryRun: mode.quiet}
 	log := a.log.With("resync", rep.ID)
 	if opts.Trigger != "" {
@@ -288,11 +185,11 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 	rep.End = a.clock.Now()
 	switch {
 	case err == nil:
-		rep.Status = StateCompleted
+		rep.Status = report.StateCompleted
 	case ctx.Err() != nil:
-		rep.Status = StateAborted
+		rep.Status = report.StateAborted
 	default:
-		rep.Status = StateFailed
+		rep.Status = report.StateFailed
 	}
 	rep.Err = err
 	if !mode.quiet {
@@ -300,13 +197,13 @@ func (a *App) runResync(ctx context.Context, opts ResyncOptions, mode runMode) (
 	}
 	a.metrics.resyncFinished(rep)
 	sm.finish(rep)
-	rep.log(log)
+	logReport(log, rep)
 	return rep, err
 }
 
 // prepareAndRun prepares a resync from the App (its port app config,
 // compiled; the stale cut-off) and runs it.
-func (a *App) prepareAndRun(ctx context.Context, rep *ResyncReport, log *slog.Logger, mode runMode) error {
+func (a *App) prepareAndRun(ctx context.Context, rep *report.Resync, log *slog.Logger, mode runMode) error {
 	pac, err := a.portAppConfig(ctx, true)
 	if err != nil {
 		return err
@@ -335,7 +232,7 @@ func (a *App) prepareAndRun(ctx context.Context, rep *ResyncReport, log *slog.Lo
 }
 
 // newResyncRun builds a resync's run with what it uses from the App.
-func (a *App) newResyncRun(rep *ResyncReport, log *slog.Logger, mode runMode, pac *mapping.Config, mapper *compiled) *resyncRun {
+func (a *App) newResyncRun(rep *report.Resync, log *slog.Logger, mode runMode, pac *mapping.Config, mapper *compiled) *resyncRun {
 	deps := resyncDeps{
 		cfg:                a.cfg.Resync,
 		upsertBatch:        a.cfg.UpsertEntitiesBatchMaxLength,
@@ -403,7 +300,7 @@ func (r *resyncRun) run(ctx context.Context) error {
 	}
 	kinds := make([]*kindRun, len(r.mapper.Resources()))
 	for i, rm := range r.mapper.Resources() {
-		kinds[i] = &kindRun{rm: rm, report: &KindReport{Kind: rm.Kind(), Index: rm.Index(), Err: r.mapper.resyncErr(rm.Index())}}
+		kinds[i] = &kindRun{rm: rm, report: &report.Kind{Kind: rm.Kind(), Index: rm.Index(), Err: r.mapper.resyncErr(rm.Index())}}
 		r.report.Kinds = append(r.report.Kinds, kinds[i].report)
 	}
 	r.syncMetrics.announce(r.report)
@@ -522,7 +419,7 @@ func (k *kindRun) finish() {
 	rep.Upserted = k.upserted.Load()
 	rep.Skipped = k.skipped.Load()
 	rep.Failed = k.failed.Load()
-	rep.Timings = KindTimings{
+	rep.Timings = report.Timings{
 		Fetch: time.Duration(k.fetchNs.Load()),
 		Map:   time.Duration(k.mapNs.Load()),
 		Write: time.Duration(k.writeNs.Load()),

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -21,7 +22,7 @@ func TestResyncWritesEveryItem(t *testing.T) {
 
 	rep, err := h.resync(a)
 	require.NoError(t, err)
-	assert.Equal(t, ocean.StateCompleted, rep.Status)
+	assert.Equal(t, report.StateCompleted, rep.Status)
 	require.Len(t, rep.Kinds, 1)
 	k := rep.Kinds[0]
 	assert.EqualValues(t, 251, k.Fetched)
@@ -42,8 +43,8 @@ func TestResyncWritesEveryItem(t *testing.T) {
 
 	states := h.srv.ResyncStates(integrationID)
 	require.GreaterOrEqual(t, len(states), 2)
-	assert.Equal(t, ocean.StateRunning, states[0].Status)
-	assert.Equal(t, ocean.StateCompleted, states[len(states)-1].Status)
+	assert.Equal(t, report.StateRunning, states[0].Status)
+	assert.Equal(t, report.StateCompleted, states[len(states)-1].Status)
 	assert.NotEmpty(t, h.srv.KindExamples(integrationID, "widget"), "raw data examples are sent")
 	assert.LessOrEqual(t, len(h.srv.KindExamples(integrationID, "widget")), 5)
 }
@@ -116,12 +117,12 @@ func TestResyncFailedKindDeletesNothing(t *testing.T) {
 	require.Error(t, err)
 	var kf *ocean.KindsFailedError
 	require.ErrorAs(t, err, &kf)
-	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Equal(t, report.StateFailed, rep.Status)
 	assert.False(t, rep.Kinds[0].Complete)
 	assert.Equal(t, 0, rep.Deleted)
 	assert.Equal(t, 300, h.srv.EntityCount("widget"), "nothing is deleted on partial data")
 	states := h.srv.ResyncStates(integrationID)
-	assert.Equal(t, ocean.StateFailed, states[len(states)-1].Status)
+	assert.Equal(t, report.StateFailed, states[len(states)-1].Status)
 }
 
 func TestResyncDeletionThreshold(t *testing.T) {
@@ -180,7 +181,7 @@ resources:
 	a := h.app()
 	rep, err := h.resync(a)
 	require.Error(t, err)
-	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Equal(t, report.StateFailed, rep.Status)
 	msg := err.Error()
 	assert.Contains(t, msg, "properties.color")
 	assert.Contains(t, msg, "properties.size", "every mapping error is reported at once")
@@ -245,7 +246,7 @@ func TestResyncPartialBulkFailure(t *testing.T) {
 	// ...but the kind is not complete, and the resync does not say it is.
 	var kf *ocean.KindsFailedError
 	require.ErrorAs(t, err, &kf)
-	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Equal(t, report.StateFailed, rep.Status)
 	var wf *ocean.WritesFailedError
 	require.ErrorAs(t, rep.Kinds[0].Err, &wf)
 	assert.EqualValues(t, 1, wf.Failed)
@@ -268,7 +269,7 @@ func TestResyncCancelledDeletesNothing(t *testing.T) {
 	h.src.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *ocean.ResyncReport)
+	done := make(chan *report.Resync)
 	go func() {
 		rep, _ := a.Resync(ctx, ocean.ResyncOptions{})
 		done <- rep
@@ -276,7 +277,7 @@ func TestResyncCancelledDeletesNothing(t *testing.T) {
 	<-started
 	cancel()
 	rep := <-done
-	assert.Equal(t, ocean.StateAborted, rep.Status)
+	assert.Equal(t, report.StateAborted, rep.Status)
 	assert.Equal(t, 0, rep.Deleted)
 	_, ok := h.srv.Entity("widget", "w-00010")
 	assert.True(t, ok)
@@ -385,7 +386,7 @@ resources:
 	rep, err := h.resync(h.app())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "resources[0] (widget) .selector")
-	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Equal(t, report.StateFailed, rep.Status)
 	assert.Zero(t, h.srv.Count(porttest.RouteBulkUpsert))
 }
 

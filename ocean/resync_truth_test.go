@@ -14,6 +14,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -39,7 +40,7 @@ func TestStaleCutoffFollowsPortsClock(t *testing.T) {
 				gate, started := make(chan struct{}), make(chan struct{})
 				h.src.gate, h.src.started = gate, started
 				type result struct {
-					rep *ocean.ResyncReport
+					rep *report.Resync
 					err error
 				}
 				done := make(chan result, 1)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 )
 
@@ -453,9 +454,9 @@ func TestResyncRouteCoalescesAndNeverAborts(t *testing.T) {
 	h.src.mu.Unlock()
 	close(gate)
 	first := waitReport(t, a)
-	assert.Equal(t, ocean.StateCompleted, first.Status, "POST /resync does not abort the running resync")
+	assert.Equal(t, report.StateCompleted, first.Status, "POST /resync does not abort the running resync")
 	second := waitReport(t, a)
-	assert.Equal(t, ocean.StateCompleted, second.Status, "the calls made meanwhile run one more resync")
+	assert.Equal(t, report.StateCompleted, second.Status, "the calls made meanwhile run one more resync")
 	assert.Equal(t, "webhook listener", second.Trigger)
 	// Had the 50 calls queued more than one resync, the next report would
 	// be another of theirs, not this one.

@@ -6,25 +6,26 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 )
 
 // reportRunning tells Port a resync started. Failures are logged: the
 // resync's data matters more than its status line.
-func (a *App) reportRunning(ctx context.Context, rep *ResyncReport) {
+func (a *App) reportRunning(ctx context.Context, rep *report.Resync) {
 	if a.port == nil || a.dryRun {
 		return
 	}
 	start := rep.Start.UTC()
-	st := port.ResyncState{Status: StateRunning, LastResyncStart: &start}
+	st := port.ResyncState{Status: report.StateRunning, LastResyncStart: &start}
 	a.fillSchedule(&st)
 	if _, err := a.port.PatchResyncState(ctx, a.cfg.Integration.Identifier, st); err != nil {
-		a.log.Warn("could not report resync state", "status", StateRunning, "error", err)
+		a.log.Warn("could not report resync state", "status", report.StateRunning, "error", err)
 	}
 }
 
-func (a *App) reportState(ctx context.Context, rep *ResyncReport) {
-	if a.port == nil || a.dryRun || rep.Status == StateRunning {
+func (a *App) reportState(ctx context.Context, rep *report.Resync) {
+	if a.port == nil || a.dryRun || rep.Status == report.StateRunning {
 		return
 	}
 	end := rep.End.UTC()
@@ -86,7 +87,7 @@ func (r *resyncRun) logProgress(kinds []*kindRun) (stop func()) {
 
 // log writes a finished resync's summary: a line per kind (with its
 // mapping errors), then the outcome.
-func (rep *ResyncReport) log(log *slog.Logger) {
+func logReport(log *slog.Logger, rep *report.Resync) {
 	upserted, deleted := "upserted", "deleted"
 	if rep.DryRun {
 		upserted, deleted = "would_upsert", "would_delete"

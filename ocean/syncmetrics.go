@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -41,7 +42,7 @@ type syncReporter struct {
 }
 
 // startSyncMetrics begins a resync's reporting and its heartbeat.
-func (a *App) startSyncMetrics(ctx context.Context, rep *ResyncReport, quiet bool) *syncReporter {
+func (a *App) startSyncMetrics(ctx context.Context, rep *report.Resync, quiet bool) *syncReporter {
 	if quiet || a.telemetry == nil || a.port == nil || a.dryRun {
 		return nil
 	}
@@ -72,7 +73,7 @@ func (a *App) startSyncMetrics(ctx context.Context, rep *ResyncReport, quiet boo
 }
 
 // syncMetricsFor finds the reporter of a running resync (nil when none).
-func (a *App) syncMetricsFor(rep *ResyncReport) *syncReporter {
+func (a *App) syncMetricsFor(rep *report.Resync) *syncReporter {
 	if a.telemetry == nil || rep == nil {
 		return nil
 	}
@@ -84,7 +85,7 @@ func (a *App) syncMetricsFor(rep *ResyncReport) *syncReporter {
 
 // announce posts every kind of the mapping as pending (the resync read its
 // mapping).
-func (r *syncReporter) announce(rep *ResyncReport) {
+func (r *syncReporter) announce(rep *report.Resync) {
 	if r == nil {
 		return
 	}
@@ -96,7 +97,7 @@ func (r *syncReporter) announce(rep *ResyncReport) {
 }
 
 // kindStarted reports a kind as syncing.
-func (r *syncReporter) kindStarted(k *KindReport) {
+func (r *syncReporter) kindStarted(k *report.Kind) {
 	if r == nil {
 		return
 	}
@@ -107,7 +108,7 @@ func (r *syncReporter) kindStarted(k *KindReport) {
 // finish reports every kind's outcome, the reconciliation and the resync,
 // stops the heartbeat and lets the sender end once the queue is sent. It
 // does not wait for Port.
-func (r *syncReporter) finish(rep *ResyncReport) {
+func (r *syncReporter) finish(rep *report.Resync) {
 	if r == nil {
 		return
 	}
@@ -123,7 +124,7 @@ func (r *syncReporter) finish(rep *ResyncReport) {
 			"delete": map[string]any{"object_count_type": map[string]any{"deleted": map[string]any{"object_count": rep.Deleted}}},
 		}}, ""))
 		evs = append(evs, r.event(runtimeKind, runtimeKind, -1, rep.Status, map[string]any{"phase": map[string]any{
-			"resync": map[string]any{"success": successValue(rep.Status == StateCompleted), "duration_seconds": rep.End.Sub(rep.Start).Seconds()},
+			"resync": map[string]any{"success": successValue(rep.Status == report.StateCompleted), "duration_seconds": rep.End.Sub(rep.Start).Seconds()},
 		}}, ""))
 		for _, ev := range evs {
 			r.enqueue(func(ctx context.Context, url string) error { return r.a.port.PutKindSyncMetrics(ctx, url, ev) })
@@ -189,7 +190,7 @@ func (r *syncReporter) event(kindID, kind string, index int, state string, metri
 	}
 }
 
-func (r *syncReporter) kindEvent(k *KindReport, state string, metrics map[string]any) port.SyncMetricsEvent {
+func (r *syncReporter) kindEvent(k *report.Kind, state string, metrics map[string]any) port.SyncMetricsEvent {
 	bp := ""
 	if len(k.Blueprints) > 0 {
 		bp = k.Blueprints[0]
@@ -198,16 +199,16 @@ func (r *syncReporter) kindEvent(k *KindReport, state string, metrics map[string
 }
 
 // kindIdentifier is Ocean's "{kind}-{index}".
-func kindIdentifier(k *KindReport) string { return k.Kind + "-" + strconv.Itoa(k.Index) }
+func kindIdentifier(k *report.Kind) string { return k.Kind + "-" + strconv.Itoa(k.Index) }
 
-func kindState(rep *ResyncReport, k *KindReport) string {
+func kindState(rep *report.Resync, k *report.Kind) string {
 	switch {
-	case k.Err == nil && rep.Status != StateAborted:
-		return StateCompleted
-	case rep.Status == StateAborted:
-		return StateAborted
+	case k.Err == nil && rep.Status != report.StateAborted:
+		return report.StateCompleted
+	case rep.Status == report.StateAborted:
+		return report.StateAborted
 	}
-	return StateFailed
+	return report.StateFailed
 }
 
 func successValue(ok bool) int {
@@ -219,7 +220,7 @@ func successValue(ok bool) int {
 
 // kindMetrics nests a kind's counts as Ocean's registry flattens its
 // labels: phase → name → object_count_type → type → object_count.
-func kindMetrics(rep *ResyncReport, k *KindReport) map[string]any {
+func kindMetrics(rep *report.Resync, k *report.Kind) map[string]any {
 	count := func(n int64) map[string]any { return map[string]any{"object_count": n} }
 	extractFailed := int64(0)
 	if k.Err != nil && k.Upserted == 0 && k.Failed == 0 {
@@ -242,7 +243,7 @@ func kindMetrics(rep *ResyncReport, k *KindReport) map[string]any {
 			"object_count_type": map[string]any{"deleted": count(k.Deleted)},
 		},
 		"resync": map[string]any{
-			"success":          successValue(kindState(rep, k) == StateCompleted),
+			"success":          successValue(kindState(rep, k) == report.StateCompleted),
 			"duration_seconds": k.Duration.Seconds(),
 		},
 	}}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -77,7 +78,7 @@ func TestSyncMetricsReportAFailedKindAndNeverFailTheResync(t *testing.T) {
 	a := h.app()
 	rep, err := h.resync(a)
 	require.Error(t, err)
-	assert.Equal(t, ocean.StateFailed, rep.Status)
+	assert.Equal(t, report.StateFailed, rep.Status)
 	// __runtime__ is the last event of a resync.
 	require.Eventually(t, func() bool {
 		ev, ok := h.srv.KindSyncMetrics(integrationID, rep.ID, "__runtime__")
@@ -97,7 +98,7 @@ func TestHeartbeatWhileAResyncRuns(t *testing.T) {
 	a := h.app(ocean.WithClock(clk))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	done := make(chan *ocean.ResyncReport, 1)
+	done := make(chan *report.Resync, 1)
 	go func() {
 		rep, _ := a.Resync(ctx, ocean.ResyncOptions{Trigger: "test"})
 		done <- rep

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -67,16 +68,6 @@ func (w portWriter) delete(ctx context.Context, bp string, ids []string, opts po
 	return n, lastErr
 }
 
-// DryRunRecord is one line of a dry run's output: an entity that would be
-// upserted, or one that would be deleted.
-type DryRunRecord struct {
-	Op     string       `json:"op"`
-	Entity *port.Entity `json:"entity,omitempty"`
-	// Blueprint and Identifier name an entity to delete.
-	Blueprint  string `json:"blueprint,omitempty"`
-	Identifier string `json:"identifier,omitempty"`
-}
-
 // dryRunWriter writes JSON lines instead of calling Port.
 type dryRunWriter struct {
 	mu  sync.Mutex
@@ -92,7 +83,7 @@ func (d *dryRunWriter) upsert(_ context.Context, _ string, ents []port.Entity, _
 	defer d.mu.Unlock()
 	out := make([]writeResult, len(ents))
 	for i := range ents {
-		if err := d.enc.Encode(DryRunRecord{Op: "upsert", Entity: &ents[i]}); err != nil {
+		if err := d.enc.Encode(report.DryRunRecord{Op: "upsert", Entity: &ents[i]}); err != nil {
 			return nil, err
 		}
 	}
@@ -103,7 +94,7 @@ func (d *dryRunWriter) delete(_ context.Context, bp string, ids []string, _ port
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, id := range ids {
-		if err := d.enc.Encode(DryRunRecord{Op: "delete", Blueprint: bp, Identifier: id}); err != nil {
+		if err := d.enc.Encode(report.DryRunRecord{Op: "delete", Blueprint: bp, Identifier: id}); err != nil {
 			return 0, err
 		}
 	}

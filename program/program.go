@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 )
 
@@ -382,7 +383,7 @@ func (r redactedFile) Close() error {
 }
 
 // printSummary writes a dry run's per-kind counts.
-func printSummary(w io.Writer, rep *ocean.ResyncReport) {
+func printSummary(w io.Writer, rep *report.Resync) {
 	if rep == nil {
 		return
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 	"github.com/oceankit/oceankit/program"
@@ -145,7 +146,7 @@ func statuspageFromConfig(cfg *settings.Config) (*ocean.Provider, error) {
 
 // syncOnce is what Run does for OCEAN__EVENT_LISTENER__TYPE=ONCE, keeping
 // the report: create what is missing in Port, then one full resync.
-func syncOnce(ctx context.Context, cfg *settings.Config, prov *ocean.Provider, log *slog.Logger, opts ...ocean.Option) (*ocean.ResyncReport, error) {
+func syncOnce(ctx context.Context, cfg *settings.Config, prov *ocean.Provider, log *slog.Logger, opts ...ocean.Option) (*report.Resync, error) {
 	app, err := ocean.New(cfg, prov, append([]ocean.Option{ocean.WithLogger(log)}, opts...)...)
 	if err != nil {
 		return nil, err
@@ -158,7 +159,7 @@ func syncOnce(ctx context.Context, cfg *settings.Config, prov *ocean.Provider, l
 	return app.Resync(ctx, ocean.ResyncOptions{Trigger: "custom-kind"})
 }
 
-func printReport(out io.Writer, integration string, rep *ocean.ResyncReport) {
+func printReport(out io.Writer, integration string, rep *report.Resync) {
 	fmt.Fprintf(out, "%s: resync %s\n", integration, rep.Status)
 	_ = program.WriteReport(out, rep) // the demo's table
 	fmt.Fprintln(out)

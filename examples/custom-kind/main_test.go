@@ -18,6 +18,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/mapping"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 )
@@ -42,7 +43,7 @@ func withMapping(t *testing.T, yaml string) ocean.Option {
 	return ocean.WithPortAppConfig(pac)
 }
 
-func resync(t *testing.T, cfg *settings.Config, prov *ocean.Provider, opts ...ocean.Option) (*ocean.ResyncReport, error) {
+func resync(t *testing.T, cfg *settings.Config, prov *ocean.Provider, opts ...ocean.Option) (*report.Resync, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -101,7 +102,7 @@ func TestEnvironmentsRelateToServices(t *testing.T) {
 	// The default mapping, with the environment resource appended to it.
 	rep, err := resync(t, cfg, gitlabProvider(t, cfg))
 	require.NoError(t, err)
-	assert.Equal(t, ocean.StateCompleted, rep.Status)
+	assert.Equal(t, report.StateCompleted, rep.Status)
 
 	want := environmentsOf(t, gl)
 	total := 0

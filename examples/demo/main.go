@@ -35,6 +35,7 @@ import (
 	"github.com/oceankit/oceankit/gitlab"
 	"github.com/oceankit/oceankit/gitlab/gitlabtest"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 	"github.com/oceankit/oceankit/program"
@@ -321,7 +322,7 @@ func waitFor(ctx context.Context, cond func() bool) error {
 
 func step(w io.Writer, s string) { fmt.Fprintln(w, s) }
 
-func printReport(w io.Writer, rep *ocean.ResyncReport) {
+func printReport(w io.Writer, rep *report.Resync) {
 	_ = program.WriteReport(w, rep)
 	fmt.Fprintln(w)
 }

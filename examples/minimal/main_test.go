@@ -17,6 +17,7 @@ import (
 
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/ocean"
+	"github.com/oceankit/oceankit/ocean/report"
 	"github.com/oceankit/oceankit/ocean/settings"
 	"github.com/oceankit/oceankit/port/porttest"
 	"github.com/oceankit/oceankit/program"
@@ -137,7 +138,7 @@ func TestTicketHook(t *testing.T) {
 	app, err := ocean.New(cfg, prov)
 	require.NoError(t, err)
 	require.NoError(t, app.InitializePortResources(t.Context()))
-	send := func(token, body string) *ocean.EventResult {
+	send := func(token, body string) *report.Event {
 		r := httptest.NewRequest(http.MethodPost, "/integration/webhook", strings.NewReader(body))
 		r.Header.Set("X-Tracker-Event", "ticket")
 		r.Header.Set("X-Tracker-Token", token)
