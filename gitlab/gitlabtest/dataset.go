@@ -86,6 +86,13 @@ type lazyChildren struct {
 	next  counters
 	users int32 // how many users there were (humanUser draws among them)
 	stack uint8
+	// mrRng is the stream's state where the merge requests begin (after
+	// the repository and languages), and branches the branch names they
+	// draw source branches from when there is more than the default one:
+	// a merge-request list regenerates the merge requests alone
+	// (Dataset.mergeRequestsOnly).
+	mrRng    []byte
+	branches []string
 }
 
 type memberRec struct {
@@ -169,6 +176,57 @@ func (d *Dataset) materialiseTo(ps *projectState, n depth) *projectState {
 	g := &generator{d: scratch, s: d.lazy.size, now: d.lazy.now, seed: d.seed}
 	g.childrenTo(cp, rand.New(&src), stackNames[ps.lazy.stack], n)
 	return cp
+}
+
+// mergeRequestsOnly returns a private copy of ps holding its merge
+// requests and no other collection, regenerated from where they begin in
+// the stream (a merge-request list reads nothing else); outside a lazy
+// dataset, ps itself. The copy is for reading the merge requests only.
+// Callers hold d.mu.
+func (d *Dataset) mergeRequestsOnly(ps *projectState) *projectState {
+	if ps == nil || ps.lazy == nil || d.lazy == nil || ps.have >= depthMRs {
+		return ps
+	}
+	lz := ps.lazy
+	if lz.mrRng == nil {
+		return d.materialiseTo(ps, depthMRs)
+	}
+	var src rand.PCG
+	if err := src.UnmarshalBinary(lz.mrRng); err != nil {
+		panic("gitlabtest: restore a PCG state: " + err.Error()) // the state came from MarshalBinary
+	}
+	// have stays noDepth: the copy lacks the repository and languages, so
+	// materialiseTo regenerates from the original state if asked.
+	cp := &projectState{p: ps.p, groupID: ps.groupID, ownerID: ps.ownerID, members: ps.members, hooks: ps.hooks,
+		jobs: map[int][]*Job{}, nextMRIID: 1, nextIssueIID: 1, nextPipelineIID: 1, nextDeploymentIID: 1, lazy: lz}
+	branches := lz.branches
+	if branches == nil && ps.p.DefaultBranch != nil {
+		branches = []string{*ps.p.DefaultBranch}
+	}
+	// mergeRequests draws source branches by name only.
+	cp.repo = &repository{branches: make(map[string]*branchState, len(branches))}
+	for _, b := range branches {
+		cp.repo.branches[b] = nil
+	}
+	scratch := &Dataset{seed: d.seed, webBase: d.webBase, currentUserID: d.currentUserID, users: d.users[:lz.users],
+		humans: d.humans, userByID: d.userByID, next: lz.next}
+	g := &generator{d: scratch, s: d.lazy.size, now: d.lazy.now, seed: d.seed}
+	g.mergeRequests(cp, rand.New(&src))
+	cp.repo = nil
+	return cp
+}
+
+// mergeRequestsOnlyAll is mergeRequestsOnly over a list (a new slice in
+// a lazy dataset).
+func (d *Dataset) mergeRequestsOnlyAll(in []*projectState) []*projectState {
+	if d.lazy == nil {
+		return in
+	}
+	out := make([]*projectState, len(in))
+	for i, ps := range in {
+		out[i] = d.mergeRequestsOnly(ps)
+	}
+	return out
 }
 
 // materialiseAll is materialise over a list (a new slice in a lazy

@@ -141,6 +141,9 @@ type generator struct {
 	// lazy drops each project's collections once generated, keeping what
 	// regenerates them (see GenerateLazy).
 	lazy bool
+	// atMRs, when set, is called where a project's merge requests begin in
+	// its stream (a lazy dataset saves the state there).
+	atMRs func(ps *projectState)
 }
 
 // Generate builds a dataset. The same seed and Size always produce the same
@@ -495,8 +498,19 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 				panic("gitlabtest: save a PCG state: " + err.Error()) // never fails
 			}
 			lz = &lazyChildren{rng: state, next: d.next, users: int32(len(d.users)), stack: uint8(stackIdx)}
+			g.atMRs = func(ps *projectState) {
+				st, err := src.MarshalBinary()
+				if err != nil {
+					panic("gitlabtest: save a PCG state: " + err.Error()) // never fails
+				}
+				lz.mrRng = st
+				if names := ps.repo.branchNames(); len(names) != 1 || names[0] != defBranch {
+					lz.branches = names
+				}
+			}
 		}
 		last = maxTime(last, g.children(ps, r, stack))
+		g.atMRs = nil
 		if lz != nil {
 			ps.lazy = lz
 			d.lazy.counts.add(ps.childCounts())
@@ -535,6 +549,9 @@ func (g *generator) childrenTo(ps *projectState, r *rand.Rand, stack string, n d
 	g.languages(ps, r, stack)
 	if n < depthMRs {
 		return last
+	}
+	if g.atMRs != nil {
+		g.atMRs(ps)
 	}
 	last = maxTime(last, g.mergeRequests(ps, r))
 	if n < depthAll {

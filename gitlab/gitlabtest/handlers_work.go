@@ -184,14 +184,15 @@ func handleGroupMRs(rc *reqCtx) {
 	if g == nil {
 		return
 	}
-	// Only the projects in scope are regenerated, up to their merge requests.
+	// Only the projects in scope are regenerated, and only their merge
+	// requests.
 	ds := rc.s.ds
-	rc.listMRs(ds.materialiseAllTo(rc.scopeProjects(ds.groupProjectsTo(g, true, noDepth), true), depthMRs), "all")
+	rc.listMRs(ds.mergeRequestsOnlyAll(rc.scopeProjects(ds.groupProjectsTo(g, true, noDepth), true)), "all")
 }
 
 func handleAllMRs(rc *reqCtx) {
 	defer rc.rlock()()
-	rc.listMRs(rc.s.ds.materialiseAllTo(rc.scopeProjects(rc.s.ds.projects, false), depthMRs), "created_by_me")
+	rc.listMRs(rc.s.ds.mergeRequestsOnlyAll(rc.scopeProjects(rc.s.ds.projects, false)), "created_by_me")
 }
 
 func handleProjectMR(rc *reqCtx) {
