@@ -23,6 +23,7 @@ import (
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/internal/httpcheck"
 	"github.com/oceankit/oceankit/internal/jsonproj"
@@ -45,8 +46,7 @@ type options struct {
 	logger     *slog.Logger
 	httpClient *http.Client
 	userAgent  string
-	sleep      func(context.Context, time.Duration) error
-	now        func() time.Time
+	clock      clock.Clock
 }
 
 // WithLogger sets the logger (slog.Default() otherwise).
@@ -83,10 +83,18 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// withClock replaces the waits before retries and during pauses, and the
-// clock they are computed with (tests record waits instead of sleeping).
-func withClock(sleep func(context.Context, time.Duration) error, now func() time.Time) Option {
-	return func(o *options) error { o.sleep, o.now = sleep, now; return nil }
+// WithClock sets the clock behind the waits before retries and during
+// rate-limit pauses, the limits' windows, and the time selectors count
+// from (updatedAfter, daysOld): tests give a clock.Fake, or one that
+// records the waits instead of sleeping.
+func WithClock(c clock.Clock) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("gitlab: WithClock(nil)")
+		}
+		o.clock = c
+		return nil
+	}
 }
 
 // Client is a GitLab API client for resyncs: it returns the API's raw JSON
@@ -183,7 +191,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
-	o := options{logger: slog.Default(), sleep: httpx.Sleep, now: time.Now, userAgent: "oceankit-gitlab/" + Version}
+	o := options{logger: slog.Default(), clock: clock.Real{}, userAgent: "oceankit-gitlab/" + Version}
 	for _, f := range opts {
 		if err := f(&o); err != nil {
 			return nil, err
@@ -197,8 +205,8 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if perMinute == 0 && cfg.IsGitLabCom() {
 		perMinute = 2000 * 0.9 // GitLab.com's per-user limit with a margin
 	}
-	lim := newLimiter(cfg.MaxConcurrency, perMinute, cfg.RequestsPerMinute == 0, endpointLimits, o.sleep)
-	lim.now = o.now
+	lim := newLimiter(cfg.MaxConcurrency, perMinute, cfg.RequestsPerMinute == 0, endpointLimits, o.clock.Sleep)
+	lim.now = o.clock.Now
 
 	glopts := []glapi.ClientOptionFunc{
 		glapi.WithBaseURL(cfg.BaseURL()),
@@ -232,7 +240,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: create client: %w", err)
 	}
-	c := &Client{gl: gl, cfg: cfg, auth: auth, lim: lim, log: o.logger, sleep: o.sleep}
+	c := &Client{gl: gl, cfg: cfg, auth: auth, lim: lim, log: o.logger, sleep: o.clock.Sleep}
 	c.bufs.New = func() any { return new(bytes.Buffer) }
 	if !cfg.UseGraphQL {
 		c.graphQLOff.Store(true)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/settings"
 )
@@ -43,7 +44,30 @@ func (s *sleepRecorder) now() time.Time {
 	return time.Now().Add(s.elapsed)
 }
 
-func (s *sleepRecorder) option() Option { return withClock(s.sleep, s.now) }
+func (s *sleepRecorder) option() Option { return WithClock(funcClock{sleep: s.sleep, now: s.now}) }
+
+// funcClock is a clock whose time and waits are functions; a nil one is
+// the real clock's.
+type funcClock struct {
+	sleep func(context.Context, time.Duration) error
+	now   func() time.Time
+}
+
+func (f funcClock) Now() time.Time {
+	if f.now == nil {
+		return time.Now()
+	}
+	return f.now()
+}
+
+func (f funcClock) NewTicker(d time.Duration) clock.Ticker { return clock.Real{}.NewTicker(d) }
+
+func (f funcClock) Sleep(ctx context.Context, d time.Duration) error {
+	if f.sleep == nil {
+		return clock.Real{}.Sleep(ctx, d)
+	}
+	return f.sleep(ctx, d)
+}
 
 func (s *sleepRecorder) all() []time.Duration {
 	s.mu.Lock()
@@ -603,7 +627,7 @@ func TestRetryWait(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	c, err := NewClient(Config{Host: "https://gitlab.example.com", Token: "t", MaxRetryWait: 90 * time.Second},
-		withClock(nil, func() time.Time { return now }))
+		WithClock(funcClock{now: func() time.Time { return now }}))
 	require.NoError(t, err)
 	h := func(kv ...string) http.Header {
 		h := http.Header{}

@@ -134,7 +134,7 @@ func syncWith(t *testing.T, pacYAML []byte, env ...string) syncResult {
 			return ctx.Err()
 		}
 	}
-	g, err := New(gcfg, WithLogger(discard), withClock(sleep, now))
+	g, err := New(gcfg, WithLogger(discard), WithClock(funcClock{sleep: sleep, now: now}))
 	require.NoError(t, err)
 	g.client.wholeJSON = cfg.Resync.DecodeAllFields // as NewApp does
 	pac, err := mapping.Parse(pacYAML, mapping.AllowTopLevelKeys("visibility"))

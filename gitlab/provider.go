@@ -68,7 +68,7 @@ func New(cfg Config, opts ...Option) (*Integration, error) {
 }
 
 // now is the provider's clock: the client's, which tests replace
-// (withClock), so that time windows computed by the resync and by live
+// (WithClock), so that time windows computed by the resync and by live
 // events agree with it.
 func (g *Integration) now() time.Time { return g.client.lim.now() }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/settings"
 )
@@ -220,7 +221,7 @@ func TestProcessorsRefuseABrokenSelectorForGood(t *testing.T) {
 func TestUpdatedWithinUsesTheProvidersClock(t *testing.T) {
 	t.Parallel()
 	fixed := time.Date(2030, 1, 10, 0, 0, 0, 0, time.UTC)
-	g, err := New(Config{Host: "https://gitlab.example.com", Token: "t"}, withClock(nil, func() time.Time { return fixed }))
+	g, err := New(Config{Host: "https://gitlab.example.com", Token: "t"}, WithClock(clock.NewFake(fixed)))
 	require.NoError(t, err)
 	require.Equal(t, fixed, g.now())
 	assert.Equal(t, "2030-01-09T00:00:00Z", daysAgo(g.now(), 1))
