@@ -29,21 +29,12 @@ type kindFields struct {
 // that name an item in a mapping error report (see exampleOf).
 var frameworkReads = exampleKeys[:]
 
-// Fields returns the top-level keys of the items being fetched that the
-// resync may read, for a kind whose list function can decode less than
-// whole items; ok is false when items must be whole: outside a resync's
-// fetch (live events, RegisterRaw), while the kind's raw data examples
-// are being collected (Port shows them whole), when a program of the
-// kind's resources may read the whole item (see mapping.Fields), and when
-// OCEAN__RESYNC__DECODE_ALL_FIELDS is set.
-//
-// A kind that uses it must keep, on top of these, every key its own code
-// reads from the items it lists (ids for pagination, what its enrichment
-// and filters use), and must keep items whole when they are shared with
-// other kinds or nested into other items: the keys are those of this
-// kind's resources only. The answer can change during a fetch (from whole
-// to projected, once the examples are in), so ask for each page. The
-// slice is shared: do not modify it.
+// Fields returns the top-level item keys the resync may read, for a kind
+// that can decode less than whole items; ok is false when items must be
+// whole (outside a resync, while raw data examples are collected, when a
+// resource may read the whole item, or with OCEAN__RESYNC__DECODE_ALL_FIELDS).
+// The kind adds the keys its own code reads, keeps items it shares with
+// other kinds whole, and asks again for each page. The slice is shared.
 func Fields(ctx context.Context) (keys []string, ok bool) {
 	f, _ := ctx.Value(fieldsKey{}).(*kindFields)
 	if f == nil || f.wholeWanted() {
