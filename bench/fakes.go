@@ -31,6 +31,11 @@ const fakesEnv = "OCEANKIT_BENCH_FAKES"
 // to (bench -fakes-cpuprofile).
 const fakesProfileEnv = "OCEANKIT_BENCH_FAKES_CPUPROFILE"
 
+// fakesMemProfileEnv names the file the fakes' process writes its heap
+// profile to (bench -fakes-memprofile): what the fakes hold live at the end
+// of each size, before they are dropped (the last size's is kept).
+const fakesMemProfileEnv = "OCEANKIT_BENCH_FAKES_MEMPROFILE"
+
 // portRoutes are every route porttest counts.
 var portRoutes = []string{
 	porttest.RouteToken, porttest.RouteUpsertEntity, porttest.RouteBulkUpsert, porttest.RouteGetEntity,
@@ -346,10 +351,29 @@ func (s *fakesServer) handler() http.Handler {
 		return struct{}{}, nil
 	})
 	handle("/stop", func([]byte) (any, error) {
+		if path := os.Getenv(fakesMemProfileEnv); path != "" {
+			if err := writeHeapProfile(path); err != nil {
+				return nil, err
+			}
+		}
 		s.stopAll()
 		return struct{}{}, nil
 	})
 	return mux
+}
+
+// writeHeapProfile writes the live heap (after a collection) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	err = pprof.Lookup("heap").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (s *fakesServer) gitlab() (*gitlabtest.Server, error) {
@@ -394,7 +418,7 @@ type fakes struct {
 }
 
 // startFakes re-executes this binary as the fakes' process.
-func startFakes(ctx context.Context, cpuProfile string) (*fakes, error) {
+func startFakes(ctx context.Context, cpuProfile, memProfile string) (*fakes, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("bench: find own executable: %w", err)
@@ -403,6 +427,9 @@ func startFakes(ctx context.Context, cpuProfile string) (*fakes, error) {
 	cmd.Env = append(os.Environ(), fakesEnv+"=1")
 	if cpuProfile != "" {
 		cmd.Env = append(cmd.Env, fakesProfileEnv+"="+cpuProfile)
+	}
+	if memProfile != "" {
+		cmd.Env = append(cmd.Env, fakesMemProfileEnv+"="+memProfile)
 	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()

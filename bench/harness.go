@@ -98,6 +98,9 @@ type config struct {
 	// FakesCPUProfile, when set, is where the fakes' process writes a CPU
 	// profile of its whole life.
 	FakesCPUProfile string
+	// FakesMemProfile, when set, is where the fakes' process writes the
+	// heap it holds at the end of each size (the last size's is kept).
+	FakesMemProfile string
 	// LatencyScale runs the latency runs' limits this many times faster
 	// than real time (limits.Scale); 0 or 1 is real time.
 	LatencyScale int
@@ -273,7 +276,7 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: default mapping: %w", err)
 	}
-	f, err := startFakes(ctx, cfg.FakesCPUProfile)
+	f, err := startFakes(ctx, cfg.FakesCPUProfile, cfg.FakesMemProfile)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fakesProfile := fl.String("fakes-cpuprofile", "", "write a CPU profile of the fakes' process (GitLab and Port) to this file")
 	memProfile := fl.String("memprofile", "", "write a heap profile (allocations) at the end to this file")
+	fakesMemProfile := fl.String("fakes-memprofile", "", "write a heap profile of what the fakes' process holds at the end of the last size to this file")
 	out := fl.String("out", "", "also write the markdown report to this file")
 	seed := fl.Int64("seed", 1, "seed of the generated GitLab data")
 	noStages := fl.Bool("no-stages", false, "skip the stage floors (fetch only, map only, write only)")
@@ -58,7 +59,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *latencyScale < 1 {
 		return fmt.Errorf("-latency-scale: want 1 or more, got %d", *latencyScale)
 	}
-	cfg := config{Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env, FakesCPUProfile: *fakesProfile, LatencyScale: *latencyScale}
+	cfg := config{Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env, FakesCPUProfile: *fakesProfile, FakesMemProfile: *fakesMemProfile, LatencyScale: *latencyScale}
 	var err error
 	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
 		return fmt.Errorf("-sizes: %w", err)
