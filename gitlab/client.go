@@ -650,6 +650,77 @@ type GraphQLResponse struct {
 // GraphQL posts a query to the instance's /api/graphql. An error is
 // returned for HTTP failures only; GraphQL errors are in the response.
 func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any) (*GraphQLResponse, error) {
+	var out GraphQLResponse
+	err := c.graphQL(ctx, query, vars, func(b []byte) error {
+		return json.Unmarshal(b, &out)
+	})
+	if err != nil {
+		if ge, ok := graphQLErrorDocument(err); ok {
+			return ge, nil
+		}
+		return nil, err
+	}
+	return &out, nil
+}
+
+// graphQLAnswer is a GraphQL answer whose data is decoded as T.
+type graphQLAnswer[T any] struct {
+	Data   T              `json:"data"`
+	Errors []GraphQLError `json:"errors"`
+	// DataErr is set when the answer is JSON whose data does not decode
+	// as T; Data is then the zero value and Errors are still read.
+	DataErr error `json:"-"`
+}
+
+// graphQLTyped is GraphQL with the data decoded as T in the same pass as
+// the rest of the answer. GraphQL's json.RawMessage costs a second scan
+// and a copy of the data, which for a batch of included files (READMEs,
+// CODEOWNERS) is most of the answer. What an answer leads to is what
+// GraphQL followed by json.Unmarshal of its Data into T leads to: an
+// answer that is not JSON is the request's error (retried as a garbled
+// body), data of the wrong shape is DataErr, a 400 carrying a GraphQL
+// error document is that document.
+func graphQLTyped[T any](ctx context.Context, c *Client, query string, vars map[string]any) (*graphQLAnswer[T], error) {
+	var out graphQLAnswer[T]
+	err := c.graphQL(ctx, query, vars, func(b []byte) error {
+		out = graphQLAnswer[T]{}
+		if json.Unmarshal(b, &out) == nil {
+			return nil
+		}
+		// Rare: tell a body that is not a GraphQL answer (the request's
+		// error, as GraphQL has it) from data of the wrong shape, as the
+		// two steps did.
+		var env GraphQLResponse
+		if err := json.Unmarshal(b, &env); err != nil {
+			return err
+		}
+		out = answerOf[T](&env)
+		return nil
+	})
+	if err != nil {
+		ge, ok := graphQLErrorDocument(err)
+		if !ok {
+			return nil, err
+		}
+		out = answerOf[T](ge)
+	}
+	return &out, nil
+}
+
+// answerOf decodes a GraphQLResponse's data as T.
+func answerOf[T any](r *GraphQLResponse) graphQLAnswer[T] {
+	out := graphQLAnswer[T]{Errors: r.Errors}
+	if len(r.Data) > 0 {
+		if err := json.Unmarshal(r.Data, &out.Data); err != nil {
+			var zero T
+			out.Data, out.DataErr = zero, err
+		}
+	}
+	return out
+}
+
+// graphQL posts a query and hands decode the body of a success.
+func (c *Client) graphQL(ctx context.Context, query string, vars map[string]any, decode func([]byte) error) error {
 	const path = "graphql"
 	body := glapi.GraphQLQuery{Query: query, Variables: vars}
 	build := func() (*retryablehttp.Request, error) {
@@ -663,22 +734,21 @@ func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any)
 		req.URL.RawPath = ""
 		return req, nil
 	}
-	var out GraphQLResponse
-	_, err := c.do(ctx, http.MethodPost, path, build, func(b []byte) error {
-		return json.Unmarshal(b, &out)
-	})
-	if err != nil {
-		// A 400 answer may still be a GraphQL error document.
-		var er *glapi.ErrorResponse
-		if StatusCode(err) == http.StatusBadRequest && errors.As(err, &er) {
-			var ge GraphQLResponse
-			if json.Unmarshal(er.Body, &ge) == nil && len(ge.Errors) > 0 {
-				return &ge, nil
-			}
+	_, err := c.do(ctx, http.MethodPost, path, build, decode)
+	return err
+}
+
+// graphQLErrorDocument returns the GraphQL errors of a 400 answer, which
+// GitLab sends for a query it refuses as a whole.
+func graphQLErrorDocument(err error) (*GraphQLResponse, bool) {
+	var er *glapi.ErrorResponse
+	if StatusCode(err) == http.StatusBadRequest && errors.As(err, &er) {
+		var ge GraphQLResponse
+		if json.Unmarshal(er.Body, &ge) == nil && len(ge.Errors) > 0 {
+			return &ge, true
 		}
-		return nil, err
 	}
-	return &out, nil
+	return nil, false
 }
 
 // gqlMissingField is GitLab's answer to a query asking for a field its

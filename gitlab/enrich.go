@@ -263,7 +263,7 @@ func (e *enricher) runBatch(ctx context.Context, job contentJob, batch []int) ([
 		return batch, nil
 	}
 	query, vars := buildContentQuery(job.projects, batch, job.what)
-	resp, err := e.c.GraphQL(ctx, query, vars)
+	resp, err := graphQLTyped[map[string]*gqlContent](ctx, e.c, query, vars)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -280,13 +280,11 @@ func (e *enricher) runBatch(ctx context.Context, job contentJob, batch []int) ([
 	if e.c.schemaMismatch(ctx, resp.Errors) {
 		return batch, nil
 	}
-	var data map[string]*gqlContent
-	if len(resp.Data) > 0 {
-		if err := json.Unmarshal(resp.Data, &data); err != nil {
-			e.c.log.WarnContext(ctx, "gitlab: unreadable GraphQL answer, falling back to REST", "error", err)
-			return batch, nil
-		}
+	if resp.DataErr != nil {
+		e.c.log.WarnContext(ctx, "gitlab: unreadable GraphQL answer, falling back to REST", "error", resp.DataErr)
+		return batch, nil
 	}
+	data := resp.Data
 	failed, whole := failedAliases(resp.Errors, "p", len(batch))
 	if whole {
 		e.learnComplexity(resp.Errors, len(batch))

@@ -417,7 +417,7 @@ func (r *contentRun) runBlobBatch(ctx context.Context, blocks []blobBlock, batch
 		q.WriteString(gqlBlobBlock(k, blocks[i], fields))
 	}
 	q.WriteString("}")
-	resp, err := c.GraphQL(ctx, q.String(), nil)
+	resp, err := graphQLTyped[map[string]*gqlBlobProject](ctx, c, q.String(), nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -434,13 +434,11 @@ func (r *contentRun) runBlobBatch(ctx context.Context, blocks []blobBlock, batch
 	if c.schemaMismatch(ctx, resp.Errors) {
 		return toREST()
 	}
-	var data map[string]*gqlBlobProject
-	if len(resp.Data) > 0 {
-		if err := json.Unmarshal(resp.Data, &data); err != nil {
-			c.log.WarnContext(ctx, "gitlab: unreadable GraphQL answer, reading files over REST", "error", err)
-			return toREST()
-		}
+	if resp.DataErr != nil {
+		c.log.WarnContext(ctx, "gitlab: unreadable GraphQL answer, reading files over REST", "error", resp.DataErr)
+		return toREST()
 	}
+	data := resp.Data
 	failed, whole := failedAliases(resp.Errors, "b", len(batch))
 	if whole {
 		r.g.enrich.learnComplexity(resp.Errors, len(batch))
