@@ -548,6 +548,12 @@ func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibr
 		if _, err := b.fetchAll(ctx, warm, false, sink); err != nil {
 			return nil, fmt.Errorf("bench: warm-up: %w", err)
 		}
+		if stash != nil {
+			// Its write buffer would otherwise sit in the measured heap.
+			if err := stash.seal(); err != nil {
+				return nil, fmt.Errorf("bench: stashed pages: %w", err)
+			}
+		}
 	}
 	var fetch *stage
 	if lim == nil && b.cfg.Stages {
@@ -1125,10 +1131,23 @@ func (s *pageStash) add(res int, items []ocean.Item) error {
 	return s.enc.Encode(stashedPage{Res: res, Items: items})
 }
 
+// seal flushes what was added and drops the write buffer: the stash then
+// holds nothing in memory until load.
+func (s *pageStash) seal() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return nil
+	}
+	err := s.w.Flush()
+	s.w, s.enc = nil, nil
+	return err
+}
+
 // load reads the pages back, per resource, and removes the file.
 func (s *pageStash) load(resources int) ([][][]ocean.Item, error) {
 	defer s.remove()
-	if err := s.w.Flush(); err != nil {
+	if err := s.seal(); err != nil {
 		return nil, err
 	}
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
