@@ -41,6 +41,21 @@ func TestTinyRun(t *testing.T) {
 	assert.Regexp(t, `\*\*(PASS|MISS)\*\*`, report, "every target gets a verdict")
 }
 
+// TestTinyLatencyRun runs the latency family at about 100 entities under
+// limits scaled 60 times (one-second windows): the fakes get the scaled
+// windows, the sync its settings, and the report says it scaled.
+func TestTinyLatencyRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, cli(ctx, []string{"-sizes", "100", "-latency", "on", "-latency-scale", "60", "-no-stages", "-q"}, &stdout, &stderr), stderr.String())
+	report := stdout.String()
+	for _, want := range []string{"## Full resync with realistic latency and rate limits", "**Time-scaled ×60**", "at ×60)"} {
+		assert.Contains(t, report, want)
+	}
+	assert.NotContains(t, report, "MISMATCH")
+}
+
 // TestRunCounts checks the measured figures behind the report at the tiny
 // size.
 func TestRunCounts(t *testing.T) {
