@@ -15,8 +15,9 @@ import (
 // The fast path evaluates the expression shapes that dominate real mappings
 // (field paths, literals, {}, //, tostring, ascii_downcase/upcase, string
 // interpolation, +, ==, !=, and, or, not, to_entries, min_by/max_by,
-// sub/gsub with literal arguments, and if/elif/else, whose branches that
-// are not fast run in gojq) without gojq's interpreter.
+// sub/gsub with literal arguments, [.list[]?.field], and if/elif/else,
+// whose branches that are not fast run in gojq) without gojq's
+// interpreter.
 //
 // Contract: eval returns ok=true only on the "happy path", where gojq would
 // produce exactly the same first output. In every other case (type errors,
@@ -139,6 +140,10 @@ func buildFastTerm(t *gojq.Term) fastExpr {
 		if t.Object != nil && len(t.Object.KeyVals) == 0 {
 			base = fEmptyObject{}
 		}
+	case gojq.TermTypeArray:
+		if t.Array != nil {
+			base = buildFastCollect(t.Array.Query)
+		}
 	}
 	if base == nil {
 		return nil
@@ -164,6 +169,92 @@ func buildFastTerm(t *gojq.Term) fastExpr {
 		return fPath{steps: steps}
 	}
 	return fPipe{base, fPath{steps: steps}}
+}
+
+// buildFastCollect handles `[PATH[]PATH]`, optionally with `?` after the
+// iteration (`[.reviewers[]?.username]`, `[.__members[]?.username]`):
+// gitlab-v2's way of listing one field of every element, which otherwise
+// runs gojq's interpreter for every item.
+func buildFastCollect(q *gojq.Query) fastExpr {
+	if q == nil || q.Meta != nil || len(q.Imports) > 0 || len(q.FuncDefs) > 0 || len(q.Patterns) > 0 ||
+		q.Left != nil || q.Right != nil || q.Term == nil {
+		return nil
+	}
+	t := q.Term
+	var c fCollect
+	switch t.Type {
+	case gojq.TermTypeIdentity:
+	case gojq.TermTypeIndex:
+		st, ok := indexStep(t.Index)
+		if !ok {
+			return nil
+		}
+		c.pre = []step{st}
+	default:
+		return nil
+	}
+	iterated := false
+	for _, s := range t.SuffixList {
+		switch {
+		case s.Iter && !iterated:
+			iterated = true
+		case s.Index != nil:
+			st, ok := indexStep(s.Index)
+			if !ok {
+				return nil
+			}
+			if iterated {
+				c.post = append(c.post, st)
+			} else {
+				c.pre = append(c.pre, st)
+			}
+		case s.Optional:
+			// A `?` right after the iteration makes iterating null (a
+			// missing list) yield nothing; elsewhere it changes nothing
+			// on the happy path (gojq's `.a[].b?` fails on a null .a).
+			c.optional = c.optional || (iterated && len(c.post) == 0)
+		default:
+			return nil
+		}
+	}
+	if !iterated {
+		return nil
+	}
+	return c
+}
+
+// fCollect is `[PATH[]PATH]` over an array whose elements the second path
+// reads as fPath does; anything else (an object to iterate, an element the
+// path cannot index) is left to gojq.
+type fCollect struct {
+	pre, post []step
+	// optional: a `?` follows the iteration, so a null list yields [].
+	optional bool
+}
+
+func (c fCollect) eval(v any) (any, bool) {
+	x, ok := fPath{steps: c.pre}.eval(v)
+	if !ok {
+		return nil, false
+	}
+	switch a := x.(type) {
+	case nil:
+		if c.optional {
+			return []any{}, true
+		}
+		return nil, false
+	case []any:
+		out := make([]any, len(a))
+		for i, el := range a {
+			r, ok := fPath{steps: c.post}.eval(el)
+			if !ok {
+				return nil, false
+			}
+			out[i] = r
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // buildFastIf handles if/elif/else whose conditions are fast. A branch
