@@ -26,14 +26,16 @@ import (
 
 // Keys is a set of top-level keys to keep. A nil *Keys keeps every key.
 type Keys struct {
-	m map[string]struct{}
+	// m maps each key to itself, so that a kept key found in the input
+	// is given the set's string instead of a new one.
+	m map[string]string
 }
 
 // NewKeys returns the set of keys.
 func NewKeys(keys ...string) *Keys {
-	k := &Keys{m: make(map[string]struct{}, len(keys))}
+	k := &Keys{m: make(map[string]string, len(keys))}
 	for _, s := range keys {
-		k.m[s] = struct{}{}
+		k.m[s] = s
 	}
 	return k
 }
@@ -43,12 +45,12 @@ func (k *Keys) With(keys ...string) *Keys {
 	if k == nil {
 		return nil
 	}
-	out := &Keys{m: make(map[string]struct{}, len(k.m)+len(keys))}
+	out := &Keys{m: make(map[string]string, len(k.m)+len(keys))}
 	for s := range k.m {
-		out.m[s] = struct{}{}
+		out.m[s] = s
 	}
 	for _, s := range keys {
-		out.m[s] = struct{}{}
+		out.m[s] = s
 	}
 	return out
 }
@@ -70,11 +72,11 @@ func (k *Keys) Has(key string) bool {
 	return ok
 }
 
-// has is Has for a raw key without escapes; the conversion does not
-// allocate.
-func (k *Keys) has(key []byte) bool {
-	_, ok := k.m[string(key)]
-	return ok
+// lookup is Has for a raw key without escapes, returning the set's own
+// string for it; the conversion does not allocate.
+func (k *Keys) lookup(key []byte) (string, bool) {
+	s, ok := k.m[string(key)]
+	return s, ok
 }
 
 // Unmarshal decodes data, a JSON array, as json.Unmarshal would into a
@@ -117,6 +119,31 @@ type decoder struct {
 	i     int
 	keys  *Keys
 	depth int
+	// names holds the keys of the objects decoded whole so far: the
+	// items of a page repeat the same few dozen keys (an author's id,
+	// username, name, …), which then cost one string each per page
+	// instead of one per object.
+	names map[string]string
+}
+
+// maxNames bounds the keys a decoder remembers: a page whose objects are
+// keyed by data (a language → share map) must not grow it without end.
+const maxNames = 512
+
+// name returns the key of a raw key without escapes, reusing the string of
+// an earlier one.
+func (d *decoder) name(raw []byte) string {
+	if s, ok := d.names[string(raw)]; ok {
+		return s
+	}
+	s := string(raw)
+	if d.names == nil {
+		d.names = make(map[string]string, 64)
+	}
+	if len(d.names) < maxNames {
+		d.names[s] = s
+	}
+	return s
 }
 
 func (d *decoder) ws() {
@@ -201,8 +228,8 @@ func (d *decoder) projected() (any, bool) {
 				return nil, false
 			}
 			keep = d.keys.Has(key)
-		} else if keep = d.keys.has(raw[1 : len(raw)-1]); keep {
-			key = string(raw[1 : len(raw)-1])
+		} else {
+			key, keep = d.keys.lookup(raw[1 : len(raw)-1])
 		}
 		d.ws()
 		if d.i >= len(d.data) || d.data[d.i] != ':' {
@@ -298,7 +325,7 @@ func (d *decoder) object() (any, bool) {
 				return nil, false
 			}
 		} else {
-			key = string(raw[1 : len(raw)-1])
+			key = d.name(raw[1 : len(raw)-1])
 		}
 		d.ws()
 		if d.i >= len(d.data) || d.data[d.i] != ':' {
