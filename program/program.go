@@ -76,8 +76,9 @@ type Spec struct {
 // Main runs the program for the process: os.Args and os.Environ, stdout
 // and stderr, stopped by SIGINT or SIGTERM. It exits with Run's code.
 func Main(spec Spec) {
+	mem := applyContainerMemoryLimit(os.DirFS("/sys/fs/cgroup"), os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Run(ctx, spec, os.Args, os.Environ(), os.Stdout, os.Stderr)
+	code := run(ctx, spec, os.Args, os.Environ(), os.Stdout, os.Stderr, mem)
 	stop()
 	os.Exit(code)
 }
@@ -95,6 +96,11 @@ func Main(spec Spec) {
 // Installed as `ocean` (as an image does for Port's chart) it takes
 // Ocean's CLI form: `ocean probe …` and `ocean sail`.
 func Run(ctx context.Context, spec Spec, argv, environ []string, stdout, stderr io.Writer) int {
+	return run(ctx, spec, argv, environ, stdout, stderr, memLimit{})
+}
+
+// run is Run, told what Main did about the memory limit.
+func run(ctx context.Context, spec Spec, argv, environ []string, stdout, stderr io.Writer, mem memLimit) int {
 	spec = spec.withDefaults()
 	envSecrets := settings.EnvSecrets(environ)
 	errOut := settings.NewRedactingWriter(stderr, envSecrets...)
@@ -103,7 +109,7 @@ func Run(ctx context.Context, spec Spec, argv, environ []string, stdout, stderr 
 		_ = stdOut.Flush()
 		_ = errOut.Flush()
 	}()
-	p := &prog{spec: spec, environ: environ, stdout: stdOut, stderr: errOut}
+	p := &prog{spec: spec, environ: environ, stdout: stdOut, stderr: errOut, mem: mem}
 	if spec.Provider == nil && spec.NewApp == nil {
 		return p.fail(ExitUsage, errors.New("program.Spec needs Provider or NewApp"))
 	}
@@ -144,6 +150,7 @@ type prog struct {
 	spec           Spec
 	environ        []string
 	stdout, stderr *settings.RedactingWriter
+	mem            memLimit
 }
 
 // fail prints err on stderr, prefixed with the program's name, and
@@ -278,6 +285,13 @@ func (p *prog) run(ctx context.Context, args []string) int {
 	logger, err := p.logger(cfg)
 	if err != nil {
 		return p.fail(ExitUsage, err)
+	}
+	switch {
+	case p.mem.err != nil:
+		logger.Warn("could not read the container's memory limit; GOMEMLIMIT sets Go's soft limit", "error", p.mem.err)
+	case p.mem.soft > 0:
+		logger.Info("Go's soft memory limit is 90% of the container's (GOMEMLIMIT overrides it)",
+			"limit_bytes", p.mem.soft, "container_bytes", p.mem.container)
 	}
 
 	var opts []ocean.Option

@@ -1,11 +1,10 @@
-package ocean
+package program
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -19,30 +18,35 @@ import (
 // the day the catalog grows: a soft memory limit near the container's
 // makes the runtime collect more often as the heap approaches it instead.
 
-// ContainerMemoryShare is the share of the container's memory limit that
-// ApplyContainerMemoryLimit gives the Go runtime: the rest is for what the
-// runtime does not count (thread stacks outside the heap, the binary's
-// own pages) and for headroom.
-const ContainerMemoryShare = 0.9
+// containerMemoryShare is the share of the container's memory limit given
+// to the Go runtime: the rest is for what the runtime does not count
+// (thread stacks outside the heap, the binary's own pages) and headroom.
+const containerMemoryShare = 0.9
 
-// ApplyContainerMemoryLimit sets the Go runtime's soft memory limit
-// (debug.SetMemoryLimit) to ContainerMemoryShare of the memory limit of
-// the container the process runs in, read from its cgroup (v2
+// memLimit is what Main did about the Go runtime's soft memory limit,
+// for Run to log once it has a logger.
+type memLimit struct {
+	soft, container int64
+	err             error
+}
+
+// applyContainerMemoryLimit sets the Go runtime's soft memory limit
+// (debug.SetMemoryLimit) to containerMemoryShare of the memory limit of
+// the container the process runs in, read from its cgroup under root (v2
 // memory.max, else v1 memory.limit_in_bytes). It does nothing when
-// GOMEMLIMIT is set (an operator's value wins, "off" included) or when no
-// limit is found. It returns the limit it set, 0 if none; a sync binary
-// calls it once at start.
-func ApplyContainerMemoryLimit() (int64, error) {
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
-		return 0, nil
+// GOMEMLIMIT is set (an operator's value wins, "off" included; the runtime
+// applied it already) or when no limit is found. Main calls it once.
+func applyContainerMemoryLimit(root fs.FS, lookupEnv func(string) (string, bool)) memLimit {
+	if _, ok := lookupEnv("GOMEMLIMIT"); ok {
+		return memLimit{}
 	}
-	limit, err := containerMemoryLimit(os.DirFS("/sys/fs/cgroup"))
+	limit, err := containerMemoryLimit(root)
 	if err != nil || limit <= 0 {
-		return 0, err
+		return memLimit{err: err}
 	}
-	soft := int64(float64(limit) * ContainerMemoryShare)
+	soft := int64(float64(limit) * containerMemoryShare)
 	debug.SetMemoryLimit(soft)
-	return soft, nil
+	return memLimit{soft: soft, container: limit}
 }
 
 // unlimitedCgroup is the smallest memory limit taken for "no limit":
@@ -59,7 +63,7 @@ func containerMemoryLimit(root fs.FS) (int64, error) {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("ocean: read the container's memory limit: %w", err)
+			return 0, fmt.Errorf("read the container's memory limit: %w", err)
 		}
 		s := strings.TrimSpace(string(b))
 		if s == "max" {
@@ -67,7 +71,7 @@ func containerMemoryLimit(root fs.FS) (int64, error) {
 		}
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("ocean: the container's memory limit (%s): %w", name, err)
+			return 0, fmt.Errorf("the container's memory limit (%s): %w", name, err)
 		}
 		if n >= unlimitedCgroup || n > math.MaxInt64 {
 			return 0, nil

@@ -1,4 +1,4 @@
-package ocean
+package program
 
 import (
 	"testing"
@@ -43,9 +43,9 @@ func TestContainerMemoryLimit(t *testing.T) {
 }
 
 // GOMEMLIMIT set by the operator wins: nothing is read or changed.
-func TestApplyContainerMemoryLimitKeepsGOMEMLIMIT(t *testing.T) {
-	t.Setenv("GOMEMLIMIT", "off")
-	got, err := ApplyContainerMemoryLimit()
-	require.NoError(t, err)
-	assert.Zero(t, got)
+func TestContainerMemoryLimitKeepsGOMEMLIMIT(t *testing.T) {
+	t.Parallel()
+	root := fstest.MapFS{"memory.max": &fstest.MapFile{Data: []byte("268435456")}}
+	got := applyContainerMemoryLimit(root, func(k string) (string, bool) { return "off", k == "GOMEMLIMIT" })
+	assert.Equal(t, memLimit{}, got)
 }
