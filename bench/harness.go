@@ -95,6 +95,9 @@ type config struct {
 	// Env holds extra OCEAN__… settings (KEY=value) for the sync under
 	// test, to compare tunings.
 	Env []string
+	// SyncMemLimit is the soft memory limit of the sync under test (0:
+	// none): what the binary sets in a container with a memory limit.
+	SyncMemLimit int64
 	// FakesCPUProfile, when set, is where the fakes' process writes a CPU
 	// profile of its whole life.
 	FakesCPUProfile string

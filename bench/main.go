@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -36,6 +38,7 @@ func main() {
 
 // cli parses the flags, runs the benchmark and writes the report.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var memLimit int64
 	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	sizes := fl.String("sizes", "1k,10k,100k", "target sizes in Port entities, comma-separated (k and m suffixes)")
@@ -51,15 +54,26 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seed := fl.Int64("seed", 1, "seed of the generated GitLab data")
 	noStages := fl.Bool("no-stages", false, "skip the stage floors (fetch only, map only, write only)")
 	quiet := fl.Bool("q", false, "no progress lines on stderr")
+	syncMemLimit := fl.String("sync-memlimit", "", "a soft memory limit for the sync under test only, as GOMEMLIMIT spells it (230MiB is what the binary sets in a 256 MiB container); the fakes are not limited")
 	var env envFlag
 	fl.Var(&env, "set", "an OCEAN__… setting for the sync under test, KEY=value (repeatable), e.g. -set OCEAN__RESYNC__UPSERT_CONCURRENCY=16")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
+	if *syncMemLimit != "" {
+		n, err := parseBytes(*syncMemLimit)
+		if err != nil {
+			return fmt.Errorf("-sync-memlimit: %w", err)
+		}
+		// The fakes run in a child process: this limits the sync alone.
+		debug.SetMemoryLimit(n)
+		defer debug.SetMemoryLimit(math.MaxInt64)
+		memLimit = n
+	}
 	if *latencyScale < 1 {
 		return fmt.Errorf("-latency-scale: want 1 or more, got %d", *latencyScale)
 	}
-	cfg := config{Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env, FakesCPUProfile: *fakesProfile, FakesMemProfile: *fakesMemProfile, LatencyScale: *latencyScale}
+	cfg := config{SyncMemLimit: memLimit, Budget: *budget, Seed: *seed, Stages: !*noStages, Env: env, FakesCPUProfile: *fakesProfile, FakesMemProfile: *fakesMemProfile, LatencyScale: *latencyScale}
 	var err error
 	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
 		return fmt.Errorf("-sizes: %w", err)
@@ -174,4 +188,25 @@ func (e *envFlag) Set(v string) error {
 	}
 	*e = append(*e, v)
 	return nil
+}
+
+// parseBytes reads a size as GOMEMLIMIT spells it: a number of bytes with
+// an optional B, KiB, MiB, GiB or TiB suffix.
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("want a positive size such as 230MiB, got %q", s)
+	}
+	return n * mult, nil
 }

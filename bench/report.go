@@ -99,7 +99,12 @@ func flagsLine(c config) string {
 	case c.Latency && !c.NoLatency:
 		mode = "on"
 	}
-	return "-sizes " + strings.Join(s, ",") + " -latency " + mode
+	line := "-sizes " + strings.Join(s, ",") + " -latency " + mode
+	if c.SyncMemLimit > 0 {
+		line += fmt.Sprintf(" -sync-memlimit %dMiB (the sync's soft memory limit: peak RSS is what a container of %d MiB gets, not the sync's unconstrained size)",
+			c.SyncMemLimit>>20, int64(float64(c.SyncMemLimit)/0.9)>>20)
+	}
+	return line
 }
 
 func renderGrowth(w *strings.Builder, runs []*sizeRun) {
