@@ -12,17 +12,20 @@
 //   - port: the Port REST API client (auth, entities, blueprints, integrations).
 //   - port/porttest: an in-memory Port API for tests, the demo and benchmarks.
 //   - mapping: the port app config model and the compiled jq mapping engine.
-//   - ocean: the framework: config, kinds and providers, the resync engine,
-//     event listeners and the live-events server.
+//   - ocean: the framework: kinds and providers, the resync engine, event
+//     listeners and the live-events server; ocean/settings (Ocean's
+//     settings and secrets), ocean/actions (self-service actions) and
+//     ocean/report (what a run tells) beside it.
 //   - gitlab: the GitLab provider (kinds, selectors, enrichments, webhooks).
 //   - gitlab/gitlabtest: an in-memory GitLab REST and GraphQL API.
 //   - program: the command line around a provider: flags, settings, logs,
 //     signals, exit codes (a custom sync's main is one call).
 //   - httpx: an HTTP client toolkit for a provider's third-party API.
+//   - clock: the time source every package waits on, and a fake for tests.
 //
 // A quickstart of a custom sync (the package's Example runs it):
 //
-//	func widgets(*ocean.Config, *slog.Logger) (*ocean.Provider, error) {
+//	func widgets(*settings.Config, *slog.Logger) (*ocean.Provider, error) {
 //		kind := ocean.NewKind("widget", func(ctx context.Context, _ ocean.BaseSelector, send ocean.Sender) error {
 //			return send.Send(ctx, []ocean.Item{{"id": "w1", "name": "Widget"}})
 //		})
