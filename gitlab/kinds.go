@@ -184,7 +184,9 @@ func (g *Integration) listProjectsWithMembers(ctx context.Context, sel ProjectMe
 
 // listMembers is the `member` kind: the raw member objects of every group.
 func (g *Integration) listMembers(ctx context.Context, sel GroupMembersSelector, send ocean.Sender) error {
-	return g.fanOut(ctx, "group", g.groupLister(sel.IncludeOnlyActiveGroups), func(ctx context.Context, grp ocean.Item) error {
+	// The groups are only read (their ids): no copies of the shared
+	// listing's items.
+	return g.fanOut(ctx, "group", g.groupReader(sel.IncludeOnlyActiveGroups), func(ctx context.Context, grp ocean.Item) error {
 		return g.eachMemberPage(ctx, "groups/"+idString(grp["id"]), sel.IncludeInheritedMembers, sel.IncludeBotMembers, func(page []ocean.Item) error {
 			return send.Send(ctx, page)
 		})

@@ -225,6 +225,14 @@ func (g *Integration) groupLister(active *bool) func(context.Context, func([]oce
 	}
 }
 
+// groupReader is groupLister for readers that never change or send the
+// groups (see groupPages).
+func (g *Integration) groupReader(active *bool) func(context.Context, func([]ocean.Item) error) error {
+	return func(ctx context.Context, fn func([]ocean.Item) error) error {
+		return g.groupPages(ctx, active, false, fn)
+	}
+}
+
 // topLevelGroups returns the ids of the topmost groups the token lists:
 // those without a parent, or whose parent it cannot list. Group-level
 // merge request and issue lists include subgroups, so fetching them per
