@@ -2,6 +2,7 @@ package jsonproj_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -90,6 +91,32 @@ func TestUnmarshal(t *testing.T) {
 		check(t, []byte(c), ab)
 		check(t, []byte(c), nil)
 		check(t, []byte(c), jsonproj.NewKeys())
+	}
+}
+
+// TestManyKeys decodes pages whose objects have more distinct keys than a
+// decoder shares (objects keyed by data), so that keys past the bound are
+// decoded as well as the shared ones.
+func TestManyKeys(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString(`[`)
+	for i := range 3 {
+		if i > 0 {
+			b.WriteString(`,`)
+		}
+		fmt.Fprintf(&b, `{"a":{`)
+		for k := range 700 {
+			if k > 0 {
+				b.WriteString(`,`)
+			}
+			fmt.Fprintf(&b, `"k%d_%d":{"id":%d,"name":"n%d"}`, k, i%2, k, k)
+		}
+		b.WriteString(`},"c":{"id":1}}`)
+	}
+	b.WriteString(`]`)
+	for _, keys := range []*jsonproj.Keys{nil, jsonproj.NewKeys("a")} {
+		check(t, []byte(b.String()), keys)
 	}
 }
 
