@@ -67,4 +67,16 @@ func BenchmarkMergeRequestPage(b *testing.B) {
 			}
 		}
 	})
+	// What a resync asks for: the mapping's keys and the framework's
+	// (ocean's exampleKeys), some of which a merge request lacks.
+	syncKeys := keys.With("path_with_namespace", "full_path", "web_url", "username", "id", "iid", "name", "title", "key")
+	b.Run("resync's keys", func(b *testing.B) {
+		b.SetBytes(int64(len(page)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := jsonproj.Unmarshal(page, syncKeys); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

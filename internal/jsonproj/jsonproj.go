@@ -124,6 +124,8 @@ type decoder struct {
 	// username, name, …), which then cost one string each per page
 	// instead of one per object.
 	names map[string]string
+	// kept is how many keys the last projected object kept.
+	kept int
 }
 
 // maxNames bounds the keys a decoder remembers: a page whose objects are
@@ -208,7 +210,15 @@ func (d *decoder) projected() (any, bool) {
 	if d.depth++; d.depth > maxDepth {
 		return nil, false
 	}
-	m := make(map[string]any, d.keys.Len())
+	// The page's objects have much the same keys: size the map for as
+	// many as the previous object kept, rather than for every key of the
+	// set (a mapping's keys, the framework's and the provider's, of which
+	// an object has some), which allocated twice the table it filled.
+	hint := d.kept
+	if hint == 0 {
+		hint = d.keys.Len()
+	}
+	m := make(map[string]any, hint)
 	d.ws()
 	if d.i < len(d.data) && d.data[d.i] == '}' {
 		d.i++
@@ -254,6 +264,7 @@ func (d *decoder) projected() (any, bool) {
 		d.i++
 		if c == '}' {
 			d.depth--
+			d.kept = len(m)
 			return m, true
 		}
 		if c != ',' {
