@@ -126,6 +126,9 @@ type decoder struct {
 	names map[string]string
 	// kept is how many keys the last projected object kept.
 	kept int
+	// sizes holds, by depth, how many keys the last object decoded
+	// whole there had.
+	sizes [8]int
 }
 
 // maxNames bounds the keys a decoder remembers: a page whose objects are
@@ -317,7 +320,14 @@ func (d *decoder) object() (any, bool) {
 	if d.depth++; d.depth > maxDepth {
 		return nil, false
 	}
-	m := map[string]any{}
+	// Size the map as the last object at this depth was: the objects of
+	// a page repeat their shapes, and a map that grows past eight keys
+	// is allocated twice.
+	hint := 0
+	if d.depth < len(d.sizes) {
+		hint = d.sizes[d.depth]
+	}
+	m := make(map[string]any, hint)
 	d.ws()
 	if d.i < len(d.data) && d.data[d.i] == '}' {
 		d.i++
@@ -356,6 +366,9 @@ func (d *decoder) object() (any, bool) {
 		c := d.data[d.i]
 		d.i++
 		if c == '}' {
+			if d.depth < len(d.sizes) {
+				d.sizes[d.depth] = len(m)
+			}
 			d.depth--
 			return m, true
 		}
