@@ -2,18 +2,18 @@ package gitlabtest
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/oceankit/oceankit/internal/conncount"
 )
 
 // DefaultToken is the token a Server accepts unless WithToken says otherwise.
@@ -32,8 +32,8 @@ type Server struct {
 	cfg    config
 	schema *ast.Schema
 
-	// connsOpened and connsClosed count TCP connections (Connections).
-	connsOpened, connsClosed atomic.Int64
+	// conns counts TCP connections (Connections).
+	conns conncount.Counter
 
 	// groupsMemo holds the group listings of the dataset generation
 	// groupsGen, by listKey (handleGroups).
@@ -186,7 +186,7 @@ func New(opts ...Option) *Server {
 	}
 	trimSchema(s.schema, cfg.noGQLFields)
 	s.ts = httptest.NewUnstartedServer(s)
-	s.ts.Config.ConnState = s.connState
+	s.ts.Config.ConnState = s.conns.ConnState
 	if cfg.tls {
 		s.ts.StartTLS()
 	} else {
@@ -233,22 +233,12 @@ func (s *Server) storeGroups(gen uint64, key string, items []*Group) {
 	s.groupsMemo[key] = items
 }
 
-// connState counts connections as they open and close.
-func (s *Server) connState(_ net.Conn, st http.ConnState) {
-	switch st {
-	case http.StateNew:
-		s.connsOpened.Add(1)
-	case http.StateClosed, http.StateHijacked:
-		s.connsClosed.Add(1)
-	}
-}
-
 // Connections returns how many TCP connections clients opened to the
 // server and how many were closed, since it started. A client that keeps
 // fewer idle connections than it has requests in flight closes and reopens
 // them all the time, and shows here; counting costs the server nothing.
 func (s *Server) Connections() (opened, closed int64) {
-	return s.connsOpened.Load(), s.connsClosed.Load()
+	return s.conns.Counts()
 }
 
 // Client returns an HTTP client for the server.

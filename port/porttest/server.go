@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oceankit/oceankit/internal/conncount"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -74,8 +74,8 @@ type Server struct {
 	cfg     config
 	catalog catalog
 
-	// connsOpened and connsClosed count TCP connections (Connections).
-	connsOpened, connsClosed atomic.Int64
+	// conns counts TCP connections (Connections).
+	conns conncount.Counter
 
 	authMu      sync.Mutex
 	token       string
@@ -183,7 +183,7 @@ func New(opts ...Option) *Server {
 	// ingest URLs of new integrations), and the race detector sees no
 	// order between a write after Start and a handler's read.
 	s.ts = httptest.NewUnstartedServer(h)
-	s.ts.Config.ConnState = s.connState
+	s.ts.Config.ConnState = s.conns.ConnState
 	s.URL = "http://" + s.ts.Listener.Addr().String() + strings.TrimSuffix(cfg.basePath, "/")
 	s.ts.Start()
 	return s
@@ -200,22 +200,12 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 // Close shuts the server down.
 func (s *Server) Close() { s.ts.Close() }
 
-// connState counts connections as they open and close.
-func (s *Server) connState(_ net.Conn, st http.ConnState) {
-	switch st {
-	case http.StateNew:
-		s.connsOpened.Add(1)
-	case http.StateClosed, http.StateHijacked:
-		s.connsClosed.Add(1)
-	}
-}
-
 // Connections returns how many TCP connections clients opened to the
 // server and how many were closed, since it started. A client that keeps
 // fewer idle connections than it has requests in flight closes and reopens
 // them all the time, and shows here; counting costs the server nothing.
 func (s *Server) Connections() (opened, closed int64) {
-	return s.connsOpened.Load(), s.connsClosed.Load()
+	return s.conns.Counts()
 }
 
 // Client returns an *http.Client for the server (the httptest one).
