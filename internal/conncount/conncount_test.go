@@ -1,9 +1,8 @@
 package conncount_test
 
 import (
-	"testing"
-
 	"net/http"
+	"testing"
 
 	"github.com/stretchr/testify/assert"
 
