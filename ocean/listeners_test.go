@@ -164,6 +164,9 @@ func TestNewerResyncCancelsRunningOne(t *testing.T) {
 	h.src.mu.Lock()
 	h.src.gate = nil
 	h.src.mu.Unlock()
+	// The second resync may have reached the gate before it was lifted
+	// (it starts as soon as the first is aborted): open it.
+	close(gate)
 	second := waitReport(t, a)
 	assert.Equal(t, "config changed", second.Trigger)
 	assert.Equal(t, report.StateCompleted, second.Status)

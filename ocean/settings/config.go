@@ -395,14 +395,8 @@ func (c *Config) Validate(needPort bool) error {
 			Reason: fmt.Sprintf("unknown listener type %q (want POLLING, ONCE, WEBHOOKS_ONLY, KAFKA, ACTIONS_ONLY or WEBHOOK)", c.EventListener.Type)})
 	}
 	if needPort {
-		if c.Port.ClientID == "" {
-			errs = append(errs, &ConfigError{Name: "OCEAN__PORT__CLIENT_ID", Reason: "required but not set"})
-		}
-		if c.Port.ClientSecret == "" {
-			errs = append(errs, &ConfigError{Name: "OCEAN__PORT__CLIENT_SECRET", Reason: "required but not set"})
-		}
-		if err := checkURL(c.Port.BaseURL); err != nil {
-			errs = append(errs, &ConfigError{Name: "OCEAN__PORT__BASE_URL", Reason: "invalid URL", Err: err})
+		if err := c.checkPort(); len(err) > 0 {
+			errs = append(errs, err...)
 		}
 	}
 	if c.BaseURL != "" {
@@ -658,6 +652,15 @@ func Settings(v any, prefix string) []Setting {
 // variables: the client's own errors name neither them nor (since the URL
 // may carry credentials) the value.
 func (c *Config) CheckPortClient() error {
+	errs := c.checkPort()
+	if c.ClientTimeout < 0 {
+		errs = append(errs, &ConfigError{Name: "OCEAN__CLIENT_TIMEOUT", Reason: "must not be negative"})
+	}
+	return errors.Join(errs...)
+}
+
+// checkPort checks the Port credentials and URL.
+func (c *Config) checkPort() []error {
 	var errs []error
 	if c.Port.ClientID == "" {
 		errs = append(errs, &ConfigError{Name: "OCEAN__PORT__CLIENT_ID", Reason: "required but not set"})
@@ -668,10 +671,7 @@ func (c *Config) CheckPortClient() error {
 	if err := checkURL(c.Port.BaseURL); err != nil {
 		errs = append(errs, &ConfigError{Name: "OCEAN__PORT__BASE_URL", Reason: "invalid URL", Err: err})
 	}
-	if c.ClientTimeout < 0 {
-		errs = append(errs, &ConfigError{Name: "OCEAN__CLIENT_TIMEOUT", Reason: "must not be negative"})
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // ActionsProcessorConfig is OCEAN__ACTIONS_PROCESSOR__…, Ocean's settings of
