@@ -37,11 +37,16 @@ func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
+// recorderEpoch is where a sleepRecorder's clock starts: a fixed second,
+// so that headers computed from it (RateLimit-Reset, in whole seconds)
+// give exact waits, however loaded the machine.
+var recorderEpoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // now is a clock that advances by the recorded waits.
 func (s *sleepRecorder) now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return time.Now().Add(s.elapsed)
+	return recorderEpoch.Add(s.elapsed)
 }
 
 func (s *sleepRecorder) option() Option { return WithClock(funcClock{sleep: s.sleep, now: s.now}) }
@@ -208,7 +213,7 @@ func TestRetries(t *testing.T) {
 			name: "429 without Retry-After waits for RateLimit-Reset",
 			answers: []func(http.ResponseWriter){
 				func(w http.ResponseWriter) {
-					w.Header().Set("RateLimit-Reset", strconv.FormatInt(time.Now().Add(42*time.Second).Unix(), 10))
+					w.Header().Set("RateLimit-Reset", strconv.FormatInt(recorderEpoch.Add(42*time.Second).Unix(), 10))
 					w.WriteHeader(429)
 				},
 			},
@@ -282,7 +287,7 @@ func TestRetries(t *testing.T) {
 
 func TestRateLimitHeadersPauseEveryone(t *testing.T) {
 	t.Parallel()
-	reset := time.Now().Add(30 * time.Second).Unix()
+	reset := recorderEpoch.Add(30 * time.Second).Unix()
 	var n atomic.Int32
 	c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) == 1 {

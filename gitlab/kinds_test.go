@@ -517,7 +517,7 @@ func everyGroupWalk(t *testing.T, srv *gitlabtest.Server, suffix string, q url.V
 func TestMergeRequestsAndIssuesPerTopLevelGroup(t *testing.T) {
 	t.Parallel()
 	size := sizeNested
-	size.Now = time.Now()
+	size.Now = recorderEpoch // the integration's clock (newIntegration's sleepRecorder)
 	srv := gitlabtest.NewServer(t, gitlabtest.WithDataset(gitlabtest.Generate(6, size)))
 	g, _ := newIntegration(t, srv)
 
@@ -539,9 +539,9 @@ func TestMergeRequestsAndIssuesPerTopLevelGroup(t *testing.T) {
 	assert.Equal(t, int64(2*roots), mrRequests, "one list per top-level group and state (all fit in a page here)")
 	assert.Len(t, byID(mrs), len(mrs), "no duplicates")
 	opened := everyGroupWalk(t, srv, "merge_requests", url.Values{"state": {"opened"}})
-	merged := everyGroupWalk(t, srv, "merge_requests", url.Values{"state": {"merged"}, "updated_after": {daysAgo(time.Now(), 30)}})
+	merged := everyGroupWalk(t, srv, "merge_requests", url.Values{"state": {"merged"}, "updated_after": {daysAgo(recorderEpoch, 30)}})
 	assert.Equal(t, sortedUnion(opened, merged), ids(mrs), "same merge requests as gitlab-v2's every-group walk")
-	cutoff := time.Now().Add(-31 * 24 * time.Hour)
+	cutoff := recorderEpoch.Add(-31 * 24 * time.Hour)
 	for _, mr := range mrs {
 		st := mr["state"].(string)
 		require.Contains(t, []string{"opened", "merged"}, st)
