@@ -2,7 +2,8 @@ package ocean
 
 // Hooks for the package's tests. Other packages' tests use the public API:
 // a fake clock (WithClock with clock.Fake) makes retries and polls cost no
-// time, and the resync state in port/porttest says when a resync ended.
+// time, and the log (or the resync state in port/porttest) says when a
+// resync ended.
 
 import (
 	"errors"
