@@ -14,7 +14,6 @@ import (
 
 	glapi "gitlab.com/gitlab-org/api/client-go/v2"
 
-	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/actions"
 )
@@ -220,14 +219,16 @@ func (t *TriggerPipeline) follow(ctx context.Context, rep actions.Reporter, pl *
 		wait = t.LivePollInterval
 	}
 	wait = max(wait, time.Millisecond)
-	deadline := time.Now().Add(t.PollTimeout)
+	// The integration's clock (WithClock) times the polls, as every other
+	// wait of the provider.
+	deadline := t.g.now().Add(t.PollTimeout)
 	path := "projects/" + strconv.FormatInt(pl.ProjectID, 10) + "/pipelines/" + strconv.FormatInt(pl.ID, 10)
 	last := pl.Status
 	for {
-		if left := time.Until(deadline); left < wait {
+		if left := deadline.Sub(t.g.now()); left < wait {
 			wait = max(left, 0)
 		}
-		if err := httpx.Sleep(ctx, wait); err != nil {
+		if err := t.g.client.sleep(ctx, wait); err != nil {
 			return err
 		}
 		if st, err := rep.Status(ctx); err == nil && st.Terminal() {
@@ -248,7 +249,7 @@ func (t *TriggerPipeline) follow(ctx context.Context, rep actions.Reporter, pl *
 				return completeRun(ctx, rep, cur.Status)
 			}
 		}
-		if !time.Now().Before(deadline) {
+		if !t.g.now().Before(deadline) {
 			return fmt.Errorf("timed out after %s waiting for GitLab pipeline %s to finish (last status: %s)", t.PollTimeout, pl.WebURL, last)
 		}
 		wait = min(wait*3/2, max(t.MaxPollInterval, t.PollInterval))
