@@ -126,15 +126,7 @@ func syncWith(t *testing.T, pacYAML []byte, env ...string) syncResult {
 	// updatedAfter do not depend on today's date.
 	start := time.Now()
 	now := func() time.Time { return gitlabtest.ReferenceTime().Add(time.Since(start)) }
-	sleep := func(ctx context.Context, d time.Duration) error {
-		select {
-		case <-time.After(d):
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	g, err := New(gcfg, WithLogger(discard), WithClock(funcClock{sleep: sleep, now: now}))
+	g, err := New(gcfg, WithLogger(discard), WithClock(funcClock{now: now})) // real waits
 	require.NoError(t, err)
 	g.client.wholeJSON = cfg.Resync.DecodeAllFields // as NewApp does
 	pac, err := mapping.Parse(pacYAML, mapping.AllowTopLevelKeys("visibility"))
