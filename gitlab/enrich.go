@@ -454,7 +454,7 @@ func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []
 	// One group search per (group, query) for the page, shared with the
 	// other pages of the resync through ocean.Memo.
 	type groupQuery struct{ root, query string }
-	grouped := map[groupQuery]map[string]struct{}{}
+	grouped := map[groupQuery]idSet{}
 	shared := ocean.Memoized(ctx)
 	for root, n := range byRoot {
 		// Within a resync the group's answer serves its later pages too,
@@ -480,8 +480,7 @@ func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []
 			root := rootGroup(p, withArchived)
 			for _, sq := range queries {
 				if hits, ok := grouped[groupQuery{root, sq.Name}]; ok {
-					_, hit := hits[idString(p["id"])]
-					m[sq.Name] = hit
+					m[sq.Name] = hits.has(idString(p["id"]))
 					continue
 				}
 				var hits []json.RawMessage
@@ -539,17 +538,17 @@ var searchHitKeySet = jsonproj.NewKeys("project_id")
 // the search query matches, from one paged group blob search per resync;
 // ok is false when GitLab does not offer group blob search there.
 // withArchived asks for archived projects too (GitLab 18.9 and later).
-func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery, withArchived bool) (map[string]struct{}, bool, error) {
+func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery, withArchived bool) (idSet, bool, error) {
 	if e.c.groupSearchOff(root) {
-		return nil, false, nil
+		return idSet{}, false, nil
 	}
 	type result struct {
-		hits map[string]struct{}
+		hits idSet
 		ok   bool
 	}
 	key := "gitlab:groupsearch:" + root + "\x00" + sq.scope() + "\x00" + sq.Query + "\x00" + strconv.FormatBool(withArchived)
 	r, err := ocean.Memo(ctx, key, func(ctx context.Context) (result, error) {
-		hits := map[string]struct{}{}
+		var hits idSet
 		q := url.Values{"scope": {sq.scope()}, "search": {sq.Query}}
 		if withArchived {
 			q.Set("include_archived", "true")
@@ -559,14 +558,14 @@ func (e *enricher) groupHits(ctx context.Context, root string, sq SearchQuery, w
 		err := e.c.pages(ctx, "groups/"+glapi.PathEscape(root)+"/search", q, searchHitKeys, func(page []ocean.Item) error {
 			for _, h := range page {
 				if id := idString(h["project_id"]); id != "" {
-					hits[id] = struct{}{}
+					hits.add(id)
 				}
 			}
 			return nil
 		})
 		switch {
 		case err == nil:
-			return result{hits: hits, ok: true}, nil
+			return result{hits: hits.sealed(), ok: true}, nil
 		case ctx.Err() != nil:
 			return result{}, ctx.Err()
 		case noAdvancedSearch(err):
