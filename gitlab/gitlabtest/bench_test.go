@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -101,4 +102,30 @@ func BenchmarkLargeGraphQLContentBatch(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkGenerateLazyHeap reports what a lazy dataset of the benchmark's
+// shape (bench/: merge requests, members and the default branch only)
+// keeps live per project: heap bytes and heap objects, which is what the
+// fakes' garbage collector traces on every cycle at a million entities.
+func BenchmarkGenerateLazyHeap(b *testing.B) {
+	s := SizeFor(100000)
+	s.IssuesPerProject, s.PipelinesPerProject, s.JobsPerPipeline = 0, 0, 0
+	s.DeploymentsPerProject, s.EnvironmentsPerProject, s.ReleasesPerProject, s.TagsPerProject = 0, 0, 0, 0
+	s.MembersPerProject, s.FilesPerProject, s.BranchesPerProject = 0, 0, 1
+	s.Groups = 200
+	var ds *Dataset
+	var before, after runtime.MemStats
+	for b.Loop() {
+		ds = nil
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		ds = GenerateLazy(1, s)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+	}
+	n := float64(len(ds.projects))
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heapB/project")
+	b.ReportMetric(float64(after.HeapObjects-before.HeapObjects)/n, "objects/project")
+	runtime.KeepAlive(ds)
 }

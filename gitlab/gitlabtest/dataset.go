@@ -81,8 +81,13 @@ type lazyGen struct {
 
 // lazyChildren regenerates one project's collections: the state of its
 // random stream and the ID counters when they were first generated.
+//
+// The stream states are rand.PCG values (two words, no pointers) rather
+// than their binary encoding: a million-entity instance keeps one of these
+// per project, and every slice would be one more object for the fakes'
+// garbage collector to trace on every cycle.
 type lazyChildren struct {
-	rng   []byte // rand.PCG's binary state
+	rng   rand.PCG // the stream where the project's collections begin
 	next  counters
 	users int32 // how many users there were (humanUser draws among them)
 	stack uint8
@@ -91,7 +96,8 @@ type lazyChildren struct {
 	// draw source branches from when there is more than the default one:
 	// a merge-request list regenerates the merge requests alone
 	// (Dataset.mergeRequestsOnly).
-	mrRng    []byte
+	mrRng    rand.PCG
+	hasMRRng bool
 	branches []string
 }
 
@@ -164,10 +170,7 @@ func (d *Dataset) materialiseTo(ps *projectState, n depth) *projectState {
 	if ps == nil || ps.lazy == nil || d.lazy == nil || ps.have >= n {
 		return ps
 	}
-	var src rand.PCG
-	if err := src.UnmarshalBinary(ps.lazy.rng); err != nil {
-		panic("gitlabtest: restore a PCG state: " + err.Error()) // the state came from MarshalBinary
-	}
+	src := ps.lazy.rng // a copy: the saved state stays where it was
 	cp := &projectState{p: ps.p, groupID: ps.groupID, ownerID: ps.ownerID, members: ps.members, hooks: ps.hooks,
 		jobs: map[int][]*Job{}, nextMRIID: 1, nextIssueIID: 1, nextPipelineIID: 1, nextDeploymentIID: 1,
 		lazy: ps.lazy, have: n}
@@ -188,13 +191,10 @@ func (d *Dataset) mergeRequestsOnly(ps *projectState) *projectState {
 		return ps
 	}
 	lz := ps.lazy
-	if lz.mrRng == nil {
+	if !lz.hasMRRng {
 		return d.materialiseTo(ps, depthMRs)
 	}
-	var src rand.PCG
-	if err := src.UnmarshalBinary(lz.mrRng); err != nil {
-		panic("gitlabtest: restore a PCG state: " + err.Error()) // the state came from MarshalBinary
-	}
+	src := lz.mrRng // a copy
 	// have stays noDepth: the copy lacks the repository and languages, so
 	// materialiseTo regenerates from the original state if asked.
 	cp := &projectState{p: ps.p, groupID: ps.groupID, ownerID: ps.ownerID, members: ps.members, hooks: ps.hooks,

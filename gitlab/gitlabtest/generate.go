@@ -418,25 +418,43 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 	for d.projectByPath[strings.ToLower(ns.FullPath+"/"+path)] != nil {
 		path = name + "-" + strconv.Itoa(id)
 	}
-	pwn := ns.FullPath + "/" + path
-	nwn := strings.ReplaceAll(ns.FullPath, "/", " / ") + " / " + path
-	if grp != nil {
-		nwn = grp.FullName + " / " + path
-	}
-	web := d.webBase + "/" + pwn
-	desc := fmt.Sprintf("%s service owned by %s.", titleCase(strings.ReplaceAll(path, "-", " ")), ns.Name)
-	stackIdx := r.IntN(len(stackNames))
-	stack := stackNames[stackIdx]
 	defBranch := "main"
 	if id%7 == 3 {
 		defBranch = "master"
 	}
+	nsName := []string{strings.ReplaceAll(ns.FullPath, "/", " / ")}
+	if grp != nil {
+		nsName[0] = grp.FullName
+	}
+	pwn := ns.FullPath + "/" + path
+	apiSelf := d.webBase + "/api/v4/projects/" + strconv.Itoa(id)
+	// The project's strings share one allocation (see oneAllocation); web,
+	// the API root and the path are prefixes of some of them.
+	strs := oneAllocation(
+		[]string{pwn},
+		[]string{nsName[0], " / ", path},
+		[]string{d.webBase, "/", pwn, ".git"},
+		[]string{"git@", strings.TrimPrefix(d.webBase, "https://"), ":", pwn, ".git"},
+		[]string{d.webBase, "/", pwn, "/-/blob/", defBranch, "/README.md"},
+		[]string{fmt.Sprintf("%s service owned by %s.", titleCase(strings.ReplaceAll(path, "-", " ")), ns.Name)},
+		[]string{apiSelf, "/issues"},
+		[]string{apiSelf, "/merge_requests"},
+		[]string{apiSelf, "/repository/branches"},
+		[]string{apiSelf, "/labels"},
+		[]string{apiSelf, "/events"},
+		[]string{apiSelf, "/members"},
+		[]string{apiSelf, "/cluster_agents"},
+	)
+	pwn, nwn, httpURL, sshURL, readme, desc := strs[0], strs[1], strs[2], strs[3], strs[4], strs[5]
+	web := httpURL[:len(httpURL)-len(".git")]
+	stackIdx := r.IntN(len(stackNames))
+	stack := stackNames[stackIdx]
 	topics := pickN(r, topicPool, r.IntN(3))
 	p := &Project{
 		ID: id, Description: &desc, Name: path, NameWithNamespace: nwn, Path: path, PathWithNamespace: pwn,
 		CreatedAt: T(created), DefaultBranch: &defBranch, TagList: topics, Topics: topics,
-		SSHURLToRepo:  "git@" + strings.TrimPrefix(d.webBase, "https://") + ":" + pwn + ".git",
-		HTTPURLToRepo: web + ".git", WebURL: web, ForksCount: r.IntN(5), StarCount: r.IntN(40),
+		SSHURLToRepo:  sshURL,
+		HTTPURLToRepo: httpURL, WebURL: web, ForksCount: r.IntN(5), StarCount: r.IntN(40),
 		Namespace: ns, Visibility: vis, IssuesEnabled: true, MergeRequestsEnabled: true, WikiEnabled: true,
 		JobsEnabled: true, SnippetsEnabled: true, ContainerRegistryEnabled: true, IssuesAccessLevel: "enabled",
 		RepositoryAccessLevel: "enabled", MergeRequestsAccessLevel: "enabled", BuildsAccessLevel: "enabled",
@@ -444,10 +462,9 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 		SharedWithGroups: []SharedGroup{}, RequestAccessEnabled: true, MergeMethod: "merge", SquashOption: "default_off",
 		cache: &jsonCache{},
 	}
-	apiSelf := d.webBase + "/api/v4/projects/" + strconv.Itoa(id)
-	p.Links = ProjectLinks{Self: apiSelf, Issues: apiSelf + "/issues", MergeRequests: apiSelf + "/merge_requests",
-		RepoBranches: apiSelf + "/repository/branches", Labels: apiSelf + "/labels", Events: apiSelf + "/events",
-		Members: apiSelf + "/members", ClusterAgents: apiSelf + "/cluster_agents"}
+	links := strs[6:]
+	p.Links = ProjectLinks{Self: links[0][:len(apiSelf)], Issues: links[0], MergeRequests: links[1],
+		RepoBranches: links[2], Labels: links[3], Events: links[4], Members: links[5], ClusterAgents: links[6]}
 	if owner != nil {
 		ob := owner.Basic()
 		p.Owner = &ob
@@ -489,21 +506,12 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 		p.EmptyRepo = true
 		ps.repo = &repository{branches: map[string]*branchState{}}
 	} else {
-		readme := web + "/-/blob/" + defBranch + "/README.md"
 		p.ReadmeURL = &readme
 		var lz *lazyChildren
 		if g.lazy {
-			state, err := src.MarshalBinary()
-			if err != nil {
-				panic("gitlabtest: save a PCG state: " + err.Error()) // never fails
-			}
-			lz = &lazyChildren{rng: state, next: d.next, users: int32(len(d.users)), stack: uint8(stackIdx)}
+			lz = &lazyChildren{rng: *src, next: d.next, users: int32(len(d.users)), stack: uint8(stackIdx)}
 			g.atMRs = func(ps *projectState) {
-				st, err := src.MarshalBinary()
-				if err != nil {
-					panic("gitlabtest: save a PCG state: " + err.Error()) // never fails
-				}
-				lz.mrRng = st
+				lz.mrRng, lz.hasMRRng = *src, true
 				if names := ps.repo.branchNames(); len(names) != 1 || names[0] != defBranch {
 					lz.branches = names
 				}
@@ -562,6 +570,36 @@ func (g *generator) childrenTo(ps *projectState, r *rand.Rand, stack string, n d
 	g.deployments(ps, r)
 	g.releases(ps, r)
 	return last
+}
+
+// oneAllocation concatenates each group of pieces and returns the results
+// as substrings of one string. A generated project's fifteen-odd strings
+// are then one heap object: a million-entity instance holds hundreds of
+// thousands of projects, and the fakes' garbage collector visits every
+// object on every cycle.
+func oneAllocation(groups ...[]string) []string {
+	n := 0
+	for _, g := range groups {
+		for _, s := range g {
+			n += len(s)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	ends := make([]int, len(groups))
+	for i, g := range groups {
+		for _, s := range g {
+			b.WriteString(s)
+		}
+		ends[i] = b.Len()
+	}
+	all := b.String()
+	out := make([]string, len(groups))
+	start := 0
+	for i, end := range ends {
+		out[i], start = all[start:end], end
+	}
+	return out
 }
 
 func maxTime(a, b time.Time) time.Time {
