@@ -13,6 +13,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,32 @@ type Client struct {
 
 	// clock tells the time and waits (WithClock).
 	clock clock.Clock
+
+	// encodeBufs and answerBufs hold scratch buffers for reuse: bulk
+	// upserts' encodings and answers being read. Neither is ever a
+	// request body, which the transport may read after a call returns.
+	encodeBufs, answerBufs sync.Pool
+}
+
+// maxPooledBuffer is the largest scratch buffer kept for reuse; a larger
+// one (an unusual answer) is left to the garbage collector.
+const maxPooledBuffer = 16 << 20
+
+// scratch returns an empty buffer for BulkUpsert's encodings.
+func (c *Client) scratch() *[]byte {
+	if p, ok := c.encodeBufs.Get().(*[]byte); ok {
+		return p
+	}
+	b := make([]byte, 0, 32<<10)
+	return &b
+}
+
+// release returns a scratch buffer once nothing refers to its bytes.
+func (c *Client) release(p *[]byte) {
+	if cap(*p) <= maxPooledBuffer {
+		*p = (*p)[:0]
+		c.encodeBufs.Put(p)
+	}
 }
 
 // Option configures a Client in New.
@@ -319,9 +346,15 @@ type response struct {
 	status       int
 	header       http.Header
 	body         []byte
+	// buf holds body, a buffer of c.answerBufs until release.
+	buf *[]byte
+	c   *Client
 }
 
+// decode decodes the answer into out (unless out is nil) and releases
+// its body: decode is the last use of the body.
 func (r *response) decode(out any) error {
+	defer r.release()
 	if out == nil || len(bytes.TrimSpace(r.body)) == 0 {
 		return nil
 	}
@@ -329,6 +362,28 @@ func (r *response) decode(out any) error {
 		return fmt.Errorf("port: %s %s: decode answer: %w", r.method, r.path, err)
 	}
 	return nil
+}
+
+// release gives the body's buffer back for reuse. Whatever was decoded
+// from it holds copies (encoding/json copies strings and raw messages).
+func (r *response) release() {
+	if r.buf == nil {
+		return
+	}
+	if cap(*r.buf) <= maxPooledBuffer {
+		*r.buf = (*r.buf)[:0]
+		r.c.answerBufs.Put(r.buf)
+	}
+	r.buf, r.body = nil, nil
+}
+
+// answerBuf returns an empty buffer to read an answer into.
+func (c *Client) answerBuf() *[]byte {
+	if p, ok := c.answerBufs.Get().(*[]byte); ok {
+		return p
+	}
+	b := make([]byte, 0, 4<<10)
+	return &b
 }
 
 // send runs the retry loop for one call: pacing, token, request, classification.
@@ -396,6 +451,7 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 		}
 		stale = ""
 		apiErr := c.apiError(resp)
+		resp.release()
 		if retryableStatus(resp.status) && (cl.idempotent || resp.status == http.StatusTooManyRequests) && attempt < c.retry.MaxAttempts {
 			wait := c.retry.backoff(attempt, apiErr.RetryAfter)
 			c.log.DebugContext(ctx, "port: retrying",
@@ -455,14 +511,19 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 	if res.StatusCode >= 300 {
 		rd = io.LimitReader(res.Body, maxErrorBody)
 	}
-	var buf bytes.Buffer
+	p := c.answerBuf()
+	buf := bytes.NewBuffer(*p)
 	if res.ContentLength > 0 && res.ContentLength < 64<<20 {
 		buf.Grow(int(res.ContentLength))
 	}
-	if _, err := buf.ReadFrom(rd); err != nil {
+	_, err = buf.ReadFrom(rd)
+	*p = buf.Bytes()
+	resp := &response{method: cl.method, path: "/v1" + cl.path, status: res.StatusCode, header: res.Header, body: *p, buf: p, c: c}
+	if err != nil {
+		resp.release()
 		return nil, true, fmt.Errorf("read the %d answer: %w", res.StatusCode, err)
 	}
-	return &response{method: cl.method, path: "/v1" + cl.path, status: res.StatusCode, header: res.Header, body: buf.Bytes()}, true, nil
+	return resp, true, nil
 }
 
 // scrubURLError drops the query string from *url.Error, which may carry run IDs.

@@ -3,7 +3,6 @@ package port
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -106,9 +105,9 @@ func (c *Client) UpsertEntity(ctx context.Context, e Entity, opts UpsertOptions)
 	if e.Blueprint == "" {
 		return Entity{}, errors.New("port: UpsertEntity: entity has no blueprint")
 	}
-	body, err := encodeBody(writeBody(e))
+	body, err := encodeWrite(nil, &e)
 	if err != nil {
-		return Entity{}, err
+		return Entity{}, fmt.Errorf("port: encode request body: %w", err)
 	}
 	return c.upsertOne(ctx, e, body, opts)
 }
@@ -157,26 +156,43 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []En
 	}
 	b := bulk{c: c, blueprint: blueprint, opts: opts, query: opts.query(), results: results, entities: entities,
 		encoded: make([][]byte, len(entities))}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for i, e := range entities {
+	// Every entity is encoded into one scratch buffer, which goes back to
+	// the client's pool when the call returns: each request's body is a
+	// copy (the transport may read a body after the response is in), so
+	// nothing outside this call ever holds it.
+	scratch := c.scratch()
+	defer c.release(scratch)
+	arena := (*scratch)[:0]
+	ends := make([]int, len(entities))
+	for i := range entities {
+		e := &entities[i]
 		results[i] = EntityResult{Index: i, Identifier: e.ID()}
+		ends[i] = -1
 		if e.Blueprint != "" && e.Blueprint != blueprint {
 			results[i].Err = fmt.Errorf("port: BulkUpsert %q: entity %d belongs to blueprint %q", blueprint, i, e.Blueprint)
 			continue
 		}
-		buf.Reset()
-		if err := enc.Encode(writeBody(e)); err != nil {
-			results[i].Err = fmt.Errorf("port: encode entity %d: %w", i, err)
+		start := len(arena)
+		var err error
+		if arena, err = encodeWrite(arena, e); err != nil {
+			results[i].Err = errEncode(i, err)
 			continue
 		}
-		data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-		if len(data)+len(bulkOpen)+len(bulkClose) > MaxRequestBytes {
-			results[i].Err = fmt.Errorf("port: entity %d (%q) is %d bytes: %w", i, e.ID(), len(data), ErrEntityTooLarge)
+		if n := len(arena) - start; n+len(bulkOpen)+len(bulkClose) > MaxRequestBytes {
+			arena = arena[:start]
+			results[i].Err = fmt.Errorf("port: entity %d (%q) is %d bytes: %w", i, e.ID(), n, ErrEntityTooLarge)
 			continue
 		}
-		b.encoded[i] = bytes.Clone(data)
+		ends[i] = len(arena)
+	}
+	*scratch = arena
+	start := 0
+	for i, end := range ends {
+		if end < 0 {
+			continue
+		}
+		b.encoded[i] = arena[start:end:end]
+		start = end
 	}
 
 	chunk := make([]int, 0, MaxBulkUpsert)
@@ -345,7 +361,9 @@ func (b *bulk) chunkFailed(ctx context.Context, idx []int, err error) error {
 		i := idx[0]
 		e := b.entities[i]
 		e.Blueprint = b.blueprint
-		got, err := b.c.upsertOne(ctx, e, b.encoded[i], b.opts)
+		// A copy: the scratch buffer goes back to the pool while the
+		// transport may still read the body.
+		got, err := b.c.upsertOne(ctx, e, bytes.Clone(b.encoded[i]), b.opts)
 		b.encoded[i] = nil
 		if err != nil {
 			if ctx.Err() != nil || IsUnauthorized(err) || IsForbidden(err) {

@@ -181,6 +181,7 @@ func (c *Client) DatasourceEntities(ctx context.Context, q DatasourceQuery) iter
 				return
 			}
 			next, n, stopped, err := decodeEntityPage(resp.body, yield)
+			resp.release()
 			if stopped {
 				return
 			}
