@@ -75,7 +75,7 @@ type entity struct {
 	updatedAt  time.Time
 	deleted    bool
 	// packed, in a compact catalog, holds props and rels (then nil)
-	// encoded; digest is its FNV-64a.
+	// encoded; digest is then contentDigest's answer (0: not computed).
 	packed []byte
 	digest uint64
 	// propsLen is the length of the properties' encoding in packed.
@@ -458,6 +458,9 @@ func (c *catalog) upsertLocked(bp *blueprint, in *entityIn, o writeOpts, now tim
 	}
 	if in.Title != nil {
 		e.title = *in.Title
+		if e.title == id {
+			e.title = id // one string, not two, for each of a million entities titled by their identifier
+		}
 	}
 	if in.Icon != nil {
 		e.icon = *in.Icon

@@ -62,7 +62,13 @@ func TestCompactEntitiesAnswerAsPlain(t *testing.T) {
 		}
 	}
 	n := 0
-	compact.Each(func(e porttest.EntitySummary) { n++; assert.NotZero(t, e.Digest) })
+	var sums []porttest.EntitySummary
+	compact.Each(func(e porttest.EntitySummary) { n++; sums = append(sums, e) })
+	for _, e := range sums {
+		pd, ok := plain.Digest(e.Blueprint, e.Identifier)
+		require.True(t, ok, e.Identifier)
+		assert.Equal(t, pd, e.Digest, "Each reports Digest's digest (%s)", e.Identifier)
+	}
 	assert.Equal(t, compact.TotalEntities(), n)
 }
 
