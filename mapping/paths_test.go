@@ -15,142 +15,186 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func keys(k ...string) Fields { return Fields{Keys: k} }
-
-// fieldsCases are programs and the item keys they may read; all is
-// AllFields. They double as the corpus of the property test.
+// fieldsCases are programs and what of the item they may read, as
+// Fields.String renders it ("*" is AllFields). They double as the corpus of the property test.
 var fieldsCases = []struct {
 	src  string
-	want Fields
+	want string
 }{
 	// Paths and literals.
-	{`.a`, keys("a")},
-	{`.a.b.c`, keys("a")},
-	{`.a[0]`, keys("a")},
-	{`.["a"]`, keys("a")},
-	{`."a"`, keys("a")},
-	{`.a?`, keys("a")},
-	{`.a[]?`, keys("a")},
-	{`.a[1:2]`, keys("a")},
-	{`.a[.b]`, keys("a", "b")},
-	{`.["a"].b`, keys("a")},
-	{`true`, keys()},
-	{`"x"`, keys()},
-	{`'blue'`, keys()},
-	{`null`, keys()},
-	{`1 + 2`, keys()},
-	{`$__loc__`, keys()},
-	{`env.HOME`, keys()},
-	{`$ENV.HOME`, keys()},
-	{`now | floor`, keys()},
+	{`.a`, "a"},
+	{`.a.b.c`, "a{b{c}}"},
+	{`.a[0]`, "a"},
+	{`.["a"]`, "a"},
+	{`."a"`, "a"},
+	{`.a?`, "a"},
+	{`.a[]?`, "a"},
+	{`.a[1:2]`, "a"},
+	{`.a[.b]`, "a,b"},
+	{`.["a"].b`, "a{b}"},
+	{`true`, ""},
+	{`"x"`, ""},
+	{`'blue'`, ""},
+	{`null`, ""},
+	{`1 + 2`, ""},
+	{`$__loc__`, ""},
+	{`env.HOME`, ""},
+	{`$ENV.HOME`, ""},
+	{`now | floor`, ""},
 	// Construction.
-	{`{a: .x}`, keys("x")},
-	{`{x}`, keys("x")},
-	{`{"x"}`, keys("x")},
-	{`{(.k): .v}`, keys("k", "v")},
-	{`{"\(.k)": 1}`, keys("k")},
-	{`[.a, .b]`, keys("a", "b")},
-	{`[.a[]?.username]`, keys("a")},
-	{`"\(.a)-\(.b.c)"`, keys("a", "b")},
-	{`@base64 "x\(.a)"`, keys("a")},
-	{`{$__loc__}`, keys()},
+	{`{a: .x}`, "x"},
+	{`{x}`, "x"},
+	{`{"x"}`, "x"},
+	{`{(.k): .v}`, "k,v"},
+	{`{"\(.k)": 1}`, "k"},
+	{`[.a, .b]`, "a,b"},
+	{`[.a[]?.username]`, "a{[]{username}}"},
+	{`"\(.a)-\(.b.c)"`, "a,b{c}"},
+	{`@base64 "x\(.a)"`, "a"},
+	{`{$__loc__}`, ""},
 	// Operators.
-	{`.a // .b`, keys("a", "b")},
-	{`.a + .b * 2`, keys("a", "b")},
-	{`.a == 1 and .b != 2`, keys("a", "b")},
-	{`. and .a`, keys("a")},
-	{`.a, .b`, keys("a", "b")},
-	{`-.a`, keys("a")},
-	{`if .a then .b else .c end`, keys("a", "b", "c")},
-	{`if .a then .b elif .c then .d else .e end`, keys("a", "b", "c", "d", "e")},
-	{`if . then 1 else 2 end`, keys()},
-	{`try .a catch .`, keys("a")},
-	{`try error(.a) catch .`, keys("a")},
-	{`.a?`, keys("a")},
-	{`label $out | .a | ., break $out`, keys("a")},
+	{`.a // .b`, "a,b"},
+	{`.a + .b * 2`, "a,b"},
+	{`.a == 1 and .b != 2`, "a,b"},
+	{`. and .a`, "a{}"},
+	{`.a, .b`, "a,b"},
+	{`-.a`, "a"},
+	{`if .a then .b else .c end`, "a{},b,c"},
+	{`if .a then .b elif .c then .d else .e end`, "a{},b,c{},d,e"},
+	{`if . then 1 else 2 end`, ""},
+	{`try .a catch .`, "a"},
+	{`try error(.a) catch .`, "a"},
+	{`.a?`, "a"},
+	{`label $out | .a | ., break $out`, "a"},
 	// Pipes change the input.
-	{`.a | f`, keys("a")}, // whatever f is, it sees .a
-	{`.a | keys`, keys("a")},
-	{`.a | length`, keys("a")},
-	{`.a | to_entries | map(.key)`, keys("a")},
-	{`.a | .b | tostring`, keys("a")},
-	{`.a | . + 1`, keys("a")},
-	{`.a | .[]`, keys("a")},
-	{`.a | ..`, keys("a")},
-	{`.a as $x | .b + $x`, keys("a", "b")},
-	{`.a as $x | $x.y`, keys("a")},
-	{`.a as [$x, {b: $y}] | $x`, keys("a")},
-	{`.a as {(.k): $v} | $v`, keys("a", "k")},
-	{`select(.a == 1) | .b`, keys("a", "b")},
-	{`select(.a) | .b`, keys("a", "b")},
-	{`objects | .a`, keys("a")},
-	{`first(.a, .b)`, keys("a", "b")},
-	{`limit(1; .a[])`, keys("a")},
-	{`[limit(.n; .a[])]`, keys("a", "n")},
-	{`isempty(.a[])`, keys("a")},
-	{`path(.a.b)`, keys("a")},
-	{`reduce .a[] as $x (0; . + $x)`, keys("a")},
-	{`foreach .a[] as $x (0; . + 1; [$x, .])`, keys("a")},
-	{`.a | reduce .[] as $x (.; . + $x)`, keys("a")},
-	{`.a |= 1 | .a`, AllFields},
-	{`type`, keys()},
-	{`.a | not`, keys("a")},
-	{`not`, keys()},
-	{`[range(.n)]`, keys("n")},
-	{`.id | tostring`, keys("id")},
-	{`.a | test("x"; .b)`, keys("a")}, // .b runs on .a
-	{`.a | sub("x"; "y")`, keys("a")},
+	{`.a | f`, "a"}, // whatever f is, it sees .a
+	{`.a | keys`, "a"},
+	{`.a | length`, "a"},
+	{`.a | to_entries | map(.key)`, "a"},
+	{`.a | .b | tostring`, "a{b}"},
+	{`.a | . + 1`, "a"},
+	{`.a | .[]`, "a"},
+	{`.a | ..`, "a"},
+	{`.a as $x | .b + $x`, "a,b"},
+	{`.a as $x | $x.y`, "a"},
+	{`.a as [$x, {b: $y}] | $x`, "a"},
+	{`.a as {(.k): $v} | $v`, "a,k"},
+	{`select(.a == 1) | .b`, "a,b"},
+	{`select(.a) | .b`, "a{},b"},
+	{`objects | .a`, "a"},
+	{`first(.a, .b)`, "a,b"},
+	{`limit(1; .a[])`, "a"},
+	{`[limit(.n; .a[])]`, "a,n"},
+	{`isempty(.a[])`, "a{[]{}}"},
+	{`path(.a.b)`, "a{b{}}"},
+	{`reduce .a[] as $x (0; . + $x)`, "a"},
+	{`foreach .a[] as $x (0; . + 1; [$x, .])`, "a"},
+	{`.a | reduce .[] as $x (.; . + $x)`, "a"},
+	{`.a |= 1 | .a`, "*"},
+	{`type`, ""},
+	{`.a | not`, "a{}"},
+	{`not`, ""},
+	{`[range(.n)]`, "n"},
+	{`.id | tostring`, "id"},
+	{`.a | test("x"; .b)`, "a"}, // .b runs on .a
+	{`.a | sub("x"; "y")`, "a"},
 	// What sees the item whole.
-	{`.`, AllFields},
-	{`.[]`, AllFields},
-	{`..`, AllFields},
-	{`keys`, AllFields},
-	{`keys_unsorted`, AllFields},
-	{`has("a")`, AllFields},
-	{`length`, AllFields},
-	{`to_entries`, AllFields},
-	{`with_entries(.)`, AllFields},
-	{`tojson`, AllFields},
-	{`tostring`, AllFields},
-	{`@json`, AllFields},
-	{`@base64`, AllFields},
-	{`"\(.)"`, AllFields},
-	{`.[.k]`, AllFields},
-	{`.["\(.k)"]`, AllFields},
-	{`.[0]`, AllFields},
-	{`.[1:]`, AllFields},
-	{`getpath(["a"])`, AllFields},
-	{`[paths]`, AllFields},
-	{`del(.a)`, AllFields},
-	{`.a = 1`, AllFields},
-	{`. as $x | $x.a`, AllFields},
-	{`. as {a: $x} | $x`, AllFields},
-	{`reduce . as $x (0; 1)`, AllFields},
-	{`reduce .a[] as $x (.; 1)`, AllFields},
-	{`def f: .a; f`, AllFields},
-	{`input`, AllFields},
-	{`[.]`, AllFields},
-	{`{a: .}`, AllFields},
-	{`{(.): 1}`, AllFields},
-	{`. == {}`, AllFields},
-	{`. + {}`, AllFields},
-	{`-.`, AllFields},
-	{`.a // .`, AllFields},
-	{`if .a then . else 1 end`, AllFields},
-	{`if .a then 1 end`, AllFields},
-	{`select(.a)`, AllFields},
-	{`first(.)`, AllFields},
-	{`error(.)`, AllFields},
-	{`error`, AllFields},
-	{`map(.a)`, AllFields},
-	{`map_values(.)`, AllFields},
-	{`walk(.)`, AllFields},
-	{`debug`, AllFields},
-	{`[.[] | .a]`, AllFields},
-	{`add`, AllFields},
-	{`tostream`, AllFields},
-	{`.a | $__loc__ | .`, keys("a")},
-	{`not valid jq (`, AllFields},
+	{`.`, "*"},
+	{`.[]`, "*"},
+	{`..`, "*"},
+	{`keys`, "*"},
+	{`keys_unsorted`, "*"},
+	{`has("a")`, "*"},
+	{`length`, "*"},
+	{`to_entries`, "*"},
+	{`with_entries(.)`, "*"},
+	{`tojson`, "*"},
+	{`tostring`, "*"},
+	{`@json`, "*"},
+	{`@base64`, "*"},
+	{`"\(.)"`, "*"},
+	{`.[.k]`, "*"},
+	{`.["\(.k)"]`, "*"},
+	{`.[0]`, "*"},
+	{`.[1:]`, "*"},
+	{`getpath(["a"])`, "*"},
+	{`[paths]`, "*"},
+	{`del(.a)`, "*"},
+	{`.a = 1`, "*"},
+	{`. as $x | $x.a`, "*"},
+	{`. as {a: $x} | $x`, "*"},
+	{`reduce . as $x (0; 1)`, "*"},
+	{`reduce .a[] as $x (.; 1)`, "*"},
+	{`def f: .a; f`, "*"},
+	{`input`, "*"},
+	{`[.]`, "*"},
+	{`{a: .}`, "*"},
+	{`{(.): 1}`, "*"},
+	{`. == {}`, "*"},
+	{`. + {}`, "*"},
+	{`-.`, "*"},
+	{`.a // .`, "*"},
+	{`if .a then . else 1 end`, "*"},
+	{`if .a then 1 end`, "*"},
+	{`select(.a)`, "*"},
+	{`first(.)`, "*"},
+	{`error(.)`, "*"},
+	{`error`, "*"},
+	{`map(.a)`, "*"},
+	{`map_values(.)`, "*"},
+	{`walk(.)`, "*"},
+	{`debug`, "*"},
+	{`[.[] | .a]`, "*"},
+	{`add`, "*"},
+	{`tostream`, "*"},
+	{`.a | $__loc__ | .`, "a{}"},
+	{`not valid jq (`, "*"},
+	// Nested paths: a value reached only through further indexing keeps
+	// what is indexed.
+	{`.author.username`, "author{username}"},
+	{`.namespace.full_path, .namespace.kind`, "namespace{full_path,kind}"},
+	{`.reviewers[].username`, "reviewers{[]{username}}"},
+	{`.reviewers[0].username`, "reviewers{[]{username}}"},
+	{`[.reviewers[]?.username]`, "reviewers{[]{username}}"},
+	{`.reviewers | map(.username)`, "reviewers{[]{username}}"},
+	{`.__members | map({u: .username, n: .name})`, "__members{[]{name,username}}"},
+	{`[.a[] | select(.s == "x") | .u]`, "a{[]{s,u}}"},
+	{`.a[]?.b.c`, "a{[]{b{c}}}"},
+	{`.a.b // .a.c`, "a{b,c}"},
+	{`.a | .b + .c`, "a{b,c}"},
+	{`(.a | .b), .c`, "a{b},c"},
+	{`.a["x"]`, "a{x}"},
+	{`.a | objects | .b`, "a{b}"},
+	{`.a | select(.b) | .c`, "a{b{},c}"},
+	{`.a | if .b then .c else . end | .d`, "a{b{},c{d},d}"},
+	{`.a.b | type`, "a{b{}}"},
+	{`.a | map(.b) | length`, "a{[]{b}}"},
+	{`.a.b.c | ascii_downcase`, "a{b{c}}"},
+	// ... and reads the value whole wherever it is observed.
+	{`.a.b, .a[]`, "a"}, // an object iterated or an array keyed: whole
+	{`.a.b, .a[0]`, "a"},
+	{`.a | length`, "a"},
+	{`.a | keys`, "a"},
+	{`.a | tojson`, "a"},
+	{`.a | to_entries`, "a"},
+	{`.a == {}`, "a"},
+	{`.a.b == .a`, "a"},
+	{`.a | ..`, "a"},
+	{`.a | has("b")`, "a"},
+	{`.a[.k]`, "a,k"},
+	{`.a | .[]`, "a"},
+	{`.a | first`, "a"},
+	{`.a | [.b] | .[0]`, "a{b}"},
+	{`.a | {b} | .b.c`, "a{b}"},
+	{`.a as $x | .a.b`, "a"},
+	{`.a | map(.)`, "a"},
+	{`.a[] | .b, .`, "a"},
+	{`.a | del(.b)`, "a"},
+	{`.a | .b = 1 | .c`, "a"},
+	{`.a | reduce .b[] as $x (0; . + $x)`, "a{b}"},
+	{`.a | tostream`, "a"},
+	{`.a | .b?`, "a{b}"},
+	{`"\(.a.b)"`, "a{b}"},
 }
 
 func TestProgramFields(t *testing.T) {
@@ -158,21 +202,7 @@ func TestProgramFields(t *testing.T) {
 	for _, tc := range fieldsCases {
 		t.Run(tc.src, func(t *testing.T) {
 			t.Parallel()
-			got := ProgramFields(tc.src)
-			if got.Keys == nil {
-				got.Keys = []string{}
-			}
-			want := tc.want
-			if want.Keys == nil && !want.All {
-				want.Keys = []string{}
-			}
-			if want.All {
-				want.Keys = nil
-				if got.All {
-					got.Keys = nil
-				}
-			}
-			assert.Equal(t, want, got)
+			assert.Equal(t, tc.want, ProgramFields(tc.src).String())
 		})
 	}
 }
@@ -189,14 +219,12 @@ func TestFieldsOfConfigs(t *testing.T) {
 		filepath.Join("..", "examples", "custom-kind", "defaults", "environment", "port-app-config.yml"),
 		filepath.Join("..", "examples", "custom-kind", "defaults", "statuspage", "port-app-config.yml"),
 	}
-	want := map[string]Fields{
+	want := map[string]string{
 		// gitlab's default mapping
-		"../gitlab/defaults/port-app-config.yml#0 project": keys("__includedFiles", "__languages", "__searchQueries", "name", "path_with_namespace", "web_url"),
-		"../gitlab/defaults/port-app-config.yml#1 member":  keys("email", "locked", "name", "state", "username", "web_url"),
-		"../gitlab/defaults/port-app-config.yml#2 group-with-members": keys("__members", "description", "full_path",
-			"name", "visibility", "web_url"),
-		"../gitlab/defaults/port-app-config.yml#3 merge-request": keys("author", "created_at", "id", "merged_at",
-			"references", "reviewers", "state", "title", "updated_at", "web_url"),
+		"../gitlab/defaults/port-app-config.yml#0 project":            "__includedFiles{CODEOWNERS,README.md},__languages,__searchQueries{hasPortConfig},name,path_with_namespace,web_url",
+		"../gitlab/defaults/port-app-config.yml#1 member":             "email,locked,name,state,username,web_url",
+		"../gitlab/defaults/port-app-config.yml#2 group-with-members": "__members{[]{username}},description,full_path,name,visibility,web_url",
+		"../gitlab/defaults/port-app-config.yml#3 merge-request":      "author{name},created_at,id,merged_at,references{full},reviewers{[]{username}},state,title,updated_at,web_url",
 	}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
@@ -210,25 +238,51 @@ func TestFieldsOfConfigs(t *testing.T) {
 			got := rm.Fields()
 			t.Logf("%s: %+v", name, got)
 			if w, ok := want[name]; ok {
-				assert.Equal(t, w, got, name)
+				assert.Equal(t, w, got.String(), name)
 			}
 			assert.False(t, got.All, "%s reads whole items", name)
 		}
 	}
 }
 
-// project keeps the keys f lists, as a projecting decoder would.
-func project(item map[string]any, f Fields) map[string]any {
-	if f.All || item == nil {
-		return item
+// project keeps what f reads of v, as a projecting decoder would (see
+// Fields).
+func project(v any, f Fields) any {
+	if f.All {
+		return v
 	}
-	out := make(map[string]any, len(f.Keys))
-	for _, k := range f.Keys {
-		if v, ok := item[k]; ok {
-			out[k] = v
+	switch v := v.(type) {
+	case map[string]any:
+		if f.Elems != nil {
+			return v
 		}
+		out := make(map[string]any, len(f.Keys))
+		for _, k := range f.Keys {
+			if x, ok := v[k]; ok {
+				sub, _ := f.Key(k)
+				out[k] = project(x, sub)
+			}
+		}
+		return out
+	case []any:
+		if len(f.Keys) > 0 || f.Elems == nil {
+			return v
+		}
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = project(x, *f.Elems)
+		}
+		return out
 	}
-	return out
+	return v
+}
+
+// projectItem is project for an item.
+func projectItem(item map[string]any, f Fields) map[string]any {
+	if item == nil {
+		return nil
+	}
+	return project(item, f).(map[string]any)
 }
 
 // sameResult compares two results, errors by their text.
@@ -268,7 +322,7 @@ func TestFieldsProjectionGolden(t *testing.T) {
 		items := byKind[r.Kind()]
 		projected := make([]map[string]any, len(items))
 		for i, it := range items {
-			projected[i] = project(it, f)
+			projected[i] = projectItem(it, f)
 		}
 		want, err := r.MapAll(context.Background(), items)
 		require.NoError(t, err)
@@ -310,7 +364,8 @@ func randomObject(rng *rand.Rand, depth int) map[string]any {
 	return m
 }
 
-// TestFieldsProjectionProperty maps random items whole and projected with
+// TestFieldsProjectionProperty maps random items whole and projected (nested
+// values too: objects to the keys read, arrays element by element) with
 // every program of the table as a property, the selector query, an
 // identifier and itemsToParse: entities, field errors and selector
 // results are the same.
@@ -321,7 +376,7 @@ func TestFieldsProjectionProperty(t *testing.T) {
 		if _, err := compileExpr(tc.src, nil); err != nil || tc.src == `input` || strings.Contains(tc.src, "now") {
 			continue // the programs that do not compile, or read the clock
 		}
-		if tc.want.All {
+		if tc.want == "*" {
 			all = append(all, tc.src)
 		} else {
 			bounded = append(bounded, tc.src)
@@ -337,7 +392,7 @@ func TestFieldsProjectionProperty(t *testing.T) {
 		return bounded[rng.IntN(len(bounded))]
 	}
 	progs := bounded
-	projectedRounds := 0
+	projectedRounds, nestedRounds := 0, 0
 	for round := range 300 {
 		props := map[string]string{}
 		for i := range 4 {
@@ -364,6 +419,9 @@ func TestFieldsProjectionProperty(t *testing.T) {
 		if !f.All {
 			projectedRounds++
 		}
+		if len(f.Sub) > 0 {
+			nestedRounds++
+		}
 		items := make([]map[string]any, 20)
 		for i := range items {
 			items[i] = randomObject(rng, 3)
@@ -377,7 +435,7 @@ func TestFieldsProjectionProperty(t *testing.T) {
 		}
 		projected := make([]map[string]any, len(items))
 		for i, it := range items {
-			projected[i] = project(it, f)
+			projected[i] = projectItem(it, f)
 		}
 		want, err := rm.MapAll(context.Background(), items)
 		require.NoError(t, err)
@@ -389,13 +447,29 @@ func TestFieldsProjectionProperty(t *testing.T) {
 		}
 	}
 	assert.Greater(t, projectedRounds, 200, "rounds whose items were projected")
+	assert.Greater(t, nestedRounds, 100, "rounds whose items' values were projected too")
 }
 
 func TestFieldsUnion(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, keys("a", "b", "c"), keys("b", "c").Union(keys("a", "b")))
-	assert.Equal(t, AllFields, keys("a").Union(AllFields))
-	assert.True(t, slices.Equal([]string{"a"}, keys("a").Union(Fields{}).Keys))
+	cases := []struct{ a, b, want string }{
+		{`.b, .c`, `.a, .b`, "a,b,c"},
+		{`.a`, `.`, "*"},
+		{`.a`, `true`, "a"},
+		{`.a.b`, `.a.c`, "a{b,c}"},
+		{`.a.b`, `.a`, "a"},
+		{`.a.b.c`, `.a.b.d, .e`, "a{b{c,d}},e"},
+		{`.a[].b`, `.a[].c`, "a{[]{b,c}}"},
+		{`.a[].b`, `.a.c`, "a"},
+		{`.a[].b`, `.a[]`, "a"},
+	}
+	for _, tc := range cases {
+		got := ProgramFields(tc.a).Union(ProgramFields(tc.b))
+		assert.Equal(t, tc.want, got.String(), "%s ∪ %s", tc.a, tc.b)
+		assert.Equal(t, ProgramFields(tc.a+", "+tc.b).String(), got.String(), "%s, %s", tc.a, tc.b)
+	}
+	assert.True(t, slices.Equal([]string{"a"}, KeyFields("a").Union(Fields{}).Keys))
+	assert.Equal(t, "a,b", KeyFields("b", "a", "b").String())
 }
 
 // BenchmarkFields analyses gitlab's default mapping, as Compile does once
