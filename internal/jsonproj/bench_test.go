@@ -79,4 +79,17 @@ func BenchmarkMergeRequestPage(b *testing.B) {
 			}
 		}
 	})
+	// The same with the paths the default mapping reads: of author its
+	// name, of references full, of each reviewer the username.
+	syncPaths := keysOf(parseSpec("author{name},created_at,full_path,id,iid,key,merged_at,name,path_with_namespace," +
+		"references{full},reviewers{[]{username}},state,title,updated_at,username,web_url"))
+	b.Run("resync's paths", func(b *testing.B) {
+		b.SetBytes(int64(len(page)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := jsonproj.Unmarshal(page, syncPaths); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

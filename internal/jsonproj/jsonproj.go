@@ -1,5 +1,5 @@
-// Package jsonproj decodes a JSON array of objects keeping only some
-// top-level keys of each object.
+// Package jsonproj decodes a JSON array of objects keeping only some keys
+// of each object, and of their values.
 //
 // A sync decodes every page an API returns, and most of what a page holds
 // (a merge request's author, assignees, reviewers, time stats, …) is read
@@ -8,14 +8,15 @@
 // validates them, and builds only the kept values.
 //
 // Unmarshal behaves as encoding/json's Unmarshal into a []any, except that
-// objects directly inside the top-level array lack the keys not kept:
-// kept values are the same (float64 numbers, strings unescaped the same
-// way, duplicate keys resolved last-wins), and input that json.Unmarshal
-// refuses — a syntax error anywhere, skipped values included, a number
-// out of float64's range, nesting deeper than this decoder takes on — gets
-// json.Unmarshal's own error, because such input is handed to it. Input
-// this package does not project (anything but an array at the top) is
-// decoded by json.Unmarshal too.
+// objects directly inside the top-level array lack the keys not kept, and
+// kept values the Keys project lack theirs (see Keys): what is kept is the
+// same (float64 numbers, strings unescaped the same way, duplicate keys
+// resolved last-wins), and input that json.Unmarshal refuses — a syntax
+// error anywhere, skipped values included, a number out of float64's
+// range, nesting deeper than this decoder takes on — gets json.Unmarshal's
+// own error, because such input is handed to it. Input this package does
+// not project (anything but an array at the top) is decoded by
+// json.Unmarshal too.
 package jsonproj
 
 import (
@@ -24,14 +25,27 @@ import (
 	"unicode/utf8"
 )
 
-// Keys is a set of top-level keys to keep. A nil *Keys keeps every key.
+// Keys says what to keep of a value: of an object, the keys in the set,
+// each value projected by its own Keys when it has one (whole otherwise);
+// of an array, when it is an Elements projection, each element projected
+// (whole otherwise). Strings, numbers, booleans and null are kept as they
+// are. A nil *Keys keeps the value whole.
+//
+// What is not a projection of its kind is kept whole, so that a reader
+// that fails on the value's type (indexing an array with a key, an object
+// with a number, which jq's messages quote) sees it as it was: an object
+// under an Elements projection, an array under a projection with keys.
 type Keys struct {
 	// m maps each key to itself, so that a kept key found in the input
 	// is given the set's string instead of a new one.
 	m map[string]string
+	// sub holds the projections of kept keys' values that are not whole.
+	sub map[string]*Keys
+	// elems projects an array's elements (nil: the array is kept whole).
+	elems *Keys
 }
 
-// NewKeys returns the set of keys.
+// NewKeys returns the set of keys, their values kept whole.
 func NewKeys(keys ...string) *Keys {
 	k := &Keys{m: make(map[string]string, len(keys))}
 	for _, s := range keys {
@@ -40,17 +54,50 @@ func NewKeys(keys ...string) *Keys {
 	return k
 }
 
-// With returns the set with keys added; nil (every key) stays nil.
+// NewTree returns the set of keys of tree, each value projected by the
+// key's Keys (nil: whole).
+func NewTree(tree map[string]*Keys) *Keys {
+	k := &Keys{m: make(map[string]string, len(tree))}
+	for s, sub := range tree {
+		k.m[s] = s
+		if sub != nil {
+			if k.sub == nil {
+				k.sub = map[string]*Keys{}
+			}
+			k.sub[s] = sub
+		}
+	}
+	return k
+}
+
+// Elements returns the projection of an array whose elements are each
+// projected by elem; nil (every element whole) is nil.
+func Elements(elem *Keys) *Keys {
+	if elem == nil {
+		return nil
+	}
+	return &Keys{elems: elem}
+}
+
+// With returns the set with keys added, their values kept whole; nil
+// (every key) stays nil.
 func (k *Keys) With(keys ...string) *Keys {
 	if k == nil {
 		return nil
 	}
-	out := &Keys{m: make(map[string]string, len(k.m)+len(keys))}
+	out := &Keys{m: make(map[string]string, len(k.m)+len(keys)), elems: k.elems}
 	for s := range k.m {
 		out.m[s] = s
 	}
+	for s, sub := range k.sub {
+		if out.sub == nil {
+			out.sub = make(map[string]*Keys, len(k.sub))
+		}
+		out.sub[s] = sub
+	}
 	for _, s := range keys {
 		out.m[s] = s
+		delete(out.sub, s)
 	}
 	return out
 }
@@ -72,6 +119,47 @@ func (k *Keys) Has(key string) bool {
 	return ok
 }
 
+// Sub returns the projection of key's value: nil when it is kept whole (or
+// k keeps everything).
+func (k *Keys) Sub(key string) *Keys {
+	if k == nil {
+		return nil
+	}
+	return k.sub[key]
+}
+
+// Project applies k to a value decoded whole, as Unmarshal would have
+// decoded it with k; objects and arrays k projects are copied, not
+// changed.
+func (k *Keys) Project(v any) any {
+	if k == nil {
+		return v
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if k.elems != nil {
+			return v
+		}
+		out := make(map[string]any, min(len(v), len(k.m)))
+		for key, x := range v {
+			if k.Has(key) {
+				out[key] = k.Sub(key).Project(x)
+			}
+		}
+		return out
+	case []any:
+		if len(k.m) > 0 || k.elems == nil {
+			return v
+		}
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = k.elems.Project(x)
+		}
+		return out
+	}
+	return v
+}
+
 // lookup is Has for a raw key without escapes, returning the set's own
 // string for it; the conversion does not allocate.
 func (k *Keys) lookup(key []byte) (string, bool) {
@@ -81,7 +169,7 @@ func (k *Keys) lookup(key []byte) (string, bool) {
 
 // Unmarshal decodes data, a JSON array, as json.Unmarshal would into a
 // []any, keeping of each object element only the top-level keys in keys
-// (every key when keys is nil). See the package doc for what is exactly
+// (every key when keys is nil), projected as keys says. See the package doc for what is exactly
 // the same as json.Unmarshal.
 func Unmarshal(data []byte, keys *Keys) ([]any, error) {
 	d := decoder{data: data, keys: keys}
@@ -96,14 +184,7 @@ func Unmarshal(data []byte, keys *Keys) ([]any, error) {
 	}
 	if keys != nil {
 		for i, v := range raw {
-			if m, ok := v.(map[string]any); ok {
-				for k := range m {
-					if !keys.Has(k) {
-						delete(m, k)
-					}
-				}
-				raw[i] = m
-			}
+			raw[i] = keys.Project(v)
 		}
 	}
 	return raw, nil
@@ -177,13 +258,7 @@ func (d *decoder) top() ([]any, bool) {
 	} else {
 		for {
 			d.ws()
-			var v any
-			var ok bool
-			if d.i < len(d.data) && d.data[d.i] == '{' && d.keys != nil {
-				v, ok = d.projected()
-			} else {
-				v, ok = d.value()
-			}
+			v, ok := d.valueOf(d.keys)
 			if !ok {
 				return nil, false
 			}
@@ -206,20 +281,38 @@ func (d *decoder) top() ([]any, bool) {
 	return out, d.i == len(d.data)
 }
 
-// projected decodes an object keeping the kept keys' values and skipping
-// (validating) the others.
-func (d *decoder) projected() (any, bool) {
+// valueOf decodes one value projected by k.
+func (d *decoder) valueOf(k *Keys) (any, bool) {
+	if k != nil && d.i < len(d.data) {
+		switch d.data[d.i] {
+		case '{':
+			if k.elems == nil {
+				return d.projected(k)
+			}
+		case '[':
+			if len(k.m) == 0 && k.elems != nil {
+				return d.projectedArray(k.elems)
+			}
+		}
+	}
+	return d.value()
+}
+
+// projected decodes an object keeping the kept keys' values (projected in
+// turn) and skipping (validating) the others.
+func (d *decoder) projected(k *Keys) (any, bool) {
 	d.i++ // '{'
 	if d.depth++; d.depth > maxDepth {
 		return nil, false
 	}
-	// The page's objects have much the same keys: size the map for as
-	// many as the previous object kept, rather than for every key of the
+	// The page's objects have much the same keys: size an item's map for
+	// as many as the previous item kept, rather than for every key of the
 	// set (a mapping's keys, the framework's and the provider's, of which
 	// an object has some), which allocated twice the table it filled.
-	hint := d.kept
-	if hint == 0 {
-		hint = d.keys.Len()
+	item := d.depth == 2
+	hint := k.Len()
+	if item && d.kept > 0 {
+		hint = d.kept
 	}
 	m := make(map[string]any, hint)
 	d.ws()
@@ -240,9 +333,9 @@ func (d *decoder) projected() (any, bool) {
 			if key, ok = unquote(raw); !ok {
 				return nil, false
 			}
-			keep = d.keys.Has(key)
+			keep = k.Has(key)
 		} else {
-			key, keep = d.keys.lookup(raw[1 : len(raw)-1])
+			key, keep = k.lookup(raw[1 : len(raw)-1])
 		}
 		d.ws()
 		if d.i >= len(d.data) || d.data[d.i] != ':' {
@@ -251,7 +344,7 @@ func (d *decoder) projected() (any, bool) {
 		d.i++
 		d.ws()
 		if keep {
-			v, ok := d.value()
+			v, ok := d.valueOf(k.sub[key])
 			if !ok {
 				return nil, false
 			}
@@ -267,8 +360,46 @@ func (d *decoder) projected() (any, bool) {
 		d.i++
 		if c == '}' {
 			d.depth--
-			d.kept = len(m)
+			if item {
+				d.kept = len(m)
+			}
 			return m, true
+		}
+		if c != ',' {
+			return nil, false
+		}
+	}
+}
+
+// projectedArray decodes an array projecting each element by elem.
+func (d *decoder) projectedArray(elem *Keys) (any, bool) {
+	d.i++ // '['
+	if d.depth++; d.depth > maxDepth {
+		return nil, false
+	}
+	a := []any{}
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		d.depth--
+		return a, true
+	}
+	for {
+		d.ws()
+		v, ok := d.valueOf(elem)
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		d.ws()
+		if d.i >= len(d.data) {
+			return nil, false
+		}
+		c := d.data[d.i]
+		d.i++
+		if c == ']' {
+			d.depth--
+			return a, true
 		}
 		if c != ',' {
 			return nil, false

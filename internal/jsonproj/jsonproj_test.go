@@ -12,28 +12,119 @@ import (
 	"github.com/oceankit/oceankit/internal/jsonproj"
 )
 
+// spec is a projection written as mapping.Fields renders one: keys read
+// whole by name, a key projected as name{…}, an array's elements as
+// []{…}, "*" for everything; the test's own model of what Keys mean.
+type spec struct {
+	keys  map[string]*spec // nil value: whole
+	elems *spec
+	arr   bool // an Elements projection
+}
+
+// parseSpec parses a spec leniently (any string is some spec); "*" is
+// nil, every key whole.
+func parseSpec(s string) *spec {
+	if s == "*" {
+		return nil
+	}
+	sp, _ := parseList(s, 0)
+	return sp
+}
+
+func parseList(s string, i int) (*spec, int) {
+	sp := &spec{keys: map[string]*spec{}}
+	for i < len(s) && s[i] != '}' {
+		if s[i] == ',' {
+			i++
+			continue
+		}
+		if strings.HasPrefix(s[i:], "[]") {
+			i += 2
+			var e *spec
+			if i < len(s) && s[i] == '{' {
+				e, i = parseList(s, i+1)
+				i++
+			}
+			sp.arr, sp.elems = true, e
+			continue
+		}
+		j := i
+		for j < len(s) && !strings.ContainsRune(",{}", rune(s[j])) {
+			j++
+		}
+		name := s[i:j]
+		i = j
+		var sub *spec
+		if i < len(s) && s[i] == '{' {
+			sub, i = parseList(s, i+1)
+			i++
+		}
+		sp.keys[name] = sub
+	}
+	if sp.arr && (len(sp.keys) > 0 || sp.elems == nil) {
+		// Keys and elements, or elements whole: the value whole.
+		return nil, i
+	}
+	return sp, i
+}
+
+// keysOf builds the Keys of a spec.
+func keysOf(sp *spec) *jsonproj.Keys {
+	if sp == nil {
+		return nil
+	}
+	if sp.arr {
+		return jsonproj.Elements(keysOf(sp.elems))
+	}
+	tree := map[string]*jsonproj.Keys{}
+	for k, sub := range sp.keys {
+		tree[k] = keysOf(sub)
+	}
+	return jsonproj.NewTree(tree)
+}
+
+// apply projects a value decoded whole by sp.
+func apply(v any, sp *spec) any {
+	if sp == nil {
+		return v
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if sp.arr {
+			return v
+		}
+		out := map[string]any{}
+		for k, x := range v {
+			if sub, ok := sp.keys[k]; ok {
+				out[k] = apply(x, sub)
+			}
+		}
+		return out
+	case []any:
+		if !sp.arr {
+			return v
+		}
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = apply(x, sp.elems)
+		}
+		return out
+	}
+	return v
+}
+
 // reference is what Unmarshal must return: json.Unmarshal into []any, with
-// the object elements projected to keys.
-func reference(data []byte, keys *jsonproj.Keys) ([]any, error) {
+// the elements projected by sp.
+func reference(data []byte, sp *spec) ([]any, error) {
 	var raw []any
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, err
 	}
-	if keys == nil || !startsArray(data) {
+	if sp == nil || !startsArray(data) {
 		return raw, nil
 	}
 	for i, v := range raw {
-		m, ok := v.(map[string]any)
-		if !ok {
-			continue
-		}
-		p := map[string]any{}
-		for k, x := range m {
-			if keys.Has(k) {
-				p[k] = x
-			}
-		}
-		raw[i] = p
+		raw[i] = apply(v, sp)
 	}
 	return raw, nil
 }
@@ -43,22 +134,22 @@ func startsArray(data []byte) bool {
 	return strings.HasPrefix(s, "[")
 }
 
-func check(t *testing.T, data []byte, keys *jsonproj.Keys) {
+func check(t *testing.T, data []byte, specText string) {
 	t.Helper()
-	want, wantErr := reference(data, keys)
-	got, err := jsonproj.Unmarshal(data, keys)
+	sp := parseSpec(specText)
+	want, wantErr := reference(data, sp)
+	got, err := jsonproj.Unmarshal(data, keysOf(sp))
 	if wantErr != nil {
 		require.Error(t, err, "input %q", data)
 		assert.Equal(t, wantErr.Error(), err.Error(), "input %q", data)
 		return
 	}
 	require.NoError(t, err, "input %q", data)
-	assert.Equal(t, want, got, "input %q", data)
+	assert.Equal(t, want, got, "input %q, keys %s", data, specText)
 }
 
 func TestUnmarshal(t *testing.T) {
 	t.Parallel()
-	ab := jsonproj.NewKeys("a", "b", "é", "a\"b")
 	cases := []string{
 		`[]`, ` [ ] `, `null`, `{}`, `"x"`, `1`, ``, ` `, `[`, `]`, `[,]`, `[1,]`, `[{},]`,
 		`[{"a":1,"b":"x","c":{"d":[1,2,{"e":null}]}}]`,
@@ -88,9 +179,9 @@ func TestUnmarshal(t *testing.T) {
 		`[{"a":1}]` + "\x00",
 	}
 	for _, c := range cases {
-		check(t, []byte(c), ab)
-		check(t, []byte(c), nil)
-		check(t, []byte(c), jsonproj.NewKeys())
+		for _, sp := range []string{"a,b,é,a\"b", "*", "", "a{d,e},c{d{[]{e}}}", "c{[]{e}},a{[]}", "c{d,[]{e}}"} {
+			check(t, []byte(c), sp)
+		}
 	}
 }
 
@@ -115,8 +206,33 @@ func TestManyKeys(t *testing.T) {
 		b.WriteString(`},"c":{"id":1}}`)
 	}
 	b.WriteString(`]`)
-	for _, keys := range []*jsonproj.Keys{nil, jsonproj.NewKeys("a")} {
-		check(t, []byte(b.String()), keys)
+	for _, sp := range []string{"*", "a", "a{k1_0{id}},c{}"} {
+		check(t, []byte(b.String()), sp)
+	}
+}
+
+// TestNested projects the values of kept keys: objects to their kept keys,
+// arrays element by element, and keeps whole what a projection of the
+// other kind meets.
+func TestNested(t *testing.T) {
+	t.Parallel()
+	page := `[{"author":{"id":1,"username":"u","name":"n"},"reviewers":[{"username":"r","id":2},"x",[{"username":1}],null,{}],` +
+		`"z":{"username":3,"q":4},"y":[{"username":5}],"w":"s","t":7}]`
+	cases := []struct{ spec, want string }{
+		{"author{username},reviewers{[]{username}},w{a},t{[]{a}}",
+			`[{"author":{"username":"u"},"reviewers":[{"username":"r"},"x",[{"username":1}],null,{}],"w":"s","t":7}]`},
+		// An object read as an array, an array read as an object: whole.
+		{"z{[]{username}},y{username}", `[{"z":{"username":3,"q":4},"y":[{"username":5}]}]`},
+		{"author{},reviewers{[]{}}", `[{"author":{},"reviewers":[{},"x",[{"username":1}],null,{}]}]`},
+		{"author{missing}", `[{"author":{}}]`},
+	}
+	for _, tc := range cases {
+		got, err := jsonproj.Unmarshal([]byte(page), keysOf(parseSpec(tc.spec)))
+		require.NoError(t, err)
+		b, err := json.Marshal(got)
+		require.NoError(t, err)
+		assert.JSONEq(t, tc.want, string(b), tc.spec)
+		check(t, []byte(page), tc.spec)
 	}
 }
 
@@ -129,11 +245,15 @@ func TestKeys(t *testing.T) {
 	assert.Equal(t, 2, k.Len())
 	assert.True(t, k.Has("a"))
 	assert.False(t, k.Has("c"))
+	tree := jsonproj.NewTree(map[string]*jsonproj.Keys{"a": jsonproj.NewKeys("x"), "b": nil})
+	assert.Equal(t, 1, tree.Sub("a").Len())
+	assert.Nil(t, tree.Sub("b"))
+	assert.Nil(t, tree.With("a").Sub("a"), "With keeps a key whole")
+	assert.Nil(t, jsonproj.Elements(nil))
 }
 
 // FuzzUnmarshal compares Unmarshal with json.Unmarshal (projected) on
-// arbitrary input, keeping keys named in spec (comma-separated; "*" keeps
-// all).
+// arbitrary input, keeping what spec names (see spec; "*" keeps all).
 func FuzzUnmarshal(f *testing.F) {
 	for _, s := range []string{
 		`[{"a":1,"b":{"c":[1,2]},"d":"x\u00e9"}]`, `[null,{"a":true}]`, `[{"a":1,"a":2,"z":[{}]}]`,
@@ -142,14 +262,20 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Add([]byte(s), "a,b")
 		f.Add([]byte(s), "*")
 		f.Add([]byte(s), "")
+		f.Add([]byte(s), "a{c,[]{b}},b{c{[]{}}}")
+	}
+	for _, s := range []string{
+		`[{"author":{"id":1,"username":"u","name":"n"},"reviewers":[{"username":"r","id":2},"x",[{"username":1}],null],"z":{"username":3}}]`,
+		`[{"a":[{"b":{"c":1,"d":[{"c":2}]}},{"b":[{"c":3}]}]}]`, `[{"a":{"0":{"b":1}},"b":[[{"c":1}]]}]`,
+	} {
+		f.Add([]byte(s), "author{username},reviewers{[]{username}},z{[]{username}}")
+		f.Add([]byte(s), "a{[]{b{c,d{[]{c}}}}},b{[]{[]{c}}}")
+		f.Add([]byte(s), "a{0{b}},b{[]}")
 	}
 	f.Fuzz(func(t *testing.T, data []byte, spec string) {
-		var keys *jsonproj.Keys
-		if spec != "*" {
-			keys = jsonproj.NewKeys(strings.Split(spec, ",")...)
-		}
-		want, wantErr := reference(data, keys)
-		got, err := jsonproj.Unmarshal(data, keys)
+		sp := parseSpec(spec)
+		want, wantErr := reference(data, sp)
+		got, err := jsonproj.Unmarshal(data, keysOf(sp))
 		if (wantErr == nil) != (err == nil) {
 			t.Fatalf("input %q: error %v, json.Unmarshal's %v", data, err, wantErr)
 		}
