@@ -504,7 +504,7 @@ func (e *enricher) search(ctx context.Context, projects []ocean.Item, queries []
 }
 
 // rootGroupReads are the project keys rootGroup reads.
-var rootGroupReads = []string{"archived", "namespace"}
+var rootGroupReads = []string{"archived", "namespace.kind", "namespace.full_path"}
 
 // enrichReads are the project keys enrich reads: projectRef, refOf
 // (GraphQL blocks, REST paths, logs use path_with_namespace too),

@@ -75,6 +75,44 @@ resources:
         mappings: {identifier: '"branch-\(.name)@\(.__project.path_with_namespace)"', blueprint: '"thing"', properties: {a: .commit.id}}
 `
 
+// nestedMapping reads values inside values: keys of objects, elements of
+// arrays, as paths and through pipes, so that what is decoded of a value
+// must be what the mapping reads of it.
+const nestedMapping = `
+resources:
+  - kind: project
+    port:
+      entity:
+        mappings:
+          identifier: .web_url
+          blueprint: '"thing"'
+          properties:
+            a: .namespace.full_path
+            b: '.namespace | "\(.kind)/\(.id)"'
+            c: '[.tag_list[]?] | join(",")'
+  - kind: merge-request
+    selector: {states: [opened, merged, closed], updatedAfter: 36500}
+    port:
+      entity:
+        mappings:
+          identifier: .web_url
+          blueprint: '"thing"'
+          properties:
+            a: .author.username
+            b: '.reviewers | map(.username + "@" + (.id | tostring)) | join(",")'
+            c: '[.assignees[]? | select(.state == "active") | .name] | tostring'
+  - kind: issue
+    port:
+      entity:
+        mappings:
+          identifier: .web_url
+          blueprint: '"thing"'
+          properties:
+            a: .references.full
+            b: '.time_stats | if .time_estimate > 0 then "estimated" else "not estimated" end'
+            c: .author | tojson
+`
+
 // wholeMapping reads every item whole: nothing is projected.
 const wholeMapping = `
 resources:
@@ -175,6 +213,7 @@ func TestProjectionSyncsTheSameCatalog(t *testing.T) {
 	}{
 		{"default mapping", defaults, true},
 		{"a mapping that reads one key of each kind", []byte(sparseMapping), true},
+		{"a mapping that reads inside values", []byte(nestedMapping), true},
 		{"a mapping that reads whole items", []byte(wholeMapping), false},
 	}
 	for _, tc := range tests {

@@ -2,23 +2,23 @@ package ocean
 
 import (
 	"context"
-	"slices"
 
 	"github.com/oceankit/oceankit/mapping"
 )
 
 // Decoding the third party's JSON is most of a resync's CPU, and most of
 // each item is read by no mapping (a GitLab merge request carries its
-// author, assignees, reviewers, time stats, … whole). A resync knows which
-// top-level keys its jq programs may read (mapping.ResourceMapper.Fields),
-// so a kind may decode only those: Fields hands them to the kind's fetch.
+// author, assignees, reviewers, time stats, … whole). A resync knows what
+// of an item its jq programs may read (mapping.ResourceMapper.Fields: the
+// keys, and of their values the keys and elements read), so a kind may
+// decode only that: Fields hands it to the kind's fetch.
 
 type fieldsKey struct{}
 
 // kindFields is what Fields answers for one resource's fetch.
 type kindFields struct {
-	// keys are the keys the mapping and the framework read, sorted.
-	keys []string
+	// fields is what the mapping and the framework read.
+	fields mapping.Fields
 	// wholeWanted reports that items must still be whole: the kind's raw
 	// data examples, which Port's mapping editor shows, are being
 	// collected.
@@ -29,18 +29,20 @@ type kindFields struct {
 // that name an item in a mapping error report (see exampleOf).
 var frameworkReads = exampleKeys[:]
 
-// Fields returns the top-level item keys the resync may read, for a kind
-// that can decode less than whole items; ok is false when items must be
-// whole (outside a resync, while raw data examples are collected, when a
+// Fields returns what of each item the resync may read, for a kind that
+// can decode less than whole items; ok is false when items must be whole
+// (outside a resync, while raw data examples are collected, when a
 // resource may read the whole item, or with OCEAN__RESYNC__DECODE_ALL_FIELDS).
-// The kind adds the keys its own code reads, keeps items it shares with
-// other kinds whole, and asks again for each page. The slice is shared.
-func Fields(ctx context.Context) (keys []string, ok bool) {
+// The kind adds what its own code reads (Fields.Union), keeps items it
+// shares with other kinds whole or projects them to what every one of
+// those kinds reads (FieldsOf), and asks again for each page. The Fields
+// is shared: it must not be changed.
+func Fields(ctx context.Context) (fields mapping.Fields, ok bool) {
 	f, _ := ctx.Value(fieldsKey{}).(*kindFields)
 	if f == nil || f.wholeWanted() {
-		return nil, false
+		return mapping.Fields{}, false
 	}
-	return f.keys, true
+	return f.fields, true
 }
 
 // withFields makes Fields answer for k's fetch: the union of what the
@@ -60,8 +62,8 @@ func (r *resyncRun) withFields(ctx context.Context, k *kindRun) context.Context 
 	if f.All {
 		return ctx
 	}
-	f = f.Union(mapping.Fields{Keys: slices.Clone(frameworkReads)})
-	kf := &kindFields{keys: f.Keys, wholeWanted: func() bool { return r.collectingExamples(k) }}
+	f = f.Union(mapping.KeyFields(frameworkReads...))
+	kf := &kindFields{fields: f, wholeWanted: func() bool { return r.collectingExamples(k) }}
 	return context.WithValue(ctx, fieldsKey{}, kf)
 }
 

@@ -31,7 +31,8 @@ type fieldsAnswer struct {
 func (k *projectingKind) kind() ocean.Kind {
 	return ocean.NewKind("widget", func(ctx context.Context, _ widgetSelector, send ocean.Sender) error {
 		for start := 0; start < k.n; start += 2 {
-			keys, ok := ocean.Fields(ctx)
+			f, ok := ocean.Fields(ctx)
+			keys := f.Keys
 			k.mu.Lock()
 			k.answers = append(k.answers, fieldsAnswer{slices.Clone(keys), ok})
 			k.mu.Unlock()
@@ -142,7 +143,7 @@ resources:
 
 func TestFieldsOutsideAResync(t *testing.T) {
 	t.Parallel()
-	keys, ok := ocean.Fields(context.Background())
+	f, ok := ocean.Fields(context.Background())
 	assert.False(t, ok)
-	assert.Nil(t, keys)
+	assert.Nil(t, f.Keys)
 }
