@@ -129,3 +129,61 @@ func BenchmarkGenerateLazyHeap(b *testing.B) {
 	b.ReportMetric(float64(after.HeapObjects-before.HeapObjects)/n, "objects/project")
 	runtime.KeepAlive(ds)
 }
+
+var (
+	lazyOnce sync.Once
+	lazyDS   *Dataset
+)
+
+// lazyLarge is SizeLarge generated lazily in the benchmark's shape: what
+// bench/ serves, where each request regenerates what it reads.
+func lazyLarge() *Dataset {
+	lazyOnce.Do(func() {
+		s := SizeLarge
+		s.IssuesPerProject, s.PipelinesPerProject, s.JobsPerPipeline = 0, 0, 0
+		s.DeploymentsPerProject, s.EnvironmentsPerProject, s.ReleasesPerProject, s.TagsPerProject = 0, 0, 0, 0
+		s.MembersPerProject, s.FilesPerProject, s.BranchesPerProject = 0, 0, 1
+		lazyDS = GenerateLazy(1, s)
+	})
+	return lazyDS
+}
+
+// benchLazyGET measures one request of a benchmark resync's hot routes
+// against a lazy dataset, with allocations (what the fakes' collector
+// pays for at a million entities).
+func benchLazyGET(b *testing.B, path string) {
+	s := New(WithDataset(lazyLarge()))
+	defer s.Close()
+	c := s.Client()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		req.Header.Set("PRIVATE-TOKEN", s.Token)
+		resp, err := c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}
+
+func BenchmarkLazyGroupMergeRequests(b *testing.B) {
+	benchLazyGET(b, "/api/v4/groups/1/merge_requests?state=opened&per_page=100&updated_after=2025-10-01T00:00:00Z")
+}
+
+func BenchmarkLazyGroupMembersAll(b *testing.B) {
+	benchLazyGET(b, "/api/v4/groups/2/members/all?per_page=100")
+}
+
+func BenchmarkLazyGroupBlobSearch(b *testing.B) {
+	benchLazyGET(b, "/api/v4/groups/1/search?scope=blobs&search=filename:port.yml&per_page=100")
+}
+
+func BenchmarkLazyProjectsPage(b *testing.B) {
+	benchLazyGET(b, "/api/v4/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&min_access_level=10&id_after=2000")
+}

@@ -368,11 +368,12 @@ func (g *generator) addMember(m map[int]*memberRec, uid, level int, after time.T
 
 func hexID(r *rand.Rand, n int) string {
 	const digits = "0123456789abcdef"
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = digits[r.IntN(16)]
+	var b strings.Builder
+	b.Grow(n)
+	for range n {
+		b.WriteByte(digits[r.IntN(16)])
 	}
-	return string(b)
+	return b.String()
 }
 
 func (g *generator) projectsIn(grp *Group, external bool) {
@@ -686,10 +687,12 @@ func (g *generator) mergeRequests(ps *projectState, r *rand.Rand) time.Time {
 		}
 		src := branches[r.IntN(len(branches))]
 		if src == *p.DefaultBranch {
-			src = fmt.Sprintf("feature/%s-%d", nouns[r.IntN(len(nouns))], iid)
+			src = "feature/" + nouns[r.IntN(len(nouns))] + "-" + strconv.Itoa(iid)
 		}
-		title := fmt.Sprintf("%s %s in %s", []string{"Fix", "Add", "Refactor", "Update", "Remove"}[r.IntN(5)],
-			nouns[r.IntN(len(nouns))], p.Name)
+		// Concatenation, not fmt: a lazy dataset regenerates these on every
+		// merge-request list, the fakes' hottest path.
+		verb := []string{"Fix", "Add", "Refactor", "Update", "Remove"}[r.IntN(5)]
+		title := verb + " " + nouns[r.IntN(len(nouns))] + " in " + p.Name
 		draft := r.IntN(10) == 0
 		if draft {
 			title = "Draft: " + title
@@ -702,7 +705,7 @@ func (g *generator) mergeRequests(ps *projectState, r *rand.Rand) time.Time {
 			Assignees: []UserBasic{}, Reviewers: []UserBasic{}, SourceProjectID: p.ID, TargetProjectID: p.ID,
 			Labels: pickN(r, labelPool, r.IntN(3)), Draft: draft, WorkInProgress: draft, MergeStatus: "can_be_merged",
 			DetailedMergeStatus: "mergeable", SHA: hexID(r, 40), UserNotesCount: r.IntN(12),
-			ShouldRemoveSourceBranch: &yes, WebURL: fmt.Sprintf("%s/-/merge_requests/%d", p.WebURL, iid),
+			ShouldRemoveSourceBranch: &yes, WebURL: p.WebURL + "/-/merge_requests/" + strconv.Itoa(iid),
 			References: References{Short: "!" + strconv.Itoa(iid), Relative: "!" + strconv.Itoa(iid),
 				Full: p.PathWithNamespace + "!" + strconv.Itoa(iid)},
 			BlockingDiscussionsResolved: true, cache: &jsonCache{},

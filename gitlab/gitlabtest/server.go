@@ -1,6 +1,7 @@
 package gitlabtest
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,9 @@ type Server struct {
 	memoMu     sync.Mutex
 	groupsGen  uint64
 	groupsMemo map[string][]*Group
+
+	// pages holds the buffers list pages are written from (writePage).
+	pages sync.Pool
 
 	mu      sync.Mutex
 	total   int64
@@ -529,6 +533,24 @@ func (s *Server) window(key string, now time.Time) *window {
 }
 
 // reqCtx carries one request through a handler.
+// maxPooledPage is the largest page buffer kept for reuse: one oversized
+// answer does not pin its memory.
+const maxPooledPage = 4 << 20
+
+func (s *Server) pageBuf() *bytes.Buffer {
+	if b, ok := s.pages.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (s *Server) putPageBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledPage {
+		b.Reset()
+		s.pages.Put(b)
+	}
+}
+
 type reqCtx struct {
 	context.Context
 	s      *Server
