@@ -118,8 +118,10 @@ type results struct {
 	Runs        []*sizeRun
 	// LatencyNote says how the latency sizes were chosen.
 	LatencyNote string
-	GoVersion   string
-	CPUs        int
+	// CalibrationWall is how long calibrating the sizes took.
+	CalibrationWall time.Duration
+	GoVersion       string
+	CPUs            int
 }
 
 // calibration is how target sizes become gitlabtest sizes.
@@ -171,6 +173,37 @@ type sizeRun struct {
 
 	// Checks are the counts that must agree, and whether they do.
 	Checks []check
+	// Phases are where the size's wall time went, in order: what the
+	// command spends besides the measured resyncs shows here. Wall is the
+	// whole size's.
+	Phases []phase
+	Wall   time.Duration
+}
+
+// phase is one step of a size's run and its wall time.
+type phase struct {
+	Name string
+	Wall time.Duration
+}
+
+// timed runs fn and records its wall time as a phase of sr.
+func timed[T any](sr *sizeRun, name string, fn func() (T, error)) (T, error) {
+	t0 := time.Now()
+	v, err := fn()
+	sr.Phases = append(sr.Phases, phase{name, time.Since(t0)})
+	return v, err
+}
+
+// timedResync is measureResync recorded as two phases: the resync itself
+// and the harness's reads around it (resets, usage, stats, Port's summary).
+func (b *bench) timedResync(ctx context.Context, sr *sizeRun, label string, app *ocean.App, integ *gitlab.Integration, lc *logCounter) (*resyncRun, error) {
+	t0 := time.Now()
+	r, err := b.measureResync(ctx, label, app, integ, lc)
+	total := time.Since(t0)
+	if r != nil {
+		sr.Phases = append(sr.Phases, phase{label + " resync", r.Usage.Wall}, phase{label + ": the harness's reads around it", total - r.Usage.Wall})
+	}
+	return r, err
 }
 
 // check is one consistency check between counts of one size.
@@ -287,9 +320,11 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	b := &bench{cfg: cfg, fakes: f, pac: pac, rawPA: raw}
 
 	b.progress("calibrating sizes")
+	t0 := time.Now()
 	if res.Calibration, err = b.calibrate(ctx); err != nil {
 		return nil, err
 	}
+	res.CalibrationWall = time.Since(t0)
 	if cfg.NoLatency {
 		for _, t := range cfg.Sizes {
 			b.progress("size %s, no added latency", human(t))
@@ -503,6 +538,7 @@ func (b *bench) newApp(gl gitlabStarted, pt portStarted, lim *limits, sequential
 // runSize runs one size: the pipelined resync, a second one with nothing
 // changed, the sequential baseline and, without latency, the stage floors.
 func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibration) (*sizeRun, error) {
+	started := time.Now()
 	sr := &sizeRun{Target: target, Latency: lim != nil, Size: sizeFor(target, cal)}
 	gs := gitlabSetup{Seed: b.cfg.Seed, Size: sr.Size}
 	ps := portSetup{}
@@ -512,12 +548,21 @@ func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibr
 		ps = portSetup{Latency: lim.PortLatency, RateLimit: lim.PortLimit, Period: lim.PortPeriod}
 	}
 	var gl gitlabStarted
-	if err := b.fakes.call(ctx, "/gitlab/start", gs, &gl); err != nil {
+	if _, err := timed(sr, "generate the fake GitLab", func() (any, error) {
+		return nil, b.fakes.call(ctx, "/gitlab/start", gs, &gl)
+	}); err != nil {
 		return nil, err
 	}
-	defer func() { _ = b.fakes.call(context.WithoutCancel(ctx), "/stop", nil, nil) }()
+	defer func() {
+		// The fakes drop the size's data (and write their heap profile).
+		_, _ = timed(sr, "stop the fakes", func() (any, error) {
+			return nil, b.fakes.call(context.WithoutCancel(ctx), "/stop", nil, nil)
+		})
+		sr.Wall = time.Since(started)
+	}()
 	sr.Counts, sr.Generated, sr.FakesRSS = gl.Counts, gl.Generated, gl.RSS
 
+	t0 := time.Now()
 	var pt portStarted
 	if err := b.fakes.call(ctx, "/port/start", ps, &pt); err != nil {
 		return nil, err
@@ -530,6 +575,7 @@ func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibr
 	if err := app.InitializePortResources(ctx); err != nil {
 		return nil, fmt.Errorf("bench: initialize Port resources: %w", err)
 	}
+	sr.Phases = append(sr.Phases, phase{"start the fake Port, initialize its resources", time.Since(t0)})
 	var stash *pageStash
 	if lim == nil && b.cfg.Stages {
 		// The pages go to disk for the map stage (the lazy fake GitLab
@@ -574,12 +620,12 @@ func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibr
 		}
 	}
 	b.progress("  pipelined resync")
-	if sr.Pipelined, err = b.measureResync(ctx, "pipelined", app, integ, lc); err != nil {
+	if sr.Pipelined, err = b.timedResync(ctx, sr, "pipelined", app, integ, lc); err != nil {
 		return nil, err
 	}
 	if lim == nil {
 		b.progress("  second resync, nothing changed")
-		if sr.NoChange, err = b.measureResync(ctx, "no change", app, integ, lc); err != nil {
+		if sr.NoChange, err = b.timedResync(ctx, sr, "no change", app, integ, lc); err != nil {
 			return nil, err
 		}
 	}
@@ -601,7 +647,7 @@ func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibr
 				return nil, fmt.Errorf("bench: initialize Port resources: %w", err)
 			}
 			b.progress("  first resync again, decoding all fields (%s)", sr.DecodeAllEnv)
-			if sr.DecodeAll, err = b.measureResync(ctx, "decode all fields", dApp, dInteg, dlc); err != nil {
+			if sr.DecodeAll, err = b.timedResync(ctx, sr, "decode all fields", dApp, dInteg, dlc); err != nil {
 				return nil, err
 			}
 		}
@@ -624,7 +670,7 @@ func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibr
 		return nil, fmt.Errorf("bench: initialize Port resources: %w", err)
 	}
 	b.progress("  sequential baseline")
-	if sr.Sequential, err = b.measureResync(ctx, "sequential", seqApp, seqInteg, slc); err != nil {
+	if sr.Sequential, err = b.timedResync(ctx, sr, "sequential", seqApp, seqInteg, slc); err != nil {
 		return nil, err
 	}
 

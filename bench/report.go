@@ -79,7 +79,44 @@ func render(res *results) string {
 	renderChecks(&w, res.Runs)
 	renderWarnings(&w, res.Runs)
 	renderTargets(&w, res, plain, lat)
+	renderPhases(&w, res)
 	return w.String()
+}
+
+// renderPhases says where the command's wall time went: the measured
+// resyncs, and what surrounds them (calibration, generation, the harness's
+// reads, setting up each run, the stage floors, stopping the fakes).
+func renderPhases(w *strings.Builder, res *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("## Where the command's wall time went\n\n")
+	p("| size | phase | wall | share of the command |\n|---|---|--:|--:|\n")
+	share := func(d time.Duration) string {
+		if res.Elapsed <= 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f%%", 100*d.Seconds()/res.Elapsed.Seconds())
+	}
+	p("| – | calibrate the sizes (two small resyncs) | %s | %s |\n", dur(res.CalibrationWall), share(res.CalibrationWall))
+	accounted := res.CalibrationWall
+	for _, r := range res.Runs {
+		size := human(r.Target)
+		if r.Latency {
+			size += " (latency)"
+		}
+		var sum time.Duration
+		for _, ph := range r.Phases {
+			p("| %s | %s | %s | %s |\n", size, ph.Name, dur(ph.Wall), share(ph.Wall))
+			sum += ph.Wall
+		}
+		if other := r.Wall - sum; other > 0 {
+			p("| %s | the rest: setting up the other runs, the stage floors | %s | %s |\n", size, dur(other), share(other))
+		}
+		accounted += r.Wall
+	}
+	if rest := res.Elapsed - accounted; rest > 0 {
+		p("| – | starting the fakes' process, the latency sizes' choice | %s | %s |\n", dur(rest), share(rest))
+	}
+	p("| **all** | | **%s** | |\n\n", dur(res.Elapsed))
 }
 
 // conns renders the connections a run opened to each fake.
