@@ -34,6 +34,8 @@ func TestTinyRun(t *testing.T) {
 	for _, want := range []string{
 		"## Full resync, no added latency", "### Growth, per entity", "### Stage floors", "### Second resync, nothing changed",
 		"## Sequential baseline", "## Consistency", "## Targets", "| 100 |",
+		"## Where the command's wall time went", "| 100 | generate the fake GitLab |", "| 100 | pipelined resync |",
+		"| 100 | no change resync |", "| 100 | sequential resync |", "| 100 | stop the fakes |",
 	} {
 		assert.Contains(t, report, want)
 	}
