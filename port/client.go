@@ -354,11 +354,21 @@ type response struct {
 // decode decodes the answer into out (unless out is nil) and releases
 // its body: decode is the last use of the body.
 func (r *response) decode(out any) error {
-	defer r.release()
-	if out == nil || len(bytes.TrimSpace(r.body)) == 0 {
+	if out == nil {
+		r.release()
 		return nil
 	}
-	if err := json.Unmarshal(r.body, out); err != nil {
+	return r.decodeWith(func(data []byte) error { return json.Unmarshal(data, out) })
+}
+
+// decodeWith is decode with a decoder of its own, which must decode as
+// json.Unmarshal does.
+func (r *response) decodeWith(decode func([]byte) error) error {
+	defer r.release()
+	if len(bytes.TrimSpace(r.body)) == 0 {
+		return nil
+	}
+	if err := decode(r.body); err != nil {
 		return fmt.Errorf("port: %s %s: decode answer: %w", r.method, r.path, err)
 	}
 	return nil

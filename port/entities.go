@@ -251,18 +251,24 @@ func (b *bulk) fail(err error) error {
 }
 
 type bulkAnswer struct {
-	Entities []struct {
-		Identifier string `json:"identifier"`
-		Index      int    `json:"index"`
-		Created    bool   `json:"created"`
-	} `json:"entities"`
-	Errors []struct {
-		Identifier string `json:"identifier"`
-		Index      int    `json:"index"`
-		StatusCode int    `json:"statusCode"`
-		Error      string `json:"error"`
-		Message    string `json:"message"`
-	} `json:"errors"`
+	Entities []bulkEntity `json:"entities"`
+	Errors   []bulkError  `json:"errors"`
+}
+
+// bulkEntity is an entity a bulk upsert wrote.
+type bulkEntity struct {
+	Identifier string `json:"identifier"`
+	Index      int    `json:"index"`
+	Created    bool   `json:"created"`
+}
+
+// bulkError is an entity a bulk upsert refused.
+type bulkError struct {
+	Identifier string `json:"identifier"`
+	Index      int    `json:"index"`
+	StatusCode int    `json:"statusCode"`
+	Error      string `json:"error"`
+	Message    string `json:"message"`
 }
 
 // send sends one chunk (indexes into the input) and records the outcomes. It returns an
@@ -288,7 +294,7 @@ func (b *bulk) send(ctx context.Context, idx []int) error {
 		return b.chunkFailed(ctx, idx, err)
 	}
 	var ans bulkAnswer
-	if err := resp.decode(&ans); err != nil {
+	if err := resp.decodeWith(func(data []byte) error { return decodeBulkAnswer(data, &ans) }); err != nil {
 		b.setAll(idx, err)
 		return nil
 	}

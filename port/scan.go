@@ -1,0 +1,430 @@
+package port
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// Every bulk upsert's answer is decoded, and encoding/json's reflection
+// made that a fair part of a sync's writing. decodeBulkAnswer reads the
+// usual answer directly; whatever it is not sure to read exactly as
+// json.Unmarshal would (escaped or non-ASCII strings, keys differing
+// only in case, a repeated key, null, numbers that are not plain
+// integers, invalid JSON anywhere) it hands to json.Unmarshal, which
+// then decides, with its own error.
+
+// decodeBulkAnswer decodes a bulk upsert answer as json.Unmarshal does.
+func decodeBulkAnswer(data []byte, ans *bulkAnswer) error {
+	s := scanner{data: data}
+	if s.bulkAnswer(ans) {
+		return nil
+	}
+	*ans = bulkAnswer{}
+	return json.Unmarshal(data, ans)
+}
+
+// scanner reads JSON for the fast paths; each method reports false as
+// soon as the input is anything it does not take on.
+type scanner struct {
+	data  []byte
+	i     int
+	depth int
+}
+
+// maxScanDepth bounds the nesting the scanner skips over.
+const maxScanDepth = 64
+
+func (s *scanner) ws() {
+	for s.i < len(s.data) {
+		switch s.data[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next byte after white space, or 0 at the end.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i < len(s.data) {
+		return s.data[s.i]
+	}
+	return 0
+}
+
+// consume reads c after white space.
+func (s *scanner) consume(c byte) bool {
+	if s.peek() != c {
+		return false
+	}
+	s.i++
+	return true
+}
+
+// plainString reads a string of printable ASCII without escapes: the
+// bytes encoding/json would decode to themselves.
+func (s *scanner) plainString() (string, bool) {
+	raw, ok := s.plainRaw()
+	return string(raw), ok
+}
+
+// plainRaw is plainString's bytes, in the input.
+func (s *scanner) plainRaw() ([]byte, bool) {
+	if !s.consume('"') {
+		return nil, false
+	}
+	start := s.i
+	for s.i < len(s.data) {
+		c := s.data[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return s.data[start : s.i-1], true
+		case c < 0x20 || c == '\\' || c >= 0x80:
+			return nil, false
+		}
+		s.i++
+	}
+	return nil, false
+}
+
+// skipString steps over a valid string, escapes included.
+func (s *scanner) skipString() bool {
+	if !s.consume('"') {
+		return false
+	}
+	for s.i < len(s.data) {
+		c := s.data[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			s.i++
+			if s.i >= len(s.data) {
+				return false
+			}
+			switch s.data[s.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if s.i+4 >= len(s.data) {
+					return false
+				}
+				for _, h := range s.data[s.i+1 : s.i+5] {
+					if !isHex(h) {
+						return false
+					}
+				}
+				s.i += 4
+			default:
+				return false
+			}
+		}
+		s.i++
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// number steps over a number of JSON's grammar and returns its text.
+func (s *scanner) number() ([]byte, bool) {
+	s.ws()
+	start := s.i
+	if s.i < len(s.data) && s.data[s.i] == '-' {
+		s.i++
+	}
+	digits := func() int {
+		n := 0
+		for s.i < len(s.data) && '0' <= s.data[s.i] && s.data[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	if s.i < len(s.data) && s.data[s.i] == '0' {
+		s.i++
+	} else if digits() == 0 {
+		return nil, false
+	}
+	if s.i < len(s.data) && s.data[s.i] == '.' {
+		s.i++
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	if s.i < len(s.data) && (s.data[s.i] == 'e' || s.data[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.data) && (s.data[s.i] == '+' || s.data[s.i] == '-') {
+			s.i++
+		}
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	return s.data[start:s.i], true
+}
+
+// integer reads a plain integer (no fraction, no exponent) that fits an int.
+func (s *scanner) integer() (int, bool) {
+	num, ok := s.number()
+	if !ok || len(num) == 0 {
+		return 0, false
+	}
+	for _, c := range num {
+		if c == '.' || c == 'e' || c == 'E' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(string(num))
+	return n, err == nil
+}
+
+// boolean reads true or false.
+func (s *scanner) boolean() (bool, bool) {
+	switch s.peek() {
+	case 't':
+		return true, s.literal("true")
+	case 'f':
+		return false, s.literal("false")
+	}
+	return false, false
+}
+
+func (s *scanner) literal(lit string) bool {
+	if !bytes.HasPrefix(s.data[s.i:], []byte(lit)) {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// skip steps over any valid value.
+func (s *scanner) skip() bool {
+	switch c := s.peek(); {
+	case c == '"':
+		return s.skipString()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || '0' <= c && c <= '9':
+		_, ok := s.number()
+		return ok
+	case c == '{' || c == '[':
+		if s.depth >= maxScanDepth {
+			return false
+		}
+		s.depth++
+		defer func() { s.depth-- }()
+		obj := c == '{'
+		closing := byte(']')
+		if obj {
+			closing = '}'
+		}
+		s.i++
+		if s.consume(closing) {
+			return true
+		}
+		for {
+			if obj && (!s.skipString() || !s.consume(':')) {
+				return false
+			}
+			if !s.skip() {
+				return false
+			}
+			if !s.consume(',') {
+				return s.consume(closing)
+			}
+		}
+	}
+	return false
+}
+
+// open reads the opening of an object or array (c) and reports whether
+// it is empty, its closing read too.
+func (s *scanner) open(c byte) (empty, ok bool) {
+	if !s.consume(c) {
+		return false, false
+	}
+	closing := byte(']')
+	if c == '{' {
+		closing = '}'
+	}
+	return s.consume(closing), true
+}
+
+// next reads what follows a member of an object or array: a comma (more
+// is true) or its closing.
+func (s *scanner) next(closing byte) (more, ok bool) {
+	if s.consume(',') {
+		return true, true
+	}
+	return false, s.consume(closing)
+}
+
+// key reads an object's plain key and its colon.
+func (s *scanner) key() ([]byte, bool) {
+	k, ok := s.plainRaw()
+	return k, ok && s.consume(':')
+}
+
+// end reports whether only white space is left.
+func (s *scanner) end() bool {
+	s.ws()
+	return s.i == len(s.data)
+}
+
+// knownKey reports whether key is one of names, and refuses (ok false) a
+// key that only case tells from one: json.Unmarshal would take it for it.
+func knownKey(key []byte, names ...string) (known, ok bool) {
+	for _, n := range names {
+		if string(key) == n {
+			return true, true
+		}
+		if bytes.EqualFold(key, []byte(n)) {
+			return false, false
+		}
+	}
+	return false, true
+}
+
+// once tracks the keys an object had, to refuse a repeated one.
+type once uint32
+
+func (o *once) first(bit uint) bool {
+	if *o&(1<<bit) != 0 {
+		return false
+	}
+	*o |= 1 << bit
+	return true
+}
+
+// bulkAnswer reads Port's bulk upsert answer.
+func (s *scanner) bulkAnswer(ans *bulkAnswer) bool {
+	var seen once
+	empty, ok := s.open('{')
+	for more := !empty; ok && more; more, ok = s.next('}') {
+		var key []byte
+		if key, ok = s.key(); !ok {
+			return false
+		}
+		known, ok := knownKey(key, "entities", "errors")
+		switch {
+		case !ok:
+			return false
+		case !known:
+			if !s.skip() {
+				return false
+			}
+		case string(key) == "entities":
+			if !seen.first(0) {
+				return false
+			}
+			ans.Entities = []bulkEntity{} // what json.Unmarshal makes of []
+			empty, ok := s.open('[')
+			for more := !empty; ok && more; more, ok = s.next(']') {
+				ans.Entities = append(ans.Entities, bulkEntity{})
+				if !s.bulkEntity(&ans.Entities[len(ans.Entities)-1]) {
+					return false
+				}
+			}
+			if !ok {
+				return false
+			}
+		default:
+			if !seen.first(1) {
+				return false
+			}
+			ans.Errors = []bulkError{}
+			empty, ok := s.open('[')
+			for more := !empty; ok && more; more, ok = s.next(']') {
+				ans.Errors = append(ans.Errors, bulkError{})
+				if !s.bulkError(&ans.Errors[len(ans.Errors)-1]) {
+					return false
+				}
+			}
+			if !ok {
+				return false
+			}
+		}
+	}
+	return ok && s.end()
+}
+
+func (s *scanner) bulkEntity(e *bulkEntity) bool {
+	var seen once
+	empty, ok := s.open('{')
+	for more := !empty; ok && more; more, ok = s.next('}') {
+		var key []byte
+		if key, ok = s.key(); !ok {
+			return false
+		}
+		known, ok := knownKey(key, "identifier", "index", "created")
+		switch {
+		case !ok:
+			return false
+		case !known:
+			ok = s.skip()
+		case string(key) == "identifier":
+			e.Identifier, ok = s.plainString()
+			ok = ok && seen.first(0)
+		case string(key) == "index":
+			e.Index, ok = s.integer()
+			ok = ok && seen.first(1)
+		default:
+			e.Created, ok = s.boolean()
+			ok = ok && seen.first(2)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return ok
+}
+
+func (s *scanner) bulkError(e *bulkError) bool {
+	var seen once
+	empty, ok := s.open('{')
+	for more := !empty; ok && more; more, ok = s.next('}') {
+		var key []byte
+		if key, ok = s.key(); !ok {
+			return false
+		}
+		known, ok := knownKey(key, "identifier", "index", "statusCode", "error", "message")
+		switch {
+		case !ok:
+			return false
+		case !known:
+			ok = s.skip()
+		case string(key) == "identifier":
+			e.Identifier, ok = s.plainString()
+			ok = ok && seen.first(0)
+		case string(key) == "index":
+			e.Index, ok = s.integer()
+			ok = ok && seen.first(1)
+		case string(key) == "statusCode":
+			e.StatusCode, ok = s.integer()
+			ok = ok && seen.first(2)
+		case string(key) == "error":
+			e.Error, ok = s.plainString()
+			ok = ok && seen.first(3)
+		default:
+			e.Message, ok = s.plainString()
+			ok = ok && seen.first(4)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return ok
+}

@@ -1,0 +1,122 @@
+package port
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bulkAnswerCases are answers Port gives and answers it should not, for
+// which the fast path either decodes as json.Unmarshal or leaves the
+// answer to it.
+var bulkAnswerCases = []string{
+	`{"ok":true,"maxBulkSize":20,"entities":[{"identifier":"a","index":0,"created":true,"additionalData":{}},{"identifier":"b","index":1,"created":false,"additionalData":{"x":[1,2.5e3,"s\"",null,{"y":true}]}}],"errors":[]}`,
+	`{"ok":true,"entities":[],"errors":[{"identifier":"c","index":2,"statusCode":422,"error":"invalid_request","message":"bad \"value\""}]}`,
+	` { "entities" : [ { "identifier" : "a" , "index" : 0 } ] , "errors" : [ ] } `,
+	`{"entities":[{"identifier":"é","index":0}]}`,
+	`{"entities":[{"identifier":"a\u0062","index":0}]}`,
+	`{"entities":[{"Identifier":"a","index":0}]}`,
+	`{"entities":[{"identifier":"a","INDEX":3}]}`,
+	`{"entities":[{"identifier":"a","index":1.0}]}`,
+	`{"entities":[{"identifier":"a","index":99999999999999999999}]}`,
+	`{"entities":[{"identifier":"a","index":-0}]}`,
+	`{"entities":[{"identifier":"a","index":01}]}`,
+	`{"entities":[{"identifier":null,"index":0}]}`,
+	`{"entities":null}`,
+	`{"entities":[null]}`,
+	`{"entities":[{"identifier":"a","index":0}],"entities":[{"identifier":"b","index":1}]}`,
+	`{"entities":[{"identifier":"a","identifier":"b"}]}`,
+	`{"entities":[{"identifier":"a","index":"0"}]}`,
+	`{"entities":[{"identifier":"a","created":"yes"}]}`,
+	`{"entities":[{"identifier":"a"}]} trailing`,
+	`{"entities":[{"identifier":"a"}],}`,
+	`{"entities":[{"identifier":"a",}]}`,
+	`{"entities":[,]}`,
+	`{"errors":[{"index":0},]}`,
+	`{"entities":[{"identifier":"a"}`+"\x01"+`]}`,
+	`{"x":"`+"\x01"+`"}`,
+	`{"x":tru}`,
+	`{"x":"\x01"}`,
+	`{"x":"\q"}`,
+	`{"x":"\u12"}`,
+	`{"x":1.}`,
+	`{"x":-}`,
+	`{"x":1e}`,
+	`{"x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+	`{"ok":true,"\u00e9":1,"entities":[]}`,
+	`[]`,
+	`null`,
+	`"entities"`,
+	`{`,
+	``,
+}
+
+// A bulk answer decodes as json.Unmarshal decodes it, errors included.
+func TestDecodeBulkAnswerEqualsUnmarshal(t *testing.T) {
+	t.Parallel()
+	for _, in := range bulkAnswerCases {
+		var want, got bulkAnswer
+		wantErr := json.Unmarshal([]byte(in), &want)
+		err := decodeBulkAnswer([]byte(in), &got)
+		if wantErr != nil {
+			require.Error(t, err, in)
+			assert.Equal(t, wantErr.Error(), err.Error(), in)
+			continue
+		}
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	// The usual answer takes the fast path.
+	s := scanner{data: []byte(bulkAnswerCases[0])}
+	assert.True(t, s.bulkAnswer(&bulkAnswer{}))
+}
+
+func FuzzDecodeBulkAnswer(f *testing.F) {
+	for _, in := range bulkAnswerCases {
+		f.Add(in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var want, got bulkAnswer
+		wantErr := json.Unmarshal([]byte(in), &want)
+		s := scanner{data: []byte(in)}
+		if s.bulkAnswer(&got) {
+			if wantErr != nil {
+				t.Fatalf("fast path took %q, which json.Unmarshal refuses: %v", in, wantErr)
+			}
+			if !assert.ObjectsAreEqual(want, got) {
+				t.Fatalf("%q: got %+v, want %+v", in, got, want)
+			}
+		}
+	})
+}
+
+func BenchmarkDecodeBulkAnswer(b *testing.B) {
+	ans := `{"ok":true,"maxBulkSize":20,"entities":[`
+	for i := range 20 {
+		if i > 0 {
+			ans += ","
+		}
+		ans += `{"identifier":"group/subgroup/project-000123` + string(rune('0'+i%10)) + `","index":` + string(rune('0'+i%10)) + `,"created":true,"additionalData":{}}`
+	}
+	data := []byte(ans + `],"errors":[]}`)
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a bulkAnswer
+			if err := json.Unmarshal(data, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decodeBulkAnswer", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a bulkAnswer
+			if err := decodeBulkAnswer(data, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
