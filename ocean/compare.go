@@ -1,14 +1,18 @@
 package ocean
 
 import (
+	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
 	"sort"
-	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/oceankit/oceankit/port"
 )
@@ -45,30 +49,72 @@ type entitySig []fieldSig
 // signer turns entities into signatures. It interns field names so that a
 // signature costs 16 bytes per field whatever the names.
 type signer struct {
-	seed  maphash.Seed
-	mu    sync.RWMutex
-	names map[string]uint32
+	seed maphash.Seed
+	// names is read without a lock on every field of every entity; a new
+	// name (rare: a mapping has a few dozen) replaces the whole table
+	// under mu.
+	names atomic.Pointer[fieldNames]
+	mu    sync.Mutex
+}
+
+// fieldNames is an immutable table of interned field names: properties
+// and relations by their key alone, so that looking one up builds no
+// "properties."+key string.
+type fieldNames struct {
+	top, props, rels map[string]uint32
+	n                uint32
 }
 
 func newSigner() *signer {
-	return &signer{seed: maphash.MakeSeed(), names: map[string]uint32{}}
+	s := &signer{seed: maphash.MakeSeed()}
+	s.names.Store(&fieldNames{top: map[string]uint32{}, props: map[string]uint32{}, rels: map[string]uint32{}})
+	return s
 }
 
+// Kinds of field names in fieldNames.
+const (
+	fieldTop = iota
+	fieldProperty
+	fieldRelation
+)
+
+func (t *fieldNames) table(kind int) map[string]uint32 {
+	switch kind {
+	case fieldProperty:
+		return t.props
+	case fieldRelation:
+		return t.rels
+	}
+	return t.top
+}
+
+// fieldID interns a field name: "title", "properties.<key>",
+// "relations.<key>".
 func (s *signer) fieldID(name string) uint32 {
-	s.mu.RLock()
-	id, ok := s.names[name]
-	s.mu.RUnlock()
-	if ok {
+	if k, ok := strings.CutPrefix(name, "properties."); ok {
+		return s.fieldIDOf(fieldProperty, k)
+	}
+	if k, ok := strings.CutPrefix(name, "relations."); ok {
+		return s.fieldIDOf(fieldRelation, k)
+	}
+	return s.fieldIDOf(fieldTop, name)
+}
+
+// fieldIDOf interns the field key of a kind.
+func (s *signer) fieldIDOf(kind int, key string) uint32 {
+	if id, ok := s.names.Load().table(kind)[key]; ok {
 		return id
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id, ok := s.names[name]; ok {
+	old := s.names.Load()
+	if id, ok := old.table(kind)[key]; ok {
 		return id
 	}
-	id = uint32(len(s.names) + 1)
-	s.names[name] = id
-	return id
+	t := &fieldNames{top: maps.Clone(old.top), props: maps.Clone(old.props), rels: maps.Clone(old.rels), n: old.n + 1}
+	t.table(kind)[key] = t.n
+	s.names.Store(t)
+	return t.n
 }
 
 // nullHash marks, in the signature of an entity about to be written, a
@@ -84,49 +130,59 @@ func (s *signer) sign(e *port.Entity, withNulls bool) (entitySig, bool) {
 		return nil, false
 	}
 	sig := make(entitySig, 0, 2+len(e.Properties)+len(e.Relations))
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	add := func(name string, v any, unordered bool) bool {
+	var scratch [256]byte
+	names := s.names.Load()
+	put := func(kind int, name string, canonical []byte) {
+		sum := maphash.Bytes(s.seed, canonical)
+		if sum == nullHash {
+			sum = 1 // keep the marker unambiguous
+		}
+		sig = append(sig, fieldSig{id: s.idIn(names, kind, name), h: sum})
+	}
+	add := func(kind int, name string, v any, unordered bool) bool {
 		if v == nil {
 			if withNulls {
-				sig = append(sig, fieldSig{id: s.fieldID(name), h: nullHash})
+				sig = append(sig, fieldSig{id: s.idIn(names, kind, name), h: nullHash})
 			}
 			return true
 		}
 		if isSearchQuery(v) {
 			return false
 		}
-		h.Reset()
 		if unordered {
 			v = sortedStrings(v)
 		}
-		hashValue(&h, v)
-		sum := h.Sum64()
-		if sum == nullHash {
-			sum = 1 // keep the marker unambiguous
-		}
-		sig = append(sig, fieldSig{id: s.fieldID(name), h: sum})
+		put(kind, name, appendCanonical(scratch[:0], v, 0))
 		return true
 	}
 	if e.Title != "" {
-		add("title", e.Title, false)
+		put(fieldTop, "title", appendCanonicalString(scratch[:0], e.Title))
 	}
 	if e.Icon != "" {
-		add("icon", e.Icon, false)
+		put(fieldTop, "icon", appendCanonicalString(scratch[:0], e.Icon))
 	}
-	if e.Team != nil && !add("team", e.Team, true) {
+	if e.Team != nil && !add(fieldTop, "team", e.Team, true) {
 		return nil, false
 	}
 	for k, v := range e.Properties {
-		add("properties."+k, v, false)
+		add(fieldProperty, k, v, false)
 	}
 	for k, v := range e.Relations {
-		if !add("relations."+k, v, false) {
+		if !add(fieldRelation, k, v, false) {
 			return nil, false
 		}
 	}
-	sort.Slice(sig, func(i, j int) bool { return sig[i].id < sig[j].id })
+	slices.SortFunc(sig, func(a, b fieldSig) int { return cmp.Compare(a.id, b.id) })
 	return sig, true
+}
+
+// idIn interns a field key, looking in names (a table loaded once per
+// entity) first.
+func (s *signer) idIn(names *fieldNames, kind int, key string) uint32 {
+	if id, ok := names.table(kind)[key]; ok {
+		return id
+	}
+	return s.fieldIDOf(kind, key)
 }
 
 func isSearchQuery(v any) bool {
@@ -150,7 +206,16 @@ func isSearchQuery(v any) bool {
 func sortedStrings(v any) any {
 	switch t := v.(type) {
 	case []any:
+		if len(t) < 2 {
+			return v
+		}
 		out := slices.Clone(t)
+		if allStrings(out) {
+			// A total order: the one sorted result sort.SliceStable
+			// gives too, without its reflection.
+			slices.SortFunc(out, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+			return out
+		}
 		sort.SliceStable(out, func(i, j int) bool {
 			a, aok := out[i].(string)
 			b, bok := out[j].(string)
@@ -165,105 +230,128 @@ func sortedStrings(v any) any {
 	return v
 }
 
-// hashValue writes a canonical form of a JSON value: numbers by value,
-// object keys sorted.
-func hashValue(h *maphash.Hash, v any) {
-	var buf [32]byte
-	num := func(f float64) {
-		_ = h.WriteByte('n')
-		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			_, _ = h.Write(strconv.AppendInt(buf[:0], int64(f), 10))
-			return
+// maxCanonicalDepth is how deep appendCanonical nests before it gives
+// up on a value (a map holding itself) and writes a marker that equals
+// nothing Port can hold.
+const maxCanonicalDepth = 10000
+
+// appendCanonical appends a canonical form of a JSON value: numbers by
+// value, object keys sorted, every value self-delimiting (strings by
+// length, numbers in 8 bytes), so that two values have the same form only
+// when they are the same JSON value.
+func appendCanonical(dst []byte, v any, depth int) []byte {
+	num := func(f float64) []byte {
+		switch {
+		case f == 0:
+			f = 0 // -0 is 0
+		case f != f:
+			f = math.NaN() // one NaN
 		}
-		_, _ = h.Write(strconv.AppendFloat(buf[:0], f, 'g', -1, 64))
+		return binary.LittleEndian.AppendUint64(append(dst, 'n'), math.Float64bits(f))
+	}
+	if depth > maxCanonicalDepth {
+		return append(dst, '?')
 	}
 	switch t := v.(type) {
 	case nil:
-		_ = h.WriteByte('z')
+		return append(dst, 'z')
 	case bool:
 		if t {
-			_ = h.WriteByte('t')
-		} else {
-			_ = h.WriteByte('f')
+			return append(dst, 't')
 		}
+		return append(dst, 'f')
 	case string:
-		_ = h.WriteByte('s')
-		_, _ = h.Write(strconv.AppendInt(buf[:0], int64(len(t)), 10))
-		_ = h.WriteByte(':')
-		_, _ = h.WriteString(t)
+		return appendCanonicalString(dst, t)
 	case float64:
-		num(t)
+		return num(t)
 	case float32:
-		num(float64(t))
+		return num(float64(t))
 	case int:
-		num(float64(t))
+		return num(float64(t))
 	case int64:
-		num(float64(t))
+		return num(float64(t))
 	case json.Number:
 		f, err := t.Float64()
 		if err != nil {
-			_, _ = h.WriteString("N" + t.String())
-			return
+			return appendCanonicalString(append(dst, 'N'), t.String())
 		}
-		num(f)
+		return num(f)
 	case *big.Int:
 		f, _ := new(big.Float).SetInt(t).Float64()
-		num(f)
+		return num(f)
 	case []any:
-		_ = h.WriteByte('[')
+		dst = append(dst, '[')
 		for _, e := range t {
-			hashValue(h, e)
-			_ = h.WriteByte(',')
+			dst = appendCanonical(dst, e, depth+1)
 		}
-		_ = h.WriteByte(']')
+		return append(dst, ']')
 	case []string:
-		_ = h.WriteByte('[')
+		dst = append(dst, '[')
 		for _, e := range t {
-			hashValue(h, e)
-			_ = h.WriteByte(',')
+			dst = appendCanonicalString(dst, e)
 		}
-		_ = h.WriteByte(']')
+		return append(dst, ']')
 	case map[string]any:
-		keys := make([]string, 0, len(t))
+		var stack [16]string
+		keys := stack[:0]
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
-		_ = h.WriteByte('{')
+		slices.Sort(keys)
+		dst = append(dst, '{')
 		for _, k := range keys {
-			hashValue(h, k)
-			hashValue(h, t[k])
-			_ = h.WriteByte(',')
+			dst = appendCanonicalString(dst, k)
+			dst = appendCanonical(dst, t[k], depth+1)
 		}
-		_ = h.WriteByte('}')
+		return append(dst, '}')
 	default:
 		// Anything else (a struct from a custom kind) hashes through JSON.
 		b, err := json.Marshal(t)
 		if err != nil {
-			_, _ = h.WriteString("?")
-			return
+			return append(dst, '?')
 		}
 		var back any
 		if json.Unmarshal(b, &back) != nil {
-			_, _ = h.Write(b)
-			return
+			return appendCanonicalString(append(dst, 'J'), string(b))
 		}
-		hashValue(h, back)
+		return appendCanonical(dst, back, depth+1)
 	}
+}
+
+// allStrings reports whether every element of a list is a string.
+func allStrings(list []any) bool {
+	for _, e := range list {
+		if _, ok := e.(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// hashValue writes the canonical form of a JSON value to h.
+func hashValue(h *maphash.Hash, v any) {
+	var scratch [256]byte
+	_, _ = h.Write(appendCanonical(scratch[:0], v, 0))
+}
+
+// appendCanonicalString appends a string's canonical form: its length,
+// then its bytes.
+func appendCanonicalString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(append(dst, 's'), uint64(len(s)))
+	return append(dst, s...)
 }
 
 // entityHash hashes everything an upsert of e sends; it never returns 0,
 // which stands for "not sent".
 func (s *signer) entityHash(e *port.Entity) uint64 {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	hashValue(&h, e.Title)
-	hashValue(&h, e.Icon)
-	hashValue(&h, e.Team)
-	hashValue(&h, e.Properties)
-	hashValue(&h, e.Relations)
-	hashValue(&h, e.Identifier)
-	if sum := h.Sum64(); sum != 0 {
+	var scratch [1024]byte
+	b := appendCanonicalString(scratch[:0], e.Title)
+	b = appendCanonicalString(b, e.Icon)
+	b = appendCanonical(b, e.Team, 0)
+	b = appendCanonical(b, e.Properties, 0)
+	b = appendCanonical(b, e.Relations, 0)
+	b = appendCanonical(b, e.Identifier, 0)
+	if sum := maphash.Bytes(s.seed, b); sum != 0 {
 		return sum
 	}
 	return 1
