@@ -73,8 +73,13 @@ func BenchmarkLargeProjectMergeRequests(b *testing.B) {
 
 // BenchmarkLargeGraphQLContentBatch resolves the enrichment query the
 // GitLab provider sends: languages and two files of 25 projects.
-func BenchmarkLargeGraphQLContentBatch(b *testing.B) {
-	ds := large()
+func BenchmarkLargeGraphQLContentBatch(b *testing.B) { benchGraphQLContentBatch(b, large()) }
+
+// BenchmarkLazyGraphQLContentBatch is BenchmarkLargeGraphQLContentBatch
+// against the lazy dataset, where each project's files are regenerated.
+func BenchmarkLazyGraphQLContentBatch(b *testing.B) { benchGraphQLContentBatch(b, lazyLarge()) }
+
+func benchGraphQLContentBatch(b *testing.B, ds *Dataset) {
 	s := New(WithDataset(ds))
 	defer s.Close()
 	var q strings.Builder
@@ -85,6 +90,7 @@ func BenchmarkLargeGraphQLContentBatch(b *testing.B) {
 	q.WriteString("}")
 	body, _ := json.Marshal(map[string]any{"query": q.String(), "variables": map[string]any{"paths": []string{"README.md", "CODEOWNERS"}}})
 	c := s.Client()
+	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

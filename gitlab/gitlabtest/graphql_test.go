@@ -3,6 +3,7 @@ package gitlabtest
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -156,4 +157,38 @@ func TestGraphQLDeniedProjectIsNull(t *testing.T) {
 	s.DenyProject(1, http.StatusForbidden)
 	out := gql(t, s, `{ project(fullPath: "`+p.PathWithNamespace+`") { id } }`, nil)
 	assert.Nil(t, out["data"].(map[string]any)["project"])
+}
+
+// GraphQL answers are written byte for byte as json.Marshal writes them,
+// however they are built: data alone, data with field errors, query errors,
+// and strings JSON escapes (HTML characters, line separators).
+func TestGraphQLAnswerBytesAsMarshal(t *testing.T) {
+	t.Parallel()
+	ds := Generate(1, SizeSmall)
+	s := NewServer(t, WithDataset(ds))
+	p3, _ := ds.Project("3")
+	rc := &reqCtx{Context: t.Context(), s: s, uid: 1}
+	queries := []string{
+		`{ p0: project(fullPath: "` + p3.PathWithNamespace + `") { id languages { name share color } repository { blobs(paths: ["README.md", "port.yml"]) { nodes { path rawTextBlob size } } } } }`,
+		`{ missing: project(fullPath: "no/such") { id } queryComplexity { score limit } }`,
+		`{ project(fullPath: "` + p3.PathWithNamespace + `") { nope } }`,
+		`{ project(fullPath: `,
+	}
+	outs := []any{
+		map[string]any{"data": omap{{"a<b>&", "x\u2028y</script>"}, {"n", []any{1.5, nil, true, omap{{"k", []omap{{{"z", "é"}}}}}}}}},
+		map[string]any{"data": omap{{"p", nil}}, "errors": gqlErrors("Field 'x' <doesn't> exist")["errors"]},
+		map[string]any{"data": omap(nil)},
+		map[string]any{"data": omap{{"bad", make(chan int)}}},
+	}
+	for _, q := range queries {
+		outs = append(outs, rc.execute(&gqlRequest{Query: q}))
+	}
+	for i, out := range outs {
+		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		writeJSON(want, http.StatusOK, out)
+		writeGQL(&reqCtx{s: s, w: got}, out)
+		assert.Equal(t, want.Code, got.Code, "answer %d", i)
+		assert.Equal(t, want.Body.String(), got.Body.String(), "answer %d", i)
+		assert.Equal(t, want.Header(), got.Header(), "answer %d", i)
+	}
 }
