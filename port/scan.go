@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Every bulk upsert's answer is decoded, and encoding/json's reflection
@@ -30,6 +31,36 @@ type scanner struct {
 	data  []byte
 	i     int
 	depth int
+	// names holds the object keys decoded so far: the entities of a page
+	// repeat the same few dozen property names, which then cost one
+	// string each per page instead of one per entity.
+	names map[string]string
+}
+
+// maxNames bounds the keys a scanner remembers: objects keyed by data
+// must not grow it without end.
+const maxNames = 512
+
+// name reads an object key as json.Unmarshal decodes it, reusing the
+// string of an earlier equal one.
+func (s *scanner) name() (string, bool) {
+	s.ws()
+	start := s.i
+	if raw, ok := s.plainRaw(); ok {
+		if k, ok := s.names[string(raw)]; ok {
+			return k, true
+		}
+		k := string(raw)
+		if len(s.names) < maxNames {
+			if s.names == nil {
+				s.names = map[string]string{}
+			}
+			s.names[k] = k
+		}
+		return k, true
+	}
+	s.i = start
+	return s.text()
 }
 
 // maxScanDepth bounds the nesting the scanner skips over.
@@ -421,6 +452,190 @@ func (s *scanner) bulkError(e *bulkError) bool {
 		default:
 			e.Message, ok = s.plainString()
 			ok = ok && seen.first(4)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return ok
+}
+
+// maxValueDepth bounds the nesting entity values are decoded to here;
+// deeper ones go to json.Unmarshal.
+const maxValueDepth = 32
+
+// text reads a string as json.Unmarshal decodes it.
+func (s *scanner) text() (string, bool) {
+	s.ws()
+	start := s.i
+	if !s.skipString() {
+		return "", false
+	}
+	raw := s.data[start+1 : s.i-1]
+	plain := true
+	ascii := true
+	for _, c := range raw {
+		if c == '\\' {
+			plain = false
+			break
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	if plain && (ascii || utf8.Valid(raw)) {
+		return string(raw), true
+	}
+	// Escapes or invalid UTF-8: encoding/json's own unquoting.
+	var str string
+	if json.Unmarshal(s.data[start:s.i], &str) != nil {
+		return "", false
+	}
+	return str, true
+}
+
+// value reads any value as json.Unmarshal decodes it into an any.
+func (s *scanner) value(depth int) (any, bool) {
+	switch c := s.peek(); {
+	case c == '"':
+		return s.text()
+	case c == 't':
+		return true, s.literal("true")
+	case c == 'f':
+		return false, s.literal("false")
+	case c == 'n':
+		return nil, s.literal("null")
+	case c == '-' || '0' <= c && c <= '9':
+		num, ok := s.number()
+		if !ok {
+			return nil, false
+		}
+		f, err := strconv.ParseFloat(string(num), 64)
+		return f, err == nil
+	case c == '{':
+		if depth >= maxValueDepth {
+			return nil, false
+		}
+		return s.objectValue(depth)
+	case c == '[':
+		if depth >= maxValueDepth {
+			return nil, false
+		}
+		list := []any{}
+		empty, ok := s.open('[')
+		for more := !empty; ok && more; more, ok = s.next(']') {
+			v, ok := s.value(depth + 1)
+			if !ok {
+				return nil, false
+			}
+			list = append(list, v)
+		}
+		return list, ok
+	}
+	return nil, false
+}
+
+// objectValue reads an object into a map (duplicate keys: the last wins).
+func (s *scanner) objectValue(depth int) (map[string]any, bool) {
+	m := map[string]any{}
+	empty, ok := s.open('{')
+	for more := !empty; ok && more; more, ok = s.next('}') {
+		k, ok := s.name()
+		if !ok || !s.consume(':') {
+			return nil, false
+		}
+		v, ok := s.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		m[k] = v
+	}
+	return m, ok
+}
+
+// entity reads one entity as json.Unmarshal decodes it into a zero Entity.
+func (s *scanner) entity(e *Entity) bool {
+	// The JSON names of Entity's fields.
+	entityKeys := [...]string{"identifier", "blueprint", "title", "icon", "team", "properties", "relations",
+		"createdAt", "updatedAt", "createdBy", "updatedBy", "$datasource"}
+	var seen once
+	empty, ok := s.open('{')
+	for more := !empty; ok && more; more, ok = s.next('}') {
+		key, ok := s.key()
+		if !ok {
+			return false
+		}
+		field := -1
+		for i, name := range entityKeys {
+			if string(key) == name {
+				field = i
+				break
+			}
+			if bytes.EqualFold(key, []byte(name)) {
+				return false
+			}
+		}
+		if field < 0 {
+			if !s.skip() {
+				return false
+			}
+			continue
+		}
+		if !seen.first(uint(field)) {
+			return false
+		}
+		switch name := entityKeys[field]; name {
+		case "identifier":
+			e.Identifier, ok = s.value(0)
+		case "team":
+			e.Team, ok = s.value(0)
+		case "properties", "relations":
+			var m map[string]any
+			if s.peek() == 'n' {
+				ok = s.literal("null")
+			} else if s.peek() == '{' {
+				m, ok = s.objectValue(0)
+			} else {
+				ok = false
+			}
+			if name == "properties" {
+				e.Properties = m
+			} else {
+				e.Relations = m
+			}
+		case "createdAt", "updatedAt":
+			s.ws()
+			start := s.i
+			if ok = s.skip(); ok {
+				t := &e.CreatedAt
+				if name == "updatedAt" {
+					t = &e.UpdatedAt
+				}
+				ok = t.UnmarshalJSON(s.data[start:s.i]) == nil
+			}
+		default:
+			var str string
+			if s.peek() == 'n' {
+				ok = s.literal("null")
+			} else if s.peek() == '"' {
+				str, ok = s.text()
+			} else {
+				ok = false
+			}
+			switch name {
+			case "blueprint":
+				e.Blueprint = str
+			case "title":
+				e.Title = str
+			case "icon":
+				e.Icon = str
+			case "createdBy":
+				e.CreatedBy = str
+			case "updatedBy":
+				e.UpdatedBy = str
+			default:
+				e.Datasource = str
+			}
 		}
 		if !ok {
 			return false

@@ -203,7 +203,101 @@ const DatasourceChunk = 256
 // decodeEntityPage decodes {"entities": [...], "next": ...} a DatasourceChunk of
 // entities at a time, yielding each chunk. It returns the next cursor ("" for none), how
 // many entities the page held, and whether yield asked to stop.
+//
+// Port's usual page is read by the scanner, without encoding/json's reflection. At
+// anything it does not take on, the page goes to decodeEntityPageJSON, which yields what
+// it would have yielded past the chunks already given: since both decode the same
+// entities in the same chunks, the caller sees exactly decodeEntityPageJSON's sequence.
 func decodeEntityPage(body []byte, yield func([]Entity, error) bool) (next string, n int, stopped bool, err error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", 0, false, nil
+	}
+	given := 0 // chunks yielded
+	next, n, ok, stopped := scanEntityPage(body, func(chunk []Entity) bool {
+		given++
+		return yield(chunk, nil)
+	})
+	if ok || stopped {
+		return next, n, stopped, nil
+	}
+	skip := given
+	return decodeEntityPageJSON(body, func(chunk []Entity, err error) bool {
+		if skip > 0 {
+			skip--
+			return true
+		}
+		return yield(chunk, err)
+	})
+}
+
+// scanEntityPage is decodeEntityPage's fast path; ok is false when it
+// gave up, having yielded only whole chunks that decodeEntityPageJSON
+// yields too.
+func scanEntityPage(body []byte, yield func([]Entity) bool) (next string, n int, ok, stopped bool) {
+	s := scanner{data: body}
+	var seen once
+	empty, ok := s.open('{')
+	for more := !empty; ok && more; more, ok = s.next('}') {
+		key, ok := s.key()
+		if !ok {
+			return "", n, false, false
+		}
+		switch string(key) {
+		case "entities":
+			if !seen.first(0) {
+				return "", n, false, false
+			}
+			if s.peek() == 'n' {
+				if !s.literal("null") {
+					return "", n, false, false
+				}
+				continue
+			}
+			chunk := make([]Entity, 0, DatasourceChunk)
+			empty, ok := s.open('[')
+			for more := !empty; ok && more; more, ok = s.next(']') {
+				chunk = append(chunk, Entity{})
+				if !s.entity(&chunk[len(chunk)-1]) {
+					return "", n, false, false
+				}
+				n++
+				if len(chunk) == DatasourceChunk {
+					if !yield(chunk) {
+						return "", n, false, true
+					}
+					// A new array: the caller may keep the one it was given.
+					chunk = make([]Entity, 0, DatasourceChunk)
+				}
+			}
+			if !ok {
+				return "", n, false, false
+			}
+			if len(chunk) > 0 && !yield(chunk) {
+				return "", n, false, true
+			}
+		case "next":
+			if s.peek() == 'n' {
+				if !s.literal("null") {
+					return "", n, false, false
+				}
+				continue
+			}
+			cursor, ok := s.plainString()
+			if !ok {
+				return "", n, false, false
+			}
+			next = cursor
+		default:
+			if !s.skip() {
+				return "", n, false, false
+			}
+		}
+	}
+	return next, n, ok && s.end(), false
+}
+
+// decodeEntityPageJSON is decodeEntityPage with encoding/json.
+func decodeEntityPageJSON(body []byte, yield func([]Entity, error) bool) (next string, n int, stopped bool, err error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", 0, false, nil
 	}
