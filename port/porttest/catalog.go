@@ -36,6 +36,8 @@ type catalog struct {
 	provisioned map[string]any
 	// compact packs stored entities' maps (WithCompactEntities).
 	compact bool
+	// scratch is the buffer entities are packed in (under mu, written).
+	scratch []byte
 }
 
 type blueprint struct {
@@ -506,7 +508,7 @@ func (c *catalog) store(bp *blueprint, e, old *entity) {
 		*old = *e
 		c.ref(old)
 		if c.compact {
-			old.pack()
+			old.pack(&c.scratch)
 		}
 		return
 	}
@@ -517,7 +519,7 @@ func (c *catalog) store(bp *blueprint, e, old *entity) {
 	c.all = append(c.all, e)
 	c.ref(e)
 	if c.compact {
-		e.pack()
+		e.pack(&c.scratch)
 	}
 }
 
@@ -717,7 +719,7 @@ func (c *catalog) clearRefs(src *entity, k string) {
 	src.updatedAt = c.now()
 	c.ref(src)
 	if c.compact {
-		src.pack()
+		src.pack(&c.scratch)
 	}
 }
 

@@ -2,7 +2,7 @@ package porttest
 
 import (
 	"encoding/json"
-	"hash/fnv"
+	"slices"
 
 	"github.com/oceankit/oceankit/port"
 )
@@ -28,19 +28,32 @@ type packedBody struct {
 // The encoding is exactly json.Marshal(packedBody{props, rels}),
 // {"p":<props>,"r":<rels>}, built from the two maps' encodings so that
 // propsLen can say where one ends: a read renders them from these bytes
-// without decoding them (packedEntity).
-func (e *entity) pack() {
-	pb, err := json.Marshal(e.props)
-	if err != nil {
-		return // every stored value came from JSON; keep the maps
+// without decoding them (packedEntity). scratch is a buffer to encode in,
+// reused by the caller (the catalog, under its write lock).
+func (e *entity) pack(scratch *[]byte) {
+	const head, mid = `{"p":`, `,"r":`
+	b := append((*scratch)[:0], head...)
+	b, okP := appendJSON(b, e.props)
+	propsLen := len(b) - len(head)
+	b = append(b, mid...)
+	b, okR := appendJSON(b, e.rels)
+	b = append(b, '}')
+	*scratch = b
+	if !okP || !okR {
+		// A value appendJSON does not take (one a test stored through
+		// the Go API): json.Marshal decides, as it always did.
+		pb, err := json.Marshal(e.props)
+		if err != nil {
+			return // every stored value came from JSON; keep the maps
+		}
+		rb, err := json.Marshal(e.rels)
+		if err != nil {
+			return
+		}
+		b = append(append(append(append(append(b[:0], head...), pb...), mid...), rb...), '}')
+		*scratch, propsLen = b, len(pb)
 	}
-	rb, err := json.Marshal(e.rels)
-	if err != nil {
-		return
-	}
-	b := make([]byte, 0, len(pb)+len(rb)+len(`{"p":,"r":}`))
-	b = append(append(append(append(append(b, `{"p":`...), pb...), `,"r":`...), rb...), '}')
-	e.packed, e.propsLen, e.props, e.rels = b, uint32(len(pb)), nil, nil
+	e.packed, e.propsLen, e.props, e.rels = slices.Clone(b), uint32(propsLen), nil, nil
 	// Every write of a compact entity packs it, title, icon and team
 	// included, so its content digest is computed here once rather than on
 	// every Each over a million entities.
@@ -131,11 +144,27 @@ func (e *entity) contentDigest() uint64 {
 	} else if e.digest != 0 {
 		return e.digest
 	}
-	h := fnv.New64a()
-	_, _ = h.Write(body)
-	extra, _ := json.Marshal([]any{e.title, e.icon, e.team})
-	_, _ = h.Write(extra)
-	return h.Sum64()
+	var stack [256]byte
+	extra, ok := appendJSON(stack[:0], []any{e.title, e.icon, e.team})
+	if !ok {
+		extra, _ = json.Marshal([]any{e.title, e.icon, e.team})
+	}
+	return fnv64a(fnv64a(fnvOffset64, body), extra)
+}
+
+// FNV-64a (hash/fnv's New64a), inline: through hash.Hash64 the digest's
+// scratch buffer escaped to the heap for every entity packed.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+func fnv64a(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime64
+	}
+	return h
 }
 
 // Digest returns a digest of an entity's content (title, icon, team,
