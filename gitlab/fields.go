@@ -24,10 +24,11 @@ import (
 // whole), and a test syncs with projection on and off and compares the
 // catalogs and the requests (TestProjectionSyncsTheSameCatalog).
 //
-// Lists whose items are shared between kinds or nested into other items
-// stay whole: groups (one listing per resync for every kind that needs
-// them), members (shared by member and group-with-members), and the
-// projects the per-project kinds fan out over (nested as __project).
+// Lists whose items are shared between kinds are projected to what every
+// kind of the resync that reads them reads (ocean.FieldsOf, sharedItems):
+// groups (one listing per resync for every kind that needs them) and
+// members (shared by member and group-with-members). The projects the
+// per-project kinds fan out over stay whole (nested as __project).
 
 // concatReads joins declared reads.
 func concatReads(reads ...[]string) []string {
@@ -88,6 +89,23 @@ func (g *Integration) sentItems(ctx context.Context, reads ...[]string) projecti
 	own := readFields(reads...)
 	return func() *jsonproj.Keys {
 		f, ok := ocean.Fields(ctx)
+		if !ok {
+			return nil
+		}
+		g.projectedPages.Add(1)
+		return projectionOf(f.Union(own))
+	}
+}
+
+// sharedItems is the projection of items that several kinds of a resync
+// read: what the resync's resources of kinds (the kinds that send or nest
+// them as GitLab lists them) read, and reads, what this package reads from
+// them for every kind. A page decoded by one answer has what every one of
+// those kinds will read, whenever it reads the page (see ocean.FieldsOf).
+func (g *Integration) sharedItems(ctx context.Context, kinds []string, reads ...[]string) projection {
+	own := readFields(reads...)
+	return func() *jsonproj.Keys {
+		f, ok := ocean.FieldsOf(ctx, kinds...)
 		if !ok {
 			return nil
 		}

@@ -49,6 +49,21 @@ resources:
     port:
       entity:
         mappings: {identifier: .web_url, blueprint: '"thing"'}
+  - kind: group
+    port:
+      entity:
+        mappings: {identifier: .web_url, blueprint: '"thing"'}
+  - kind: group-with-members
+    port:
+      entity:
+        mappings:
+          identifier: '"gwm-\(.web_url)"'
+          blueprint: '"thing"'
+          properties: {a: '[.__members[].username] | join(",")'}
+  - kind: member
+    port:
+      entity:
+        mappings: {identifier: '"member-\(.username)"', blueprint: '"thing"'}
   - kind: issue
     port:
       entity:
@@ -125,6 +140,14 @@ resources:
     port:
       entity:
         mappings: {identifier: .web_url, blueprint: '"thing"', properties: {a: '. | length | tostring'}}
+  - kind: group
+    port:
+      entity:
+        mappings: {identifier: .web_url, blueprint: '"thing"', properties: {a: '. | keys | join(",")'}}
+  - kind: member
+    port:
+      entity:
+        mappings: {identifier: '"member-\(.username)"', blueprint: '"thing"', properties: {a: '. | length | tostring'}}
 `
 
 // syncResult is what a resync left in Port, and what it asked GitLab.
@@ -200,8 +223,11 @@ func syncWith(t *testing.T, pacYAML []byte, env ...string) syncResult {
 // (OCEAN__RESYNC__DECODE_ALL_FIELDS) and compares what Port holds and
 // what GitLab was asked: a key this package reads from an item without
 // declaring it would be missing from projected items, and the catalog
-// (a project's default branch, its id) or the requests (a project's
-// namespace decides group search) would differ.
+// (a project's default branch, its id, a group's members) or the
+// requests (a project's namespace decides group search, a group's parent
+// the merge request listings) would differ. The shared listings (groups,
+// members) are projected for every kind that reads them; with raw data
+// examples on, the items of a kind that takes them are whole.
 func TestProjectionSyncsTheSameCatalog(t *testing.T) {
 	t.Parallel()
 	defaults, err := fs.ReadFile(Defaults(), "port-app-config.yml")
@@ -254,6 +280,12 @@ func TestProjectionSyncsTheSameCatalog(t *testing.T) {
 					}
 					if kind == "project" {
 						assert.Contains(t, m, "_links", "a whole project")
+					}
+					if kind == "group" || kind == "group-with-members" {
+						assert.Contains(t, m, "avatar_url", "a whole group")
+					}
+					if kind == "member" {
+						assert.Contains(t, m, "created_by", "a whole member")
 					}
 				}
 			}

@@ -74,8 +74,17 @@ func isBot(m ocean.Item) bool {
 	return botUsername.MatchString(str(m["username"]))
 }
 
+// memberSendingKinds are the kinds that send members as GitLab lists them;
+// the ones that nest them (group-with-members, project-with-members) read
+// memberRowReads.
+var memberSendingKinds = []string{KindMember}
+
+// isBotReads are the member keys isBot reads.
+var isBotReads = []string{"bot", "username"}
+
 // eachMemberPage lists the members of a group or project ("groups/1",
-// "projects/2"), dropping bots unless asked to keep them.
+// "projects/2"), dropping bots unless asked to keep them. Within a resync
+// they are decoded with what its kinds read of them (sharedItems).
 func (g *Integration) eachMemberPage(ctx context.Context, owner string, inherited, bots bool, fn func([]ocean.Item) error) error {
 	path := owner + "/members"
 	if inherited {
@@ -92,7 +101,7 @@ func (g *Integration) eachMemberPage(ctx context.Context, owner string, inherite
 	}
 	pages, err := cache.get(ctx, path, func(ctx context.Context) ([][]ocean.Item, error) {
 		var pages [][]ocean.Item
-		err := g.client.Pages(ctx, path, nil, func(page []ocean.Item) error {
+		err := g.client.pages(ctx, path, nil, g.sharedItems(ctx, memberSendingKinds, memberRowReads, isBotReads), func(page []ocean.Item) error {
 			pages = append(pages, page)
 			return nil
 		})
@@ -117,6 +126,9 @@ func (g *Integration) eachMemberPage(ctx context.Context, owner string, inherite
 	}
 	return nil
 }
+
+// memberRowReads are the member keys memberRows reads.
+var memberRowReads = []string{"email", "username", "name", "access_level", "id"}
 
 // memberRows builds gitlab-v2's __members rows; members lacking one of
 // id, username, name or access_level are left out.

@@ -97,10 +97,21 @@ func (g *Integration) groupPages(ctx context.Context, active *bool, clone bool, 
 	return shared.read(ctx, clone, list, fn)
 }
 
+// groupSendingKinds are the kinds that send the groups of the listing as
+// GitLab lists them; the others read only groupListReads.
+var groupSendingKinds = []string{KindGroup, KindGroupWithMembers}
+
+// groupListReads are the group keys this package reads from the listing:
+// ids (every reader), parents (topLevelGroups), deletion (the listing
+// itself) and what fanOut logs.
+var groupListReads = []string{"id", "parent_id", groupPendingDeletion, "path_with_namespace"}
+
 // listGroupPages lists groups with the base query. Keyset pagination is
 // tried once per client and kept when GitLab accepts it for this token;
-// otherwise offset pagination ordered by id.
+// otherwise offset pagination ordered by id. Within a resync the groups
+// are decoded with what its kinds read of them (sharedItems).
 func (g *Integration) listGroupPages(ctx context.Context, base url.Values, fn func([]ocean.Item) error) error {
+	proj := g.sharedItems(ctx, groupSendingKinds, groupListReads)
 	wrap := func(page []ocean.Item) error {
 		page = dropPendingDeletion(page, groupPendingDeletion)
 		if len(page) == 0 {
@@ -114,7 +125,7 @@ func (g *Integration) listGroupPages(ctx context.Context, base url.Values, fn fu
 		q.Set("order_by", "name")
 		q.Set("sort", "asc")
 		started := false
-		err := g.client.Pages(ctx, "groups", q, func(page []ocean.Item) error {
+		err := g.client.pages(ctx, "groups", q, proj, func(page []ocean.Item) error {
 			started = true
 			g.client.groupsKeyset.Store(1)
 			return wrap(page)
@@ -128,7 +139,7 @@ func (g *Integration) listGroupPages(ctx context.Context, base url.Values, fn fu
 	q := cloneValues(base)
 	q.Set("order_by", "id")
 	q.Set("sort", "asc")
-	return listForbidden("groups", g.client.Pages(ctx, "groups", q, wrap))
+	return listForbidden("groups", g.client.pages(ctx, "groups", q, proj, wrap))
 }
 
 // ListForbiddenError is GitLab's 403 on a top-level listing (GET /groups,
