@@ -522,18 +522,39 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 		rd = io.LimitReader(res.Body, maxErrorBody)
 	}
 	p := c.answerBuf()
-	buf := bytes.NewBuffer(*p)
-	if res.ContentLength > 0 && res.ContentLength < 64<<20 {
-		buf.Grow(int(res.ContentLength))
+	buf := (*p)[:0]
+	if n := res.ContentLength; n >= 0 && n < 64<<20 && int(n) >= cap(buf) {
+		// The whole answer and room to read its end: no growing.
+		buf = make([]byte, 0, n+1)
 	}
-	_, err = buf.ReadFrom(rd)
-	*p = buf.Bytes()
+	buf, err = readAnswer(rd, buf)
+	*p = buf
 	resp := &response{method: cl.method, path: "/v1" + cl.path, status: res.StatusCode, header: res.Header, body: *p, buf: p, c: c}
 	if err != nil {
 		resp.release()
 		return nil, true, fmt.Errorf("read the %d answer: %w", res.StatusCode, err)
 	}
 	return resp, true, nil
+}
+
+// readAnswer appends what r holds to buf. Unlike bytes.Buffer's ReadFrom,
+// which wants 512 free bytes before each read and doubles the buffer for
+// them, it grows buf only when it is full, so that an answer of a known
+// length is read into a buffer of that length.
+func readAnswer(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // scrubURLError drops the query string from *url.Error, which may carry run IDs.

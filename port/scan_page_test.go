@@ -2,6 +2,9 @@ package port
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -128,6 +131,41 @@ func BenchmarkDecodeEntityPage(b *testing.B) {
 			for b.Loop() {
 				if _, _, _, err := bc.decode(body, func([]Entity, error) bool { return true }); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDatasourceEntities reads a page of 1,000 entities over HTTP
+// on loopback: the answer's reading and decoding, as a resync's catalog
+// read does.
+func BenchmarkDatasourceEntities(b *testing.B) {
+	page := []byte(strings.Replace(samplePage(1000, nil), `"next":"cursor-1"`, `"next":null`, 1))
+	for _, chunked := range []bool{false, true} {
+		b.Run(fmt.Sprintf("chunked=%v", chunked), func(b *testing.B) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v1/auth/access_token" {
+					_, _ = w.Write([]byte(`{"ok":true,"accessToken":"t","expiresIn":10800,"tokenType":"Bearer"}`))
+					return
+				}
+				if !chunked {
+					w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+				}
+				_, _ = w.Write(page)
+			}))
+			defer ts.Close()
+			c, err := New(ts.URL, "id", "secret")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(page)))
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, err := range c.DatasourceEntities(b.Context(), DatasourceQuery{Prefix: "p"}) {
+					if err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 		})
