@@ -332,9 +332,11 @@ func encodeBody(v any) ([]byte, error) {
 
 // call is one logical API call; send may make several HTTP requests for it.
 type call struct {
-	method     string
-	path       string // relative to /v1, escaped
-	query      url.Values
+	method string
+	path   string // relative to /v1, escaped
+	query  url.Values
+	// rawQuery is query encoded, when the caller sends it more than once.
+	rawQuery   string
 	header     http.Header
 	body       []byte
 	idempotent bool
@@ -479,7 +481,10 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 // partly) written, i.e. whether the server may have applied it.
 func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*response, bool, error) {
 	u := c.apiURL + cl.path
-	if len(cl.query) > 0 {
+	switch {
+	case cl.rawQuery != "":
+		u += "?" + cl.rawQuery
+	case len(cl.query) > 0:
 		u += "?" + cl.query.Encode()
 	}
 	var wrote atomic.Bool

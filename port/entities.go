@@ -154,8 +154,8 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []En
 	if blueprint == "" {
 		return results, errors.New("port: BulkUpsert: empty blueprint")
 	}
-	b := bulk{c: c, blueprint: blueprint, opts: opts, query: opts.query(), results: results, entities: entities,
-		encoded: make([][]byte, len(entities))}
+	b := bulk{c: c, blueprint: blueprint, opts: opts, rawQuery: opts.query().Encode(), path: entitiesPath(blueprint) + "/bulk",
+		results: results, entities: entities, encoded: make([][]byte, len(entities))}
 	// Every entity is encoded into one scratch buffer, which goes back to
 	// the client's pool when the call returns: each request's body is a
 	// copy (the transport may read a body after the response is in), so
@@ -233,10 +233,12 @@ type bulk struct {
 	c         *Client
 	blueprint string
 	opts      UpsertOptions
-	query     url.Values
-	entities  []Entity
-	encoded   [][]byte
-	results   []EntityResult
+	// rawQuery and path are every request's, built once.
+	rawQuery string
+	path     string
+	entities []Entity
+	encoded  [][]byte
+	results  []EntityResult
 }
 
 // fail marks every entity without an outcome with the fatal error.
@@ -288,8 +290,7 @@ func (b *bulk) send(ctx context.Context, idx []int) error {
 	}
 	body = append(body, bulkClose...)
 
-	path := entitiesPath(b.blueprint) + "/bulk"
-	resp, err := b.c.send(ctx, &call{method: http.MethodPost, path: path, query: b.query, body: body, idempotent: true})
+	resp, err := b.c.send(ctx, &call{method: http.MethodPost, path: b.path, rawQuery: b.rawQuery, body: body, idempotent: true})
 	if err != nil {
 		return b.chunkFailed(ctx, idx, err)
 	}
