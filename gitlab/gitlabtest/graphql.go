@@ -844,11 +844,14 @@ var extLanguages = map[string]string{".go": "go", ".ts": "typescript", ".js": "j
 	".rb": "ruby", ".md": "markdown", ".yml": "yaml", ".yaml": "yaml", ".json": "json", ".sh": "shell"}
 
 func blobField(bs blobSrc, f *ast.Field) any {
-	oid, _ := bs.b.ids()
+	// The object ID hashes the whole blob: only the fields that show it
+	// compute it.
 	switch f.Name {
 	case "id":
+		oid, _ := bs.b.ids()
 		return "gid://gitlab/Gitlab::Graphql::Representation::TreeEntry/" + oid
 	case "oid":
+		oid, _ := bs.b.ids()
 		return oid
 	case "path":
 		return bs.path
