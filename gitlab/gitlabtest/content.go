@@ -14,17 +14,10 @@ const (
 
 func textBlob(s string) *blob { return &blob{data: []byte(s)} }
 
-// textBlobf is textBlob(fmt.Sprintf(format, args...)), formatted when it
-// is first read: a lazy dataset regenerates a project's whole tree for
-// every blob search and GraphQL query, which read a few of its files.
-func textBlobf(format string, args ...any) *blob {
-	return &blob{gen: func() []byte { return fmt.Appendf(nil, format, args...) }}
-}
-
-// sourceBlob is textBlob(sourceFile(ext, name)), made when first read.
-func sourceBlob(ext, name string) *blob {
-	return &blob{gen: func() []byte { return []byte(sourceFile(ext, name)) }}
-}
+// textBlobf is textBlob(fmt.Sprintf(format, args...)) in one allocation: a
+// lazy dataset regenerates a project's files for every blob search and
+// GraphQL query that reads them.
+func textBlobf(format string, args ...any) *blob { return &blob{data: fmt.Appendf(nil, format, args...)} }
 
 // projectFiles builds the default branch's file tree. Which optional files a
 // project has depends on its ID, so tests can rely on, for example, every
@@ -67,22 +60,22 @@ func projectFiles(ps *projectState, r *rand.Rand, stack string, extra int, seed 
 	for _, svc := range services {
 		files["services/"+svc+"/port.yml"] = textBlobf("identifier: %s-%s\ntitle: %s\nblueprint: service\nproperties:\n  tier: Internal Service\n", p.Path, svc, svc)
 		files["services/"+svc+"/README.md"] = textBlobf("# %s\n\nPart of %s.\n", svc, p.PathWithNamespace)
-		files["services/"+svc+"/main."+ext] = sourceBlob(ext, svc)
+		files["services/"+svc+"/main."+ext] = textBlob(sourceFile(ext, svc))
 	}
 	switch stack {
 	case "go":
 		files["go.mod"] = textBlobf("module example.com/%s\n\ngo 1.24\n", p.PathWithNamespace)
-		files["main.go"] = sourceBlob("go", "main")
+		files["main.go"] = textBlob(sourceFile("go", "main"))
 	case "node":
 		files["package.json"] = textBlobf("{\n  \"name\": \"@%s/%s\",\n  \"version\": \"1.%d.0\",\n  \"private\": true,\n  \"dependencies\": {\n    \"express\": \"^4.19.2\",\n    \"zod\": \"^3.23.8\"\n  },\n  \"devDependencies\": {\n    \"typescript\": \"^5.5.4\"\n  }\n}\n",
 			team, p.Path, id%10)
-		files["src/index.ts"] = sourceBlob("ts", "index")
+		files["src/index.ts"] = textBlob(sourceFile("ts", "index"))
 	case "python":
 		files["requirements.txt"] = textBlob("fastapi==0.112.0\nuvicorn==0.30.5\npydantic==2.8.2\n")
-		files["app.py"] = sourceBlob("py", "app")
+		files["app.py"] = textBlob(sourceFile("py", "app"))
 	case "ruby":
 		files["Gemfile"] = textBlob("source 'https://rubygems.org'\n\ngem 'rails', '~> 7.1'\n")
-		files["app.rb"] = sourceBlob("rb", "app")
+		files["app.rb"] = textBlob(sourceFile("rb", "app"))
 	}
 	if id%3 == 0 {
 		skill := nouns[id%len(nouns)] + "-helper"
@@ -103,7 +96,7 @@ func projectFiles(ps *projectState, r *rand.Rand, stack string, extra int, seed 
 	}
 	files["scripts/deploy.sh"] = &blob{data: []byte("#!/bin/sh\nset -eu\necho deploying\n"), exec: true}
 	for i := range extra {
-		files[fmt.Sprintf("src/module_%d.%s", i, ext)] = sourceBlob(ext, fmt.Sprintf("module_%d", i))
+		files[fmt.Sprintf("src/module_%d.%s", i, ext)] = textBlob(sourceFile(ext, fmt.Sprintf("module_%d", i)))
 	}
 	return files
 }

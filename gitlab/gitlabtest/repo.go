@@ -19,11 +19,7 @@ import (
 // size, and are produced on demand, so that a dataset with thousands of
 // oversized files stays small in memory.
 type blob struct {
-	data []byte
-	// gen, when set, makes data on first read: a lazy dataset regenerates
-	// a project's whole tree for a request that reads two of its files.
-	gen      func() []byte
-	genOnce  sync.Once
+	data     []byte
 	lazySize int
 	lazySeed uint64
 	binary   bool
@@ -36,10 +32,6 @@ type blob struct {
 }
 
 func (b *blob) bytes() []byte {
-	if b.gen != nil {
-		b.genOnce.Do(func() { b.data = b.gen() })
-		return b.data
-	}
 	if b.data != nil || b.lazySize == 0 {
 		return b.data
 	}
@@ -47,8 +39,8 @@ func (b *blob) bytes() []byte {
 }
 
 func (b *blob) size() int {
-	if b.gen != nil || b.data != nil || b.lazySize == 0 {
-		return len(b.bytes())
+	if b.data != nil || b.lazySize == 0 {
+		return len(b.data)
 	}
 	return b.lazySize
 }
