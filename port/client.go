@@ -66,9 +66,12 @@ type Client struct {
 	encodeBufs, answerBufs sync.Pool
 }
 
-// maxPooledBuffer is the largest scratch buffer kept for reuse; a larger
-// one (an unusual answer) is left to the garbage collector.
-const maxPooledBuffer = 16 << 20
+// maxPooledBuffer is the largest scratch buffer kept for reuse. The pool
+// is for the many small ones (a bulk upsert's entities, its answer); a
+// larger one (a page of the catalog listing, megabytes) is left to the
+// garbage collector, as a pooled one would stay in the heap while the
+// sync goes on, and raise its peak.
+const maxPooledBuffer = 256 << 10
 
 // scratch returns an empty buffer for BulkUpsert's encodings.
 func (c *Client) scratch() *[]byte {
