@@ -17,7 +17,9 @@ func textBlob(s string) *blob { return &blob{data: []byte(s)} }
 // textBlobf is textBlob(fmt.Sprintf(format, args...)) in one allocation: a
 // lazy dataset regenerates a project's files for every blob search and
 // GraphQL query that reads them.
-func textBlobf(format string, args ...any) *blob { return &blob{data: fmt.Appendf(nil, format, args...)} }
+func textBlobf(format string, args ...any) *blob {
+	return &blob{data: fmt.Appendf(nil, format, args...)}
+}
 
 // projectFiles builds the default branch's file tree. Which optional files a
 // project has depends on its ID, so tests can rely on, for example, every

@@ -185,8 +185,10 @@ func (d *Dataset) materialiseTo(ps *projectState, n depth) *projectState {
 // requests and no other collection, regenerated from where they begin in
 // the stream (a merge-request list reads nothing else); outside a lazy
 // dataset, ps itself. The copy is for reading the merge requests only.
-// Callers hold d.mu.
-func (d *Dataset) mergeRequestsOnly(ps *projectState) *projectState {
+// keep, when not nil, says which merge requests the reader can use (from
+// their state and times); the copy may then lack the others. Callers
+// hold d.mu.
+func (d *Dataset) mergeRequestsOnly(ps *projectState, keep func(state string, created, updated time.Time) bool) *projectState {
 	if ps == nil || ps.lazy == nil || d.lazy == nil || ps.have >= depthMRs {
 		return ps
 	}
@@ -210,7 +212,7 @@ func (d *Dataset) mergeRequestsOnly(ps *projectState) *projectState {
 	}
 	scratch := &Dataset{seed: d.seed, webBase: d.webBase, currentUserID: d.currentUserID, users: d.users[:lz.users],
 		humans: d.humans, userByID: d.userByID, next: lz.next}
-	g := &generator{d: scratch, s: d.lazy.size, now: d.lazy.now, seed: d.seed}
+	g := &generator{d: scratch, s: d.lazy.size, now: d.lazy.now, seed: d.seed, keepMR: keep}
 	g.mergeRequests(cp, rand.New(&src))
 	cp.repo = nil
 	return cp
@@ -218,13 +220,13 @@ func (d *Dataset) mergeRequestsOnly(ps *projectState) *projectState {
 
 // mergeRequestsOnlyAll is mergeRequestsOnly over a list (a new slice in
 // a lazy dataset).
-func (d *Dataset) mergeRequestsOnlyAll(in []*projectState) []*projectState {
+func (d *Dataset) mergeRequestsOnlyAll(in []*projectState, keep func(state string, created, updated time.Time) bool) []*projectState {
 	if d.lazy == nil {
 		return in
 	}
 	out := make([]*projectState, len(in))
 	for i, ps := range in {
-		out[i] = d.mergeRequestsOnly(ps)
+		out[i] = d.mergeRequestsOnly(ps, keep)
 	}
 	return out
 }

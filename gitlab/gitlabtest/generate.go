@@ -144,6 +144,10 @@ type generator struct {
 	// atMRs, when set, is called where a project's merge requests begin in
 	// its stream (a lazy dataset saves the state there).
 	atMRs func(ps *projectState)
+	// keepMR, when set, says which merge requests a list can show, from
+	// what is drawn first (state and times): the others are drawn from the
+	// stream but not built (see skipMR).
+	keepMR func(state string, created, updated time.Time) bool
 }
 
 // Generate builds a dataset. The same seed and Size always produce the same
@@ -685,6 +689,11 @@ func (g *generator) mergeRequests(ps *projectState, r *rand.Rand) time.Time {
 		if r.IntN(20) > 0 && state == "locked" {
 			state = "merged"
 		}
+		if g.keepMR != nil && !g.keepMR(state, created, updated) {
+			g.skipMR(r, branches, *p.DefaultBranch, state)
+			last = maxTime(last, updated)
+			continue
+		}
 		src := branches[r.IntN(len(branches))]
 		if src == *p.DefaultBranch {
 			src = "feature/" + nouns[r.IntN(len(nouns))] + "-" + strconv.Itoa(iid)
@@ -736,6 +745,45 @@ func (g *generator) mergeRequests(ps *projectState, r *rand.Rand) time.Time {
 		last = maxTime(last, updated)
 	}
 	return last
+}
+
+// skipMR draws from r what the rest of mergeRequests' loop draws for one
+// merge request in state, in the same order, without building it: the
+// stream, and every merge request after this one, stay exactly as they
+// are. Keep the two in step.
+func (g *generator) skipMR(r *rand.Rand, branches []string, defaultBranch, state string) {
+	if branches[r.IntN(len(branches))] == defaultBranch {
+		r.IntN(len(nouns)) // the feature branch's noun
+	}
+	r.IntN(5)          // verb
+	r.IntN(len(nouns)) // noun
+	r.IntN(10)         // draft
+	r.IntN(10)         // description
+	r.IntN(4)          // upvotes
+	r.IntN(3)          // how many labels
+	r.Perm(len(labelPool))
+	skipHex(r, 40) // SHA
+	r.IntN(12)     // notes
+	if r.IntN(3) > 0 {
+		g.humanUser(r) // assignee
+	}
+	for range r.IntN(3) {
+		g.humanUser(r) // reviewers
+	}
+	switch state {
+	case "merged":
+		g.humanUser(r)
+		skipHex(r, 40) // merge commit
+	case "closed", "locked":
+		g.humanUser(r)
+	}
+}
+
+// skipHex draws what hexID(r, n) draws.
+func skipHex(r *rand.Rand, n int) {
+	for range n {
+		r.IntN(16)
+	}
 }
 
 func (g *generator) issues(ps *projectState, r *rand.Rand) time.Time {

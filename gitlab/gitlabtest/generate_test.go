@@ -121,6 +121,16 @@ func TestGenerateLazyMatchesEager(t *testing.T) {
 		"/api/v4/projects/5/repository/branches",
 		"/api/v4/projects/5/repository/tags",
 		"/api/v4/groups/1/members/all?per_page=100",
+		// A lazy dataset builds only the merge requests these filters keep.
+		"/api/v4/groups/1/merge_requests?state=opened&updated_after=2025-12-01T00:00:00Z&per_page=100",
+		"/api/v4/groups/1/merge_requests?state=merged&created_before=2025-11-01&per_page=100",
+		"/api/v4/groups/1/merge_requests?state=closed&per_page=100",
+		"/api/v4/groups/1/merge_requests?state=locked&per_page=100",
+		"/api/v4/groups/1/merge_requests?state=all&updated_before=2025-12-15T00:00:00Z&created_after=2025-06-01&per_page=100",
+		"/api/v4/groups/1/merge_requests?state=bogus",
+		"/api/v4/groups/1/merge_requests?updated_after=not-a-date",
+		"/api/v4/groups/1/merge_requests?state=opened&labels=bug&per_page=5&page=2",
+		"/api/v4/merge_requests?scope=all&state=merged&updated_after=2025-12-01&per_page=100",
 	}
 	for _, tc := range sizes {
 		t.Run(tc.name, func(t *testing.T) {

@@ -187,12 +187,36 @@ func handleGroupMRs(rc *reqCtx) {
 	// Only the projects in scope are regenerated, and only their merge
 	// requests.
 	ds := rc.s.ds
-	rc.listMRs(ds.mergeRequestsOnlyAll(rc.scopeProjects(ds.groupProjectsTo(g, true, noDepth), true)), "all")
+	rc.listMRs(ds.mergeRequestsOnlyAll(rc.scopeProjects(ds.groupProjectsTo(g, true, noDepth), true), rc.mrPrefilter()), "all")
+}
+
+// mrPrefilter is what of listMRs' filters a lazy dataset can apply before
+// it builds a merge request (state, created_* and updated_*): listMRs
+// applies them again, so this only spares building what it would drop.
+// nil (build all) when a parameter is one listMRs answers 400 to.
+func (rc *reqCtx) mrPrefilter() func(state string, created, updated time.Time) bool {
+	state := rc.q.Get("state")
+	if state != "" && !slices.Contains([]string{"opened", "closed", "merged", "locked", "all"}, state) {
+		return nil
+	}
+	var tf [2]timeFilter
+	for i, prefix := range []string{"created", "updated"} {
+		var ok bool
+		if tf[i].after, tf[i].hasAfter, ok = parseTimeParam(rc.q.Get(prefix + "_after")); !ok {
+			return nil
+		}
+		if tf[i].before, tf[i].hasBefore, ok = parseTimeParam(rc.q.Get(prefix + "_before")); !ok {
+			return nil
+		}
+	}
+	return func(s string, created, updated time.Time) bool {
+		return (state == "" || state == "all" || s == state) && tf[0].match(created) && tf[1].match(updated)
+	}
 }
 
 func handleAllMRs(rc *reqCtx) {
 	defer rc.rlock()()
-	rc.listMRs(rc.s.ds.mergeRequestsOnlyAll(rc.scopeProjects(rc.s.ds.projects, false)), "created_by_me")
+	rc.listMRs(rc.s.ds.mergeRequestsOnlyAll(rc.scopeProjects(rc.s.ds.projects, false), rc.mrPrefilter()), "created_by_me")
 }
 
 func handleProjectMR(rc *reqCtx) {

@@ -222,7 +222,16 @@ func (rc *reqCtx) boolParam(name string) (val, ok bool) {
 
 // timeParam parses an ISO 8601 parameter; a malformed value writes 400.
 func (rc *reqCtx) timeParam(name string) (time.Time, bool, bool) {
-	v := rc.q.Get(name)
+	t, has, ok := parseTimeParam(rc.q.Get(name))
+	if !ok {
+		writeError(rc.w, http.StatusBadRequest, name+" is invalid")
+	}
+	return t, has, ok
+}
+
+// parseTimeParam is timeParam's parsing: has is false for "", ok false for
+// a value no layout takes.
+func parseTimeParam(v string) (t time.Time, has, ok bool) {
 	if v == "" {
 		return time.Time{}, false, true
 	}
@@ -232,7 +241,6 @@ func (rc *reqCtx) timeParam(name string) (time.Time, bool, bool) {
 			return t, true, true
 		}
 	}
-	writeError(rc.w, http.StatusBadRequest, name+" is invalid")
 	return time.Time{}, false, false
 }
 
