@@ -121,3 +121,35 @@ func BenchmarkDigests(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWrittenSetSend records 100,000 entities as sent, as a first
+// resync does (an empty index: every entity takes a map slot) and as an
+// unchanged second one does (every entity at its index position).
+func BenchmarkWrittenSetSend(b *testing.B) {
+	const n = 100_000
+	s := newSigner()
+	d := digests{seed: s.seed}
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = d.key("service", fmt.Sprintf("group/project-%07d", i))
+	}
+	for _, second := range []bool{false, true} {
+		c := newCatalogIndex(s, true, nil)
+		if second {
+			for i := range n {
+				require.NoError(b, c.add(&port.Entity{Identifier: fmt.Sprintf("group/project-%07d", i), Blueprint: "service"}))
+			}
+		}
+		c.seal()
+		b.Run(fmt.Sprintf("second=%v", second), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var w writtenSet
+				w.attach(c)
+				for i, k := range keys {
+					w.send(k, uint64(i)+1)
+				}
+			}
+		})
+	}
+}

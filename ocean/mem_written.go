@@ -94,10 +94,29 @@ func (w *writtenSet) send(key, hash uint64) bool {
 	if hash == seenUnsent {
 		hash--
 	}
-	if w.get(key) == hash {
+	// get and set in one search of the index and two map operations:
+	// this runs for every entity a resync produces.
+	if p := w.slot(key); p != nil {
+		if *p == hash {
+			return false
+		}
+		if *p == 0 {
+			w.count++
+		}
+		*p = hash
+		return true
+	}
+	old, ok := w.other[key]
+	if old == hash {
 		return false
 	}
-	w.set(key, hash)
+	if w.other == nil {
+		w.other = map[uint64]uint64{}
+	}
+	if !ok {
+		w.count++
+	}
+	w.other[key] = hash
 	return true
 }
 
