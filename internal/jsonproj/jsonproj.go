@@ -43,13 +43,32 @@ type Keys struct {
 	sub map[string]*Keys
 	// elems projects an array's elements (nil: the array is kept whole).
 	elems *Keys
+	// lens and first hold the lengths (under 64) and first bytes of the
+	// keys: most keys of an object are not kept, and most of those
+	// differ from every kept key in one or the other, which is cheaper
+	// to tell than a map lookup.
+	lens  uint64
+	first [4]uint64
+}
+
+// add keeps key s.
+func (k *Keys) add(s string) {
+	k.m[s] = s
+	if len(s) < 64 {
+		k.lens |= 1 << len(s)
+	} else {
+		k.lens |= 1 << 63
+	}
+	if len(s) > 0 {
+		k.first[s[0]>>6] |= 1 << (s[0] & 63)
+	}
 }
 
 // NewKeys returns the set of keys, their values kept whole.
 func NewKeys(keys ...string) *Keys {
 	k := &Keys{m: make(map[string]string, len(keys))}
 	for _, s := range keys {
-		k.m[s] = s
+		k.add(s)
 	}
 	return k
 }
@@ -59,7 +78,7 @@ func NewKeys(keys ...string) *Keys {
 func NewTree(tree map[string]*Keys) *Keys {
 	k := &Keys{m: make(map[string]string, len(tree))}
 	for s, sub := range tree {
-		k.m[s] = s
+		k.add(s)
 		if sub != nil {
 			if k.sub == nil {
 				k.sub = map[string]*Keys{}
@@ -87,7 +106,7 @@ func (k *Keys) With(keys ...string) *Keys {
 	}
 	out := &Keys{m: make(map[string]string, len(k.m)+len(keys)), elems: k.elems}
 	for s := range k.m {
-		out.m[s] = s
+		out.add(s)
 	}
 	for s, sub := range k.sub {
 		if out.sub == nil {
@@ -96,7 +115,7 @@ func (k *Keys) With(keys ...string) *Keys {
 		out.sub[s] = sub
 	}
 	for _, s := range keys {
-		out.m[s] = s
+		out.add(s)
 		delete(out.sub, s)
 	}
 	return out
@@ -163,6 +182,10 @@ func (k *Keys) Project(v any) any {
 // lookup is Has for a raw key without escapes, returning the set's own
 // string for it; the conversion does not allocate.
 func (k *Keys) lookup(key []byte) (string, bool) {
+	n := min(len(key), 63)
+	if k.lens&(1<<n) == 0 || n > 0 && k.first[key[0]>>6]&(1<<(key[0]&63)) == 0 {
+		return "", false
+	}
 	s, ok := k.m[string(key)]
 	return s, ok
 }

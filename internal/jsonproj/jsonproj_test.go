@@ -236,6 +236,24 @@ func TestNested(t *testing.T) {
 	}
 }
 
+// TestKeyShapes keeps keys of every length, the empty one and keys that
+// share a length or a first byte with a kept one.
+func TestKeyShapes(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("k", 63)
+	longer := strings.Repeat("k", 100)
+	kept := []string{"", "a", "ab", "é", long, longer, strings.Repeat("z", 64)}
+	page := `[{"":1,"a":2,"b":3,"ab":4,"ac":5,"ba":6,"é":7,"è":8,"` + long + `":9,"` + longer + `":10,"` +
+		strings.Repeat("k", 64) + `":11,"` + strings.Repeat("z", 64) + `":12,"` + strings.Repeat("z", 65) + `":13}]`
+	got, err := jsonproj.Unmarshal([]byte(page), jsonproj.NewKeys(kept...))
+	require.NoError(t, err)
+	want := map[string]any{"": 1.0, "a": 2.0, "ab": 4.0, "é": 7.0, long: 9.0, longer: 10.0, strings.Repeat("z", 64): 12.0}
+	assert.Equal(t, []any{want}, got)
+	got, err = jsonproj.Unmarshal([]byte(page), jsonproj.NewKeys("x").With(kept...))
+	require.NoError(t, err)
+	assert.Equal(t, []any{want}, got)
+}
+
 func TestKeys(t *testing.T) {
 	t.Parallel()
 	var none *jsonproj.Keys
