@@ -148,7 +148,13 @@ type generator struct {
 	// what is drawn first (state and times): the others are drawn from the
 	// stream but not built (see skipMR).
 	keepMR func(state string, created, updated time.Time) bool
+	// skippedMRs counts the merge requests keepMR left out.
+	skippedMRs int
 }
+
+// noMRs is a keepMR that builds none: lazy generation only counts a
+// project's merge requests and their latest activity.
+func noMRs(string, time.Time, time.Time) bool { return false }
 
 // Generate builds a dataset. The same seed and Size always produce the same
 // data. The token user (ID 1, "oceankit") is Owner, Reporter, Developer or
@@ -522,11 +528,16 @@ func (g *generator) addProject(grp *Group, owner *User, vis string, empty bool, 
 				}
 			}
 		}
+		if lz != nil {
+			g.keepMR, g.skippedMRs = noMRs, 0 // they are dropped below
+		}
 		last = maxTime(last, g.children(ps, r, stack))
-		g.atMRs = nil
+		g.atMRs, g.keepMR = nil, nil
 		if lz != nil {
 			ps.lazy = lz
-			d.lazy.counts.add(ps.childCounts())
+			c := ps.childCounts()
+			c.MergeRequests += g.skippedMRs
+			d.lazy.counts.add(c)
 		}
 	}
 	open := 0
@@ -691,6 +702,7 @@ func (g *generator) mergeRequests(ps *projectState, r *rand.Rand) time.Time {
 		}
 		if g.keepMR != nil && !g.keepMR(state, created, updated) {
 			g.skipMR(r, branches, *p.DefaultBranch, state)
+			g.skippedMRs++
 			last = maxTime(last, updated)
 			continue
 		}
