@@ -59,7 +59,9 @@ func (rc *reqCtx) mrEncoder() func(*MergeRequest) []byte {
 			return b
 		}
 	}
-	return func(m *MergeRequest) []byte { return m.cache.get(m) }
+	return func(m *MergeRequest) []byte {
+		return m.cache.getWith(m, func() ([]byte, bool) { return appendMR(make([]byte, 0, 2048), m) })
+	}
 }
 
 // labelsMatch implements labels=a,b (all required), None and Any.

@@ -66,6 +66,24 @@ func (c *jsonCache) get(v any) []byte {
 	return b
 }
 
+// getWith is get encoding with enc, which gives the bytes json.Marshal
+// would or false to leave them to it.
+func (c *jsonCache) getWith(v any, enc func() ([]byte, bool)) []byte {
+	if c != nil {
+		if b := c.p.Load(); b != nil {
+			return *b
+		}
+	}
+	b, ok := enc()
+	if !ok {
+		return c.get(v)
+	}
+	if c != nil {
+		c.p.Store(&b)
+	}
+	return b
+}
+
 func (c *jsonCache) reset() {
 	if c != nil {
 		c.p.Store(nil)

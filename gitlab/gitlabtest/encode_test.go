@@ -1,0 +1,46 @@
+package gitlabtest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// appendMR writes every merge request as json.Marshal does: all the
+// generated ones (every state, draft or not, with and without assignees,
+// reviewers, merge and close data), and ones with what generation never
+// sets (strings JSON escapes, nil lists, pointers set, zero times).
+func TestAppendMRAsMarshal(t *testing.T) {
+	t.Parallel()
+	var mrs []MergeRequest
+	ds := Generate(3, SizeMedium)
+	for _, p := range ds.Projects() {
+		mrs = append(mrs, ds.MergeRequests(p.ID)...)
+	}
+	require.Greater(t, len(mrs), 1000)
+	odd := mrs[0]
+	odd.Title, odd.Description = "<script>&amp; \"quoted\" \\ \u2028 \x01 \xff é 🚀", "line\nbreak\ttab\r\f\b"
+	odd.Labels, odd.Assignees, odd.Reviewers = nil, nil, []UserBasic{{ID: 9, Username: "a<b", AvatarURL: ptr("https://x/a.png?x=1&y=2")}}
+	odd.CreatedAt, odd.MergedAt = Time{}, T(time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.FixedZone("x", 3600)))
+	odd.SquashCommitSHA, odd.DiscussionLocked, odd.ShouldRemoveSourceBranch = ptr("abc"), ptr(false), nil
+	odd.TimeStats = TimeStats{TimeEstimate: 60, TotalTimeSpent: -1, HumanTimeEstimate: ptr("1m")}
+	odd.TaskCompletionStatus = TaskCompletionStatus{Count: 3, CompletedCount: 2}
+	odd.Imported, odd.Squash, odd.SquashOnMerge, odd.HasConflicts, odd.ForceRemoveSourceBranch = true, true, true, true, true
+	mrs = append(mrs, odd, MergeRequest{})
+	for i := range mrs {
+		want, err := json.Marshal(&mrs[i])
+		require.NoError(t, err)
+		got, ok := appendMR(nil, &mrs[i])
+		require.True(t, ok)
+		assert.Equal(t, string(want), string(got), "merge request %d", mrs[i].ID)
+	}
+	withMilestone := mrs[0]
+	withMilestone.Milestone = &Milestone{}
+	_, ok := appendMR(nil, &withMilestone)
+	assert.False(t, ok, "a milestone is json.Marshal's to encode")
+}
+
+func ptr[T any](v T) *T { return &v }
