@@ -581,8 +581,8 @@ func (c *Client) Pages(ctx context.Context, path string, q url.Values, fn func(p
 	return c.pages(ctx, path, q, nil, fn)
 }
 
-// pages is Pages decoding of each page's items only the top-level keys
-// proj names (whole items when proj, or what it returns, is nil).
+// pages is Pages decoding of each page's items only what proj keeps
+// (whole items when proj, or what it returns, is nil).
 func (c *Client) pages(ctx context.Context, path string, q url.Values, proj projection, fn func(page []ocean.Item) error) error {
 	q = cloneValues(q)
 	if q.Get("per_page") == "" {
@@ -821,8 +821,8 @@ func (c *Client) serverVersion(ctx context.Context) serverVersion {
 	return v
 }
 
-// decodeItems decodes a JSON array of objects, keeping of each only the
-// top-level keys in keys (all when nil). jsonproj decodes exactly as
+// decodeItems decodes a JSON array of objects, keeping of each only what
+// keys keeps (all when nil). jsonproj decodes exactly as
 // encoding/json would into []any, in less than half its time even for
 // whole items, and skips building the values of the keys it does not
 // keep. It decodes into []any and converts: a named map type

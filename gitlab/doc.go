@@ -61,11 +61,12 @@
 //
 // Items are GitLab's JSON exactly as the API returned it (decoded into
 // map[string]any, never into typed structs that drop fields a mapping may
-// read), with gitlab-v2's enrichment keys added. Within a resync, the
-// lists a kind sends as they are keep only the top-level keys the
-// resync's mapping may read (ocean.Fields) and this package's code reads
-// (fields.go); raw data examples, live events and
-// OCEAN__RESYNC__DECODE_ALL_FIELDS keep items whole.
+// read), with gitlab-v2's enrichment keys added. Within a resync, GitLab's
+// lists keep only the paths the resync's mapping may read (ocean.Fields;
+// for the group and member lists several kinds share, ocean.FieldsOf over
+// those kinds) and this package's code reads (fields.go): a merge request
+// keeps author.name, not the whole author. Raw data examples, live events
+// and OCEAN__RESYNC__DECODE_ALL_FIELDS keep items whole.
 //
 // Every request goes through one limiter (Config.MaxConcurrency,
 // Config.RequestsPerMinute, GitLab's announced limits) and is retried on

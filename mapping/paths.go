@@ -158,8 +158,8 @@ func (f Fields) write(b *strings.Builder) {
 	}
 }
 
-// Fields returns the top-level keys of a raw item that the resource's
-// programs may read: selector query, itemsToParse and every mapping field.
+// Fields returns the paths of a raw item that the resource's programs may
+// read: selector query, itemsToParse and every mapping field.
 // A field computed by a Resolver counts as reading everything (a resolver
 // is given the whole item). A resource that did not compile reads
 // everything: it maps nothing, but its kind may still be listed.
