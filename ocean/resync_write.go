@@ -167,7 +167,13 @@ func newAccumulator(r *resyncRun, k *kindRun) *accumulator {
 }
 
 func (a *accumulator) add(ctx context.Context, e port.Entity) error {
-	b := append(a.pending[e.Blueprint], e)
+	b := a.pending[e.Blueprint]
+	if b == nil {
+		// A batch is sent once full: growing it by appends allocated
+		// twice its size (port.Entity is a large struct) for each batch.
+		b = make([]port.Entity, 0, a.size)
+	}
+	b = append(b, e)
 	if len(b) >= a.size {
 		a.pending[e.Blueprint] = nil
 		return a.send(ctx, e.Blueprint, b)
