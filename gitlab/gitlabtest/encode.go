@@ -40,19 +40,7 @@ func appendMR(b []byte, m *MergeRequest) ([]byte, bool) {
 	b = appendUsers(append(b, `,"reviewers":`...), m.Reviewers)
 	b = appendKeyInt(b, `,"source_project_id":`, m.SourceProjectID)
 	b = appendKeyInt(b, `,"target_project_id":`, m.TargetProjectID)
-	b = append(b, `,"labels":`...)
-	if m.Labels == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, l := range m.Labels {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, l)
-		}
-		b = append(b, ']')
-	}
+	b = appendStrings(append(b, `,"labels":`...), m.Labels)
 	b = strconv.AppendBool(append(b, `,"draft":`...), m.Draft)
 	b = strconv.AppendBool(append(b, `,"work_in_progress":`...), m.WorkInProgress)
 	b = append(b, `,"milestone":null`...)
@@ -197,4 +185,99 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendProject appends p encoded exactly as json.Marshal encodes it (a
+// test holds the two to the same bytes). ok is false for what it leaves
+// to json.Marshal: shared groups and statistics. A lazy dataset encodes
+// every project a list shows afresh.
+func appendProject(b []byte, p *Project) ([]byte, bool) {
+	if len(p.SharedWithGroups) > 0 || p.SharedWithGroups == nil || p.Statistics != nil {
+		return b, false
+	}
+	b = appendKeyInt(b, `{"id":`, p.ID)
+	b = appendStringPtr(append(b, `,"description":`...), p.Description)
+	b = appendJSONString(append(b, `,"name":`...), p.Name)
+	b = appendJSONString(append(b, `,"name_with_namespace":`...), p.NameWithNamespace)
+	b = appendJSONString(append(b, `,"path":`...), p.Path)
+	b = appendJSONString(append(b, `,"path_with_namespace":`...), p.PathWithNamespace)
+	b = appendTime(append(b, `,"created_at":`...), p.CreatedAt)
+	b = appendTime(append(b, `,"updated_at":`...), p.UpdatedAt)
+	b = appendStringPtr(append(b, `,"default_branch":`...), p.DefaultBranch)
+	b = appendStrings(append(b, `,"tag_list":`...), p.TagList)
+	b = appendStrings(append(b, `,"topics":`...), p.Topics)
+	b = appendJSONString(append(b, `,"ssh_url_to_repo":`...), p.SSHURLToRepo)
+	b = appendJSONString(append(b, `,"http_url_to_repo":`...), p.HTTPURLToRepo)
+	b = appendJSONString(append(b, `,"web_url":`...), p.WebURL)
+	b = appendStringPtr(append(b, `,"readme_url":`...), p.ReadmeURL)
+	b = appendKeyInt(b, `,"forks_count":`, p.ForksCount)
+	b = appendStringPtr(append(b, `,"avatar_url":`...), p.AvatarURL)
+	b = appendKeyInt(b, `,"star_count":`, p.StarCount)
+	b = appendTime(append(b, `,"last_activity_at":`...), p.LastActivityAt)
+	ns := &p.Namespace
+	b = appendKeyInt(b, `,"namespace":{"id":`, ns.ID)
+	b = appendJSONString(append(b, `,"name":`...), ns.Name)
+	b = appendJSONString(append(b, `,"path":`...), ns.Path)
+	b = appendJSONString(append(b, `,"kind":`...), ns.Kind)
+	b = appendJSONString(append(b, `,"full_path":`...), ns.FullPath)
+	b = append(b, `,"parent_id":`...)
+	if ns.ParentID == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, int64(*ns.ParentID), 10)
+	}
+	b = appendStringPtr(append(b, `,"avatar_url":`...), ns.AvatarURL)
+	b = appendJSONString(append(b, `,"web_url":`...), ns.WebURL)
+	l := &p.Links
+	b = appendJSONString(append(b, `},"_links":{"self":`...), l.Self)
+	b = appendJSONString(append(b, `,"issues":`...), l.Issues)
+	b = appendJSONString(append(b, `,"merge_requests":`...), l.MergeRequests)
+	b = appendJSONString(append(b, `,"repo_branches":`...), l.RepoBranches)
+	b = appendJSONString(append(b, `,"labels":`...), l.Labels)
+	b = appendJSONString(append(b, `,"events":`...), l.Events)
+	b = appendJSONString(append(b, `,"members":`...), l.Members)
+	b = appendJSONString(append(b, `,"cluster_agents":`...), l.ClusterAgents)
+	b = strconv.AppendBool(append(b, `},"empty_repo":`...), p.EmptyRepo)
+	b = strconv.AppendBool(append(b, `,"archived":`...), p.Archived)
+	b = appendJSONString(append(b, `,"visibility":`...), p.Visibility)
+	if p.Owner != nil {
+		b = appendUser(append(b, `,"owner":`...), p.Owner)
+	}
+	b = strconv.AppendBool(append(b, `,"issues_enabled":`...), p.IssuesEnabled)
+	b = strconv.AppendBool(append(b, `,"merge_requests_enabled":`...), p.MergeRequestsEnabled)
+	b = strconv.AppendBool(append(b, `,"wiki_enabled":`...), p.WikiEnabled)
+	b = strconv.AppendBool(append(b, `,"jobs_enabled":`...), p.JobsEnabled)
+	b = strconv.AppendBool(append(b, `,"snippets_enabled":`...), p.SnippetsEnabled)
+	b = strconv.AppendBool(append(b, `,"container_registry_enabled":`...), p.ContainerRegistryEnabled)
+	b = appendJSONString(append(b, `,"issues_access_level":`...), p.IssuesAccessLevel)
+	b = appendJSONString(append(b, `,"repository_access_level":`...), p.RepositoryAccessLevel)
+	b = appendJSONString(append(b, `,"merge_requests_access_level":`...), p.MergeRequestsAccessLevel)
+	b = appendJSONString(append(b, `,"builds_access_level":`...), p.BuildsAccessLevel)
+	b = appendKeyInt(b, `,"creator_id":`, p.CreatorID)
+	b = appendJSONString(append(b, `,"import_status":`...), p.ImportStatus)
+	b = appendKeyInt(b, `,"open_issues_count":`, p.OpenIssuesCount)
+	b = appendKeyInt(b, `,"ci_default_git_depth":`, p.CIDefaultGitDepth)
+	b = strconv.AppendBool(append(b, `,"public_jobs":`...), p.PublicJobs)
+	b = append(b, `,"shared_with_groups":[]`...)
+	b = strconv.AppendBool(append(b, `,"only_allow_merge_if_pipeline_succeeds":`...), p.OnlyAllowMergeIfPipelineSucceeds)
+	b = strconv.AppendBool(append(b, `,"request_access_enabled":`...), p.RequestAccessEnabled)
+	b = appendJSONString(append(b, `,"merge_method":`...), p.MergeMethod)
+	b = appendJSONString(append(b, `,"squash_option":`...), p.SquashOption)
+	b = appendStringPtr(append(b, `,"marked_for_deletion_at":`...), p.MarkedForDeletionAt)
+	b = appendStringPtr(append(b, `,"marked_for_deletion_on":`...), p.MarkedForDeletionOn)
+	return append(b, '}'), true
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
 }

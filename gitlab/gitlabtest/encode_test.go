@@ -44,3 +44,29 @@ func TestAppendMRAsMarshal(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// appendProject writes every project as json.Marshal does: all generated
+// ones (group and personal, archived, marked for deletion, the empty
+// repository) and ones with what generation never sets.
+func TestAppendProjectAsMarshal(t *testing.T) {
+	t.Parallel()
+	ps := Generate(3, SizeMedium).Projects()
+	require.Greater(t, len(ps), 100)
+	odd := ps[0]
+	odd.Name, odd.Description, odd.DefaultBranch = "<a&b> \u2029 \x7f \xfe", nil, nil
+	odd.TagList, odd.Topics, odd.AvatarURL = nil, []string{}, ptr("https://x/\"a\".png")
+	odd.Namespace.ParentID, odd.Namespace.AvatarURL = ptr(-3), ptr("")
+	odd.Owner = &UserBasic{ID: 1, Name: "é"}
+	ps = append(ps, odd, Project{SharedWithGroups: []SharedGroup{}})
+	for i := range ps {
+		want, err := json.Marshal(&ps[i])
+		require.NoError(t, err)
+		got, ok := appendProject(nil, &ps[i])
+		require.True(t, ok)
+		assert.Equal(t, string(want), string(got), "project %d", ps[i].ID)
+	}
+	for _, p := range []Project{{}, {SharedWithGroups: []SharedGroup{{GroupID: 1}}}, {SharedWithGroups: []SharedGroup{}, Statistics: &ProjectStatistics{}}} {
+		_, ok := appendProject(nil, &p)
+		assert.False(t, ok, "json.Marshal encodes shared groups and statistics")
+	}
+}

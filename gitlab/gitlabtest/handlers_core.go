@@ -157,7 +157,13 @@ func (rc *reqCtx) projectEncoder() func(*projectState) []byte {
 			return b
 		}
 	}
-	return func(ps *projectState) []byte { return ps.p.cache.get(ps.p) }
+	// One request's projects are encoded one after the other into scratch
+	// (the callers copy each answer before asking for the next).
+	var scratch []byte
+	return func(ps *projectState) []byte {
+		p := ps.p
+		return p.cache.getWith(p, &scratch, func(dst []byte) ([]byte, bool) { return appendProject(dst, p) })
+	}
 }
 
 func (ps *projectState) statistics() *ProjectStatistics {

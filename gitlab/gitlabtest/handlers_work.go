@@ -59,8 +59,11 @@ func (rc *reqCtx) mrEncoder() func(*MergeRequest) []byte {
 			return b
 		}
 	}
+	// One page's merge requests are encoded one after the other into
+	// scratch (writePage copies each before asking for the next).
+	var scratch []byte
 	return func(m *MergeRequest) []byte {
-		return m.cache.getWith(m, func() ([]byte, bool) { return appendMR(make([]byte, 0, 2048), m) })
+		return m.cache.getWith(m, &scratch, func(dst []byte) ([]byte, bool) { return appendMR(dst, m) })
 	}
 }
 

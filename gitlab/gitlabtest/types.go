@@ -2,6 +2,7 @@ package gitlabtest
 
 import (
 	"encoding/json"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -66,22 +67,28 @@ func (c *jsonCache) get(v any) []byte {
 	return b
 }
 
-// getWith is get encoding with enc, which gives the bytes json.Marshal
-// would or false to leave them to it.
-func (c *jsonCache) getWith(v any, enc func() ([]byte, bool)) []byte {
+// getWith is get encoding with enc, which appends to dst the bytes
+// json.Marshal would give, or says false to leave them to it. enc appends
+// to *scratch, which the caller reuses: what getWith returns is valid
+// until its next call with the same scratch (a cached copy is the
+// cache's own).
+func (c *jsonCache) getWith(v any, scratch *[]byte, enc func(dst []byte) ([]byte, bool)) []byte {
 	if c != nil {
 		if b := c.p.Load(); b != nil {
 			return *b
 		}
 	}
-	b, ok := enc()
+	b, ok := enc((*scratch)[:0])
 	if !ok {
 		return c.get(v)
 	}
-	if c != nil {
-		c.p.Store(&b)
+	*scratch = b
+	if c == nil {
+		return b
 	}
-	return b
+	own := slices.Clone(b)
+	c.p.Store(&own)
+	return own
 }
 
 func (c *jsonCache) reset() {
