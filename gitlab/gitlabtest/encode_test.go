@@ -70,3 +70,32 @@ func TestAppendProjectAsMarshal(t *testing.T) {
 		assert.False(t, ok, "json.Marshal encodes shared groups and statistics")
 	}
 }
+
+// appendMember writes every member as json.Marshal does: group and
+// project members, inherited or not, bots, expiring memberships, and odd
+// strings.
+func TestAppendMemberAsMarshal(t *testing.T) {
+	t.Parallel()
+	ds := Generate(3, SizeMedium)
+	var ms []Member
+	for _, g := range ds.Groups() {
+		gg := ds.groupByID[g.ID]
+		ms = append(ms, ds.groupMemberList(gg, true)...)
+		ms = append(ms, ds.groupMemberList(gg, false)...)
+	}
+	for _, ps := range ds.projects {
+		ms = append(ms, ds.projectMemberList(ps, true)...)
+	}
+	require.Greater(t, len(ms), 100)
+	ms = append(ms, Member{}, Member{Name: "<é>\u2028\x00", Email: "a&b@x", AvatarURL: ptr("u"), Bot: ptr(false), ExpiresAt: ptr("2026-01-01")})
+	bots := 0
+	for i := range ms {
+		want, err := json.Marshal(ms[i])
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(appendMember(nil, &ms[i])), "member %d", ms[i].ID)
+		if ms[i].Bot != nil && *ms[i].Bot {
+			bots++
+		}
+	}
+	assert.Positive(t, bots, "bots are among the members checked")
+}

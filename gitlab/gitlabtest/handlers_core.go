@@ -525,10 +525,7 @@ func (rc *reqCtx) filterMembers(ms []Member) []Member {
 
 func memberID(m Member) int { return m.ID }
 
-func encodeMember(m Member) []byte {
-	b, _ := json.Marshal(m)
-	return b
-}
+func encodeMember(m Member) []byte { return appendMember(nil, &m) }
 
 // groupMembers returns direct members of g, or (all) members inherited from
 // its ancestors too, keeping the highest access level per user.
