@@ -525,7 +525,15 @@ func (rc *reqCtx) filterMembers(ms []Member) []Member {
 
 func memberID(m Member) int { return m.ID }
 
-func encodeMember(m Member) []byte { return appendMember(nil, &m) }
+// memberEncoder encodes one request's members one after the other into
+// the same scratch buffer (writePage copies each before the next).
+func memberEncoder() func(Member) []byte {
+	var scratch []byte
+	return func(m Member) []byte {
+		scratch = appendMember(scratch[:0], &m)
+		return scratch
+	}
+}
 
 // groupMembers returns direct members of g, or (all) members inherited from
 // its ancestors too, keeping the highest access level per user.
@@ -577,7 +585,7 @@ func handleGroupMembers(all bool) func(*reqCtx) {
 		if g == nil {
 			return
 		}
-		paginate(rc, rc.filterMembers(rc.s.ds.groupMemberList(g, all)), memberID, encodeMember, listOpts{})
+		paginate(rc, rc.filterMembers(rc.s.ds.groupMemberList(g, all)), memberID, memberEncoder(), listOpts{})
 	}
 }
 
@@ -588,7 +596,7 @@ func handleProjectMembers(all bool) func(*reqCtx) {
 		if ps == nil {
 			return
 		}
-		paginate(rc, rc.filterMembers(rc.s.ds.projectMemberList(ps, all)), memberID, encodeMember, listOpts{})
+		paginate(rc, rc.filterMembers(rc.s.ds.projectMemberList(ps, all)), memberID, memberEncoder(), listOpts{})
 	}
 }
 
