@@ -241,6 +241,14 @@ func (s *logShipper) flush(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(ctx, logRequestTimeout)
 		err := s.port.IngestLogs(rctx, url, batch)
 		cancel()
+		if err != nil && ctx.Err() != nil {
+			// Stopped while sending (shutdown): the batch goes back for
+			// close's last flush. Dropping it lost the records a run logs
+			// last, "resync finished" among them, whenever a flush was
+			// under way as the App stopped.
+			s.putBack(batch)
+			return
+		}
 		if err != nil {
 			s.failed(len(batch), err)
 			return
@@ -265,6 +273,22 @@ func (s *logShipper) take() []port.LogRecord {
 	batch := append([]port.LogRecord(nil), s.buf[:n]...)
 	s.buf = append(s.buf[:0], s.buf[n:]...)
 	return batch
+}
+
+// putBack returns a batch that was taken but not sent to the front of the
+// buffer, within its bound.
+func (s *logShipper) putBack(batch []port.LogRecord) {
+	s.mu.Lock()
+	s.buf = append(batch, s.buf...)
+	dropped := 0
+	if len(s.buf) > logBufferMax {
+		dropped = len(s.buf) - logBufferMax
+		s.buf = s.buf[:logBufferMax]
+	}
+	s.mu.Unlock()
+	if dropped > 0 {
+		s.metrics.add("ocean_logs_dropped_total", float64(dropped))
+	}
 }
 
 func (s *logShipper) failed(n int, err error) {

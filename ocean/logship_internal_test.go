@@ -204,3 +204,49 @@ func TestLogShipperWaitsForTheIntegration(t *testing.T) {
 	f.s.close(context.Background())
 	require.Len(t, f.srv.IngestedLogs(shipID), 1)
 }
+
+// blockFirstIngest holds the first shipment until its context ends, as a
+// request in flight when the App stops; later ones go to next.
+type blockFirstIngest struct {
+	next    logIngester
+	entered chan struct{}
+	calls   int
+}
+
+func (b *blockFirstIngest) IngestLogs(ctx context.Context, url string, logs []port.LogRecord) error {
+	b.calls++ // the shipper sends one batch at a time
+	if b.calls == 1 {
+		close(b.entered)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return b.next.IngestLogs(ctx, url, logs)
+}
+
+func TestLogShipperSendsTheBatchInFlightWhenItStops(t *testing.T) {
+	f := newShipFixture(t, &port.Integration{Identifier: shipID}, "hunter2-secret-value")
+	block := &blockFirstIngest{next: f.s.port, entered: make(chan struct{})}
+	f.s.port = block
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.s.start(ctx)
+	f.clk.WaitTickers(1)
+	require.Eventually(t, func() bool {
+		f.s.mu.Lock()
+		defer f.s.mu.Unlock()
+		return f.s.state == shipOn
+	}, 10*time.Second, 5*time.Millisecond, "the shipper found its ingest URL")
+
+	f.log.Info("resync finished")
+	f.clk.Advance(logFlushInterval)
+	<-block.entered // the ticker's flush is sending it as the App stops
+	f.log.Info("after")
+	f.s.close(context.Background())
+
+	var msgs []string
+	for _, l := range f.srv.IngestedLogs(shipID) {
+		msgs = append(msgs, l.Message)
+	}
+	assert.Equal(t, []string{"resync finished", "after"}, msgs, "the interrupted batch is sent first, then the rest")
+	assert.Zero(t, f.metric("ocean_logs_dropped_total"))
+}
