@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +129,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		{"-sizes", "x"},
 		{"-set", "PATH=/bin"},
 		{"-latency-scale", "0"},
+		{"-cpu-rounds", "0"},
 	} {
 		var stderr bytes.Buffer
 		err := cli(context.Background(), args, &bytes.Buffer{}, &stderr)
@@ -202,4 +204,32 @@ func TestTimeFloorScales(t *testing.T) {
 	assert.Contains(t, what, "search")
 	scaled, _ := timeFloor(r, realistic().scaled(10))
 	assert.Equal(t, real/10, scaled)
+}
+
+// The CPU target compares each side's least CPU per entity over the
+// alternating rounds, so that one run meeting more load than the other
+// does not decide it; a failed run is left out.
+func TestCPUTargetTakesEachSidesLeast(t *testing.T) {
+	t.Parallel()
+	run := func(cpu time.Duration, entities int64, err error) *resyncRun {
+		return &resyncRun{Usage: usage{CPU: cpu}, Err: err,
+			Report: &report.Resync{Kinds: []*report.Kind{{Upserted: entities}}}}
+	}
+	sr := &sizeRun{
+		Pipelined:      run(7*time.Second, 100000, nil), // 70 µs
+		ProjectedAgain: []*resyncRun{run(6*time.Second, 100000, nil), run(time.Second, 100000, errors.New("x"))},
+		DecodeAll:      run(11*time.Second, 100000, nil), // 110 µs
+		DecodeAllAgain: []*resyncRun{run(13*time.Second, 100000, nil)},
+		DecodeAllEnv:   "OCEAN__RESYNC__DECODE_ALL_FIELDS=true",
+	}
+	got := cpuTarget(sr)
+	assert.Contains(t, got.measured, "0.55× (60.0 µs vs 110.0 µs")
+	assert.Contains(t, got.measured, "the least of 2 and 2 alternating runs")
+	assert.False(t, got.ok)
+
+	sr.ProjectedAgain = []*resyncRun{run(5*time.Second, 100000, nil)}
+	assert.True(t, cpuTarget(sr).ok, "50 µs against 110 µs")
+
+	once := &sizeRun{Pipelined: run(5*time.Second, 100000, nil), DecodeAll: run(11*time.Second, 100000, nil), DecodeAllEnv: "X=true"}
+	assert.NotContains(t, cpuTarget(once).measured, "alternating")
 }

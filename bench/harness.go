@@ -107,6 +107,10 @@ type config struct {
 	// LatencyScale runs the latency runs' limits this many times faster
 	// than real time (limits.Scale); 0 or 1 is real time.
 	LatencyScale int
+	// CPURounds is how many times the 100k CPU comparison runs each side
+	// (a first resync with field projection, one decoding every field),
+	// alternating; the target takes each side's least CPU. 0 or 1: once.
+	CPURounds int
 }
 
 // results is everything one invocation measured.
@@ -170,6 +174,11 @@ type sizeRun struct {
 	// setting does not exist.
 	DecodeAll    *resyncRun
 	DecodeAllEnv string
+	// ProjectedAgain and DecodeAllAgain are the further rounds of that
+	// comparison (config.CPURounds), each a first resync into a fresh
+	// Port: on a shared machine one run of each side can meet different
+	// load, so the target compares each side's least CPU.
+	ProjectedAgain, DecodeAllAgain []*resyncRun
 
 	// Checks are the counts that must agree, and whether they do.
 	Checks []check
@@ -650,6 +659,19 @@ func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibr
 			if sr.DecodeAll, err = b.timedResync(ctx, sr, "decode all fields", dApp, dInteg, dlc); err != nil {
 				return nil, err
 			}
+			for round := 2; round <= b.cfg.CPURounds; round++ {
+				for _, decodeAll := range []bool{false, true} {
+					r, err := b.cpuRound(ctx, sr, gl, ps, lim, round, decodeAll)
+					if err != nil {
+						return nil, err
+					}
+					if decodeAll {
+						sr.DecodeAllAgain = append(sr.DecodeAllAgain, r)
+					} else {
+						sr.ProjectedAgain = append(sr.ProjectedAgain, r)
+					}
+				}
+			}
 		}
 	}
 
@@ -675,6 +697,31 @@ func (b *bench) runSize(ctx context.Context, target int, lim *limits, cal calibr
 	}
 
 	return b.finishSize(ctx, sr, gl, lim, stash, fetch)
+}
+
+// cpuRound runs one more round of the 100k CPU comparison: a first
+// resync with field projection on, or off (decodeAll), into a fresh Port.
+func (b *bench) cpuRound(ctx context.Context, sr *sizeRun, gl gitlabStarted, ps portSetup, lim *limits, round int, decodeAll bool) (*resyncRun, error) {
+	var pt portStarted
+	if err := b.fakes.call(ctx, "/port/start", ps, &pt); err != nil {
+		return nil, err
+	}
+	lc := &logCounter{}
+	var env []string
+	label := fmt.Sprintf("projected, round %d", round)
+	if decodeAll {
+		env = []string{sr.DecodeAllEnv}
+		label = fmt.Sprintf("decode all fields, round %d", round)
+	}
+	app, integ, err := b.newApp(gl, pt, lim, false, lc, env...)
+	if err != nil {
+		return nil, err
+	}
+	if err := app.InitializePortResources(ctx); err != nil {
+		return nil, fmt.Errorf("bench: initialize Port resources: %w", err)
+	}
+	b.progress("  %s", label)
+	return b.timedResync(ctx, sr, label, app, integ, lc)
 }
 
 // baselineMax is the largest size the sequential baseline runs at.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -174,6 +175,11 @@ func renderGrowth(w *strings.Builder, runs []*sizeRun) {
 			p("\nAt %s entities the first resync ran again with field projection off (`%s`, every field of GitLab's JSON decoded, into a fresh Port): CPU %s = %.1f µs per entity, against %.1f µs with projection (%.2f×).\n",
 				num(r.Pipelined.entities()), r.DecodeAllEnv, dur(d.Usage.CPU), cpuPerEntity(d), cpuPerEntity(r.Pipelined),
 				cpuPerEntity(r.Pipelined)/max(cpuPerEntity(d), 1e-9))
+			if len(r.ProjectedAgain)+len(r.DecodeAllAgain) > 0 {
+				proj, all := cpuSides(r)
+				p("Alternating further rounds, each a first resync into a fresh Port, CPU per entity with projection: %s; decoding every field: %s. The target compares each side's least (%.2f×): on a shared machine one run of a side can meet more load than the other.\n",
+					microsList(proj), microsList(all), minCPU(proj)/max(minCPU(all), 1e-9))
+			}
 		}
 	}
 	if len(runs) > 1 {
@@ -740,14 +746,53 @@ func cpuTarget(r *sizeRun) target {
 	pr := r.Pipelined
 	per := cpuPerEntity(pr)
 	if d := r.DecodeAll; d != nil && d.Err == nil && d.entities() > 0 {
-		base := cpuPerEntity(d)
+		proj, all := cpuSides(r)
+		per, base := minCPU(proj), minCPU(all)
 		x := per / base
+		rounds := ""
+		if len(proj) > 1 || len(all) > 1 {
+			rounds = fmt.Sprintf(", the least of %d and %d alternating runs", len(proj), len(all))
+		}
 		return target{"CPU per entity at 100k halved: ≤ 0.5× the same resync decoding every field, measured in this run",
-			fmt.Sprintf("%.2f× (%.1f µs vs %.1f µs with `%s`; sync process)", x, per, base, r.DecodeAllEnv), x <= 0.5, false}
+			fmt.Sprintf("%.2f× (%.1f µs vs %.1f µs with `%s`%s; sync process)", x, per, base, r.DecodeAllEnv, rounds), x <= 0.5, false}
 	}
 	return target{fmt.Sprintf("CPU per entity at 100k halved (≤ %.0f µs, from the %.0f µs issue 22 quotes)", baselineCPUPerEntity/2, baselineCPUPerEntity),
 		fmt.Sprintf("%.1f µs = %.2f× (sync process; no setting turns field projection off yet, so no baseline in this run: the issue's figure comes from another run, on a machine as loaded as it was then)",
 			per, per/baselineCPUPerEntity), per <= baselineCPUPerEntity/2, false}
+}
+
+// cpuSides are the CPU per entity of the 100k comparison's runs: with
+// field projection (the pipelined resync and its further rounds) and
+// decoding every field. Failed runs are left out.
+func cpuSides(r *sizeRun) (proj, all []float64) {
+	for _, x := range append([]*resyncRun{r.Pipelined}, r.ProjectedAgain...) {
+		if x != nil && x.Err == nil && x.entities() > 0 {
+			proj = append(proj, cpuPerEntity(x))
+		}
+	}
+	for _, x := range append([]*resyncRun{r.DecodeAll}, r.DecodeAllAgain...) {
+		if x != nil && x.Err == nil && x.entities() > 0 {
+			all = append(all, cpuPerEntity(x))
+		}
+	}
+	return proj, all
+}
+
+// minCPU is the least of the figures (0 for none).
+func minCPU(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	return slices.Min(xs)
+}
+
+// microsList writes figures as "59.5 µs, 61.2 µs".
+func microsList(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprintf("%.1f µs", x)
+	}
+	return strings.Join(s, ", ")
 }
 
 // cpuPerEntity is a resync's CPU time per entity upserted, in µs.
