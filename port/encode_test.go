@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oceankit/oceankit/internal/jsonenc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -79,7 +80,7 @@ func TestEncodeWriteEqualsEncodingJSON(t *testing.T) {
 		}()}},
 		{"deep", Entity{Identifier: "d", Properties: map[string]any{"deep": func() any {
 			var v any = "leaf"
-			for range maxAppendDepth + 50 {
+			for range jsonenc.MaxDepth + 50 {
 				v = []any{map[string]any{"x": v}}
 			}
 			return v

@@ -2,7 +2,8 @@ package gitlabtest
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/oceankit/oceankit/internal/jsonenc"
 )
 
 // appendMR appends m encoded exactly as json.Marshal encodes it (a test
@@ -131,61 +132,8 @@ func appendBoolPtr(b []byte, v *bool) []byte {
 	return strconv.AppendBool(b, *v)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString is encoding/json's string encoding with HTML escaping
-// on (json.Marshal's): <, > and & as \u003c, \u003e and \u0026, control
-// characters escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendJSONString is json.Marshal's string encoding (HTML escaping on).
+func appendJSONString(b []byte, s string) []byte { return jsonenc.AppendString(b, s, true) }
 
 // appendProject appends p encoded exactly as json.Marshal encodes it (a
 // test holds the two to the same bytes). ok is false for what it leaves
@@ -268,19 +216,7 @@ func appendProject(b []byte, p *Project) ([]byte, bool) {
 	return append(b, '}'), true
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	if ss == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, s)
-	}
-	return append(b, ']')
-}
+func appendStrings(b []byte, ss []string) []byte { return jsonenc.AppendStrings(b, ss, true) }
 
 // appendMember appends m encoded exactly as json.Marshal encodes it (a
 // test holds the two to the same bytes): member lists are the benchmark

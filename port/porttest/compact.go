@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/oceankit/oceankit/internal/jsonenc"
 	"github.com/oceankit/oceankit/port"
 )
 
@@ -33,14 +34,14 @@ type packedBody struct {
 func (e *entity) pack(scratch *[]byte) {
 	const head, mid = `{"p":`, `,"r":`
 	b := append((*scratch)[:0], head...)
-	b, okP := appendJSON(b, e.props)
+	b, okP := jsonenc.AppendValue(b, e.props, true, nil)
 	propsLen := len(b) - len(head)
 	b = append(b, mid...)
-	b, okR := appendJSON(b, e.rels)
+	b, okR := jsonenc.AppendValue(b, e.rels, true, nil)
 	b = append(b, '}')
 	*scratch = b
 	if !okP || !okR {
-		// A value appendJSON does not take (one a test stored through
+		// A value jsonenc does not take (one a test stored through
 		// the Go API): json.Marshal decides, as it always did.
 		pb, err := json.Marshal(e.props)
 		if err != nil {
@@ -145,7 +146,7 @@ func (e *entity) contentDigest() uint64 {
 		return e.digest
 	}
 	var stack [256]byte
-	extra, ok := appendJSON(stack[:0], []any{e.title, e.icon, e.team})
+	extra, ok := jsonenc.AppendValue(stack[:0], []any{e.title, e.icon, e.team}, true, nil)
 	if !ok {
 		extra, _ = json.Marshal([]any{e.title, e.icon, e.team})
 	}
