@@ -315,149 +315,108 @@ func (s *scanner) end() bool {
 	return s.i == len(s.data)
 }
 
-// knownKey reports whether key is one of names, and refuses (ok false) a
-// key that only case tells from one: json.Unmarshal would take it for it.
-func knownKey(key []byte, names ...string) (known, ok bool) {
-	for _, n := range names {
-		if string(key) == n {
-			return true, true
+// fields reads an object whose keys of interest are names: each is read,
+// once, by field with its index in names, and other keys are skipped. It
+// gives up (false) on a repeated key and on a key that only case tells
+// from one of names: json.Unmarshal takes the last of repeated keys and
+// matches keys case-insensitively, which is left to it.
+func (s *scanner) fields(names []string, field func(i int) bool) bool {
+	var seen uint32
+	empty, ok := s.open('{')
+	for more := !empty; ok && more; more, ok = s.next('}') {
+		key, ok := s.key()
+		if !ok {
+			return false
 		}
-		if bytes.EqualFold(key, []byte(n)) {
-			return false, false
+		i := -1
+		for j, n := range names {
+			if string(key) == n {
+				i = j
+				break
+			}
+			if bytes.EqualFold(key, []byte(n)) {
+				return false
+			}
+		}
+		switch {
+		case i < 0:
+			if !s.skip() {
+				return false
+			}
+		case seen&(1<<i) != 0:
+			return false
+		default:
+			seen |= 1 << i
+			if !field(i) {
+				return false
+			}
 		}
 	}
-	return false, true
-}
-
-// once tracks the keys an object had, to refuse a repeated one.
-type once uint32
-
-func (o *once) first(bit uint) bool {
-	if *o&(1<<bit) != 0 {
-		return false
-	}
-	*o |= 1 << bit
-	return true
+	return ok
 }
 
 // bulkAnswer reads Port's bulk upsert answer.
 func (s *scanner) bulkAnswer(ans *bulkAnswer) bool {
-	var seen once
-	empty, ok := s.open('{')
-	for more := !empty; ok && more; more, ok = s.next('}') {
-		var key []byte
-		if key, ok = s.key(); !ok {
-			return false
-		}
-		known, ok := knownKey(key, "entities", "errors")
-		switch {
-		case !ok:
-			return false
-		case !known:
-			if !s.skip() {
-				return false
-			}
-		case string(key) == "entities":
-			if !seen.first(0) {
-				return false
-			}
+	names := [...]string{"entities", "errors"}
+	return s.fields(names[:], func(i int) bool {
+		if i == 0 {
 			ans.Entities = []bulkEntity{} // what json.Unmarshal makes of []
-			empty, ok := s.open('[')
-			for more := !empty; ok && more; more, ok = s.next(']') {
+			return s.array(func() bool {
 				ans.Entities = append(ans.Entities, bulkEntity{})
-				if !s.bulkEntity(&ans.Entities[len(ans.Entities)-1]) {
-					return false
-				}
-			}
-			if !ok {
-				return false
-			}
-		default:
-			if !seen.first(1) {
-				return false
-			}
-			ans.Errors = []bulkError{}
-			empty, ok := s.open('[')
-			for more := !empty; ok && more; more, ok = s.next(']') {
-				ans.Errors = append(ans.Errors, bulkError{})
-				if !s.bulkError(&ans.Errors[len(ans.Errors)-1]) {
-					return false
-				}
-			}
-			if !ok {
-				return false
-			}
+				return s.bulkEntity(&ans.Entities[len(ans.Entities)-1])
+			})
+		}
+		ans.Errors = []bulkError{}
+		return s.array(func() bool {
+			ans.Errors = append(ans.Errors, bulkError{})
+			return s.bulkError(&ans.Errors[len(ans.Errors)-1])
+		})
+	}) && s.end()
+}
+
+// array reads an array, each element by elem.
+func (s *scanner) array(elem func() bool) bool {
+	empty, ok := s.open('[')
+	for more := !empty; ok && more; more, ok = s.next(']') {
+		if !elem() {
+			return false
 		}
 	}
-	return ok && s.end()
+	return ok
 }
 
 func (s *scanner) bulkEntity(e *bulkEntity) bool {
-	var seen once
-	empty, ok := s.open('{')
-	for more := !empty; ok && more; more, ok = s.next('}') {
-		var key []byte
-		if key, ok = s.key(); !ok {
-			return false
-		}
-		known, ok := knownKey(key, "identifier", "index", "created")
-		switch {
-		case !ok:
-			return false
-		case !known:
-			ok = s.skip()
-		case string(key) == "identifier":
+	names := [...]string{"identifier", "index", "created"}
+	return s.fields(names[:], func(i int) (ok bool) {
+		switch i {
+		case 0:
 			e.Identifier, ok = s.plainString()
-			ok = ok && seen.first(0)
-		case string(key) == "index":
+		case 1:
 			e.Index, ok = s.integer()
-			ok = ok && seen.first(1)
 		default:
 			e.Created, ok = s.boolean()
-			ok = ok && seen.first(2)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return ok
+		return ok
+	})
 }
 
 func (s *scanner) bulkError(e *bulkError) bool {
-	var seen once
-	empty, ok := s.open('{')
-	for more := !empty; ok && more; more, ok = s.next('}') {
-		var key []byte
-		if key, ok = s.key(); !ok {
-			return false
-		}
-		known, ok := knownKey(key, "identifier", "index", "statusCode", "error", "message")
-		switch {
-		case !ok:
-			return false
-		case !known:
-			ok = s.skip()
-		case string(key) == "identifier":
+	names := [...]string{"identifier", "index", "statusCode", "error", "message"}
+	return s.fields(names[:], func(i int) (ok bool) {
+		switch i {
+		case 0:
 			e.Identifier, ok = s.plainString()
-			ok = ok && seen.first(0)
-		case string(key) == "index":
+		case 1:
 			e.Index, ok = s.integer()
-			ok = ok && seen.first(1)
-		case string(key) == "statusCode":
+		case 2:
 			e.StatusCode, ok = s.integer()
-			ok = ok && seen.first(2)
-		case string(key) == "error":
+		case 3:
 			e.Error, ok = s.plainString()
-			ok = ok && seen.first(3)
 		default:
 			e.Message, ok = s.plainString()
-			ok = ok && seen.first(4)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return ok
+		return ok
+	})
 }
 
 // maxValueDepth bounds the nesting entity values are decoded to here;
@@ -558,32 +517,7 @@ func (s *scanner) entity(e *Entity) bool {
 	// The JSON names of Entity's fields.
 	entityKeys := [...]string{"identifier", "blueprint", "title", "icon", "team", "properties", "relations",
 		"createdAt", "updatedAt", "createdBy", "updatedBy", "$datasource"}
-	var seen once
-	empty, ok := s.open('{')
-	for more := !empty; ok && more; more, ok = s.next('}') {
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
-		field := -1
-		for i, name := range entityKeys {
-			if string(key) == name {
-				field = i
-				break
-			}
-			if bytes.EqualFold(key, []byte(name)) {
-				return false
-			}
-		}
-		if field < 0 {
-			if !s.skip() {
-				return false
-			}
-			continue
-		}
-		if !seen.first(uint(field)) {
-			return false
-		}
+	return s.fields(entityKeys[:], func(field int) (ok bool) {
 		switch name := entityKeys[field]; name {
 		case "identifier":
 			e.Identifier, ok = s.value(0)
@@ -637,9 +571,6 @@ func (s *scanner) entity(e *Entity) bool {
 				e.Datasource = str
 			}
 		}
-		if !ok {
-			return false
-		}
-	}
-	return ok
+		return ok
+	})
 }

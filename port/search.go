@@ -235,65 +235,46 @@ func decodeEntityPage(body []byte, yield func([]Entity, error) bool) (next strin
 // yields too.
 func scanEntityPage(body []byte, yield func([]Entity) bool) (next string, n int, ok, stopped bool) {
 	s := scanner{data: body}
-	var seen once
-	empty, ok := s.open('{')
-	for more := !empty; ok && more; more, ok = s.next('}') {
-		key, ok := s.key()
-		if !ok {
-			return "", n, false, false
+	names := [...]string{"entities", "next"}
+	ok = s.fields(names[:], func(i int) bool {
+		if s.peek() == 'n' {
+			return s.literal("null") // no entities, no next page
 		}
-		switch string(key) {
-		case "entities":
-			if !seen.first(0) {
-				return "", n, false, false
-			}
-			if s.peek() == 'n' {
-				if !s.literal("null") {
-					return "", n, false, false
-				}
-				continue
-			}
-			chunk := make([]Entity, 0, DatasourceChunk)
-			empty, ok := s.open('[')
-			for more := !empty; ok && more; more, ok = s.next(']') {
-				chunk = append(chunk, Entity{})
-				if !s.entity(&chunk[len(chunk)-1]) {
-					return "", n, false, false
-				}
-				n++
-				if len(chunk) == DatasourceChunk {
-					if !yield(chunk) {
-						return "", n, false, true
-					}
-					// A new array: the caller may keep the one it was given.
-					chunk = make([]Entity, 0, DatasourceChunk)
-				}
-			}
-			if !ok {
-				return "", n, false, false
-			}
-			if len(chunk) > 0 && !yield(chunk) {
-				return "", n, false, true
-			}
-		case "next":
-			if s.peek() == 'n' {
-				if !s.literal("null") {
-					return "", n, false, false
-				}
-				continue
-			}
+		if i == 1 {
 			cursor, ok := s.plainString()
-			if !ok {
-				return "", n, false, false
-			}
 			next = cursor
-		default:
-			if !s.skip() {
-				return "", n, false, false
-			}
+			return ok
 		}
+		chunk := make([]Entity, 0, DatasourceChunk)
+		ok := s.array(func() bool {
+			chunk = append(chunk, Entity{})
+			if !s.entity(&chunk[len(chunk)-1]) {
+				return false
+			}
+			n++
+			if len(chunk) == DatasourceChunk {
+				if !yield(chunk) {
+					stopped = true
+					return false
+				}
+				// A new array: the caller may keep the one it was given.
+				chunk = make([]Entity, 0, DatasourceChunk)
+			}
+			return true
+		})
+		if ok && len(chunk) > 0 && !yield(chunk) {
+			stopped = true
+			return false
+		}
+		return ok
+	})
+	switch {
+	case stopped:
+		return "", n, false, true
+	case !ok:
+		return "", n, false, false
 	}
-	return next, n, ok && s.end(), false
+	return next, n, s.end(), false
 }
 
 // decodeEntityPageJSON is decodeEntityPage with encoding/json.
