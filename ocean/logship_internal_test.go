@@ -55,6 +55,19 @@ func newShipFixture(t *testing.T, integ *port.Integration, secret string) *shipF
 	return &shipFixture{srv: srv, clk: clk, s: a.logShipper, log: a.log, printed: printed, metrics: a.metrics}
 }
 
+// startShipping starts the shipper and waits until its start-up flush
+// found the ingest URL.
+func (f *shipFixture) startShipping(t *testing.T, ctx context.Context) {
+	t.Helper()
+	f.s.start(ctx)
+	f.clk.WaitTickers(1)
+	require.Eventually(t, func() bool {
+		f.s.mu.Lock()
+		defer f.s.mu.Unlock()
+		return f.s.state == shipOn
+	}, 10*time.Second, 5*time.Millisecond, "the shipper found its ingest URL")
+}
+
 func (f *shipFixture) metric(name string) float64 {
 	f.metrics.mu.Lock()
 	defer f.metrics.mu.Unlock()
@@ -65,16 +78,10 @@ func TestLogShipperFlushesEvery100RecordsAndOnTheTicker(t *testing.T) {
 	f := newShipFixture(t, &port.Integration{Identifier: shipID}, "hunter2-secret-value")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.s.start(ctx)
-	f.clk.WaitTickers(1)
 	// Let the start-up flush end: one running while the records arrive
 	// would take part of them, and the rest would rightly wait for the
 	// ticker.
-	require.Eventually(t, func() bool {
-		f.s.mu.Lock()
-		defer f.s.mu.Unlock()
-		return f.s.state == shipOn
-	}, 10*time.Second, 5*time.Millisecond)
+	f.startShipping(t, ctx)
 	time.Sleep(50 * time.Millisecond)
 
 	// 100 records are a batch: they go without the clock moving.
@@ -90,13 +97,7 @@ func TestLogShipperSendsFewerRecordsOnTheTicker(t *testing.T) {
 	f := newShipFixture(t, &port.Integration{Identifier: shipID}, "hunter2-secret-value")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.s.start(ctx)
-	f.clk.WaitTickers(1)
-	require.Eventually(t, func() bool {
-		f.s.mu.Lock()
-		defer f.s.mu.Unlock()
-		return f.s.state == shipOn
-	}, 10*time.Second, 5*time.Millisecond, "the shipper found its ingest URL")
+	f.startShipping(t, ctx)
 
 	// Fewer than a batch wait for the ticker (5 s on the App's clock).
 	f.log.With("kind", "project").WithGroup("g").Warn("slow page", "n", 3)
@@ -229,13 +230,7 @@ func TestLogShipperSendsTheBatchInFlightWhenItStops(t *testing.T) {
 	f.s.port = block
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.s.start(ctx)
-	f.clk.WaitTickers(1)
-	require.Eventually(t, func() bool {
-		f.s.mu.Lock()
-		defer f.s.mu.Unlock()
-		return f.s.state == shipOn
-	}, 10*time.Second, 5*time.Millisecond, "the shipper found its ingest URL")
+	f.startShipping(t, ctx)
 
 	f.log.Info("resync finished")
 	f.clk.Advance(logFlushInterval)
