@@ -177,7 +177,8 @@ func renderGrowth(w *strings.Builder, runs []*sizeRun) {
 				cpuPerEntity(r.Pipelined)/max(cpuPerEntity(d), 1e-9))
 			if len(r.ProjectedAgain)+len(r.DecodeAllAgain) > 0 {
 				proj, all := cpuSides(r)
-				p("Alternating further rounds, each a first resync into a fresh Port, CPU per entity with projection: %s; decoding every field: %s. The target compares each side's least (%.2f×): on a shared machine one run of a side can meet more load than the other.\n",
+				p("Over %d rounds, alternating, each a first resync into a fresh Port, CPU per entity with projection: %s; decoding every field: %s. The target compares each side's least (%.2f×): on a shared machine one run of a side can meet more load than the other.\n",
+					max(len(proj), len(all)),
 					microsList(proj), microsList(all), minCPU(proj)/max(minCPU(all), 1e-9))
 			}
 		}
