@@ -17,10 +17,18 @@
 // own error, because such input is handed to it. Input this package does
 // not project (anything but an array at the top) is decoded by
 // json.Unmarshal too.
+//
+// One more difference: a projected object inside an item whose text
+// repeats in the page (the same author on many merge requests) may be one
+// value shared by the items that hold it. What Unmarshal returns is read,
+// never changed, by its callers (the mapping's jq does not change its
+// input, and the framework copies what it edits).
 package jsonproj
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -43,24 +51,20 @@ type Keys struct {
 	sub map[string]*Keys
 	// elems projects an array's elements (nil: the array is kept whole).
 	elems *Keys
-	// lens and first hold the lengths (under 64) and first bytes of the
-	// keys: most keys of an object are not kept, and most of those
-	// differ from every kept key in one or the other, which is cheaper
-	// to tell than a map lookup.
-	lens  uint64
-	first [4]uint64
+	// short holds the keys under 32 bytes by length: most keys of an
+	// object are not kept, and comparing one with the few kept keys of
+	// its length is cheaper than hashing it for a map lookup.
+	short [32][]string
 }
 
 // add keeps key s.
 func (k *Keys) add(s string) {
-	k.m[s] = s
-	if len(s) < 64 {
-		k.lens |= 1 << len(s)
-	} else {
-		k.lens |= 1 << 63
+	if _, ok := k.m[s]; ok {
+		return
 	}
-	if len(s) > 0 {
-		k.first[s[0]>>6] |= 1 << (s[0] & 63)
+	k.m[s] = s
+	if len(s) < len(k.short) {
+		k.short[len(s)] = append(k.short[len(s)], s)
 	}
 }
 
@@ -182,8 +186,12 @@ func (k *Keys) Project(v any) any {
 // lookup is Has for a raw key without escapes, returning the set's own
 // string for it; the conversion does not allocate.
 func (k *Keys) lookup(key []byte) (string, bool) {
-	n := min(len(key), 63)
-	if k.lens&(1<<n) == 0 || n > 0 && k.first[key[0]>>6]&(1<<(key[0]&63)) == 0 {
+	if len(key) < len(k.short) {
+		for _, s := range k.short[len(key)] {
+			if string(key) == s {
+				return s, true
+			}
+		}
 		return "", false
 	}
 	s, ok := k.m[string(key)]
@@ -233,6 +241,70 @@ type decoder struct {
 	// sizes holds, by depth, how many keys the last object decoded
 	// whole there had.
 	sizes [8]int
+	// seen holds, by projection, the objects inside items decoded so far
+	// (see sharedObject).
+	seen map[*Keys]*seenObjects
+}
+
+// seenObjects are the projections of the objects one projection met
+// inside a page's items, by their text.
+type seenObjects struct {
+	byText map[string]any
+	shared int
+}
+
+// Bounds on sharing objects (see sharedObject): the longest text looked
+// up, the objects remembered per projection, and how many distinct ones a
+// projection may meet before it is no longer looked up unless as many
+// were repeats (a merge request's references never repeat).
+const (
+	maxSharedText  = 1024
+	maxSharedCount = 256
+	sharedTrial    = 16
+)
+
+// sharedObject decodes an object inside an item projected by k, giving an
+// object whose text an earlier item of the page had the value decoded
+// then. The objects a page's items hold inside are mostly people (an
+// author, reviewers, assignees, who merged), and a page names the same
+// few many times: one value each costs a lookup instead of a map, its
+// strings and their share of collection. Values are only read
+// downstream, never changed, which sharing needs (see Unmarshal).
+func (d *decoder) sharedObject(k *Keys) (any, bool) {
+	if d.seen == nil {
+		d.seen = make(map[*Keys]*seenObjects, 4)
+	}
+	so := d.seen[k]
+	if so == nil {
+		so = &seenObjects{}
+		d.seen[k] = so
+	}
+	if n := len(so.byText); n >= sharedTrial && so.shared < n || n >= maxSharedCount {
+		return d.projected(k)
+	}
+	start := d.i
+	if !d.skip() {
+		d.i = start
+		return d.projected(k) // which fails the same way
+	}
+	text := d.data[start:d.i]
+	if len(text) > maxSharedText {
+		d.i = start
+		return d.projected(k)
+	}
+	if v, ok := so.byText[string(text)]; ok {
+		so.shared++
+		return v, true
+	}
+	d.i = start
+	v, ok := d.projected(k)
+	if ok {
+		if so.byText == nil {
+			so.byText = make(map[string]any, 8)
+		}
+		so.byText[string(text)] = v
+	}
+	return v, ok
 }
 
 // maxNames bounds the keys a decoder remembers: a page whose objects are
@@ -256,6 +328,14 @@ func (d *decoder) name(raw []byte) string {
 }
 
 func (d *decoder) ws() {
+	// Pages are mostly compact: one test, inlined, for the usual case.
+	if d.i < len(d.data) && d.data[d.i] > ' ' {
+		return
+	}
+	d.wsSlow()
+}
+
+func (d *decoder) wsSlow() {
 	for d.i < len(d.data) {
 		switch d.data[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -310,6 +390,9 @@ func (d *decoder) valueOf(k *Keys) (any, bool) {
 		switch d.data[d.i] {
 		case '{':
 			if k.elems == nil {
+				if d.depth >= 2 {
+					return d.sharedObject(k)
+				}
 				return d.projected(k)
 			}
 		case '[':
@@ -641,6 +724,18 @@ func (d *decoder) stringToken() (raw []byte, escaped, ok bool) {
 	}
 	i := start + 1
 	for i < len(b) {
+		// Most of a page's bytes are in strings, most of them plain
+		// ASCII: step over eight such bytes at a time.
+		for len(b)-i >= 8 {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		switch stringChar[b[i]] {
 		case 0:
 			i++
@@ -676,6 +771,22 @@ func (d *decoder) stringToken() (raw []byte, escaped, ok bool) {
 		}
 	}
 	return nil, false, false
+}
+
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// special marks, with its high bit, each byte of w (eight bytes of a
+// string, little-endian) that a string's scan must look at: a quote, a
+// backslash, a control character or a byte that is not ASCII. The lowest
+// mark is exact; marks above it may be false (a borrow carried from a
+// marked byte), which is all stringToken needs.
+func special(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	bs := w ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (w - ones*0x20) | w) & high
 }
 
 func hex(c byte) bool {
