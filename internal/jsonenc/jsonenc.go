@@ -15,6 +15,7 @@ package jsonenc
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -169,6 +170,38 @@ func AppendFloat(dst []byte, f float64, bits int) ([]byte, bool) {
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// load64 reads s[i:i+8] as a little-endian word.
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// zero marks, with its high bit, each byte of w equal to c; the lowest
+// mark is exact, marks above it may be false (a carried borrow).
+func zero(w uint64, c byte) uint64 {
+	x := w ^ ones*uint64(c)
+	return (x - ones) &^ x
+}
+
+// toEscape marks, with its high bit, each byte of w (eight bytes of a
+// string) that AppendString must look at rather than copy: a quote, a
+// backslash, a control character, a byte that is not ASCII, and with
+// escapeHTML <, > and &. Only the lowest mark is exact, which is all the
+// scan needs.
+func toEscape(w uint64, escapeHTML bool) uint64 {
+	m := zero(w, '"') | zero(w, '\\') | (w - ones*0x20) | w
+	if escapeHTML {
+		m |= zero(w, '<') | zero(w, '>') | zero(w, '&')
+	}
+	return m & high
+}
+
 // AppendString appends s quoted as encoding/json does: quote, backslash
 // and control characters escaped, invalid UTF-8 as \ufffd, U+2028 and
 // U+2029 escaped, and with escapeHTML <, > and & as \u003c, \u003e and
@@ -177,6 +210,18 @@ func AppendString(dst []byte, s string, escapeHTML bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Most strings are plain ASCII: step over eight bytes at a time
+		// to the next one to look at.
+		for len(s)-i >= 8 {
+			if m := toEscape(load64(s, i), escapeHTML); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' && (!escapeHTML || b != '<' && b != '>' && b != '&') {
 				i++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -120,4 +121,30 @@ func BenchmarkAppendValue(b *testing.B) {
 			buf, _ = AppendValue(buf[:0], props, true, nil)
 		}
 	})
+}
+
+// TestAppendStringEveryByteEverywhere writes strings with each byte value
+// at each position of the eight-byte steps AppendString takes, between
+// plain bytes and before any other byte, as encoding/json does.
+func TestAppendStringEveryByteEverywhere(t *testing.T) {
+	t.Parallel()
+	after := []byte{'a', 0, '"', '\\', '<', '&', 0x1f, 0x7f, 0x80, 0xe2, 0xff}
+	for _, html := range []bool{true, false} {
+		for pos := range 17 {
+			for c := range 256 {
+				for _, a := range after {
+					b := []byte(strings.Repeat("x", pos) + string([]byte{byte(c), a}) + "yyyyyyyyy")
+					s := string(b)
+					var want bytes.Buffer
+					enc := json.NewEncoder(&want)
+					enc.SetEscapeHTML(html)
+					require.NoError(t, enc.Encode(s))
+					got := AppendString(nil, s, html)
+					if string(got) != strings.TrimSuffix(want.String(), "\n") {
+						t.Fatalf("%q (html %v): %s, encoding/json %s", s, html, got, want.String())
+					}
+				}
+			}
+		}
+	}
 }
