@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"math/bits"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -55,6 +56,10 @@ type Keys struct {
 	// object are not kept, and comparing one with the few kept keys of
 	// its length is cheaper than hashing it for a map lookup.
 	short [32][]string
+	// tried and repeated count, over the pages decoded so far, the
+	// objects this projection met inside items and those of them whose
+	// text repeated in their page (see sharedObject).
+	tried, repeated atomic.Int64
 }
 
 // add keeps key s.
@@ -251,16 +256,19 @@ type decoder struct {
 type seenObjects struct {
 	byText map[string]any
 	shared int
+	off    bool
 }
 
 // Bounds on sharing objects (see sharedObject): the longest text looked
-// up, the objects remembered per projection, and how many distinct ones a
-// projection may meet before it is no longer looked up unless as many
-// were repeats (a merge request's references never repeat).
+// up; the objects remembered per projection and page; how many distinct
+// ones a projection may meet in a page, and over the pages so far, before
+// it is no longer looked up unless enough repeated (a merge request's
+// references never do).
 const (
 	maxSharedText  = 1024
 	maxSharedCount = 256
 	sharedTrial    = 16
+	sharedLearning = 256
 )
 
 // sharedObject decodes an object inside an item projected by k, giving an
@@ -276,10 +284,13 @@ func (d *decoder) sharedObject(k *Keys) (any, bool) {
 	}
 	so := d.seen[k]
 	if so == nil {
-		so = &seenObjects{}
+		// Pages are often short (a project's few merge requests): what
+		// the earlier pages saw decides whether looking up pays.
+		t := k.tried.Load()
+		so = &seenObjects{off: t >= sharedLearning && k.repeated.Load()*4 < t}
 		d.seen[k] = so
 	}
-	if n := len(so.byText); n >= sharedTrial && so.shared < n || n >= maxSharedCount {
+	if n := len(so.byText); so.off || n >= sharedTrial && so.shared < n || n >= maxSharedCount {
 		return d.projected(k)
 	}
 	start := d.i
@@ -381,6 +392,12 @@ func (d *decoder) top() ([]any, bool) {
 		}
 	}
 	d.ws()
+	for k, so := range d.seen {
+		if n := len(so.byText); n > 0 {
+			k.tried.Add(int64(n + so.shared))
+			k.repeated.Add(int64(so.shared))
+		}
+	}
 	return out, d.i == len(d.data)
 }
 
