@@ -1,0 +1,128 @@
+package mapping
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// defaultsMapper compiles testdata/gitlab/defaults.yml, a copy of the
+// GitLab integration's default mapping.
+func defaultsMapper(tb testing.TB, opts ...Option) *Mapper {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "gitlab", "defaults.yml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := Parse(data, AllowTopLevelKeys("visibility"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := Compile(cfg, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// mrPage builds n merge requests shaped as the GitLab API (and the
+// end-to-end fake) sends them, decoded as the sync decodes them (float64
+// numbers): states drawn like gitlabtest's generator (3 in 8 merged),
+// 0–2 reviewers, millisecond timestamps.
+func mrPage(n int) []map[string]any {
+	base := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC)
+	states := []string{"opened", "opened", "merged", "merged", "closed", "opened", "merged", "locked"}
+	user := func(i int) map[string]any {
+		name := fmt.Sprintf("user%d", i)
+		return map[string]any{
+			"id": float64(100 + i), "username": name, "name": "User " + name, "state": "active", "locked": false,
+			"avatar_url": nil, "web_url": "https://gitlab.example.com/" + name,
+		}
+	}
+	out := make([]map[string]any, n)
+	for i := range out {
+		created := base.Add(time.Duration(i)*37*time.Minute + time.Duration(i%1000)*time.Millisecond)
+		updated := created.Add(time.Duration(i%50+1) * time.Hour)
+		state := states[i%len(states)]
+		var merged any
+		if state == "merged" {
+			merged = updated.Format("2006-01-02T15:04:05.000Z")
+		}
+		reviewers := make([]any, i%3)
+		for j := range reviewers {
+			reviewers[j] = user(i + j + 1)
+		}
+		project := fmt.Sprintf("acme/platform/svc-%d", i%17)
+		out[i] = map[string]any{
+			"id": float64(900000 + i), "iid": float64(i%300 + 1), "project_id": float64(2000 + i%17),
+			"title":      fmt.Sprintf("Fix the %d widget", i),
+			"state":      state,
+			"created_at": created.Format("2006-01-02T15:04:05.000Z"),
+			"updated_at": updated.Format("2006-01-02T15:04:05.000Z"),
+			"merged_at":  merged,
+			"author":     user(i % 40),
+			"reviewers":  reviewers,
+			"references": map[string]any{
+				"short": fmt.Sprintf("!%d", i%300+1), "relative": fmt.Sprintf("!%d", i%300+1),
+				"full": fmt.Sprintf("%s!%d", project, i%300+1),
+			},
+			"web_url": fmt.Sprintf("https://gitlab.example.com/%s/-/merge_requests/%d", project, i%300+1),
+		}
+	}
+	return out
+}
+
+// projectPage builds n projects with the extras the default mapping reads
+// (__languages, __includedFiles, __searchQueries); some have no languages.
+func projectPage(n int) []map[string]any {
+	out := make([]map[string]any, n)
+	for i := range out {
+		path := fmt.Sprintf("acme/platform/svc-%d", i)
+		var langs any
+		if i%5 != 0 {
+			langs = map[string]any{"Go": 70.5 - float64(i%7), "Shell": 20.0, "Dockerfile": 9.5, "Makefile": float64(i % 3)}
+		}
+		var readme any
+		if i%2 == 0 {
+			readme = "# svc\n\nThe service.\n"
+		}
+		out[i] = map[string]any{
+			"id": float64(2000 + i), "name": fmt.Sprintf("svc-%d", i), "path_with_namespace": path,
+			"web_url":         "https://gitlab.example.com/" + path,
+			"__languages":     langs,
+			"__includedFiles": map[string]any{"README.md": readme, "CODEOWNERS": nil},
+			"__searchQueries": map[string]any{"hasPortConfig": i%4 == 0},
+		}
+	}
+	return out
+}
+
+// BenchmarkDefaultMapping maps a page of 100 merge requests and one of 100
+// projects with the GitLab integration's default mapping, on one worker
+// (the sync maps pages in parallel itself). ns/op and allocs/op are per
+// page.
+func BenchmarkDefaultMapping(b *testing.B) {
+	m := defaultsMapper(b, WithWorkers(1))
+	for _, bc := range []struct {
+		kind  string
+		items []map[string]any
+	}{
+		{"merge-request", mrPage(100)},
+		{"project", projectPage(100)},
+	} {
+		b.Run(bc.kind, func(b *testing.B) {
+			r := m.ResourcesForKind(bc.kind)[0]
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := r.Map(ctx, bc.items)
+				if err != nil || len(res.Entities) != len(bc.items) || len(res.FieldErrors) > 0 {
+					b.Fatalf("%v %d %v", err, len(res.Entities), res.FieldErrors)
+				}
+			}
+		})
+	}
+}
