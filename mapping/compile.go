@@ -398,15 +398,28 @@ func (c *resCompiler) leaf(path, field, src string) *leaf {
 	return l
 }
 
-// hasIf reports whether q has an if term anywhere.
-func hasIf(q *gojq.Query) bool {
+// hasPartialIf reports whether q has an if term with a branch that the
+// fast path leaves to gojq: such a branch can run anything.
+func hasPartialIf(q *gojq.Query) bool {
 	found := false
 	walkQuery(q, func(t *gojq.Term) {
-		if t.Type == gojq.TermTypeIf {
+		if t.Type == gojq.TermTypeIf && !fullyFastIf(t.If) {
 			found = true
 		}
 	}, func(*gojq.FuncDef) {})
 	return found
+}
+
+func fullyFastIf(x *gojq.If) bool {
+	if x == nil || buildFast(x.Cond) == nil || buildFast(x.Then) == nil {
+		return false
+	}
+	for _, e := range x.Elif {
+		if buildFast(e.Cond) == nil || buildFast(e.Then) == nil {
+			return false
+		}
+	}
+	return x.Else == nil || buildFast(x.Else) != nil
 }
 
 // compileExpr applies Ocean's quote pre-processing, then parses and compiles
@@ -435,7 +448,7 @@ func compileWith(src string, jqOpts []gojq.CompilerOption, limit int64, rc *rege
 		return nil, err
 	}
 	fast := buildFast(q) // before Compile, which may rewrite the AST
-	bounded := fast != nil && !hasIf(q)
+	bounded := fast != nil && !hasPartialIf(q)
 	if rc != nil && rc.needed(q) {
 		// The native sub and the fast path only know RE2.
 		if err := rc.apply(q); err != nil {

@@ -14,8 +14,10 @@ import (
 
 // The fast path evaluates the expression shapes that dominate real mappings
 // (field paths, literals, {}, //, tostring, ascii_downcase/upcase, string
-// interpolation, +, ==, !=, and, or, not, to_entries, min_by/max_by,
-// sub/gsub with literal arguments, [.list[]?.field], and if/elif/else,
+// interpolation, +, -, *, / on numbers, floor and other rounding,
+// fromdateiso8601 on plain UTC timestamps, ==, !=, and, or, not,
+// to_entries, min_by/max_by, sub/gsub with literal arguments,
+// [.list[]?.field], and if/elif/else,
 // whose branches that are not fast run in gojq) without gojq's
 // interpreter.
 //
@@ -55,6 +57,12 @@ func buildFast(q *gojq.Query) fastExpr {
 		return fAlt{l, r}
 	case gojq.OpAdd:
 		return fAdd{l, r}
+	case gojq.OpSub:
+		return fArith{l, r, '-'}
+	case gojq.OpMul:
+		return fArith{l, r, '*'}
+	case gojq.OpDiv:
+		return fArith{l, r, '/'}
 	case gojq.OpEq:
 		return fEq{l, r, false}
 	case gojq.OpNe:
@@ -131,6 +139,12 @@ func buildFastTerm(t *gojq.Term) fastExpr {
 			base = fASCIICase{fIdentity{}, true}
 		case "not":
 			base = fNot{fIdentity{}}
+		case "fromdateiso8601", "fromdate":
+			base = fFromDate{}
+		default:
+			if f, ok := mathFuncs[t.Func.Name]; ok {
+				base = fMath{f}
+			}
 		}
 	case gojq.TermTypeQuery:
 		base = buildFast(t.Query)
@@ -604,7 +618,7 @@ func (a fAdd) eval(v any) (any, bool) {
 	if ok1 && ok2 {
 		return xs + ys, true
 	}
-	return nil, false
+	return arith('+', x, y)
 }
 
 // scalarOrString keeps the fast + to values whose identity gojq would return
