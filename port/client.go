@@ -60,6 +60,12 @@ type Client struct {
 	// clock tells the time and waits (WithClock).
 	clock clock.Clock
 
+	// bulkRoutes holds the URLs of recent bulk upserts (see bulkRouteFor).
+	bulkRoutes struct {
+		sync.Mutex
+		m map[bulkRouteKey]*bulkRoute
+	}
+
 	// encodeBufs and answerBufs hold scratch buffers for reuse: bulk
 	// upserts' encodings and answers being read. Neither is ever a
 	// request body, which the transport may read after a call returns.
@@ -350,11 +356,14 @@ type call struct {
 	path   string // relative to /v1, escaped
 	query  url.Values
 	// rawQuery is query encoded, when the caller sends it more than once.
-	rawQuery   string
-	header     http.Header
-	body       []byte
-	idempotent bool
-	noAuth     bool // the token route itself
+	rawQuery string
+	// url and apiPath, when set, are the request's URL and "/v1"+path,
+	// built once for calls that are sent many times (bulk upserts).
+	url, apiPath string
+	header       http.Header
+	body         []byte
+	idempotent   bool
+	noAuth       bool // the token route itself
 }
 
 type response struct {
@@ -496,6 +505,8 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*response, bool, error) {
 	u := c.apiURL + cl.path
 	switch {
+	case cl.url != "":
+		u = cl.url
 	case cl.rawQuery != "":
 		u += "?" + cl.rawQuery
 	case len(cl.query) > 0:
@@ -548,7 +559,11 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 	}
 	buf, err = readAnswer(rd, buf)
 	*p = buf
-	resp := &response{method: cl.method, path: "/v1" + cl.path, status: res.StatusCode, header: res.Header, body: *p, buf: p, c: c}
+	apiPath := cl.apiPath
+	if apiPath == "" {
+		apiPath = "/v1" + cl.path
+	}
+	resp := &response{method: cl.method, path: apiPath, status: res.StatusCode, header: res.Header, body: *p, buf: p, c: c}
 	if err != nil {
 		resp.release()
 		return nil, true, fmt.Errorf("read the %d answer: %w", res.StatusCode, err)

@@ -154,7 +154,7 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []En
 	if blueprint == "" {
 		return results, errors.New("port: BulkUpsert: empty blueprint")
 	}
-	b := bulk{c: c, blueprint: blueprint, opts: opts, rawQuery: opts.query().Encode(), path: entitiesPath(blueprint) + "/bulk",
+	b := bulk{c: c, blueprint: blueprint, opts: opts, route: c.bulkRouteFor(blueprint, opts),
 		results: results, entities: entities, encoded: make([][]byte, len(entities))}
 	// Every entity is encoded into one scratch buffer, which goes back to
 	// the client's pool when the call returns: each request's body is a
@@ -224,6 +224,45 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []En
 	return results, nil
 }
 
+// bulkRoute is the path and URL of a blueprint's bulk upserts with one
+// set of options. A sync sends thousands of them with the same few
+// (its resync's event type and ID), so they are built once, not for
+// every call: url.Values and its encoding cost a dozen allocations.
+type bulkRoute struct {
+	path     string // relative to /v1
+	apiPath  string // "/v1" + path
+	rawQuery string
+	url      string
+}
+
+type bulkRouteKey struct {
+	blueprint string
+	opts      UpsertOptions
+}
+
+// maxBulkRoutes bounds the routes a client remembers: every resync has
+// an ID of its own, so old ones must go.
+const maxBulkRoutes = 64
+
+// bulkRouteFor returns the route of bulk upserts into blueprint with opts.
+func (c *Client) bulkRouteFor(blueprint string, opts UpsertOptions) *bulkRoute {
+	key := bulkRouteKey{blueprint: blueprint, opts: opts}
+	rs := &c.bulkRoutes
+	rs.Lock()
+	defer rs.Unlock()
+	if r, ok := rs.m[key]; ok {
+		return r
+	}
+	path := entitiesPath(blueprint) + "/bulk"
+	q := opts.query().Encode()
+	r := &bulkRoute{path: path, apiPath: "/v1" + path, rawQuery: q, url: c.apiURL + path + "?" + q}
+	if rs.m == nil || len(rs.m) >= maxBulkRoutes {
+		rs.m = make(map[bulkRouteKey]*bulkRoute)
+	}
+	rs.m[key] = r
+	return r
+}
+
 const (
 	bulkOpen  = `{"entities":[`
 	bulkClose = `]}`
@@ -233,9 +272,8 @@ type bulk struct {
 	c         *Client
 	blueprint string
 	opts      UpsertOptions
-	// rawQuery and path are every request's, built once.
-	rawQuery string
-	path     string
+	// route is every request's path and URL.
+	route    *bulkRoute
 	entities []Entity
 	encoded  [][]byte
 	results  []EntityResult
@@ -290,7 +328,9 @@ func (b *bulk) send(ctx context.Context, idx []int) error {
 	}
 	body = append(body, bulkClose...)
 
-	resp, err := b.c.send(ctx, &call{method: http.MethodPost, path: b.path, rawQuery: b.rawQuery, body: body, idempotent: true})
+	r := b.route
+	resp, err := b.c.send(ctx, &call{method: http.MethodPost, path: r.path, rawQuery: r.rawQuery, url: r.url, apiPath: r.apiPath,
+		body: body, idempotent: true})
 	if err != nil {
 		return b.chunkFailed(ctx, idx, err)
 	}
