@@ -87,15 +87,37 @@ type projection func() *jsonproj.Keys
 // reads from them before they are sent. Outside a resync (a live event),
 // and whenever the framework wants whole items, they are whole.
 func (g *Integration) sentItems(ctx context.Context, reads ...[]string) projection {
-	own := readFields(reads...)
 	return func() *jsonproj.Keys {
 		f, ok := ocean.Fields(ctx)
 		if !ok {
 			return nil
 		}
 		g.projectedPages.Add(1)
-		return projectionOf(f.Union(own))
+		// A kind's answer is the same for the rest of the resync once ok,
+		// and its listings are often a page each (a group's merge
+		// requests): one projection per resync and answer, not one per
+		// page, which also lets the decoder learn across pages what of
+		// the items repeats.
+		keys, _ := ocean.Memo(ctx, projectionKey("gitlab:sent:"+f.String(), reads), func(context.Context) (*jsonproj.Keys, error) {
+			return projectionOf(f.Union(readFields(reads...))), nil
+		})
+		return keys
 	}
+}
+
+// projectionKey names a projection in a resync's Memo: prefix, then the
+// declared reads.
+func projectionKey(prefix string, reads [][]string) string {
+	var key strings.Builder
+	key.WriteString(prefix)
+	for _, r := range reads {
+		key.WriteByte(1)
+		for _, k := range r {
+			key.WriteString(k)
+			key.WriteByte(0)
+		}
+	}
+	return key.String()
 }
 
 // sharedItems is the projection of items that several kinds of a resync
@@ -108,20 +130,13 @@ func (g *Integration) sharedItems(ctx context.Context, kinds []string, reads ...
 	// resync, so the projection is built once per resync and listing
 	// rather than for each page: member lists are a page per group, and
 	// building it was a tenth of a second per 100k entities.
-	var key strings.Builder
-	key.WriteString("gitlab:projection:")
+	var kb strings.Builder
+	kb.WriteString("gitlab:projection:")
 	for _, k := range kinds {
-		key.WriteString(k)
-		key.WriteByte(0)
+		kb.WriteString(k)
+		kb.WriteByte(0)
 	}
-	for _, r := range reads {
-		key.WriteByte(1)
-		for _, k := range r {
-			key.WriteString(k)
-			key.WriteByte(0)
-		}
-	}
-	memoKey := key.String()
+	memoKey := projectionKey(kb.String(), reads)
 	return func() *jsonproj.Keys {
 		keys, err := ocean.Memo(ctx, memoKey, func(ctx context.Context) (*jsonproj.Keys, error) {
 			f, ok := ocean.FieldsOf(ctx, kinds...)

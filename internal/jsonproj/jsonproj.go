@@ -26,8 +26,10 @@
 package jsonproj
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"hash/maphash"
 	"math/bits"
 	"strconv"
 	"sync/atomic"
@@ -252,12 +254,21 @@ type decoder struct {
 }
 
 // seenObjects are the projections of the objects one projection met
-// inside a page's items, by their text.
+// inside a page's items, by a hash of their text. The text stays in the
+// page, which outlives the decoder: a lookup allocates nothing.
 type seenObjects struct {
-	byText map[string]any
+	byHash map[uint64]seenObject
 	shared int
 	off    bool
 }
+
+type seenObject struct {
+	start, end int // the text in the page
+	v          any
+}
+
+// textSeed seeds the hashes of objects' texts.
+var textSeed = maphash.MakeSeed()
 
 // Bounds on sharing objects (see sharedObject): the longest text looked
 // up; the objects remembered per projection and page; how many distinct
@@ -290,7 +301,7 @@ func (d *decoder) sharedObject(k *Keys) (any, bool) {
 		so = &seenObjects{off: t >= sharedLearning && k.repeated.Load()*4 < t}
 		d.seen[k] = so
 	}
-	if n := len(so.byText); so.off || n >= sharedTrial && so.shared < n || n >= maxSharedCount {
+	if n := len(so.byHash); so.off || n >= sharedTrial && so.shared < n || n >= maxSharedCount {
 		return d.projected(k)
 	}
 	start := d.i
@@ -298,22 +309,25 @@ func (d *decoder) sharedObject(k *Keys) (any, bool) {
 		d.i = start
 		return d.projected(k) // which fails the same way
 	}
-	text := d.data[start:d.i]
+	end := d.i
+	text := d.data[start:end]
 	if len(text) > maxSharedText {
 		d.i = start
 		return d.projected(k)
 	}
-	if v, ok := so.byText[string(text)]; ok {
+	h := maphash.Bytes(textSeed, text)
+	e, found := so.byHash[h]
+	if found && bytes.Equal(d.data[e.start:e.end], text) {
 		so.shared++
-		return v, true
+		return e.v, true
 	}
 	d.i = start
 	v, ok := d.projected(k)
-	if ok {
-		if so.byText == nil {
-			so.byText = make(map[string]any, 8)
+	if ok && !found {
+		if so.byHash == nil {
+			so.byHash = make(map[uint64]seenObject, 16)
 		}
-		so.byText[string(text)] = v
+		so.byHash[h] = seenObject{start: start, end: end, v: v}
 	}
 	return v, ok
 }
@@ -393,7 +407,7 @@ func (d *decoder) top() ([]any, bool) {
 	}
 	d.ws()
 	for k, so := range d.seen {
-		if n := len(so.byText); n > 0 {
+		if n := len(so.byHash); n > 0 {
 			k.tried.Add(int64(n + so.shared))
 			k.repeated.Add(int64(so.shared))
 		}

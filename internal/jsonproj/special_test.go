@@ -76,7 +76,7 @@ func TestSharingLearnsAcrossPages(t *testing.T) {
 			t.Fatalf("page %d: a repeated author is not shared", p)
 		}
 		if p == 39 {
-			if so := d.seen[refs]; so == nil || !so.off || len(so.byText) != 0 {
+			if so := d.seen[refs]; so == nil || !so.off || len(so.byHash) != 0 {
 				t.Fatalf("references still looked up after %d pages (tried %d, repeated %d)", p, refs.tried.Load(), refs.repeated.Load())
 			}
 			if so := d.seen[author]; so == nil || so.off {
