@@ -51,6 +51,11 @@ type Client struct {
 	retry        RetryPolicy
 	limiter      *rate.Limiter
 
+	// userAgentHeader is userAgent as a header value, shared by requests.
+	userAgentHeader []string
+	// lastAuth is the latest Authorization header value (see authHeader).
+	lastAuth atomic.Pointer[[]string]
+
 	auth  tokenSource
 	pace  pacer
 	stats stats
@@ -230,6 +235,7 @@ func New(baseURL, clientID, clientSecret string, opts ...Option) (*Client, error
 		}
 		c.hc = &http.Client{Transport: t, Timeout: timeout}
 	}
+	c.userAgentHeader = []string{c.userAgent}
 	c.auth.c = c
 	return c, nil
 }
@@ -500,6 +506,32 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 	}
 }
 
+// exchange is what one HTTP request needs besides the request itself,
+// allocated together: whether its headers were written, the trace that
+// tells, and its answer.
+type exchange struct {
+	wrote atomic.Bool
+	trace httptrace.ClientTrace
+	resp  response
+}
+
+// Header values that never change, shared by every request.
+var (
+	acceptJSON      = []string{"application/json"}
+	contentTypeJSON = []string{"application/json"}
+)
+
+// authHeader returns the Authorization header value for the token auth,
+// the same slice for as long as the token lasts.
+func (c *Client) authHeader(auth string) []string {
+	if p := c.lastAuth.Load(); p != nil && (*p)[0] == auth {
+		return *p
+	}
+	v := []string{auth}
+	c.lastAuth.Store(&v)
+	return v
+}
+
 // roundTrip sends one HTTP request. wrote reports whether the request was (at least
 // partly) written, i.e. whether the server may have applied it.
 func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*response, bool, error) {
@@ -512,11 +544,9 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 	case len(cl.query) > 0:
 		u += "?" + cl.query.Encode()
 	}
-	var wrote atomic.Bool
-	trace := &httptrace.ClientTrace{
-		WroteHeaders: func() { wrote.Store(true) },
-	}
-	ctx = httptrace.WithClientTrace(ctx, trace)
+	x := &exchange{}
+	x.trace.WroteHeaders = func() { x.wrote.Store(true) }
+	ctx = httptrace.WithClientTrace(ctx, &x.trace)
 	var body io.Reader = http.NoBody
 	if cl.body != nil {
 		body = bytes.NewReader(cl.body)
@@ -525,18 +555,24 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
+	// The fixed header values are shared by every request (the transport
+	// and http.Client only read them, and copy the header for a
+	// redirect; a RoundTripper must not modify the request): Header.Set
+	// would allocate a slice for each. The keys are canonical, so the
+	// assignments are Header.Set's.
+	h := req.Header
 	for k, vs := range cl.header {
 		for _, v := range vs {
-			req.Header.Add(k, v)
+			h.Add(k, v)
 		}
 	}
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
+	h["User-Agent"] = c.userAgentHeader
+	h["Accept"] = acceptJSON
 	if cl.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		h["Content-Type"] = contentTypeJSON
 	}
 	if auth != "" {
-		req.Header.Set("Authorization", auth)
+		h["Authorization"] = c.authHeader(auth)
 	}
 	if err := checkRequest(req); err != nil {
 		return nil, false, err
@@ -544,7 +580,7 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 	c.stats.requests.Add(1)
 	res, err := c.hc.Do(req)
 	if err != nil {
-		return nil, wrote.Load(), scrubURLError(err)
+		return nil, x.wrote.Load(), scrubURLError(err)
 	}
 	defer res.Body.Close()
 	var rd io.Reader = res.Body
@@ -563,7 +599,8 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*respons
 	if apiPath == "" {
 		apiPath = "/v1" + cl.path
 	}
-	resp := &response{method: cl.method, path: apiPath, status: res.StatusCode, header: res.Header, body: *p, buf: p, c: c}
+	resp := &x.resp
+	*resp = response{method: cl.method, path: apiPath, status: res.StatusCode, header: res.Header, body: *p, buf: p, c: c}
 	if err != nil {
 		resp.release()
 		return nil, true, fmt.Errorf("read the %d answer: %w", res.StatusCode, err)
