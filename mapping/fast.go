@@ -52,7 +52,7 @@ func buildFast(q *gojq.Query) fastExpr {
 		if _, ok := l.(fIdentity); ok {
 			return r
 		}
-		return fPipe{l, r}
+		return fusePipe(l, r)
 	case gojq.OpAlt:
 		return fAlt{l, r}
 	case gojq.OpAdd:
