@@ -3,7 +3,6 @@ package mapping
 import (
 	"encoding/json"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -805,7 +804,7 @@ func (x *fIf) eval(v any) (any, bool) {
 }
 
 type fSub struct {
-	re     *regexp.Regexp
+	re     *nativeRe
 	rep    string
 	global bool
 }
@@ -815,7 +814,7 @@ func (x fSub) eval(v any) (any, bool) {
 	if !ok || !utf8.ValidString(s) {
 		return nil, false
 	}
-	return replaceNative(x.re, s, x.rep, x.global), true
+	return x.re.replace(s, x.rep, x.global), true
 }
 
 // fEmptyObject is `{}`; each evaluation gets its own map, since the result

@@ -24,7 +24,7 @@ const nativeSubName = "_oceankit_sub"
 // nativeSub is created per Compile: it owns its regex cache (no package
 // state) and the gojq fallback program.
 type nativeSub struct {
-	cache    sync.Map // [2]string{re, flags} → *regexp.Regexp (nil: not native)
+	cache    sync.Map // [2]string{re, flags} → *nativeRe (nil: not native)
 	fallback *gojq.Code
 }
 
@@ -54,7 +54,7 @@ func (n *nativeSub) call(v any, args []any) any {
 	}
 	if ok && ok1 && ok2 && ok3 && utf8.ValidString(s) {
 		if r := n.regexp(re, flags); r != nil {
-			return replaceNative(r, s, rep, strings.ContainsRune(flags, 'g'))
+			return r.replace(s, rep, strings.ContainsRune(flags, 'g'))
 		}
 	}
 	out, ok := n.fallback.Run(v, args...).Next()
@@ -65,10 +65,10 @@ func (n *nativeSub) call(v any, args []any) any {
 }
 
 // regexp returns the compiled regex when the native path applies.
-func (n *nativeSub) regexp(re, flags string) *regexp.Regexp {
+func (n *nativeSub) regexp(re, flags string) *nativeRe {
 	key := [2]string{re, flags}
 	if r, ok := n.cache.Load(key); ok {
-		return r.(*regexp.Regexp)
+		return r.(*nativeRe)
 	}
 	out := nativeRegexp(re, flags)
 	n.cache.Store(key, out)
@@ -78,7 +78,7 @@ func (n *nativeSub) regexp(re, flags string) *regexp.Regexp {
 // nativeRegexp compiles re with gojq's flag handling, or returns nil when
 // the native path does not apply (other flags, an invalid regex, or one
 // that may match the empty string).
-func nativeRegexp(re, flags string) *regexp.Regexp {
+func nativeRegexp(re, flags string) *nativeRe {
 	if strings.ContainsFunc(flags, func(r rune) bool { return r != 'g' && r != 'i' && r != 'm' }) {
 		return nil
 	}
@@ -91,19 +91,30 @@ func nativeRegexp(re, flags string) *regexp.Regexp {
 		src = "(?s)" + src
 	}
 	parsed, err := syntax.Parse(src, syntax.Perl)
-	if err != nil || canMatchEmpty(parsed.Simplify()) {
+	if err != nil {
+		return nil
+	}
+	simple := parsed.Simplify()
+	if canMatchEmpty(simple) {
 		return nil
 	}
 	out, err := regexp.Compile(src)
 	if err != nil {
 		return nil
 	}
-	return out
+	return &nativeRe{re: out, lit: newLitRe(simple)}
 }
 
-// replaceNative is sub (the first match) or gsub (every match) with a
-// literal replacement, for regexes that cannot match the empty string.
-func replaceNative(r *regexp.Regexp, s, rep string, global bool) string {
+// replace is sub (the first match) or gsub (every match) with a literal
+// replacement, for regexes that cannot match the empty string.
+func (r *nativeRe) replace(s, rep string, global bool) string {
+	if r.lit != nil {
+		return r.lit.replace(s, rep, global)
+	}
+	return replaceRegexp(r.re, s, rep, global)
+}
+
+func replaceRegexp(r *regexp.Regexp, s, rep string, global bool) string {
 	if global {
 		return r.ReplaceAllLiteralString(s, rep)
 	}

@@ -18,7 +18,7 @@ func TestNativeSubEquivalence(t *testing.T) {
 	t.Parallel()
 	ns, err := newNativeSub()
 	require.NoError(t, err)
-	regexes := []string{`\\..*Z$`, `!.+`, `a`, `[0-9]+`, `(ab|a)`, `a*`, `^`, `$`, `\\b`, `x?`, `é`, `(?<n>b)`, `[`, `A`}
+	regexes := []string{`\\..*Z$`, `!.+`, `!.+$`, `\\.[0-9]+`, ` `, `[0-9]+$`, `a`, `[0-9]+`, `(ab|a)`, `a*`, `^`, `$`, `\\b`, `x?`, `é`, `(?<n>b)`, `[`, `A`}
 	reps := []string{`Z`, ``, `-`, `é`}
 	flagsList := []string{"", "g", "i", "gi", "m", "x", "n"}
 	var inputs []any
