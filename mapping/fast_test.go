@@ -143,6 +143,8 @@ func TestFastPathNumbersAndDates(t *testing.T) {
 		`if .merged_at == null then null else ((.merged_at | sub("\\.[0-9]+"; "") | fromdateiso8601) - (.created_at | sub("\\.[0-9]+"; "") | fromdateiso8601)) / 3600 | . * 100 | floor / 100 end`,
 		`.a | fromdateiso8601`, `.a | fromdate`, `.a - .b`, `.a + .b`, `.a * .b`, `.a / .b`, `.a | floor`, `.a | ceil`,
 		`.a | round`, `.a | trunc`, `.a | fabs`, `.a | sqrt`, `.a / 3600 | . * 100 | floor / 100`, `-1 * .a`, `.a / -1`,
+		`.a | gsub("\\.[0-9]+"; "") | fromdateiso8601`, `.a | sub("[0-9]+$"; "") | fromdate`, `.a | sub("Z"; "") | fromdate`,
+		`.a | sub("T"; "T") | fromdateiso8601`, `.a | gsub("0"; "1") | fromdateiso8601`, `.a | sub("\\.[0-9]+Z$"; "Z") | fromdate`,
 	}
 	dates := []any{
 		"2024-06-01T08:00:00.123Z", "2024-06-01T08:00:00Z", "2024-06-02T09:30:00.000Z", "1969-12-31T23:59:59Z",
@@ -189,6 +191,9 @@ func TestFastPathNumbersAndDates(t *testing.T) {
 	got, ok := buildFast(q).eval(map[string]any{"created_at": "2024-06-01T08:00:00.123Z", "merged_at": "2024-06-02T09:30:00.000Z"})
 	require.True(t, ok)
 	assert.Equal(t, 25.5, got)
+	q, err = gojq.Parse(`.a | sub("\\.[0-9]+"; "") | fromdateiso8601`)
+	require.NoError(t, err)
+	assert.IsType(t, fSubDate{}, buildFast(q).(fPipe).r, "sub | fromdateiso8601 is fused")
 	for _, src := range []string{`.a - .b`, `.a / .b`, `.a * .b`} {
 		q, err := gojq.Parse(src)
 		require.NoError(t, err)
@@ -199,6 +204,22 @@ func TestFastPathNumbersAndDates(t *testing.T) {
 
 func TestFastPathNumberFormatting(t *testing.T) {
 	t.Parallel()
+	// formatFloat's integer shortcut against gojq's encoder (tojson).
+	enc, err := gojq.Parse(`tojson`)
+	require.NoError(t, err)
+	encCode, err := gojq.Compile(enc)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(7, 8))
+	floats := []float64{0, math.Copysign(0, -1), 1, -1, 1 << 53, 1<<53 - 1, -(1<<53 - 1), 1 << 52, 1e15, 1e16, 1e20, 1e21, 0.5, -2.5, 900000, 123456789012}
+	for range 2000 {
+		floats = append(floats, float64(rng.Int64N(1<<54)-1<<53), math.Ldexp(rng.Float64(), rng.IntN(80)-10))
+	}
+	for _, f := range floats {
+		want, err := gojqFirst(t, encCode, f)
+		require.NoError(t, err)
+		require.Equal(t, want, formatFloat(f), "%v", f)
+	}
+
 	q, err := gojq.Parse(`.n | tostring`)
 	require.NoError(t, err)
 	code, err := gojq.Compile(q)

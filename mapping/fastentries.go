@@ -12,7 +12,8 @@ import (
 
 // fusePipe returns the evaluator of `l | r`, fusing to_entries with a
 // following min_by/max_by on the entry's key or value, and that with a
-// following .key or .value. gojq's parser nests pipes to the right, so the
+// following .key or .value, and a literal-ish sub with a following
+// fromdateiso8601. gojq's parser nests pipes to the right, so the
 // rest of the pipeline is r.
 func fusePipe(l, r fastExpr) fastExpr {
 	head, tail := r, fastExpr(nil)
@@ -28,6 +29,10 @@ func fusePipe(l, r fastExpr) fastExpr {
 					fused = fEntryBy{byKey: field == "key", by: fPath{steps: rest}, isMin: m.isMin}
 				}
 			}
+		}
+	case fSub:
+		if _, ok := head.(fFromDate); ok && l.re.lit != nil {
+			fused = fSubDate{l}
 		}
 	case fEntryBy:
 		if p, ok := head.(fPath); ok {

@@ -3,6 +3,7 @@ package mapping
 import (
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/itchyny/gojq"
 )
@@ -149,7 +150,15 @@ type fFromDate struct{}
 
 func (fFromDate) eval(v any) (any, bool) {
 	s, ok := v.(string)
-	if !ok || len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+	if !ok {
+		return nil, false
+	}
+	return isoSeconds(s)
+}
+
+// isoSeconds is fFromDate on the text s.
+func isoSeconds[T string | []byte](s T) (any, bool) {
+	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
 		return nil, false
 	}
 	year, ok1 := digits(s[0:4])
@@ -167,7 +176,7 @@ func (fFromDate) eval(v any) (any, bool) {
 }
 
 // digits parses s, made of ASCII digits only.
-func digits(s string) (int, bool) {
+func digits[T string | []byte](s T) (int, bool) {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i] - '0'
@@ -177,4 +186,18 @@ func digits(s string) (int, bool) {
 		n = n*10 + int(c)
 	}
 	return n, true
+}
+
+// fSubDate is `sub(LITERAL-ISH; "…") | fromdateiso8601`, as in
+// `.merged_at | sub("\\.[0-9]+"; "") | fromdateiso8601`: the replaced
+// text is built on the stack and parsed there, not allocated.
+type fSubDate struct{ sub fSub }
+
+func (f fSubDate) eval(v any) (any, bool) {
+	s, ok := v.(string)
+	if !ok || !utf8.ValidString(s) {
+		return nil, false
+	}
+	var buf [32]byte
+	return isoSeconds(f.sub.re.lit.appendReplace(buf[:0], s, f.sub.rep, f.sub.global))
 }

@@ -200,3 +200,16 @@ func (l *litRe) replace(s, rep string, global bool) string {
 	sb.WriteString(s[last:])
 	return sb.String()
 }
+
+// appendReplace appends replace(s, rep, global) to dst.
+func (l *litRe) appendReplace(dst []byte, s, rep string, global bool) []byte {
+	last := 0
+	for a, b, ok := l.find(s, 0); ok; a, b, ok = l.find(s, b) {
+		dst = append(append(dst, s[last:a]...), rep...)
+		last = b
+		if !global {
+			break
+		}
+	}
+	return append(dst, s[last:]...)
+}
