@@ -277,6 +277,9 @@ type bulk struct {
 	entities []Entity
 	encoded  [][]byte
 	results  []EntityResult
+	// answered is room for the entities of an answer, reused by the
+	// requests of the call.
+	answered []bulkEntity
 }
 
 // fail marks every entity without an outcome with the fatal error.
@@ -334,10 +337,30 @@ func (b *bulk) send(ctx context.Context, idx []int) error {
 	if err != nil {
 		return b.chunkFailed(ctx, idx, err)
 	}
-	var ans bulkAnswer
-	if err := resp.decodeWith(func(data []byte) error { return decodeBulkAnswer(data, &ans) }); err != nil {
+	// The answer's entities go into room kept from the previous request,
+	// and their identifiers, as a rule the ones sent, share those strings.
+	if cap(b.answered) < len(idx) {
+		b.answered = make([]bulkEntity, 0, len(idx))
+	}
+	ans := bulkAnswer{Entities: b.answered[:0]}
+	next := 0
+	known := func(raw []byte) (string, bool) {
+		// Port answers in request order, so the next entity is tried first.
+		for k := range idx {
+			j := (next + k) % len(idx)
+			if id := b.results[idx[j]].Identifier; id == string(raw) {
+				next = j + 1
+				return id, true
+			}
+		}
+		return "", false
+	}
+	if err := resp.decodeWith(func(data []byte) error { return decodeBulkAnswerKnown(data, &ans, known) }); err != nil {
 		b.setAll(idx, err)
 		return nil
+	}
+	if cap(ans.Entities) > cap(b.answered) {
+		b.answered = ans.Entities
 	}
 	trace := resp.header.Get("x-trace-id")
 	for _, r := range ans.Entities {
@@ -364,10 +387,13 @@ func (b *bulk) send(ctx context.Context, idx []int) error {
 		}
 		b.encoded[i] = nil
 	}
-	missing := &Error{StatusCode: resp.status, Method: resp.method, Path: resp.path, TraceID: trace,
-		Message: "Port's bulk answer has no result for this entity"}
+	var missing *Error // one error for all, made only when needed
 	for _, i := range idx {
 		if b.encoded[i] != nil {
+			if missing == nil {
+				missing = &Error{StatusCode: resp.status, Method: resp.method, Path: resp.path, TraceID: trace,
+					Message: "Port's bulk answer has no result for this entity"}
+			}
 			b.results[i].Err = missing
 			b.encoded[i] = nil
 		}

@@ -17,12 +17,29 @@ import (
 
 // decodeBulkAnswer decodes a bulk upsert answer as json.Unmarshal does.
 func decodeBulkAnswer(data []byte, ans *bulkAnswer) error {
+	return decodeBulkAnswerKnown(data, ans, nil)
+}
+
+// decodeBulkAnswerKnown is decodeBulkAnswer for an answer to a request
+// whose identifiers the caller holds: known (if not nil) returns a
+// string equal to raw when the caller has one, which the answer's
+// entities then share instead of a copy each. The capacity of
+// ans.Entities, if any, is room for the entities; otherwise ans is
+// decoded as json.Unmarshal decodes into a zero bulkAnswer (never into
+// the room: it would keep what earlier answers left in it).
+func decodeBulkAnswerKnown(data []byte, ans *bulkAnswer, known func(raw []byte) (string, bool)) error {
+	room := ans.Entities[:0]
+	*ans = bulkAnswer{}
 	s := scanner{data: data}
-	if s.bulkAnswer(ans) {
+	if s.bulkAnswer(ans, room, known) {
 		return nil
 	}
-	*ans = bulkAnswer{}
-	return json.Unmarshal(data, ans)
+	// A fresh answer: decoding into a copy keeps ans from escaping
+	// through json.Unmarshal's any.
+	var fresh bulkAnswer
+	err := json.Unmarshal(data, &fresh)
+	*ans = fresh
+	return err
 }
 
 // scanner reads JSON for the fast paths; each method reports false as
@@ -99,6 +116,18 @@ func (s *scanner) consume(c byte) bool {
 // bytes encoding/json would decode to themselves.
 func (s *scanner) plainString() (string, bool) {
 	raw, ok := s.plainRaw()
+	return string(raw), ok
+}
+
+// knownString is plainString, but the string known (if not nil) returns
+// when it has an equal one.
+func (s *scanner) knownString(known func(raw []byte) (string, bool)) (string, bool) {
+	raw, ok := s.plainRaw()
+	if ok && known != nil {
+		if v, found := known(raw); found {
+			return v, true
+		}
+	}
 	return string(raw), ok
 }
 
@@ -355,15 +384,19 @@ func (s *scanner) fields(names []string, field func(i int) bool) bool {
 	return ok
 }
 
-// bulkAnswer reads Port's bulk upsert answer.
-func (s *scanner) bulkAnswer(ans *bulkAnswer) bool {
+// bulkAnswer reads Port's bulk upsert answer into a zero ans; room and
+// known are decodeBulkAnswerKnown's.
+func (s *scanner) bulkAnswer(ans *bulkAnswer, room []bulkEntity, known func(raw []byte) (string, bool)) bool {
 	names := [...]string{"entities", "errors"}
 	return s.fields(names[:], func(i int) bool {
 		if i == 0 {
-			ans.Entities = []bulkEntity{} // what json.Unmarshal makes of []
+			ans.Entities = room
+			if room == nil {
+				ans.Entities = []bulkEntity{} // what json.Unmarshal makes of []
+			}
 			return s.array(func() bool {
 				ans.Entities = append(ans.Entities, bulkEntity{})
-				return s.bulkEntity(&ans.Entities[len(ans.Entities)-1])
+				return s.bulkEntity(&ans.Entities[len(ans.Entities)-1], known)
 			})
 		}
 		ans.Errors = []bulkError{}
@@ -385,12 +418,12 @@ func (s *scanner) array(elem func() bool) bool {
 	return ok
 }
 
-func (s *scanner) bulkEntity(e *bulkEntity) bool {
+func (s *scanner) bulkEntity(e *bulkEntity, known func(raw []byte) (string, bool)) bool {
 	names := [...]string{"identifier", "index", "created"}
 	return s.fields(names[:], func(i int) (ok bool) {
 		switch i {
 		case 0:
-			e.Identifier, ok = s.plainString()
+			e.Identifier, ok = s.knownString(known)
 		case 1:
 			e.Index, ok = s.integer()
 		default:

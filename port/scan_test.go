@@ -3,6 +3,7 @@ package port
 import (
 	"encoding/json"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,7 +71,7 @@ func TestDecodeBulkAnswerEqualsUnmarshal(t *testing.T) {
 	}
 	// The usual answer takes the fast path.
 	s := scanner{data: []byte(bulkAnswerCases[0])}
-	assert.True(t, s.bulkAnswer(&bulkAnswer{}))
+	assert.True(t, s.bulkAnswer(&bulkAnswer{}, nil, nil))
 }
 
 func FuzzDecodeBulkAnswer(f *testing.F) {
@@ -81,13 +82,28 @@ func FuzzDecodeBulkAnswer(f *testing.F) {
 		var want, got bulkAnswer
 		wantErr := json.Unmarshal([]byte(in), &want)
 		s := scanner{data: []byte(in)}
-		if s.bulkAnswer(&got) {
+		if s.bulkAnswer(&got, nil, nil) {
 			if wantErr != nil {
 				t.Fatalf("fast path took %q, which json.Unmarshal refuses: %v", in, wantErr)
 			}
 			if !assert.ObjectsAreEqual(want, got) {
 				t.Fatalf("%q: got %+v, want %+v", in, got, want)
 			}
+		}
+		// With room that holds an earlier answer's entity, and the
+		// identifiers "a" and "" known.
+		known := func(raw []byte) (string, bool) {
+			for _, id := range [...]string{"a", ""} {
+				if id == string(raw) {
+					return id, true
+				}
+			}
+			return "", false
+		}
+		got = bulkAnswer{Entities: append(make([]bulkEntity, 0, 2), bulkEntity{Identifier: "stale", Created: true})[:0]}
+		err := decodeBulkAnswerKnown([]byte(in), &got, known)
+		if (err != nil) != (wantErr != nil) || (err == nil && !assert.ObjectsAreEqual(want, got)) {
+			t.Fatalf("%q with room and known identifiers: got %+v, %v; want %+v, %v", in, got, err, want, wantErr)
 		}
 	})
 }
@@ -119,4 +135,80 @@ func BenchmarkDecodeBulkAnswer(b *testing.B) {
 			}
 		}
 	})
+	// As BulkUpsert decodes: with room for the entities and the
+	// identifiers sent at hand.
+	sent := make([]string, 10)
+	for i := range sent {
+		sent[i] = "group/subgroup/project-000123" + string(rune('0'+i))
+	}
+	b.Run("decodeBulkAnswerKnown", func(b *testing.B) {
+		b.ReportAllocs()
+		room := make([]bulkEntity, 0, 20)
+		known := func(raw []byte) (string, bool) {
+			for _, id := range sent {
+				if id == string(raw) {
+					return id, true
+				}
+			}
+			return "", false
+		}
+		for b.Loop() {
+			a := bulkAnswer{Entities: room}
+			if err := decodeBulkAnswerKnown(data, &a, known); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// An answer decoded with the request's identifiers at hand and room for
+// its entities decodes as json.Unmarshal decodes it into a zero answer,
+// and an identifier the request sent is that string, not a copy.
+func TestDecodeBulkAnswerKnown(t *testing.T) {
+	t.Parallel()
+	sent := []string{"b", "a", "c"}
+	known := func(raw []byte) (string, bool) {
+		for _, id := range sent {
+			if id == string(raw) {
+				return id, true
+			}
+		}
+		return "", false
+	}
+	tests := []struct {
+		name  string
+		known func([]byte) (string, bool)
+		room  int
+	}{
+		{"no room, nothing known", nil, 0},
+		{"room", nil, 4},
+		{"known", known, 0},
+		{"known and room", known, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, in := range bulkAnswerCases {
+				// Room that an earlier answer left entities in.
+				var want, got bulkAnswer
+				if tt.room > 0 {
+					got.Entities = append(make([]bulkEntity, 0, tt.room), bulkEntity{Identifier: "stale", Created: true})[:0]
+				}
+				wantErr := json.Unmarshal([]byte(in), &want)
+				err := decodeBulkAnswerKnown([]byte(in), &got, tt.known)
+				if wantErr != nil {
+					require.Error(t, err, in)
+					assert.Equal(t, wantErr.Error(), err.Error(), in)
+					continue
+				}
+				require.NoError(t, err, in)
+				assert.Equal(t, want, got, in)
+			}
+		})
+	}
+	var ans bulkAnswer
+	require.NoError(t, decodeBulkAnswerKnown([]byte(bulkAnswerCases[0]), &ans, known))
+	require.Len(t, ans.Entities, 2)
+	assert.Same(t, unsafe.StringData(sent[1]), unsafe.StringData(ans.Entities[0].Identifier), "a is the string sent")
+	assert.Same(t, unsafe.StringData(sent[0]), unsafe.StringData(ans.Entities[1].Identifier), "b is the string sent")
 }
