@@ -126,3 +126,48 @@ func BenchmarkDefaultMapping(b *testing.B) {
 		})
 	}
 }
+
+// TestDefaultMappingRunsFastAndExact: every program of the default
+// merge-request and project mappings answers the realistic pages without
+// gojq, with gojq's own value, and neither resource pays for the per-item
+// watchdog.
+func TestDefaultMappingRunsFastAndExact(t *testing.T) {
+	t.Parallel()
+	m := defaultsMapper(t)
+	ctx := context.Background()
+	for kind, items := range map[string][]map[string]any{"merge-request": mrPage(64), "project": projectPage(64)} {
+		r := m.ResourcesForKind(kind)[0]
+		if r.budgeted {
+			t.Errorf("%s: resource pays for the watchdog", kind)
+		}
+		cm := r.mappings[0]
+		leaves := []*leaf{cm.identifier.leaf, cm.blueprint, cm.title}
+		for _, p := range cm.props {
+			leaves = append(leaves, p.l)
+		}
+		for _, rel := range cm.rels {
+			leaves = append(leaves, rel.n.leaf)
+		}
+		for _, l := range leaves {
+			src := r.fields[l.id].expr
+			if l.e.constant {
+				continue
+			}
+			if l.e.fast == nil {
+				t.Errorf("%s: %s has no fast path", kind, src)
+				continue
+			}
+			for i, it := range items {
+				got, ok := l.e.fast.eval(it)
+				if !ok {
+					t.Errorf("%s: %s falls back to gojq on item %d", kind, src, i)
+					continue
+				}
+				want, err := l.e.runJQ(ctx, it)
+				if err != nil || !sameValue(want, got) {
+					t.Errorf("%s: %s on item %d: fast %#v, gojq %#v (%v)", kind, src, i, got, want, err)
+				}
+			}
+		}
+	}
+}

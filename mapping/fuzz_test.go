@@ -51,6 +51,13 @@ func FuzzMap(f *testing.F) {
 	f.Add(`.languages | to_entries | max_by(.value) | .key`, []byte(`{"id":"x","languages":{"Go":1}}`))
 	f.Add(`.arr[-1] == 'x'`, []byte(`{"id":"x","arr":["x"]}`))
 	f.Add(`def f: f; f`, []byte(`{"id":"x"}`))
+	f.Add(`if .merged_at == null then null else ((.merged_at | sub("\\.[0-9]+"; "") | fromdateiso8601) - (.created_at | sub("\\.[0-9]+"; "") | fromdateiso8601)) / 3600 | . * 100 | floor / 100 end`,
+		[]byte(`{"id":"x","created_at":"2024-06-01T08:00:00.123Z","merged_at":"2024-06-02T09:30:00Z"}`))
+	f.Add(`.a | fromdate`, []byte(`{"id":"x","a":"2024-02-30T23:59:60Z"}`))
+	f.Add(`.a * .b / 3 - 1 | ceil`, []byte(`{"id":"x","a":9007199254740993,"b":-1e308}`))
+	f.Add(`(.l // {}) | to_entries | max_by(.value) | .key`, []byte(`{"id":"x","l":{"Go":50,"C":50.0,"é":null}}`))
+	f.Add(`.r.full | sub("!.+$"; "")`, []byte(`{"id":"x","r":{"full":"g/p!3\n!4"}}`))
+	f.Add(`.p | gsub(" "; "")`, []byte(`{"id":"x","p":" a b "}`))
 	f.Fuzz(func(t *testing.T, program string, itemJSON []byte) {
 		if len(program) > 512 || len(itemJSON) > 1<<14 {
 			return
