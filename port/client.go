@@ -535,14 +535,15 @@ func (c *Client) authHeader(auth string) []string {
 // roundTrip sends one HTTP request. wrote reports whether the request was (at least
 // partly) written, i.e. whether the server may have applied it.
 func (c *Client) roundTrip(ctx context.Context, cl *call, auth string) (*response, bool, error) {
-	u := c.apiURL + cl.path
+	u := cl.url
 	switch {
-	case cl.url != "":
-		u = cl.url
+	case u != "":
 	case cl.rawQuery != "":
-		u += "?" + cl.rawQuery
+		u = c.apiURL + cl.path + "?" + cl.rawQuery
 	case len(cl.query) > 0:
-		u += "?" + cl.query.Encode()
+		u = c.apiURL + cl.path + "?" + cl.query.Encode()
+	default:
+		u = c.apiURL + cl.path
 	}
 	x := &exchange{}
 	x.trace.WroteHeaders = func() { x.wrote.Store(true) }

@@ -163,11 +163,9 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []En
 	scratch := c.scratch()
 	defer c.release(scratch)
 	arena := (*scratch)[:0]
-	ends := make([]int, len(entities))
 	for i := range entities {
 		e := &entities[i]
 		results[i] = EntityResult{Index: i, Identifier: e.ID()}
-		ends[i] = -1
 		if e.Blueprint != "" && e.Blueprint != blueprint {
 			results[i].Err = fmt.Errorf("port: BulkUpsert %q: entity %d belongs to blueprint %q", blueprint, i, e.Blueprint)
 			continue
@@ -183,17 +181,12 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []En
 			results[i].Err = fmt.Errorf("port: entity %d (%q) is %d bytes: %w", i, e.ID(), n, ErrEntityTooLarge)
 			continue
 		}
-		ends[i] = len(arena)
+		// When arena grows later, this slice stays in the array it was
+		// written in, whose bytes nothing changes any more: only the
+		// last array goes back to the pool.
+		b.encoded[i] = arena[start:len(arena):len(arena)]
 	}
 	*scratch = arena
-	start := 0
-	for i, end := range ends {
-		if end < 0 {
-			continue
-		}
-		b.encoded[i] = arena[start:end:end]
-		start = end
-	}
 
 	chunk := make([]int, 0, MaxBulkUpsert)
 	size := len(bulkOpen) + len(bulkClose)
