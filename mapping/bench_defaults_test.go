@@ -102,28 +102,34 @@ func projectPage(n int) []map[string]any {
 
 // BenchmarkDefaultMapping maps a page of 100 merge requests and one of 100
 // projects with the GitLab integration's default mapping, on one worker
-// (the sync maps pages in parallel itself). ns/op and allocs/op are per
+// and, as the sync does on two cores, on two. ns/op and allocs/op are per
 // page.
 func BenchmarkDefaultMapping(b *testing.B) {
-	m := defaultsMapper(b, WithWorkers(1))
-	for _, bc := range []struct {
-		kind  string
-		items []map[string]any
-	}{
-		{"merge-request", mrPage(100)},
-		{"project", projectPage(100)},
-	} {
-		b.Run(bc.kind, func(b *testing.B) {
-			r := m.ResourcesForKind(bc.kind)[0]
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				res, err := r.Map(ctx, bc.items)
-				if err != nil || len(res.Entities) != len(bc.items) || len(res.FieldErrors) > 0 {
-					b.Fatalf("%v %d %v", err, len(res.Entities), res.FieldErrors)
+	for _, workers := range []int{1, 2} {
+		m := defaultsMapper(b, WithWorkers(workers))
+		suffix := ""
+		if workers > 1 {
+			suffix = fmt.Sprintf("/workers=%d", workers)
+		}
+		for _, bc := range []struct {
+			kind  string
+			items []map[string]any
+		}{
+			{"merge-request", mrPage(100)},
+			{"project", projectPage(100)},
+		} {
+			b.Run(bc.kind+suffix, func(b *testing.B) {
+				r := m.ResourcesForKind(bc.kind)[0]
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					res, err := r.Map(ctx, bc.items)
+					if err != nil || len(res.Entities) != len(bc.items) || len(res.FieldErrors) > 0 {
+						b.Fatalf("%v %d %v", err, len(res.Entities), res.FieldErrors)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

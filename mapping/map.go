@@ -129,6 +129,17 @@ func (r *ResourceMapper) mapItems(ctx context.Context, items []map[string]any, a
 	nChunks := (n + chunk - 1) / chunk
 	workers = min(workers, nChunks)
 	outs := make([]chunkOut, nChunks)
+	// With one mapping and no itemsToParse an item makes at most one
+	// entity: the chunks write into one slice, at their items' offsets,
+	// which is compacted below instead of copied.
+	var shared []Entity
+	if len(r.mappings) == 1 && r.itemsToParse == nil {
+		shared = make([]Entity, n)
+		for c := range outs {
+			lo, hi := c*chunk, min(n, (c+1)*chunk)
+			outs[c].ents = shared[lo:lo:hi]
+		}
+	}
 	ws := make([]*worker, workers)
 
 	var wd *watchdog
@@ -191,6 +202,17 @@ func (r *ResourceMapper) mapItems(ctx context.Context, items []map[string]any, a
 		res.Entities, res.Rejected, res.Misconfigured, res.FieldErrors = outs[0].ents, outs[0].rejected, outs[0].mis, outs[0].fieldErrs
 		return res, nil
 	}
+	if shared != nil {
+		k := 0
+		for c := range outs {
+			if lo := c * chunk; k != lo {
+				copy(shared[k:], outs[c].ents) // moves left, within shared
+			}
+			k += len(outs[c].ents)
+		}
+		clear(shared[k:]) // no stale entity keeps its maps alive
+		res.Entities = shared[:k]
+	}
 	var ne, nr, nm, nf int
 	for i := range outs {
 		ne += len(outs[i].ents)
@@ -201,7 +223,9 @@ func (r *ResourceMapper) mapItems(ctx context.Context, items []map[string]any, a
 	if nf > 0 {
 		res.FieldErrors = make([]Misconfiguration, 0, nf)
 	}
-	res.Entities = make([]Entity, 0, ne)
+	if shared == nil {
+		res.Entities = make([]Entity, 0, ne)
+	}
 	if nr > 0 {
 		res.Rejected = make([]Entity, 0, nr)
 	}
@@ -209,7 +233,9 @@ func (r *ResourceMapper) mapItems(ctx context.Context, items []map[string]any, a
 		res.Misconfigured = make([]Misconfiguration, 0, nm)
 	}
 	for i := range outs {
-		res.Entities = append(res.Entities, outs[i].ents...)
+		if shared == nil {
+			res.Entities = append(res.Entities, outs[i].ents...)
+		}
 		res.Rejected = append(res.Rejected, outs[i].rejected...)
 		res.Misconfigured = append(res.Misconfigured, outs[i].mis...)
 		res.FieldErrors = append(res.FieldErrors, outs[i].fieldErrs...)

@@ -468,8 +468,14 @@ func TestMapKeepsOrderWithManyWorkers(t *testing.T) {
 	var got []string
 	for _, e := range res.Entities {
 		got = append(got, e.ID())
+		if v := e.Properties["bad"]; v != nil {
+			assert.Equal(t, e.ID(), fmt.Sprint(v), "an entity keeps its own properties")
+		}
 	}
 	assert.Equal(t, want, got)
+	for _, e := range res.Entities[len(res.Entities):cap(res.Entities)] {
+		assert.Nil(t, e.Properties, "no stale entity past the end keeps its maps alive")
+	}
 	prev := -1
 	for _, m := range res.Misconfigured {
 		assert.Greater(t, m.Item, prev)
