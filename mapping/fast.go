@@ -51,17 +51,17 @@ func buildFast(q *gojq.Query) fastExpr {
 		if _, ok := l.(fIdentity); ok {
 			return r
 		}
-		return fusePipe(l, r)
+		return floatWrap(fusePipe(l, r))
 	case gojq.OpAlt:
 		return fAlt{l, r}
 	case gojq.OpAdd:
 		return fAdd{l, r}
 	case gojq.OpSub:
-		return fArith{l, r, '-'}
+		return floatWrap(fArith{l, r, '-'})
 	case gojq.OpMul:
-		return fArith{l, r, '*'}
+		return floatWrap(fArith{l, r, '*'})
 	case gojq.OpDiv:
-		return fArith{l, r, '/'}
+		return floatWrap(fArith{l, r, '/'})
 	case gojq.OpEq:
 		return fEq{l, r, false}
 	case gojq.OpNe:

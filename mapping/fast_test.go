@@ -193,7 +193,7 @@ func TestFastPathNumbersAndDates(t *testing.T) {
 	assert.Equal(t, 25.5, got)
 	q, err = gojq.Parse(`.a | sub("\\.[0-9]+"; "") | fromdateiso8601`)
 	require.NoError(t, err)
-	assert.IsType(t, fSubDate{}, buildFast(q).(fPipe).r, "sub | fromdateiso8601 is fused")
+	assert.IsType(t, fSubDate{}, buildFast(q).(fFloat).x.(fPipe).r, "sub | fromdateiso8601 is fused")
 	for _, src := range []string{`.a - .b`, `.a / .b`, `.a * .b`} {
 		q, err := gojq.Parse(src)
 		require.NoError(t, err)

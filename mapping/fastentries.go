@@ -17,6 +17,9 @@ import (
 // rest of the pipeline is r.
 func fusePipe(l, r fastExpr) fastExpr {
 	head, tail := r, fastExpr(nil)
+	if f, ok := r.(fFloat); ok {
+		r = f.x // fFloat only caches how to evaluate x
+	}
 	if p, ok := r.(fPipe); ok {
 		head, tail = p.l, p.r
 	}

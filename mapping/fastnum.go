@@ -148,18 +148,20 @@ func (m fMath) eval(v any) (any, bool) {
 // or reports its own error.
 type fFromDate struct{}
 
-func (fFromDate) eval(v any) (any, bool) {
+func (d fFromDate) eval(v any) (any, bool) { return boxFloat(d.evalFloat(v)) }
+
+func (fFromDate) evalFloat(v any) (float64, bool) {
 	s, ok := v.(string)
 	if !ok {
-		return nil, false
+		return 0, false
 	}
 	return isoSeconds(s)
 }
 
 // isoSeconds is fFromDate on the text s.
-func isoSeconds[T string | []byte](s T) (any, bool) {
+func isoSeconds[T string | []byte](s T) (float64, bool) {
 	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
-		return nil, false
+		return 0, false
 	}
 	year, ok1 := digits(s[0:4])
 	month, ok2 := digits(s[5:7])
@@ -169,7 +171,7 @@ func isoSeconds[T string | []byte](s T) (any, bool) {
 	sec, ok6 := digits(s[17:19])
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
 		month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 60 {
-		return nil, false
+		return 0, false
 	}
 	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
 	return float64(t.Unix()), true
@@ -193,11 +195,224 @@ func digits[T string | []byte](s T) (int, bool) {
 // text is built on the stack and parsed there, not allocated.
 type fSubDate struct{ sub fSub }
 
-func (f fSubDate) eval(v any) (any, bool) {
+func (f fSubDate) eval(v any) (any, bool) { return boxFloat(f.evalFloat(v)) }
+
+func (f fSubDate) evalFloat(v any) (float64, bool) {
 	s, ok := v.(string)
 	if !ok || !utf8.ValidString(s) {
-		return nil, false
+		return 0, false
 	}
 	var buf [32]byte
 	return isoSeconds(f.sub.re.lit.appendReplace(buf[:0], s, f.sub.rep, f.sub.global))
+}
+
+func boxFloat(f float64, ok bool) (any, bool) {
+	if !ok {
+		return nil, false
+	}
+	return f, true
+}
+
+// A chain of number shapes whose result is a float64 (the lead time:
+// dates, a difference, divisions, floor) would box every intermediate
+// number into an any, one allocation each. floatEval and floatApply
+// compile such a chain into functions on float64, and fFloat boxes only
+// its result. They follow binopTypeSwitch: an operation with one float64
+// operand converts an int other operand and gives a float64; one whose
+// operands may both be ints is not compiled here.
+
+// floatEval returns a function giving f's result from any input when that
+// result is always a float64.
+func floatEval(f fastExpr) (func(any) (float64, bool), bool) {
+	switch f := f.(type) {
+	case fFloat:
+		return f.fn, true
+	case fFromDate:
+		return f.evalFloat, true
+	case fSubDate:
+		return f.evalFloat, true
+	case fMath:
+		return func(v any) (float64, bool) {
+			x, ok := gojq.ToFloat64(v)
+			if !ok {
+				return 0, false
+			}
+			return f.f(x), true
+		}, true
+	case fArith:
+		lf, lok := floatEval(f.l)
+		rf, rok := floatEval(f.r)
+		if !lok && !rok {
+			return nil, false
+		}
+		if !lok {
+			lf = numberOperand(f.l)
+		}
+		if !rok {
+			rf = numberOperand(f.r)
+		}
+		op := f.op
+		return func(v any) (float64, bool) {
+			x, ok := lf(v)
+			if !ok {
+				return 0, false
+			}
+			y, ok := rf(v)
+			if !ok {
+				return 0, false
+			}
+			return floatOp(op, x, y)
+		}, true
+	case fPipe:
+		if lf, ok := floatEval(f.l); ok {
+			if ra, ok := floatApply(f.r); ok {
+				return func(v any) (float64, bool) {
+					x, ok := lf(v)
+					if !ok {
+						return 0, false
+					}
+					return ra(x)
+				}, true
+			}
+		}
+		if rf, ok := floatEval(f.r); ok {
+			l := f.l
+			return func(v any) (float64, bool) {
+				x, ok := l.eval(v)
+				if !ok {
+					return 0, false
+				}
+				return rf(x)
+			}, true
+		}
+	}
+	return nil, false
+}
+
+// numberOperand evaluates f as the int or float64 operand of an operation
+// whose other operand is a float64.
+func numberOperand(f fastExpr) func(any) (float64, bool) {
+	return func(v any) (float64, bool) {
+		x, ok := f.eval(v)
+		if !ok {
+			return 0, false
+		}
+		switch x := x.(type) {
+		case int:
+			return float64(x), true
+		case float64:
+			return x, true
+		}
+		return 0, false
+	}
+}
+
+// floatApply returns f as a function of a float64 input when its result
+// is then always a float64.
+func floatApply(f fastExpr) (func(float64) (float64, bool), bool) {
+	switch f := f.(type) {
+	case fFloat:
+		return floatApply(f.x)
+	case fIdentity:
+		return func(x float64) (float64, bool) { return x, true }, true
+	case fMath:
+		return func(x float64) (float64, bool) { return f.f(x), true }, true
+	case fArith:
+		la, lok := floatApply(f.l)
+		ra, rok := floatApply(f.r)
+		if !lok && !rok {
+			return nil, false
+		}
+		if !lok {
+			if la, lok = constOperand(f.l); !lok {
+				return nil, false
+			}
+		}
+		if !rok {
+			if ra, rok = constOperand(f.r); !rok {
+				return nil, false
+			}
+		}
+		op := f.op
+		return func(x float64) (float64, bool) {
+			a, ok := la(x)
+			if !ok {
+				return 0, false
+			}
+			b, ok := ra(x)
+			if !ok {
+				return 0, false
+			}
+			return floatOp(op, a, b)
+		}, true
+	case fPipe:
+		la, ok := floatApply(f.l)
+		if !ok {
+			return nil, false
+		}
+		ra, ok := floatApply(f.r)
+		if !ok {
+			return nil, false
+		}
+		return func(x float64) (float64, bool) {
+			y, ok := la(x)
+			if !ok {
+				return 0, false
+			}
+			return ra(y)
+		}, true
+	}
+	return nil, false
+}
+
+// constOperand is a number literal as a float64 operand.
+func constOperand(f fastExpr) (func(float64) (float64, bool), bool) {
+	c, ok := f.(fConst)
+	if !ok {
+		return nil, false
+	}
+	var y float64
+	switch v := c.v.(type) {
+	case int:
+		y = float64(v)
+	case float64:
+		y = v
+	default:
+		return nil, false
+	}
+	return func(float64) (float64, bool) { return y, true }, true
+}
+
+func floatOp(op byte, l, r float64) (float64, bool) {
+	switch op {
+	case '-':
+		return l - r, true
+	case '*':
+		return l * r, true
+	case '/':
+		if r == 0 {
+			return 0, false // gojq's division-by-zero error
+		}
+		return l / r, true
+	}
+	return 0, false
+}
+
+// fFloat is x compiled by floatEval: it boxes only the result.
+type fFloat struct {
+	x  fastExpr
+	fn func(any) (float64, bool)
+}
+
+func (f fFloat) eval(v any) (any, bool) { return boxFloat(f.fn(v)) }
+
+// floatWrap returns f as an fFloat when floatEval compiles it.
+func floatWrap(f fastExpr) fastExpr {
+	switch f.(type) {
+	case fArith, fPipe:
+		if fn, ok := floatEval(f); ok {
+			return fFloat{f, fn}
+		}
+	}
+	return f
 }
