@@ -106,8 +106,37 @@ func (l *litRe) in(r rune) bool {
 	return false
 }
 
+// suffixStart returns where the class's run that ends s starts.
+func (l *litRe) suffixStart(s string) int {
+	switch {
+	case l.any:
+		return 0
+	case l.anyNotNL:
+		// In valid UTF-8 the byte '\n' is only ever the rune '\n'.
+		return strings.LastIndexByte(s, '\n') + 1
+	}
+	k := len(s)
+	for k > 0 {
+		r, n := utf8.DecodeLastRuneInString(s[:k])
+		if !l.in(r) {
+			break
+		}
+		k -= n
+	}
+	return k
+}
+
 // run returns the end of the class's run starting at j.
 func (l *litRe) run(s string, j int) int {
+	switch {
+	case l.any:
+		return len(s)
+	case l.anyNotNL:
+		if i := strings.IndexByte(s[j:], '\n'); i >= 0 {
+			return j + i
+		}
+		return len(s)
+	}
 	for j < len(s) {
 		r, n := utf8.DecodeRuneInString(s[j:])
 		if !l.in(r) {
@@ -139,14 +168,7 @@ func (l *litRe) find(s string, from int) (int, int, bool) {
 		// The class must run from the literal's end to the end of s: the
 		// leftmost match is the first literal ending at or after k, where
 		// that run starts, and before the end.
-		k := len(s)
-		for k > 0 {
-			r, n := utf8.DecodeLastRuneInString(s[:k])
-			if !l.in(r) {
-				break
-			}
-			k -= n
-		}
+		k := l.suffixStart(s)
 		p := max(from, k-len(l.lit))
 		i := strings.Index(s[p:], l.lit)
 		if i < 0 || p+i+len(l.lit) >= len(s) {
