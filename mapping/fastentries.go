@@ -25,6 +25,15 @@ func fusePipe(l, r fastExpr) fastExpr {
 	}
 	var fused fastExpr
 	switch l := l.(type) {
+	case fAlt:
+		// `(.x // {}) | to_entries | max_by(…)…` only reads the object:
+		// the default need not be a new map for every item.
+		if _, ok := l.r.(fEmptyObject); ok {
+			switch head.(type) {
+			case fEntryBy, fEntryField:
+				return fPipe{fAlt{l.l, fConst{emptyObject}}, r}
+			}
+		}
 	case fToEntries:
 		if m, ok := head.(fMinMaxBy); ok {
 			if by, ok := m.f.(fPath); ok {
@@ -52,6 +61,10 @@ func fusePipe(l, r fastExpr) fastExpr {
 	}
 	return fusePipe(fused, tail)
 }
+
+// emptyObject is the {} that fused readers get as a default; nothing
+// writes to it or returns it.
+var emptyObject = map[string]any{}
 
 // entryField splits a path that starts with .key or .value.
 func entryField(p fPath) (string, []step, bool) {
