@@ -34,13 +34,17 @@
 // # Performance
 //
 // Nothing is parsed per item. Most mapping programs (field paths,
-// literals, //, tostring, ascii_downcase/upcase, string interpolation, +,
-// ==, !=, and/or/not, to_entries, max_by/min_by) are evaluated by an
-// interpreter-free fast path whose results are identical to gojq's; anything
-// else, and every error case, runs gojq. sub/gsub calls with literal
-// arguments run natively inside gojq, again with gojq's results. Items are
-// never copied except to bind itemsToParse elements. A resource whose
-// programs all take the fast path needs no per-item timer.
+// literals, //, tostring, ascii_downcase/upcase, string interpolation,
+// + - * / on numbers, floor and the other rounding functions,
+// fromdateiso8601 on plain UTC timestamps, ==, !=, and/or/not,
+// to_entries, max_by/min_by, sub/gsub with literal arguments,
+// [.list[]?.field], if/elif/else) are evaluated by an interpreter-free
+// fast path whose results are identical to gojq's; anything else, and
+// every error case, runs gojq. The GitLab integration's default mapping
+// runs entirely on it. sub/gsub calls with literal arguments also run
+// natively inside gojq, again with gojq's results. Items are never copied
+// except to bind itemsToParse elements. A resource whose programs all take
+// the fast path needs no per-item timer.
 //
 // # Limits
 //
