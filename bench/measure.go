@@ -82,6 +82,25 @@ type usage struct {
 	// at the start (otherwise it is the peak since the process started).
 	PeakRSS      uint64 `json:"peakRSS"`
 	PeakRSSReset bool   `json:"peakRSSReset"`
+	// Allocated is the bytes the process allocated on the heap during the
+	// section, GCCycles the collections that ran: a resync's CPU follows
+	// them closely, since marking is a fifth of it.
+	Allocated uint64 `json:"allocated"`
+	GCCycles  uint64 `json:"gcCycles"`
+}
+
+// gcCounters reads the bytes allocated and the collections completed since
+// the process started.
+func gcCounters() (allocated, cycles uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		allocated = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		cycles = s[1].Value.Uint64()
+	}
+	return allocated, cycles
 }
 
 // meter measures one section: wall and CPU time by difference, the peak of
@@ -98,6 +117,8 @@ type meter struct {
 	mu       sync.Mutex
 	samples  []metrics.Sample // guarded by mu
 	peakHeap uint64
+	// allocated and cycles are gcCounters at the start.
+	allocated, cycles uint64
 }
 
 // heapSampleEvery is the heap sampling period. A sample reads
@@ -149,6 +170,7 @@ func startMeter() *meter {
 			}
 		}
 	}()
+	m.allocated, m.cycles = gcCounters()
 	m.cpu = cpuTime()
 	m.start = time.Now()
 	return m
@@ -163,9 +185,11 @@ func (m *meter) sample() {
 func (m *meter) finish() usage {
 	wall := time.Since(m.start)
 	cpu := cpuTime() - m.cpu
+	allocated, cycles := gcCounters()
 	m.sample()
 	close(m.stop)
 	m.done.Wait()
 	_, peak := rss()
-	return usage{Wall: wall, CPU: cpu, PeakHeap: m.peakHeap, HeapBefore: m.before, PeakRSS: peak, PeakRSSReset: m.reset}
+	return usage{Wall: wall, CPU: cpu, PeakHeap: m.peakHeap, HeapBefore: m.before, PeakRSS: peak, PeakRSSReset: m.reset,
+		Allocated: allocated - m.allocated, GCCycles: cycles - m.cycles}
 }

@@ -175,6 +175,8 @@ func renderGrowth(w *strings.Builder, runs []*sizeRun) {
 			p("\nAt %s entities the first resync ran again with field projection off (`%s`, every field of GitLab's JSON decoded, into a fresh Port): CPU %s = %.1f µs per entity, against %.1f µs with projection (%.2f×).\n",
 				num(r.Pipelined.entities()), r.DecodeAllEnv, dur(d.Usage.CPU), cpuPerEntity(d), cpuPerEntity(r.Pipelined),
 				cpuPerEntity(r.Pipelined)/max(cpuPerEntity(d), 1e-9))
+			p("Heap allocated per entity (what the collector's work follows): %s with projection, %s decoding every field; collections %d and %d.\n",
+				allocPerEntity(r.Pipelined), allocPerEntity(d), r.Pipelined.Usage.GCCycles, d.Usage.GCCycles)
 			if len(r.ProjectedAgain)+len(r.DecodeAllAgain) > 0 {
 				proj, all := cpuSides(r)
 				p("Over %d rounds, alternating, each a first resync into a fresh Port, CPU per entity with projection: %s; decoding every field: %s. The target compares each side's least (%.2f×): on a shared machine one run of a side can meet more load than the other.\n",
@@ -794,6 +796,11 @@ func microsList(xs []float64) string {
 		s[i] = fmt.Sprintf("%.1f µs", x)
 	}
 	return strings.Join(s, ", ")
+}
+
+// allocPerEntity is a resync's heap allocation per entity upserted.
+func allocPerEntity(r *resyncRun) string {
+	return fmt.Sprintf("%.1f KiB", float64(r.Usage.Allocated)/1024/float64(max(r.entities(), 1)))
 }
 
 // cpuPerEntity is a resync's CPU time per entity upserted, in µs.
