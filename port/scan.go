@@ -2,7 +2,9 @@ package port
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -137,6 +139,7 @@ func (s *scanner) plainRaw() ([]byte, bool) {
 		return nil, false
 	}
 	start := s.i
+	s.stepPlain(true)
 	for s.i < len(s.data) {
 		c := s.data[s.i]
 		switch {
@@ -151,12 +154,54 @@ func (s *scanner) plainRaw() ([]byte, bool) {
 	return nil, false
 }
 
+// Strings are stepped over eight bytes at a time: identifiers, keys and
+// the long texts of entity pages are mostly plain ASCII.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// stepPlain steps over the bytes of a string that need no closer look,
+// eight at a time, and stops at the first that does (or fewer than
+// eight bytes before the end): a control character, '"' or '\\', and
+// with nonASCII a byte of 0x80 or more.
+func (s *scanner) stepPlain(nonASCII bool) {
+	for s.i+8 <= len(s.data) {
+		if m := specialBytes(binary.LittleEndian.Uint64(s.data[s.i:]), nonASCII); m != 0 {
+			s.i += bits.TrailingZeros64(m) / 8
+			return
+		}
+		s.i += 8
+	}
+}
+
+// specialBytes has the high bit of a byte of w set at the first byte
+// (lowest address) that is special in stepPlain's sense, if one is, and
+// maybe at later ones: each test flags every byte that matches, and a
+// borrow only starts at a byte that matches, so it can flag a later
+// byte that does not, never an earlier one.
+func specialBytes(w uint64, nonASCII bool) uint64 {
+	quote := w ^ ('"' * lsb)
+	bslash := w ^ ('\\' * lsb)
+	m := (w - 0x20*lsb) & ^w // a byte below 0x20
+	m |= (quote - lsb) & ^quote
+	m |= (bslash - lsb) & ^bslash
+	if nonASCII {
+		m |= w
+	}
+	return m & msb
+}
+
 // skipString steps over a valid string, escapes included.
 func (s *scanner) skipString() bool {
 	if !s.consume('"') {
 		return false
 	}
 	for s.i < len(s.data) {
+		s.stepPlain(false)
+		if s.i >= len(s.data) {
+			return false
+		}
 		c := s.data[s.i]
 		switch {
 		case c == '"':

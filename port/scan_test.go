@@ -1,7 +1,9 @@
 package port
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"testing"
 	"unsafe"
 
@@ -211,4 +213,42 @@ func TestDecodeBulkAnswerKnown(t *testing.T) {
 	require.Len(t, ans.Entities, 2)
 	assert.Same(t, unsafe.StringData(sent[1]), unsafe.StringData(ans.Entities[0].Identifier), "a is the string sent")
 	assert.Same(t, unsafe.StringData(sent[0]), unsafe.StringData(ans.Entities[1].Identifier), "b is the string sent")
+}
+
+// specialBytes finds the first special byte as a byte-by-byte look
+// would, for every byte value at every position among other bytes of
+// every kind.
+func TestSpecialBytes(t *testing.T) {
+	t.Parallel()
+	special := func(c byte, nonASCII bool) bool {
+		return c < 0x20 || c == '"' || c == '\\' || (nonASCII && c >= 0x80)
+	}
+	fillers := []byte{'a', ' ', '~', 0x7f, 0x80, 0xa0, 0xff, 0x1f, '"', '\\', 0}
+	for _, nonASCII := range []bool{false, true} {
+		for _, fill := range fillers {
+			for pos := range 8 {
+				for v := range 256 {
+					var word [8]byte
+					for i := range word {
+						word[i] = fill
+					}
+					word[pos] = byte(v)
+					want := 8
+					for i, c := range word {
+						if special(c, nonASCII) {
+							want = i
+							break
+						}
+					}
+					got := 8
+					if m := specialBytes(binary.LittleEndian.Uint64(word[:]), nonASCII); m != 0 {
+						got = bits.TrailingZeros64(m) / 8
+					}
+					if got != want {
+						t.Fatalf("specialBytes(%q, %v): first special byte %d, want %d", word, nonASCII, got, want)
+					}
+				}
+			}
+		}
+	}
 }
