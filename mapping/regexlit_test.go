@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,4 +61,36 @@ func TestNativeRegexpUsesLitRe(t *testing.T) {
 		require.NotNil(t, r, c[0])
 		assert.NotNil(t, r.lit, c[0])
 	}
+}
+
+// FuzzLitRe compares litRe with Go's regexp on arbitrary patterns and
+// subjects, wherever the native sub would use it.
+func FuzzLitRe(f *testing.F) {
+	for _, seed := range [][2]string{
+		{`!.+$`, "g/p!3"}, {`\.[0-9]+`, "2024-06-01T08:00:00.123Z"}, {` `, " a b "}, {`a+`, "baaab"},
+		{`[^/]+$`, "a/b/c"}, {`(?s)!.+$`, "x!\ny"}, {`é[à-ÿ]+`, "éàé"}, {`aa+`, "aaaa"},
+	} {
+		f.Add(seed[0], seed[1], "")
+		f.Add(seed[0], seed[1], "g")
+	}
+	f.Fuzz(func(t *testing.T, pat, s, flags string) {
+		if !utf8.ValidString(s) || len(pat) > 64 || len(s) > 256 {
+			return
+		}
+		r := nativeRegexp(pat, flags)
+		if r == nil || r.lit == nil {
+			return
+		}
+		global := strings.ContainsRune(flags, 'g')
+		for _, rep := range []string{"", "-", "é"} {
+			want := replaceRegexp(r.re, s, rep, global)
+			if got := r.lit.replace(s, rep, global); got != want {
+				t.Fatalf("%q (flags %q) on %q, rep %q: litRe %q, regexp %q", pat, flags, s, rep, got, want)
+			}
+			var buf [8]byte
+			if got := string(r.lit.appendReplace(buf[:0], s, rep, global)); got != want {
+				t.Fatalf("%q (flags %q) on %q, rep %q: appendReplace %q, regexp %q", pat, flags, s, rep, got, want)
+			}
+		}
+	})
 }
