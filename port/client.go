@@ -646,7 +646,7 @@ func (c *Client) apiError(r *response) *Error {
 		StatusCode: r.status,
 		Method:     r.method,
 		Path:       r.path,
-		TraceID:    r.header.Get("x-trace-id"),
+		TraceID:    r.header.Get(headerTraceID),
 		RetryAfter: retryAfter(r.header, c.clock.Now()),
 	}
 	var eb errorBody

@@ -355,7 +355,7 @@ func (b *bulk) send(ctx context.Context, idx []int) error {
 	if cap(ans.Entities) > cap(b.answered) {
 		b.answered = ans.Entities
 	}
-	trace := resp.header.Get("x-trace-id")
+	trace := resp.header.Get(headerTraceID)
 	for _, r := range ans.Entities {
 		if r.Index < 0 || r.Index >= len(idx) {
 			continue

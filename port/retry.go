@@ -56,7 +56,7 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 			return max(t.Sub(now), 0)
 		}
 	}
-	if at, ok := resetTime(h, now); ok && h.Get("x-ratelimit-remaining") == "0" {
+	if at, ok := resetTime(h, now); ok && h.Get(headerRateLimitRemaining) == "0" {
 		return max(at.Sub(now), 0)
 	}
 	return 0
@@ -66,7 +66,7 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 // and "epoch seconds"; like Ocean, values above 10,000 are taken as epoch seconds. ISO
 // dates are accepted too.
 func resetTime(h http.Header, now time.Time) (time.Time, bool) {
-	v := strings.TrimSpace(h.Get("x-ratelimit-reset"))
+	v := strings.TrimSpace(h.Get(headerRateLimitReset))
 	if v == "" {
 		return time.Time{}, false
 	}
@@ -156,7 +156,7 @@ func (p *pacer) reserve(class int, now time.Time) time.Duration {
 
 // observe records the budget Port reported in an answer's x-ratelimit-* headers.
 func (p *pacer) observe(class int, h http.Header, now time.Time) {
-	rem := h.Get("x-ratelimit-remaining")
+	rem := h.Get(headerRateLimitRemaining)
 	if rem == "" {
 		return
 	}
@@ -164,7 +164,7 @@ func (p *pacer) observe(class int, h http.Header, now time.Time) {
 	if err != nil {
 		return
 	}
-	limit, _ := strconv.Atoi(strings.TrimSpace(h.Get("x-ratelimit-limit")))
+	limit, _ := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitLimit)))
 	reset, ok := resetTime(h, now)
 	if !ok {
 		return
@@ -184,6 +184,15 @@ func (p *pacer) observe(class int, h http.Header, now time.Time) {
 	b.remaining = remaining
 	b.reset = reset
 }
+
+// Port's answer headers, in canonical form: Header.Get with another form
+// allocates the canonical one on every call, and every answer is read.
+const (
+	headerTraceID            = "X-Trace-Id"
+	headerRateLimitRemaining = "X-Ratelimit-Remaining"
+	headerRateLimitLimit     = "X-Ratelimit-Limit"
+	headerRateLimitReset     = "X-Ratelimit-Reset"
+)
 
 // ErrInvalidRequest is wrapped by the error of a request that could not be
 // sent as it was built: a header value with a control character (a User-Agent

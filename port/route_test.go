@@ -1,6 +1,7 @@
 package port
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,5 +55,14 @@ func TestBulkRoutesBounded(t *testing.T) {
 	}
 	if n := len(c.bulkRoutes.m); n > maxBulkRoutes {
 		t.Errorf("client keeps %d routes, want at most %d", n, maxBulkRoutes)
+	}
+}
+
+func TestHeaderNamesCanonical(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{headerTraceID, headerRateLimitRemaining, headerRateLimitLimit, headerRateLimitReset} {
+		if c := http.CanonicalHeaderKey(strings.ToLower(name)); c != name {
+			t.Errorf("%q is not canonical: %q", name, c)
+		}
 	}
 }
