@@ -109,7 +109,7 @@ func BenchmarkDefaultMapping(b *testing.B) {
 		m := defaultsMapper(b, WithWorkers(workers))
 		suffix := ""
 		if workers > 1 {
-			suffix = fmt.Sprintf("/workers=%d", workers)
+			suffix = fmt.Sprintf("_%dworkers", workers)
 		}
 		for _, bc := range []struct {
 			kind  string
