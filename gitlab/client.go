@@ -26,6 +26,7 @@ import (
 	"github.com/oceankit/oceankit/clock"
 	"github.com/oceankit/oceankit/httpx"
 	"github.com/oceankit/oceankit/internal/httpcheck"
+	"github.com/oceankit/oceankit/internal/jsonenc"
 	"github.com/oceankit/oceankit/internal/jsonproj"
 	"github.com/oceankit/oceankit/ocean"
 	"github.com/oceankit/oceankit/ocean/settings"
@@ -681,21 +682,22 @@ type graphQLAnswer[T any] struct {
 // body), data of the wrong shape is DataErr, a 400 carrying a GraphQL
 // error document is that document.
 func graphQLTyped[T any](ctx context.Context, c *Client, query string, vars map[string]any) (*graphQLAnswer[T], error) {
+	body, err := graphQLBody(query, vars)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: build POST graphql: %w", err)
+	}
+	return graphQLAnswerOf(ctx, c, body, decodeAnswer[T])
+}
+
+// graphQLAnswerOf is graphQLTyped for a request body built by the caller,
+// with the body of a success decoded by decode: decodeAnswer, or a decoder
+// that answers exactly as it does.
+func graphQLAnswerOf[T any](ctx context.Context, c *Client, body []byte, decode func([]byte) (graphQLAnswer[T], error)) (*graphQLAnswer[T], error) {
 	var out graphQLAnswer[T]
-	err := c.graphQL(ctx, query, vars, func(b []byte) error {
-		out = graphQLAnswer[T]{}
-		if json.Unmarshal(b, &out) == nil {
-			return nil
-		}
-		// Rare: tell a body that is not a GraphQL answer (the request's
-		// error, as GraphQL has it) from data of the wrong shape, as the
-		// two steps did.
-		var env GraphQLResponse
-		if err := json.Unmarshal(b, &env); err != nil {
-			return err
-		}
-		out = answerOf[T](&env)
-		return nil
+	err := c.graphQLPost(ctx, body, func(b []byte) error {
+		var err error
+		out, err = decode(b)
+		return err
 	})
 	if err != nil {
 		ge, ok := graphQLErrorDocument(err)
@@ -705,6 +707,23 @@ func graphQLTyped[T any](ctx context.Context, c *Client, query string, vars map[
 		out = answerOf[T](ge)
 	}
 	return &out, nil
+}
+
+// decodeAnswer decodes the body of a successful GraphQL request as
+// graphQLTyped describes.
+func decodeAnswer[T any](b []byte) (graphQLAnswer[T], error) {
+	var out graphQLAnswer[T]
+	if json.Unmarshal(b, &out) == nil {
+		return out, nil
+	}
+	// Rare: tell a body that is not a GraphQL answer (the request's
+	// error, as GraphQL has it) from data of the wrong shape, as the
+	// two steps did.
+	var env GraphQLResponse
+	if err := json.Unmarshal(b, &env); err != nil {
+		return graphQLAnswer[T]{}, err
+	}
+	return answerOf[T](&env), nil
 }
 
 // answerOf decodes a GraphQLResponse's data as T.
@@ -721,10 +740,42 @@ func answerOf[T any](r *GraphQLResponse) graphQLAnswer[T] {
 
 // graphQL posts a query and hands decode the body of a success.
 func (c *Client) graphQL(ctx context.Context, query string, vars map[string]any, decode func([]byte) error) error {
+	body, err := graphQLBody(query, vars)
+	if err != nil {
+		return fmt.Errorf("gitlab: build POST graphql: %w", err)
+	}
+	return c.graphQLPost(ctx, body, decode)
+}
+
+// graphQLBody is the request body of a query: the bytes client-go's
+// NewRequest makes of a glapi.GraphQLQuery (json.Marshal), with the query
+// escaped straight into them rather than through reflection.
+func graphQLBody(query string, vars map[string]any) ([]byte, error) {
+	b := make([]byte, 0, len(query)+len(query)/8+64)
+	b = append(b, `{"query":`...)
+	b = jsonenc.AppendString(b, query, true) // json.Marshal escapes HTML
+	if len(vars) > 0 {
+		v, err := json.Marshal(vars)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"variables":`...)
+		b = append(b, v...)
+	}
+	return append(b, '}'), nil
+}
+
+// graphQLPost posts a request body (graphQLBody's) to the instance's
+// /api/graphql and hands decode the body of a success. The body is built
+// once for all attempts, and given to client-go as it stands: handed a
+// GraphQLQuery, NewRequest would marshal it again for every attempt.
+func (c *Client) graphQLPost(ctx context.Context, body []byte, decode func([]byte) error) error {
 	const path = "graphql"
-	body := glapi.GraphQLQuery{Query: query, Variables: vars}
+	setBody := func(req *retryablehttp.Request) error { return req.SetBody(body) }
 	build := func() (*retryablehttp.Request, error) {
-		req, err := c.gl.NewRequest(http.MethodPost, "", body, []glapi.RequestOptionFunc{glapi.WithContext(ctx)})
+		// A POST without a body to marshal still gets client-go's headers
+		// (Content-Type: application/json among them).
+		req, err := c.gl.NewRequest(http.MethodPost, "", nil, []glapi.RequestOptionFunc{glapi.WithContext(ctx), setBody})
 		if err != nil {
 			return nil, err
 		}

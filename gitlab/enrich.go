@@ -181,7 +181,7 @@ func (e *enricher) plan(projects []ocean.Item, idx []int, what projectEnrichment
 		chars = 64
 	)
 	for _, i := range idx {
-		block := len(gqlProjectBlock(0, projects[i], what))
+		block := gqlProjectBlockLen(0, projects[i], what)
 		if len(cur) > 0 && (len(cur) >= maxN || score+cost > gqlTargetScore || chars+block > gqlMaxChars) {
 			out = append(out, cur)
 			cur, score, chars = nil, 1, 64
@@ -201,59 +201,157 @@ func gqlString(s string) string {
 	return string(b)
 }
 
-func gqlProjectBlock(k int, p ocean.Item, what projectEnrichment) string {
-	var b strings.Builder
-	b.WriteString("p")
-	b.WriteString(strconv.Itoa(k))
-	b.WriteString(":project(fullPath:")
-	b.WriteString(gqlString(str(p["path_with_namespace"])))
-	b.WriteString("){")
-	if what.languages {
-		b.WriteString("languages{name share}")
-	}
-	if len(what.files) > 0 {
-		b.WriteString("repository{blobs(paths:$paths,ref:")
-		b.WriteString(gqlString(refOf(p)))
-		b.WriteString("){nodes{path rawTextBlob}}}")
-	}
-	b.WriteString("}")
-	return b.String()
-}
-
-// buildContentQuery builds one query for a batch, aliasing each project
-// p0, p1, … by its position in the batch.
-func buildContentQuery(projects []ocean.Item, batch []int, what projectEnrichment) (string, map[string]any) {
-	var b strings.Builder
-	var vars map[string]any
-	if len(what.files) > 0 {
-		b.WriteString("query($paths:[String!]!){")
-		vars = map[string]any{"paths": what.files}
-	} else {
-		b.WriteString("query{")
-	}
-	for k, i := range batch {
-		if k > 0 {
-			b.WriteByte(' ')
+// gqlPlain reports whether gqlString(s) is s between quotes, and so is a
+// JSON string's content as it stands: printable ASCII without the bytes
+// json.Marshal escapes (quote, backslash and the HTML ones). Project
+// paths and branch names nearly always are.
+func gqlPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
 		}
-		b.WriteString(gqlProjectBlock(k, projects[i], what))
 	}
-	b.WriteString("}")
-	return b.String(), vars
+	return true
 }
 
+// gqlStringLen is len(gqlString(s)), without building it when s is plain.
+func gqlStringLen(s string) int {
+	if gqlPlain(s) {
+		return len(s) + 2
+	}
+	return len(gqlString(s))
+}
+
+// The fixed parts of a content query (see contentBody). None holds a byte
+// JSON escapes, so they stand as they are inside the request body's query
+// string.
+const (
+	gqlBlockProject   = ":project(fullPath:"
+	gqlBlockOpen      = "){"
+	gqlBlockLanguages = "languages{name share}"
+	gqlBlockRepoOpen  = "repository{blobs(paths:$paths,ref:"
+	gqlBlockRepoClose = "){nodes{path rawTextBlob}}}"
+	gqlQueryPaths     = "query($paths:[String!]!){"
+	gqlQueryPlain     = "query{"
+)
+
+// gqlProjectBlockLen is the length of project p's block of a content
+// query, aliased p<k>, measured without building it: plan measures every
+// project of a page.
+func gqlProjectBlockLen(k int, p ocean.Item, what projectEnrichment) int {
+	n := 1 + gqlDigits(k) + len(gqlBlockProject) + gqlStringLen(str(p["path_with_namespace"])) + len(gqlBlockOpen) + 1
+	if what.languages {
+		n += len(gqlBlockLanguages)
+	}
+	if len(what.files) > 0 {
+		n += len(gqlBlockRepoOpen) + gqlStringLen(refOf(p)) + len(gqlBlockRepoClose)
+	}
+	return n
+}
+
+// gqlDigits is len(strconv.Itoa(k)) for k >= 0.
+func gqlDigits(k int) int {
+	n := 1
+	for k >= 10 {
+		k /= 10
+		n++
+	}
+	return n
+}
+
+// contentBody is the request body of a batch's query, aliasing each
+// project p0, p1, … by its position in the batch: the bytes json.Marshal
+// makes of a glapi.GraphQLQuery holding the query and its variables
+// ($paths), written in one pass into one buffer sized up front. Building
+// the query, then marshalling it, escaped it twice and copied it thrice.
+func contentBody(projects []ocean.Item, batch []int, what projectEnrichment) []byte {
+	head := gqlQueryPlain
+	if len(what.files) > 0 {
+		head = gqlQueryPaths
+	}
+	size := len(`{"query":"`) + len(head) + len(`}"}`)
+	for k, i := range batch {
+		// The body escapes a plain string's quotes: one byte more each.
+		size += gqlProjectBlockLen(k, projects[i], what) + 2
+		if len(what.files) > 0 {
+			size += 2
+		}
+		if k > 0 {
+			size++
+		}
+	}
+	var paths []byte
+	if len(what.files) > 0 {
+		paths, _ = json.Marshal(what.files) // strings always marshal
+		size += len(`,"variables":{"paths":}`) + len(paths)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"query":"`...)
+	b = append(b, head...)
+	for k, i := range batch {
+		p := projects[i]
+		if k > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, 'p')
+		b = strconv.AppendInt(b, int64(k), 10)
+		b = append(b, gqlBlockProject...)
+		b = appendGQLStringEscaped(b, str(p["path_with_namespace"]))
+		b = append(b, gqlBlockOpen...)
+		if what.languages {
+			b = append(b, gqlBlockLanguages...)
+		}
+		if len(what.files) > 0 {
+			b = append(b, gqlBlockRepoOpen...)
+			b = appendGQLStringEscaped(b, refOf(p))
+			b = append(b, gqlBlockRepoClose...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `}"`...)
+	if len(what.files) > 0 {
+		b = append(b, `,"variables":{"paths":`...)
+		b = append(b, paths...)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendGQLStringEscaped appends gqlString(s) as it stands inside a JSON
+// string: escaped a second time.
+func appendGQLStringEscaped(b []byte, s string) []byte {
+	if gqlPlain(s) {
+		b = append(b, '\\', '"')
+		b = append(b, s...)
+		return append(b, '\\', '"')
+	}
+	q, _ := json.Marshal(gqlString(s))
+	return append(b, q[1:len(q)-1]...)
+}
+
+// gqlContent is one project block's answer.
 type gqlContent struct {
-	Languages []struct {
-		Name  string  `json:"name"`
-		Share float64 `json:"share"`
-	} `json:"languages"`
-	Repository *struct {
-		Blobs *struct {
-			Nodes []struct {
-				Path        string  `json:"path"`
-				RawTextBlob *string `json:"rawTextBlob"`
-			} `json:"nodes"`
-		} `json:"blobs"`
-	} `json:"repository"`
+	Languages  []gqlContentLanguage  `json:"languages"`
+	Repository *gqlContentRepository `json:"repository"`
+}
+
+type gqlContentLanguage struct {
+	Name  string  `json:"name"`
+	Share float64 `json:"share"`
+}
+
+type gqlContentRepository struct {
+	Blobs *gqlContentBlobs `json:"blobs"`
+}
+
+type gqlContentBlobs struct {
+	Nodes []gqlContentBlob `json:"nodes"`
+}
+
+type gqlContentBlob struct {
+	Path        string  `json:"path"`
+	RawTextBlob *string `json:"rawTextBlob"`
 }
 
 // runBatch runs one batch (indexes into job.projects) and returns the
@@ -262,8 +360,7 @@ func (e *enricher) runBatch(ctx context.Context, job contentJob, batch []int) ([
 	if !e.c.GraphQLEnabled() {
 		return batch, nil
 	}
-	query, vars := buildContentQuery(job.projects, batch, job.what)
-	resp, err := graphQLTyped[map[string]*gqlContent](ctx, e.c, query, vars)
+	resp, err := graphQLAnswerOf(ctx, e.c, contentBody(job.projects, batch, job.what), decodeContentAnswer)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
