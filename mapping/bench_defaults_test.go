@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// defaultsMapper compiles testdata/gitlab/defaults.yml, a copy of the
-// GitLab integration's default mapping.
+// defaultsMapper compiles the GitLab integration's default mapping, read
+// from its own file so that a change to it is measured and pinned here.
 func defaultsMapper(tb testing.TB, opts ...Option) *Mapper {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "gitlab", "defaults.yml"))
+	data, err := os.ReadFile(filepath.Join("..", "gitlab", "defaults", "port-app-config.yml"))
 	if err != nil {
 		tb.Fatal(err)
 	}
