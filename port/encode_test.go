@@ -32,16 +32,16 @@ func (m marshalsItself) MarshalJSON() ([]byte, error) {
 	return []byte(`{ "custom" : "` + m.V + `" , "html": "<&>" }`), nil
 }
 
-// Port receives byte for byte what encoding/json sent: the same keys in the
-// same order, the same omissions, number formats and string escapes.
-func TestEncodeWriteEqualsEncodingJSON(t *testing.T) {
-	t.Parallel()
+type encodeCase struct {
+	name string
+	e    Entity
+}
+
+// encodeCases are entities of every shape, and some encoding/json refuses.
+func encodeCases() []encodeCase {
 	cyclic := map[string]any{}
 	cyclic["self"] = cyclic
-	tests := []struct {
-		name string
-		e    Entity
-	}{
+	return []encodeCase{
 		{"empty", Entity{}},
 		{"identifier only", Entity{Identifier: "svc"}},
 		{"blueprint and read-only fields are not sent", Entity{Identifier: "svc", Blueprint: "service", CreatedBy: "x", Datasource: "d",
@@ -90,7 +90,13 @@ func TestEncodeWriteEqualsEncodingJSON(t *testing.T) {
 		{"unsupported type", Entity{Identifier: "x", Properties: map[string]any{"c": make(chan int)}}},
 		{"cycle", Entity{Identifier: "x", Properties: map[string]any{"c": cyclic}}},
 	}
-	for _, tt := range tests {
+}
+
+// Port receives byte for byte what encoding/json sent: the same keys in the
+// same order, the same omissions, number formats and string escapes.
+func TestEncodeWriteEqualsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range encodeCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			want, wantErr := stdWrite(&tt.e)
@@ -105,6 +111,43 @@ func TestEncodeWriteEqualsEncodingJSON(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "prefix"+string(want), string(got))
 		})
+	}
+}
+
+// Entities encoded one after the other with the key orders of the
+// previous ones, as BulkUpsert encodes them, are encoded as encoding/json
+// encodes each: whether their keys are the last entity's or not.
+func TestEncodeWriteOrderedEqualsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	cases := encodeCases()
+	// Each entity twice (the second time with its own keys at hand),
+	// then again after every other.
+	var seq []encodeCase
+	for _, c := range cases {
+		seq = append(seq, c, c)
+	}
+	for _, c := range cases {
+		for _, d := range cases {
+			seq = append(seq, c, d)
+		}
+	}
+	// Same number of keys, other keys.
+	seq = append(seq,
+		encodeCase{"a b", Entity{Identifier: "1", Properties: map[string]any{"a": 1.0, "b": 2.0}, Relations: map[string]any{"r": "x"}}},
+		encodeCase{"a c", Entity{Identifier: "2", Properties: map[string]any{"a": 1.0, "c": 3.0}, Relations: map[string]any{"s": "y"}}},
+		encodeCase{"c a again", Entity{Identifier: "3", Properties: map[string]any{"c": 1.0, "a": "x"}, Relations: map[string]any{"s": "z"}}})
+	var ko keyOrders
+	for i, tt := range seq {
+		want, wantErr := stdWrite(&tt.e)
+		got, err := encodeWriteOrdered([]byte("prefix"), &tt.e, &ko)
+		if wantErr != nil {
+			require.Error(t, err, "%d %s", i, tt.name)
+			assert.Equal(t, wantErr.Error(), err.Error(), "%d %s", i, tt.name)
+			assert.Equal(t, "prefix", string(got), "%d %s", i, tt.name)
+			continue
+		}
+		require.NoError(t, err, "%d %s", i, tt.name)
+		assert.Equal(t, "prefix"+string(want), string(got), "%d %s", i, tt.name)
 	}
 }
 
@@ -149,17 +192,30 @@ func FuzzEncodeWrite(f *testing.F) {
 		}
 		want, wantErr := stdWrite(&e)
 		got, err := encodeWrite(nil, &e)
+		// With key orders: after an entity with other keys (as many
+		// properties, one the same), then with e's own.
+		var ko keyOrders
+		other := Entity{Identifier: id, Properties: map[string]any{key + "x": 1.0, "b": b}, Relations: map[string]any{s + "x": key}}
+		_, _ = encodeWriteOrdered(nil, &other, &ko)
+		gotAfterOther, errAfterOther := encodeWriteOrdered(nil, &e, &ko)
+		gotAgain, errAgain := encodeWriteOrdered(nil, &e, &ko)
 		if wantErr != nil {
-			if err == nil || err.Error() != wantErr.Error() {
-				t.Fatalf("error %v, want %v", err, wantErr)
+			for _, err := range []error{err, errAfterOther, errAgain} {
+				if err == nil || err.Error() != wantErr.Error() {
+					t.Fatalf("error %v, want %v", err, wantErr)
+				}
 			}
 			return
 		}
-		if err != nil {
-			t.Fatal(err)
+		for _, err := range []error{err, errAfterOther, errAgain} {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("got  %s\nwant %s", got, want)
+		for _, got := range [][]byte{got, gotAfterOther, gotAgain} {
+			if !bytes.Equal(got, want) {
+				t.Fatalf("got  %s\nwant %s", got, want)
+			}
 		}
 	})
 }
@@ -184,6 +240,18 @@ func BenchmarkEncodeWrite(b *testing.B) {
 		for b.Loop() {
 			var err error
 			if buf, err = encodeWrite(buf[:0], &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// As BulkUpsert encodes: entities with the keys of the one before.
+	b.Run("encodeWriteOrdered", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		var ko keyOrders
+		for b.Loop() {
+			var err error
+			if buf, err = encodeWriteOrdered(buf[:0], &e, &ko); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -163,6 +163,7 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []En
 	scratch := c.scratch()
 	defer c.release(scratch)
 	arena := (*scratch)[:0]
+	var ko keyOrders
 	for i := range entities {
 		e := &entities[i]
 		results[i] = EntityResult{Index: i, Identifier: e.ID()}
@@ -172,7 +173,7 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, entities []En
 		}
 		start := len(arena)
 		var err error
-		if arena, err = encodeWrite(arena, e); err != nil {
+		if arena, err = encodeWriteOrdered(arena, e, &ko); err != nil {
 			results[i].Err = errEncode(i, err)
 			continue
 		}
