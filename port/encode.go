@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/oceankit/oceankit/internal/jsonenc"
 )
@@ -31,7 +32,20 @@ func encodeWrite(dst []byte, e *Entity) ([]byte, error) {
 // bulk upsert come from one mapping and have the same keys as a rule,
 // which are then sorted once per call.
 type keyOrders struct {
-	properties, relations []string
+	properties, relations keyOrder
+}
+
+// keyOrder is the sorted keys of a map, each with the bytes that open
+// its member (`"key":`, after a comma for all but the first), which
+// then are not escaped again for every entity.
+type keyOrder struct {
+	members []member
+	heads   []byte
+}
+
+type member struct {
+	key string
+	end int // heads[end of the member before:end] opens the member
 }
 
 // encodeWriteOrdered is encodeWrite, with the keys of the properties and
@@ -104,46 +118,58 @@ func appendWrite(dst []byte, e *Entity, ko *keyOrders) ([]byte, bool) {
 }
 
 // appendObject appends m as jsonenc.AppendValue does, its keys sorted:
-// in the order of *keys when m has exactly those keys, else sorted anew
-// into *keys for the next map. Its values are appended by AppendValue,
-// a level less deep than inside m (the depth at which AppendValue hands a
-// value to encoding/json, which writes the same bytes).
-func appendObject(dst []byte, m map[string]any, keys *[]string) ([]byte, bool) {
-	if len(*keys) == len(m) {
+// in the order of o when m has exactly its keys, else sorted anew into o
+// for the next map. Its values are appended by AppendValue, a level less
+// deep than inside m (the depth at which AppendValue hands a value to
+// encoding/json, which writes the same bytes).
+func appendObject(dst []byte, m map[string]any, o *keyOrder) ([]byte, bool) {
+	if len(o.members) == len(m) {
 		start := len(dst)
-		out, ok, same := appendInOrder(dst, m, *keys)
+		out, ok, same := o.appendInOrder(dst, m)
 		if same {
 			return out, ok
 		}
 		dst = out[:start]
 	}
-	if cap(*keys) < len(m) {
-		*keys = make([]string, 0, len(m))
+	if cap(o.members) < len(m) {
+		o.members = make([]member, 0, len(m))
 	}
-	*keys = (*keys)[:0]
+	o.members = o.members[:0]
+	size := 0
 	for k := range m {
-		*keys = append(*keys, k)
+		o.members = append(o.members, member{key: k})
+		size += len(k) + len(`,"":`)
 	}
-	slices.Sort(*keys)
-	out, ok, _ := appendInOrder(dst, m, *keys)
+	slices.SortFunc(o.members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	if cap(o.heads) < size {
+		o.heads = make([]byte, 0, size)
+	}
+	o.heads = o.heads[:0]
+	for i := range o.members {
+		if i > 0 {
+			o.heads = append(o.heads, ',')
+		}
+		o.heads = append(jsonenc.AppendString(o.heads, o.members[i].key, false), ':')
+		o.members[i].end = len(o.heads)
+	}
+	out, ok, _ := o.appendInOrder(dst, m)
 	return out, ok
 }
 
-// appendInOrder appends m with its keys in the order of keys. same is
-// false when one of keys is not in m; as keys has as many (distinct)
-// keys as m, they are m's keys otherwise. Encoding stops at the first
-// value that fails (ok false), which fails the entity whatever the rest.
-func appendInOrder(dst []byte, m map[string]any, keys []string) (out []byte, ok, same bool) {
+// appendInOrder appends m with its keys in the order of o. same is false
+// when one of o's keys is not in m; as o has as many (distinct) keys as
+// m, they are m's keys otherwise. Encoding stops at the first value that
+// fails (ok false), which fails the entity whatever the rest.
+func (o *keyOrder) appendInOrder(dst []byte, m map[string]any) (out []byte, ok, same bool) {
 	dst = append(dst, '{')
-	for i, k := range keys {
-		v, found := m[k]
+	start := 0
+	for _, mb := range o.members {
+		v, found := m[mb.key]
 		if !found {
 			return dst, false, false
 		}
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(jsonenc.AppendString(dst, k, false), ':')
+		dst = append(dst, o.heads[start:mb.end]...)
+		start = mb.end
 		if dst, ok = jsonenc.AppendValue(dst, v, false, appendFallback); !ok {
 			return dst, false, true
 		}
