@@ -27,10 +27,11 @@ func encodeWrite(dst []byte, e *Entity) ([]byte, error) {
 
 // keyOrders holds the sorted keys of the properties and of the relations
 // last encoded with it. encoding/json writes map keys sorted, and so
-// does jsonenc, collecting and sorting them for every map: for the
-// properties of an entity, a quarter of its encoding. The entities of a
-// bulk upsert come from one mapping and have the same keys as a rule,
-// which are then sorted once per call.
+// does jsonenc, collecting, sorting and escaping them for every map: for
+// the properties of an entity, a third of its encoding. The entities of
+// a bulk upsert come from one mapping and have the same keys (a mapping
+// writes every property, null or not), which are then sorted and
+// escaped once per call; other keys are sorted anew.
 type keyOrders struct {
 	properties, relations keyOrder
 }
