@@ -486,7 +486,7 @@ func (d *decoder) projected(k *Keys) (any, bool) {
 				return nil, false
 			}
 			m[key] = v
-		} else if !d.skip() {
+		} else if !d.skipValue() {
 			return nil, false
 		}
 		d.ws()
@@ -877,7 +877,7 @@ func (d *decoder) skip() bool {
 			}
 			continue
 		case '"':
-			if _, _, ok := d.stringToken(); !ok {
+			if !d.skipString() {
 				return false
 			}
 		case 't':
@@ -929,6 +929,82 @@ func (d *decoder) skip() bool {
 			break
 		}
 	}
+}
+
+// skipValue is skip, with the values most keys hold (a string, a number,
+// a literal) stepped over without skip's container stack.
+func (d *decoder) skipValue() bool {
+	if d.i >= len(d.data) {
+		return false
+	}
+	switch c := d.data[d.i]; {
+	case c == '"':
+		return d.skipString()
+	case c == 'n':
+		return d.literal("null")
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == '-' || c >= '0' && c <= '9':
+		start := d.i
+		return d.number() && inRange(d.data[start:d.i])
+	}
+	return d.skip()
+}
+
+// skipString steps over a string, validating it as json.Unmarshal does:
+// its escapes and no control characters. Bytes that are not valid UTF-8
+// are no error (json.Unmarshal replaces them), so unlike stringToken it
+// need not look at bytes past ASCII.
+func (d *decoder) skipString() bool {
+	b := d.data
+	i := d.i + 1
+	for {
+		for len(b)-i >= 8 {
+			if m := quoteOrControl(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			return false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			d.i = i + 1
+			return true
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if len(b)-i < 5 || !hex(b[i+1]) || !hex(b[i+2]) || !hex(b[i+3]) || !hex(b[i+4]) {
+					return false
+				}
+				i += 5
+			default:
+				return false
+			}
+		case c < 0x20:
+			return false
+		default:
+			i++
+		}
+	}
+}
+
+// quoteOrControl is special without the bytes past ASCII: a quote, a
+// backslash or a control character, exact for the lowest mark.
+func quoteOrControl(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	bs := w ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (w - ones*0x20)&^w) & high
 }
 
 // skipKey steps over an object key and its colon.

@@ -85,3 +85,42 @@ func TestSharingLearnsAcrossPages(t *testing.T) {
 		}
 	}
 }
+
+// TestQuoteOrControlFindsTheFirstByteToLookAt is TestSpecial's check for
+// the scan that steps over skipped strings, to which bytes past ASCII are
+// ordinary.
+func TestQuoteOrControlFindsTheFirstByteToLookAt(t *testing.T) {
+	t.Parallel()
+	after := []byte{'a', 0, '"', '\\', 0x1f, 0x20, 0x7f, 0x80, 0xff}
+	for pos := range 8 {
+		for c := range 256 {
+			for _, a := range after {
+				var w [8]byte
+				for i := range w {
+					switch {
+					case i < pos:
+						w[i] = 'x'
+					case i == pos:
+						w[i] = byte(c)
+					default:
+						w[i] = a
+					}
+				}
+				want := 8
+				for i, b := range w {
+					if b < 0x20 || b == '"' || b == '\\' {
+						want = i
+						break
+					}
+				}
+				got := 8
+				if m := quoteOrControl(binary.LittleEndian.Uint64(w[:])); m != 0 {
+					got = bits.TrailingZeros64(m) >> 3
+				}
+				if got != want {
+					t.Fatalf("word % x: first byte to look at is %d, quoteOrControl says %d", w, want, got)
+				}
+			}
+		}
+	}
+}
