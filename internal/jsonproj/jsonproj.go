@@ -1004,7 +1004,7 @@ func (d *decoder) skipString() bool {
 func quoteOrControl(w uint64) uint64 {
 	q := w ^ (ones * '"')
 	bs := w ^ (ones * '\\')
-	return ((q-ones)&^q | (bs-ones)&^bs | (w - ones*0x20)&^w) & high
+	return ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w) & high
 }
 
 // skipKey steps over an object key and its colon.
