@@ -54,7 +54,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seed := fl.Int64("seed", 1, "seed of the generated GitLab data")
 	noStages := fl.Bool("no-stages", false, "skip the stage floors (fetch only, map only, write only)")
 	quiet := fl.Bool("q", false, "no progress lines on stderr")
-	cpuRounds := fl.Int("cpu-rounds", 2, "rounds of the CPU comparison at 100k (a first resync with field projection, one decoding every field, alternating); each side's least CPU is compared")
+	cpuRounds := fl.Int("cpu-rounds", 3, "rounds of the CPU comparison at 100k (a first resync with field projection, one decoding every field, alternating); each side's least CPU is compared")
 	syncMemLimit := fl.String("sync-memlimit", "", "a soft memory limit for the sync under test only, as GOMEMLIMIT spells it (230MiB is what the binary sets in a 256 MiB container); the fakes are not limited")
 	var env envFlag
 	fl.Var(&env, "set", "an OCEAN__… setting for the sync under test, KEY=value (repeatable), e.g. -set OCEAN__RESYNC__UPSERT_CONCURRENCY=16")

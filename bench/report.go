@@ -179,9 +179,9 @@ func renderGrowth(w *strings.Builder, runs []*sizeRun) {
 				allocPerEntity(r.Pipelined), allocPerEntity(d), r.Pipelined.Usage.GCCycles, d.Usage.GCCycles)
 			if len(r.ProjectedAgain)+len(r.DecodeAllAgain) > 0 {
 				proj, all := cpuSides(r)
-				p("Over %d rounds, alternating, each a first resync into a fresh Port, CPU per entity with projection: %s; decoding every field: %s. The target compares each side's least (%.2f×): on a shared machine one run of a side can meet more load than the other.\n",
+				p("Over %d rounds, alternating, each a first resync into a fresh Port, CPU per entity with projection: %s; decoding every field: %s. The target compares each side's least (%.2f×): on a shared machine one run of a side can meet more load than the other.%s\n",
 					max(len(proj), len(all)),
-					microsList(proj), microsList(all), minCPU(proj)/max(minCPU(all), 1e-9))
+					microsList(proj), microsList(all), minCPU(proj)/max(minCPU(all), 1e-9), pairRatios(proj, all))
 			}
 		}
 	}
@@ -779,6 +779,27 @@ func cpuSides(r *sizeRun) (proj, all []float64) {
 		}
 	}
 	return proj, all
+}
+
+// pairRatios writes the ratio of each round's two runs, which ran one
+// after the other, and their median.
+func pairRatios(proj, all []float64) string {
+	n := min(len(proj), len(all))
+	if n < 2 {
+		return ""
+	}
+	rs := make([]float64, n)
+	s := make([]string, n)
+	for i := range n {
+		rs[i] = proj[i] / max(all[i], 1e-9)
+		s[i] = fmt.Sprintf("%.2f×", rs[i])
+	}
+	slices.Sort(rs)
+	med := rs[n/2]
+	if n%2 == 0 {
+		med = (rs[n/2-1] + rs[n/2]) / 2
+	}
+	return fmt.Sprintf(" Round by round: %s (median %.2f×).", strings.Join(s, ", "), med)
 }
 
 // minCPU is the least of the figures (0 for none).
