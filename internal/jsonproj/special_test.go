@@ -7,40 +7,52 @@ import (
 	"testing"
 )
 
-// TestSpecialFindsTheFirstByteToLookAt checks the word scan against the
-// byte table it stands in for: for every byte value at every position of
-// a word, among ordinary bytes before and any bytes after, the lowest mark
-// is the first byte the table does not call ordinary.
-func TestSpecialFindsTheFirstByteToLookAt(t *testing.T) {
+// TestWordScansFindTheFirstByteToLookAt checks the word scans against
+// the bytes they stand for: for every byte value at every position of a
+// word, among ordinary bytes before and any bytes after, the lowest mark
+// is the first byte the scan must look at. special serves strings that
+// are kept (the byte table stringChar), quoteOrControl skipped ones, to
+// which bytes past ASCII are ordinary.
+func TestWordScansFindTheFirstByteToLookAt(t *testing.T) {
 	t.Parallel()
+	scans := []struct {
+		name  string
+		marks func(uint64) uint64
+		look  func(byte) bool
+	}{
+		{"special", special, func(b byte) bool { return stringChar[b] != 0 }},
+		{"quoteOrControl", quoteOrControl, func(b byte) bool { return b < 0x20 || b == '"' || b == '\\' }},
+	}
 	after := []byte{'a', 0, '"', '\\', 0x1f, 0x20, 0x7f, 0x80, 0xff}
-	for pos := range 8 {
-		for c := range 256 {
-			for _, a := range after {
-				var w [8]byte
-				for i := range w {
-					switch {
-					case i < pos:
-						w[i] = 'x'
-					case i == pos:
-						w[i] = byte(c)
-					default:
-						w[i] = a
+	for _, sc := range scans {
+		for pos := range 8 {
+			for c := range 256 {
+				for _, a := range after {
+					var w [8]byte
+					for i := range w {
+						switch {
+						case i < pos:
+							w[i] = 'x'
+						case i == pos:
+							w[i] = byte(c)
+						default:
+							w[i] = a
+						}
 					}
-				}
-				want := 8
-				for i, b := range w {
-					if stringChar[b] != 0 {
-						want = i
-						break
+					want := 8
+					for i, b := range w {
+						if sc.look(b) {
+							want = i
+							break
+						}
 					}
-				}
-				got := 8
-				if m := special(binary.LittleEndian.Uint64(w[:])); m != 0 {
-					got = bits.TrailingZeros64(m) >> 3
-				}
-				if got != want {
-					t.Fatalf("word % x: first byte to look at is %d, special says %d", w, want, got)
+					got := 8
+					if m := sc.marks(binary.LittleEndian.Uint64(w[:])); m != 0 {
+						got = bits.TrailingZeros64(m) >> 3
+					}
+					if got != want {
+						t.Fatalf("%s, word % x: first byte to look at is %d, the scan says %d", sc.name, w, want, got)
+					}
 				}
 			}
 		}
@@ -81,45 +93,6 @@ func TestSharingLearnsAcrossPages(t *testing.T) {
 			}
 			if so := d.seen[author]; so == nil || so.off {
 				t.Fatal("authors no longer shared")
-			}
-		}
-	}
-}
-
-// TestQuoteOrControlFindsTheFirstByteToLookAt is TestSpecial's check for
-// the scan that steps over skipped strings, to which bytes past ASCII are
-// ordinary.
-func TestQuoteOrControlFindsTheFirstByteToLookAt(t *testing.T) {
-	t.Parallel()
-	after := []byte{'a', 0, '"', '\\', 0x1f, 0x20, 0x7f, 0x80, 0xff}
-	for pos := range 8 {
-		for c := range 256 {
-			for _, a := range after {
-				var w [8]byte
-				for i := range w {
-					switch {
-					case i < pos:
-						w[i] = 'x'
-					case i == pos:
-						w[i] = byte(c)
-					default:
-						w[i] = a
-					}
-				}
-				want := 8
-				for i, b := range w {
-					if b < 0x20 || b == '"' || b == '\\' {
-						want = i
-						break
-					}
-				}
-				got := 8
-				if m := quoteOrControl(binary.LittleEndian.Uint64(w[:])); m != 0 {
-					got = bits.TrailingZeros64(m) >> 3
-				}
-				if got != want {
-					t.Fatalf("word % x: first byte to look at is %d, quoteOrControl says %d", w, want, got)
-				}
 			}
 		}
 	}
