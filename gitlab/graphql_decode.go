@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/oceankit/oceankit/internal/jsonproj"
 )
 
 // contentAnswer is a content batch's decoded answer.
@@ -239,46 +241,13 @@ func (r *jsonReader) word(w string) bool {
 // number reads a number as JSON's grammar has it and returns its text.
 func (r *jsonReader) number() ([]byte, bool) {
 	r.space()
-	b, start := r.b, r.i
-	i := start
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
+	end, ok := jsonproj.NumberEnd(r.b, r.i)
+	if !ok {
 		return nil, false
 	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return nil, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return nil, false
-		}
-	}
-	r.i = i
-	return b[start:i], true
+	start := r.i
+	r.i = end
+	return r.b[start:end], true
 }
 
 // float reads a number into a float64 as encoding/json does

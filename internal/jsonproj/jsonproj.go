@@ -691,7 +691,18 @@ func (d *decoder) literal(lit string) bool {
 
 // number steps over a number with JSON's grammar.
 func (d *decoder) number() bool {
-	b, i := d.data, d.i
+	end, ok := NumberEnd(d.data, d.i)
+	if ok {
+		d.i = end
+	}
+	return ok
+}
+
+// NumberEnd returns where the number that starts at b[i] ends, by JSON's
+// grammar (an optional minus, an integer without leading zeros, an
+// optional fraction and exponent); ok is false when b[i:] does not start
+// with one.
+func NumberEnd(b []byte, i int) (end int, ok bool) {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -703,12 +714,12 @@ func (d *decoder) number() bool {
 			i++
 		}
 	default:
-		return false
+		return 0, false
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return false
+			return 0, false
 		}
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
@@ -720,14 +731,13 @@ func (d *decoder) number() bool {
 			i++
 		}
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return false
+			return 0, false
 		}
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
 		}
 	}
-	d.i = i
-	return true
+	return i, true
 }
 
 // stringChar classifies string bytes: 0 is an ordinary byte, 1 ends or
