@@ -17,22 +17,14 @@
 // own error, because such input is handed to it. Input this package does
 // not project (anything but an array at the top) is decoded by
 // json.Unmarshal too.
-//
-// One more difference: a projected object inside an item whose text
-// repeats in the page (the same author on many merge requests) may be one
-// value shared by the items that hold it. What Unmarshal returns is read,
-// never changed, by its callers (the mapping's jq does not change its
-// input, and the framework copies what it edits).
+
 package jsonproj
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"hash/maphash"
 	"math/bits"
 	"strconv"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -58,10 +50,6 @@ type Keys struct {
 	// object are not kept, and comparing one with the few kept keys of
 	// its length is cheaper than hashing it for a map lookup.
 	short [32][]string
-	// tried and repeated count, over the pages decoded so far, the
-	// objects this projection met inside items and those of them whose
-	// text repeated in their page (see sharedObject).
-	tried, repeated atomic.Int64
 }
 
 // add keeps key s.
@@ -248,88 +236,6 @@ type decoder struct {
 	// sizes holds, by depth, how many keys the last object decoded
 	// whole there had.
 	sizes [8]int
-	// seen holds, by projection, the objects inside items decoded so far
-	// (see sharedObject).
-	seen map[*Keys]*seenObjects
-}
-
-// seenObjects are the projections of the objects one projection met
-// inside a page's items, by a hash of their text. The text stays in the
-// page, which outlives the decoder: a lookup allocates nothing.
-type seenObjects struct {
-	byHash map[uint64]seenObject
-	shared int
-	off    bool
-}
-
-type seenObject struct {
-	start, end int // the text in the page
-	v          any
-}
-
-// textSeed seeds the hashes of objects' texts.
-var textSeed = maphash.MakeSeed()
-
-// Bounds on sharing objects (see sharedObject): the longest text looked
-// up; the objects remembered per projection and page; how many distinct
-// ones a projection may meet in a page, and over the pages so far, before
-// it is no longer looked up unless enough repeated (a merge request's
-// references never do).
-const (
-	maxSharedText  = 1024
-	maxSharedCount = 256
-	sharedTrial    = 16
-	sharedLearning = 256
-)
-
-// sharedObject decodes an object inside an item projected by k, giving an
-// object whose text an earlier item of the page had the value decoded
-// then. The objects a page's items hold inside are mostly people (an
-// author, reviewers, assignees, who merged), and a page names the same
-// few many times: one value each costs a lookup instead of a map, its
-// strings and their share of collection. Values are only read
-// downstream, never changed, which sharing needs (see Unmarshal).
-func (d *decoder) sharedObject(k *Keys) (any, bool) {
-	if d.seen == nil {
-		d.seen = make(map[*Keys]*seenObjects, 4)
-	}
-	so := d.seen[k]
-	if so == nil {
-		// Pages are often short (a project's few merge requests): what
-		// the earlier pages saw decides whether looking up pays.
-		t := k.tried.Load()
-		so = &seenObjects{off: t >= sharedLearning && k.repeated.Load()*4 < t}
-		d.seen[k] = so
-	}
-	if n := len(so.byHash); so.off || n >= sharedTrial && so.shared < n || n >= maxSharedCount {
-		return d.projected(k)
-	}
-	start := d.i
-	if !d.skip() {
-		d.i = start
-		return d.projected(k) // which fails the same way
-	}
-	end := d.i
-	text := d.data[start:end]
-	if len(text) > maxSharedText {
-		d.i = start
-		return d.projected(k)
-	}
-	h := maphash.Bytes(textSeed, text)
-	e, found := so.byHash[h]
-	if found && bytes.Equal(d.data[e.start:e.end], text) {
-		so.shared++
-		return e.v, true
-	}
-	d.i = start
-	v, ok := d.projected(k)
-	if ok && !found {
-		if so.byHash == nil {
-			so.byHash = make(map[uint64]seenObject, 16)
-		}
-		so.byHash[h] = seenObject{start: start, end: end, v: v}
-	}
-	return v, ok
 }
 
 // maxNames bounds the keys a decoder remembers: a page whose objects are
@@ -406,12 +312,6 @@ func (d *decoder) top() ([]any, bool) {
 		}
 	}
 	d.ws()
-	for k, so := range d.seen {
-		if n := len(so.byHash); n > 0 {
-			k.tried.Add(int64(n + so.shared))
-			k.repeated.Add(int64(so.shared))
-		}
-	}
 	return out, d.i == len(d.data)
 }
 
@@ -421,9 +321,6 @@ func (d *decoder) valueOf(k *Keys) (any, bool) {
 		switch d.data[d.i] {
 		case '{':
 			if k.elems == nil {
-				if d.depth >= 2 {
-					return d.sharedObject(k)
-				}
 				return d.projected(k)
 			}
 		case '[':

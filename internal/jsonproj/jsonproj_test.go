@@ -254,46 +254,37 @@ func TestKeyShapes(t *testing.T) {
 	assert.Equal(t, []any{want}, got)
 }
 
-// TestRepeatedObjects decodes a page whose items name the same people
-// many times: each repeated object inside an item decodes to one value
-// shared by the items, per projection (the same text read for its name
-// and for its username gives two values), and the page is what
-// json.Unmarshal makes of it, including when objects stop repeating.
-func TestRepeatedObjects(t *testing.T) {
+// TestRepeatedObjectsAreNotShared decodes a page whose items name the
+// same people many times: each item gets values of its own. gojq's
+// delpaths (del, |= empty, walk, map_values) writes back into the nested
+// maps and arrays of its input, and a mapping's workers run items of one
+// page at once, so an object shared by two items would be written by two
+// goroutines (a fatal error in Go, not a panic).
+func TestRepeatedObjectsAreNotShared(t *testing.T) {
 	t.Parallel()
-	users := []string{
-		`{"id":1,"username":"ada","name":"Ada"}`,
-		`{"id":2,"username":"grace","name":"Grace"}`,
-		`{"id":3,"username":"ken","name":"Ken"}`,
-	}
 	var b strings.Builder
 	b.WriteString(`[`)
-	for i := range 60 {
+	for i := range 20 {
 		if i > 0 {
 			b.WriteString(`,`)
 		}
-		u := users[i%len(users)]
-		fmt.Fprintf(&b, `{"id":%d,"author":%s,"merged_by":%s,"reviewers":[%s,%s],"references":{"full":"g/p!%d"}}`,
-			i, u, u, users[(i+1)%len(users)], u, i)
+		fmt.Fprintf(&b, `{"id":%d,"author":{"id":1,"name":"Ada"},"reviewers":[{"username":"ada"}]}`, i)
 	}
 	b.WriteString(`]`)
 	page := []byte(b.String())
-	spec := "author{name},merged_by{username},reviewers{[]{username}},references{full}"
+	spec := "author{name},reviewers{[]{username}}"
 	check(t, page, spec)
-
 	got, err := jsonproj.Unmarshal(page, keysOf(parseSpec(spec)))
 	require.NoError(t, err)
-	item := func(i int) map[string]any { return got[i].(map[string]any) }
-	same := func(a, b any) bool { return fmt.Sprintf("%p", a) == fmt.Sprintf("%p", b) }
-	assert.True(t, same(item(0)["author"], item(3)["author"]), "the same author is one value")
-	assert.True(t, same(item(0)["author"], item(57)["author"]))
-	assert.False(t, same(item(0)["author"], item(1)["author"]))
-	assert.Equal(t, map[string]any{"name": "Ada"}, item(0)["author"])
-	assert.Equal(t, map[string]any{"username": "ada"}, item(0)["merged_by"], "its own projection of the same text")
-	assert.True(t, same(item(0)["merged_by"], item(3)["merged_by"]))
-	r0, r3 := item(0)["reviewers"].([]any), item(3)["reviewers"].([]any)
-	assert.True(t, same(r0[0], r3[0]), "array elements are shared too")
-	assert.Equal(t, map[string]any{"full": "g/p!59"}, item(59)["references"])
+	seen := map[string]bool{}
+	for _, it := range got {
+		m := it.(map[string]any)
+		for _, v := range []any{m["author"], m["reviewers"], m["reviewers"].([]any)[0]} {
+			p := fmt.Sprintf("%p", v)
+			assert.False(t, seen[p], "a value shared between items")
+			seen[p] = true
+		}
+	}
 }
 
 func TestKeys(t *testing.T) {

@@ -2,7 +2,6 @@ package jsonproj
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/bits"
 	"testing"
 )
@@ -54,45 +53,6 @@ func TestWordScansFindTheFirstByteToLookAt(t *testing.T) {
 						t.Fatalf("%s, word % x: first byte to look at is %d, the scan says %d", sc.name, w, want, got)
 					}
 				}
-			}
-		}
-	}
-}
-
-// TestSharingLearnsAcrossPages decodes many short pages (a project's few
-// merge requests each): a projection whose objects never repeat stops
-// being looked up once the pages so far show it, one whose objects repeat
-// keeps sharing them.
-func TestSharingLearnsAcrossPages(t *testing.T) {
-	t.Parallel()
-	author, refs := NewKeys("name"), NewKeys("full")
-	keys := NewTree(map[string]*Keys{"author": author, "references": refs})
-	page := func(p int) []byte {
-		var b []byte
-		b = append(b, '[')
-		for i := range 10 {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = fmt.Appendf(b, `{"author":{"name":"u%d"},"references":{"full":"p%d!%d"}}`, i%3, p, i)
-		}
-		return append(b, ']')
-	}
-	for p := range 40 {
-		d := decoder{data: page(p), keys: keys}
-		out, ok := d.top()
-		if !ok {
-			t.Fatalf("page %d not decoded", p)
-		}
-		if a, b := out[0].(map[string]any)["author"], out[3].(map[string]any)["author"]; fmt.Sprintf("%p", a) != fmt.Sprintf("%p", b) {
-			t.Fatalf("page %d: a repeated author is not shared", p)
-		}
-		if p == 39 {
-			if so := d.seen[refs]; so == nil || !so.off || len(so.byHash) != 0 {
-				t.Fatalf("references still looked up after %d pages (tried %d, repeated %d)", p, refs.tried.Load(), refs.repeated.Load())
-			}
-			if so := d.seen[author]; so == nil || so.off {
-				t.Fatal("authors no longer shared")
 			}
 		}
 	}
